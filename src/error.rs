@@ -1,0 +1,38 @@
+//! The library's error type and its exit codes.
+//!
+//! Each module owns a `thiserror` error for its own failures; [`Error`] gathers them so the
+//! binary can map any failure to DESIGN.md's exit codes: 2 for bad input (scenario, flags,
+//! trace, data), 1 for an internal failure (an output folder that cannot be written).
+
+use std::path::PathBuf;
+
+/// Any failure the library reports to the binary.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An unknown instance type.
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
+    /// A bad command-line value (the message says which flag and what to do).
+    #[error("{0}")]
+    Usage(String),
+    /// A file that could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+        /// Whether this is the user's input (exit 2) or our output (exit 1).
+        input: bool,
+    },
+}
+
+impl Error {
+    /// DESIGN.md §3: 2 for bad input, 1 for an internal failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Io { input: false, .. } => 1,
+            _ => 2,
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! What a run reports, and how it is written.
+//!
+//! [`RunOutput`] is the complete, in-memory result of one run: the rows of every CSV file of
+//! DESIGN.md §5, in the contract's column order, plus the /28 block maps for `blocks.svg`.
+//! Writers turn it into an output folder; nothing here reads wall time, so a folder is a pure
+//! function of (scenario, seed).
+
+/// `summary.csv`: one row, DESIGN.md §5 column order.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub nodes: u32,
+    pub pods_peak: u32,
+    pub pods_final: u32,
+    pub pods_unschedulable: u32,
+    pub pods_waited_for_ip: u32,
+    pub ip_wait_p50_s: f64,
+    pub ip_wait_p99_s: f64,
+    pub ip_wait_max_s: f64,
+    pub assigned_ips_final: u64,
+    pub warm_ips_final: u64,
+    pub cooling_ips_final: u64,
+    pub total_ips_final: u64,
+    pub total_ips_peak: u64,
+    pub enis_final: u64,
+    pub prefixes_final: u64,
+    pub subnet_usable: u64,
+    pub subnet_used_final: u64,
+    pub subnet_used_peak: u64,
+    pub subnet_free_min: u64,
+    pub free_prefix_blocks_final: u64,
+    pub free_prefix_blocks_min: u64,
+    pub insufficient_cidr_blocks: u64,
+    pub insufficient_free_addresses: u64,
+    /// Empty when no `InsufficientCidrBlocks` happened.
+    pub first_insufficient_cidr_s: Option<f64>,
+    pub fragmentation_score_final: u32,
+    pub fragmentation_score_max: u32,
+    pub ec2_calls: u64,
+    pub ec2_throttled: u64,
+    pub events: u64,
+}
+
+/// `nodes.csv`: one row per node at the end of the run.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct NodeRow {
+    pub node: String,
+    pub nodegroup: String,
+    pub instance_type: String,
+    pub max_pods: u32,
+    pub pods: u32,
+    pub enis: u32,
+    pub secondary_ips: u32,
+    pub prefixes: u32,
+    pub total_ips: u32,
+    pub assigned_ips: u32,
+    pub warm_ips: u32,
+    pub cooling_ips: u32,
+    pub total_ips_peak: u32,
+    pub ec2_calls: u64,
+}
+
+/// `timeseries.csv`: one row per `sample_interval` (the last two columns cumulative).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Sample {
+    pub time_s: f64,
+    pub pods_running: u32,
+    pub pods_waiting_ip: u32,
+    pub pods_unschedulable: u32,
+    pub assigned_ips: u64,
+    pub warm_ips: u64,
+    pub cooling_ips: u64,
+    pub total_ips: u64,
+    pub enis: u64,
+    pub prefixes: u64,
+    pub subnet_used: u64,
+    pub subnet_free: u64,
+    pub free_prefix_blocks: u64,
+    pub fragmentation_score: u32,
+    pub ec2_calls: u64,
+    pub insufficient_cidr_blocks: u64,
+}
+
+/// `ec2_calls.csv`: one row per action.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Ec2Row {
+    pub action: String,
+    pub calls: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub throttled: u64,
+    pub insufficient_cidr_blocks: u64,
+    pub insufficient_free_addresses: u64,
+}
+
+/// Why a bound pod waited for an address (`pod_waits.csv` `reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The node's pool had no address at all.
+    NoIp,
+    /// Spare addresses existed but all were in `IP_COOLDOWN_PERIOD`.
+    Cooling,
+    /// The node could not grow: every ENI slot is used and full.
+    EniLimit,
+    /// EC2 answered `InsufficientFreeAddressesInSubnet`.
+    SubnetExhausted,
+    /// ipamd was in its 120 s back-off after `InsufficientCidrBlocks`.
+    InsufficientCidrCooldown,
+    /// EC2 throttled ipamd's calls.
+    Throttled,
+    /// The pool reached max pods (ipamd's growth ceiling) without a free address.
+    MaxPodsCeiling,
+}
+
+/// `pod_waits.csv`: one row per pod that waited for an IP.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PodWait {
+    pub pod: String,
+    pub node: String,
+    pub bound_s: f64,
+    pub ip_s: f64,
+    pub wait_s: f64,
+    pub reason: WaitReason,
+}
+
+/// State of one /28 block of a subnet, for `blocks.svg`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockState {
+    /// None of its 16 addresses used or reserved.
+    Free,
+    /// Some, not all, addresses used.
+    Fragmented,
+    /// All 16 used by single addresses.
+    Full,
+    /// Assigned as a /28 prefix.
+    Prefix,
+    /// Holds a subnet-reserved address or lies in an explicit reservation.
+    Reserved,
+}
+
+/// The block map of one subnet at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockMap {
+    /// Subnet name.
+    pub subnet: String,
+    /// Subnet CIDR, e.g. `10.0.0.0/21`.
+    pub cidr: String,
+    /// Simulated time of the snapshot, seconds.
+    pub time_s: f64,
+    /// One entry per /28, in address order.
+    pub blocks: Vec<BlockState>,
+}
+
+/// Everything one run produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunOutput {
+    pub summary: Summary,
+    pub nodes: Vec<NodeRow>,
+    pub timeseries: Vec<Sample>,
+    pub ec2_calls: Vec<Ec2Row>,
+    pub pod_waits: Vec<PodWait>,
+    /// Block maps at the end of the run, one per subnet.
+    pub blocks_final: Vec<BlockMap>,
+    /// Block maps at the first `InsufficientCidrBlocks`, if any.
+    pub blocks_first_insufficient: Option<Vec<BlockMap>>,
+    /// Key settings to show in the report, as (name, value) in display order.
+    pub settings: Vec<(String, String)>,
+}

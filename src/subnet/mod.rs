@@ -1,0 +1,5 @@
+//! (to be written)
+
+/// A subnet's address space (placeholder until the allocator lands).
+#[derive(Debug)]
+pub struct Subnet;

@@ -1,0 +1,192 @@
+//! Simulated time.
+//!
+//! The engine owns one integer clock counted in milliseconds ([`Millis`]); no model ever reads
+//! wall time. Scenario files write durations as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"` or
+//! as a bare integer number of seconds; [`Duration`] parses both and is what the scenario
+//! schema uses wherever a duration appears.
+
+use std::fmt;
+
+/// A point in, or a span of, simulated time: milliseconds since the start of the run.
+pub type Millis = u64;
+
+/// One second in [`Millis`].
+pub const SECOND: Millis = 1_000;
+/// One minute in [`Millis`].
+pub const MINUTE: Millis = 60 * SECOND;
+/// One hour in [`Millis`].
+pub const HOUR: Millis = 60 * MINUTE;
+/// One day in [`Millis`].
+pub const DAY: Millis = 24 * HOUR;
+
+/// A duration as written in a scenario: `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`, or an
+/// integer number of seconds. Fractions are allowed (`"1.5s"`) and rounded to the
+/// nearest millisecond.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration(pub Millis);
+
+impl Duration {
+    /// The span in milliseconds.
+    pub fn millis(self) -> Millis {
+        self.0
+    }
+}
+
+/// Why a duration string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid duration {text:?}: {why} (write a non-negative number with a unit: \"500ms\", \"30s\", \"5m\", \"2h\", \"1d\", or an integer number of seconds)"
+)]
+pub struct DurationError {
+    /// The text that failed to parse.
+    pub text: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+/// Parses a duration as written in a scenario (see [`Duration`]).
+pub fn parse_duration(text: &str) -> Result<Millis, DurationError> {
+    let err = |why| DurationError {
+        text: text.to_string(),
+        why,
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(err("it is empty"));
+    }
+    if t.starts_with('-') {
+        return Err(err("it is negative"));
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    let scale: Millis = match unit {
+        "ms" => 1,
+        "" | "s" => SECOND,
+        "m" | "min" => MINUTE,
+        "h" => HOUR,
+        "d" => DAY,
+        _ => return Err(err("the unit is not one of ms, s, m, h, d")),
+    };
+    let value: f64 = num.parse().map_err(|_| err("it is not a number"))?;
+    if !value.is_finite() {
+        return Err(err("it is not a finite number"));
+    }
+    let ms = (value * scale as f64).round();
+    if ms > (u64::MAX / 4) as f64 {
+        return Err(err("it is too large"));
+    }
+    Ok(ms as Millis)
+}
+
+/// Formats milliseconds the way scenarios write them (`"90s"` → `"1m30s"`), for messages.
+pub fn format_duration(ms: Millis) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, size) in [
+        ("d", DAY),
+        ("h", HOUR),
+        ("m", MINUTE),
+        ("s", SECOND),
+        ("ms", 1),
+    ] {
+        if rest >= size {
+            out.push_str(&format!("{}{}", rest / size, unit));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// Formats milliseconds as seconds with up to three decimals and no trailing zeros, for CSV
+/// output (`1500` → `"1.5"`, `2000` → `"2"`). Exact and locale-free.
+pub fn seconds(ms: Millis) -> String {
+    let (whole, frac) = (ms / 1000, ms % 1000);
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        let f = format!("{frac:03}");
+        format!("{whole}.{}", f.trim_end_matches('0'))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+impl std::str::FromStr for Duration {
+    type Err = DurationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_duration(s).map(Duration)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"500ms\", \"30s\", \"5m\", \"2h\", \"1d\" or an integer number of seconds")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+                parse_duration(v).map(Duration).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+                if v < 0 {
+                    return Err(E::custom(format!("invalid duration {v}: it is negative")));
+                }
+                Ok(Duration(v as Millis * SECOND))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+                Ok(Duration(v.saturating_mul(SECOND)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl serde::Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("30s"), Ok(30_000));
+        assert_eq!(parse_duration("5m"), Ok(300_000));
+        assert_eq!(parse_duration("2h"), Ok(7_200_000));
+        assert_eq!(parse_duration("1d"), Ok(86_400_000));
+        assert_eq!(parse_duration("45"), Ok(45_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500));
+    }
+
+    #[test]
+    fn rejects_bad_text() {
+        for bad in ["", "-5s", "5 parsecs", "abc", "1e400s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formats_for_messages_and_csv() {
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(90_000), "1m30s");
+        assert_eq!(format_duration(DAY + 1_500), "1d1s500ms");
+        assert_eq!(seconds(1_500), "1.5");
+        assert_eq!(seconds(2_000), "2");
+        assert_eq!(seconds(1_005), "1.005");
+    }
+}
