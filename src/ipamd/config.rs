@@ -1,0 +1,302 @@
+//! aws-node settings, by their own environment-variable names, and the simulation's
+//! `[model]` choices.
+//!
+//! [`CniConfig`] is the scenario's `[cni]` table. Unset variables take what the EKS add-on
+//! manifest ships (`WARM_ENI_TARGET=1`, `WARM_PREFIX_TARGET=1`, everything else at ipamd's
+//! code default; spec/ipamd-policy.md §2). Where ipamd would *silently replace* a value (a
+//! negative target, `MAX_ENI` < 1, an unparsable number) the scenario is rejected instead, and
+//! the message says what ipamd would have done — a typo should not quietly become a different
+//! experiment. Values may be written as TOML integers/booleans or, as in a DaemonSet's `env`,
+//! as strings (`WARM_IP_TARGET = "5"`).
+
+use serde::{Deserialize, Deserializer};
+
+use crate::time::{Duration, Millis, SECOND};
+
+/// The `[cni]` table: aws-node environment variables that shape the warm pool.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CniConfig {
+    /// `ENABLE_PREFIX_DELEGATION`: /28 prefixes instead of secondary IPs (Nitro types only).
+    #[serde(
+        rename = "ENABLE_PREFIX_DELEGATION",
+        default,
+        deserialize_with = "de_bool"
+    )]
+    pub enable_prefix_delegation: bool,
+    /// `WARM_ENI_TARGET` (manifest: 1). Ignored when a WARM_IP/MINIMUM_IP target is set, and in PD.
+    #[serde(
+        rename = "WARM_ENI_TARGET",
+        default = "one",
+        deserialize_with = "de_warm_eni"
+    )]
+    pub warm_eni_target: u32,
+    /// `WARM_IP_TARGET`; 0 = unset.
+    #[serde(rename = "WARM_IP_TARGET", default, deserialize_with = "de_warm_ip")]
+    pub warm_ip_target: u32,
+    /// `MINIMUM_IP_TARGET`; 0 = unset.
+    #[serde(
+        rename = "MINIMUM_IP_TARGET",
+        default,
+        deserialize_with = "de_minimum_ip"
+    )]
+    pub minimum_ip_target: u32,
+    /// `WARM_PREFIX_TARGET` (manifest: 1; code default 0).
+    #[serde(
+        rename = "WARM_PREFIX_TARGET",
+        default = "one",
+        deserialize_with = "de_warm_prefix"
+    )]
+    pub warm_prefix_target: u32,
+    /// `MAX_ENI`; `None` = the instance type's limit. Only effective below that limit.
+    #[serde(rename = "MAX_ENI", default, deserialize_with = "de_max_eni")]
+    pub max_eni: Option<u32>,
+    /// `AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`: pods use ENIs in the ENIConfig subnet; the primary
+    /// ENI carries no pod addresses.
+    #[serde(
+        rename = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
+        default,
+        deserialize_with = "de_bool"
+    )]
+    pub custom_network_cfg: bool,
+    /// `IP_COOLDOWN_PERIOD` in seconds (default 30); ≤ 0 means no cooldown, as in ipamd.
+    #[serde(
+        rename = "IP_COOLDOWN_PERIOD",
+        default = "thirty",
+        deserialize_with = "de_int"
+    )]
+    pub ip_cooldown_period_s: i64,
+    /// `ENABLE_SUBNET_DISCOVERY` (default true): `DescribeSubnets` around ENI creation, and an
+    /// Insufficient* error on Assign skips to the next ENI instead of the 120 s back-off.
+    #[serde(
+        rename = "ENABLE_SUBNET_DISCOVERY",
+        default = "yes",
+        deserialize_with = "de_bool"
+    )]
+    pub enable_subnet_discovery: bool,
+    /// `DISABLE_LEAKED_ENI_CLEANUP` (default false): the hourly DescribeNetworkInterfaces.
+    #[serde(
+        rename = "DISABLE_LEAKED_ENI_CLEANUP",
+        default,
+        deserialize_with = "de_bool"
+    )]
+    pub disable_leaked_eni_cleanup: bool,
+}
+
+impl Default for CniConfig {
+    fn default() -> Self {
+        CniConfig {
+            enable_prefix_delegation: false,
+            warm_eni_target: 1,
+            warm_ip_target: 0,
+            minimum_ip_target: 0,
+            warm_prefix_target: 1,
+            max_eni: None,
+            custom_network_cfg: false,
+            ip_cooldown_period_s: 30,
+            enable_subnet_discovery: true,
+            disable_leaked_eni_cleanup: false,
+        }
+    }
+}
+
+impl CniConfig {
+    /// `warmIPTargetsDefined`: WARM_IP_TARGET or MINIMUM_IP_TARGET is set (non-zero).
+    pub fn warm_ip_targets_defined(&self) -> bool {
+        self.warm_ip_target != 0 || self.minimum_ip_target != 0
+    }
+
+    /// `IP_COOLDOWN_PERIOD` in milliseconds (0 when ≤ 0: no cooldown).
+    pub fn ip_cooldown(&self) -> Millis {
+        self.ip_cooldown_period_s.max(0) as Millis * SECOND
+    }
+
+    /// The variable names this table accepts, for `--set` and messages.
+    pub const VARIABLES: [&'static str; 10] = [
+        "ENABLE_PREFIX_DELEGATION",
+        "WARM_ENI_TARGET",
+        "WARM_IP_TARGET",
+        "MINIMUM_IP_TARGET",
+        "WARM_PREFIX_TARGET",
+        "MAX_ENI",
+        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
+        "IP_COOLDOWN_PERIOD",
+        "ENABLE_SUBNET_DISCOVERY",
+        "DISABLE_LEAKED_ENI_CLEANUP",
+    ];
+}
+
+/// How a pod's address is picked among the free ones (spec "Modelling choices" 3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IpPick {
+    /// Go map iteration as ipamd sees it: 8-slot rotation for ≤ 8 entries, random rotation
+    /// beyond.
+    #[default]
+    GoMap,
+    /// Insertion order, lowest address first.
+    FirstFit,
+    /// Uniformly random among free addresses.
+    Random,
+}
+
+/// The `[model]` table: simulation choices, not upstream settings.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Pod IP choice.
+    #[serde(default)]
+    pub ip_pick: IpPick,
+    /// kubelet's retry interval for a failed CNI ADD (default 1 s).
+    #[serde(default = "one_second")]
+    pub cni_retry: Duration,
+    /// IMDS visibility wait after attaching a new ENI (default 1 s).
+    #[serde(default = "one_second")]
+    pub imds_delay: Duration,
+    /// Delay from node ready to ipamd start (default 0).
+    #[serde(default)]
+    pub ipamd_start_delay: Duration,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            ip_pick: IpPick::GoMap,
+            cni_retry: Duration(SECOND),
+            imds_delay: Duration(SECOND),
+            ipamd_start_delay: Duration(0),
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+fn thirty() -> i64 {
+    30
+}
+fn yes() -> bool {
+    true
+}
+fn one_second() -> Duration {
+    Duration(SECOND)
+}
+
+/// An integer written as a TOML integer or a string, as a DaemonSet env value would be.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IntOrString {
+    Int(i64),
+    Str(String),
+}
+
+fn de_int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match IntOrString::deserialize(d)? {
+        IntOrString::Int(v) => Ok(v),
+        IntOrString::Str(s) => s.trim().parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{s:?} is not an integer (ipamd's strconv.Atoi would reject it and fall back to the default)"
+            ))
+        }),
+    }
+}
+
+fn non_negative<'de, D: Deserializer<'de>>(d: D, name: &str, ipamd: &str) -> Result<u32, D::Error> {
+    let v = de_int(d)?;
+    if v < 0 {
+        return Err(serde::de::Error::custom(format!(
+            "{name} = {v} is negative; ipamd would silently use {ipamd} instead. Write {ipamd} (or a value ≥ 0)"
+        )));
+    }
+    u32::try_from(v).map_err(|_| serde::de::Error::custom(format!("{name} = {v} is too large")))
+}
+
+fn de_warm_eni<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    non_negative(d, "WARM_ENI_TARGET", "1")
+}
+fn de_warm_ip<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    non_negative(d, "WARM_IP_TARGET", "0 (unset)")
+}
+fn de_minimum_ip<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    non_negative(d, "MINIMUM_IP_TARGET", "0 (unset)")
+}
+fn de_warm_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    non_negative(d, "WARM_PREFIX_TARGET", "0")
+}
+
+fn de_max_eni<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let v = de_int(d)?;
+    if v < 1 {
+        return Err(serde::de::Error::custom(format!(
+            "MAX_ENI = {v} is below 1; ipamd would ignore it and use the instance type's ENI limit. Remove MAX_ENI for that"
+        )));
+    }
+    u32::try_from(v)
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("MAX_ENI = {v} is too large")))
+}
+
+/// A boolean as TOML `true`/`false` or as Go's `strconv.ParseBool` strings.
+fn de_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrString {
+        Bool(bool),
+        Str(String),
+    }
+    match BoolOrString::deserialize(d)? {
+        BoolOrString::Bool(b) => Ok(b),
+        BoolOrString::Str(s) => match s.as_str() {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!(
+                "{s:?} is not a boolean (ipamd's strconv.ParseBool accepts true/false/1/0/t/f; it would fall back to the default)"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<CniConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn unset_means_manifest_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c, CniConfig::default());
+        assert_eq!((c.warm_eni_target, c.warm_prefix_target), (1, 1));
+        assert!(!c.warm_ip_targets_defined());
+        assert_eq!(c.ip_cooldown(), 30_000);
+    }
+
+    #[test]
+    fn env_style_strings_are_accepted() {
+        let c = parse("WARM_IP_TARGET = \"5\"\nENABLE_PREFIX_DELEGATION = \"true\"\nMAX_ENI = 2")
+            .unwrap();
+        assert_eq!(c.warm_ip_target, 5);
+        assert!(c.enable_prefix_delegation);
+        assert_eq!(c.max_eni, Some(2));
+        assert!(c.warm_ip_targets_defined());
+    }
+
+    #[test]
+    fn values_ipamd_would_replace_are_errors_that_say_so() {
+        let e = parse("WARM_ENI_TARGET = -1").unwrap_err();
+        assert!(e.contains("ipamd would silently use 1"), "{e}");
+        let e = parse("MAX_ENI = 0").unwrap_err();
+        assert!(e.contains("instance type's ENI limit"), "{e}");
+        let e = parse("WARM_IP_TARGET = \"five\"").unwrap_err();
+        assert!(e.contains("not an integer"), "{e}");
+        let e = parse("WARM_IP_TARGETS = 5").unwrap_err();
+        assert!(e.contains("WARM_IP_TARGETS"), "{e}");
+    }
+
+    #[test]
+    fn negative_cooldown_means_none() {
+        assert_eq!(parse("IP_COOLDOWN_PERIOD = -5").unwrap().ip_cooldown(), 0);
+    }
+}
