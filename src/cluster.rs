@@ -1,1 +1,123 @@
-//! (to be written)
+//! Nodes, node groups and the scheduler.
+//!
+//! A node group is `count` nodes of one instance type. Each node has a max-pods limit (the
+//! scenario's `max_pods`, else the max-pods calculator's value for the scenario's CNI
+//! settings), a number of host-network pods (default 2: aws-node and kube-proxy) that count
+//! against max pods but take no pod address, and its own ipamd.
+//!
+//! The scheduler binds each new pod to the node with the fewest pods among those under max
+//! pods, ties broken by the lowest node index — a stand-in for kube-scheduler's
+//! `LeastAllocated` spreading that is deterministic and O(log n). Pods that fit nowhere queue
+//! FIFO until a slot frees.
+
+use crate::catalog::InstanceType;
+use crate::ipamd::Ipamd;
+
+/// One EKS node.
+#[derive(Debug)]
+pub struct Node {
+    /// `{nodegroup}-{i}`.
+    pub name: String,
+    /// Index of its node group in the scenario.
+    pub nodegroup: usize,
+    /// Its instance type.
+    pub instance: &'static InstanceType,
+    /// Max pods (host-network pods included).
+    pub max_pods: u32,
+    /// Host-network pods: count against max pods, take no pod address.
+    pub host_network_pods: u32,
+    /// Pods bound to the node (with or without an address), host-network pods excluded.
+    pub pods: u32,
+    /// The node's ipamd.
+    pub ipamd: Ipamd,
+}
+
+impl Node {
+    /// Whether one more pod fits under max pods.
+    pub fn has_room(&self) -> bool {
+        self.pods + self.host_network_pods < self.max_pods
+    }
+}
+
+/// Picks the node with the fewest pods among those with room, ties by lowest index.
+///
+/// A min segment tree over `(pods, node)` keys; a node without room holds `u32::MAX`.
+/// Updates and queries are O(log n) and never allocate.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    leaves: usize,
+    tree: Vec<(u32, u32)>,
+}
+
+const FULL: u32 = u32::MAX;
+
+impl Scheduler {
+    /// A scheduler over `n` nodes, all initially without room.
+    pub fn new(n: usize) -> Self {
+        let leaves = n.next_power_of_two().max(1);
+        let mut tree = vec![(FULL, u32::MAX); 2 * leaves];
+        for i in 0..n {
+            tree[leaves + i] = (FULL, i as u32);
+        }
+        let mut s = Scheduler { leaves, tree };
+        for i in (1..leaves).rev() {
+            s.tree[i] = s.tree[2 * i].min(s.tree[2 * i + 1]);
+        }
+        s
+    }
+
+    /// Records node `node`'s pod count, or that it has no room (`None`).
+    pub fn update(&mut self, node: usize, pods_if_room: Option<u32>) {
+        let mut i = self.leaves + node;
+        self.tree[i] = (pods_if_room.unwrap_or(FULL), node as u32);
+        while i > 1 {
+            i /= 2;
+            self.tree[i] = self.tree[2 * i].min(self.tree[2 * i + 1]);
+        }
+    }
+
+    /// The node to bind the next pod to, if any has room.
+    pub fn pick(&self) -> Option<usize> {
+        let (pods, node) = self.tree[1];
+        (pods != FULL).then_some(node as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn picks_fewest_pods_then_lowest_index() {
+        let mut s = Scheduler::new(3);
+        assert_eq!(s.pick(), None);
+        s.update(2, Some(0));
+        s.update(1, Some(0));
+        assert_eq!(s.pick(), Some(1));
+        s.update(1, Some(1));
+        assert_eq!(s.pick(), Some(2));
+        s.update(2, None);
+        assert_eq!(s.pick(), Some(1));
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_linear_scan(n in 1usize..40, ops in prop::collection::vec((0usize..40, prop::option::of(0u32..5)), 0..200)) {
+            let mut s = Scheduler::new(n);
+            let mut state = vec![None; n];
+            for (node, v) in ops {
+                let node = node % n;
+                s.update(node, v);
+                state[node] = v;
+                let want = state
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| p.map(|p| (p, i)))
+                    .min()
+                    .map(|(_, i)| i);
+                prop_assert_eq!(s.pick(), want);
+            }
+        }
+    }
+}

@@ -1,1 +1,393 @@
-//! (to be written)
+//! The discrete-event engine: one integer clock, one event queue, and the dispatch that ties
+//! workloads, the scheduler, each node's ipamd and EC2 together.
+//!
+//! Time is milliseconds ([`Millis`]) owned here; models never read wall time. Events are
+//! ordered by `(time, sequence)`: the sequence number is the order in which events were
+//! scheduled, so ties are broken the same way on every machine. Workload events (pod adds
+//! and deletes) are generated up front, already sorted, and merged from a cursor rather than
+//! pushed through the heap; at equal times a workload event goes first.
+//!
+//! Each node has at most one live wake-up in the queue. Its ipamd says when it next wants to
+//! run (`Ipamd::next_wake`); after a pod call makes that earlier, the engine schedules a new
+//! wake-up and bumps the node's generation, so the stale one is dropped when it surfaces.
+//! Nothing here allocates per event: the heap and all per-pod and per-node tables are sized
+//! once.
+//!
+//! Samples for `timeseries.csv` are taken every `sample_interval`; the sample at time `t`
+//! reflects every event at or before `t`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use crate::catalog;
+use crate::cluster::{Node, Scheduler};
+use crate::ec2::Ec2;
+use crate::error::Error;
+use crate::ipamd::Ipamd;
+use crate::report::collect::{Collector, PodCounts};
+use crate::report::{RunOutput, WaitReason};
+use crate::rng::Streams;
+use crate::scenario::Scenario;
+use crate::subnet::Subnet;
+use crate::time::Millis;
+use crate::workload::{PodEventKind, Workloads};
+
+/// Knobs that change how a run is executed, never what it computes.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// Let idle ipamd loops skip ticks that provably change nothing (spec "Modelling
+    /// choices" 7). Off only in the tests that prove the equivalence.
+    pub skip_idle_ticks: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { skip_idle_ticks: true }
+    }
+}
+
+/// Runs a scenario to completion.
+pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
+    run_with(scenario, RunOptions::default())
+}
+
+/// Runs a scenario with explicit [`RunOptions`].
+pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<RunOutput, Error> {
+    let mut sim = Sim::new(scenario, options)?;
+    sim.run();
+    Ok(sim.finish())
+}
+
+/// Where a pod is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Not yet added, or deleted.
+    Absent,
+    /// Waiting in the FIFO for a node with room.
+    Unschedulable,
+    /// Bound to `node`, no address yet since `bound`; kubelet retries the CNI ADD.
+    WaitingIp { node: u32, bound: Millis, reason: WaitReason },
+    /// Bound to `node` with an address.
+    Running { node: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Node `node`'s ipamd asked to run now (valid only if `gen` is current).
+    Wake { node: u32, gen: u32 },
+    /// kubelet retries the CNI ADD of `pod`.
+    Retry { pod: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Event {
+    time: Millis,
+    seq: u64,
+    kind: Kind,
+}
+
+impl Ord for Event {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+struct Sim<'a> {
+    scenario: &'a Scenario,
+    ec2: Ec2,
+    nodes: Vec<Node>,
+    scheduler: Scheduler,
+    workloads: Workloads,
+    cursor: usize,
+    queue: BinaryHeap<Reverse<Event>>,
+    seq: u64,
+    /// Per node: generation of its live wake-up, and its time.
+    wake_gen: Vec<u32>,
+    wake_at: Vec<Millis>,
+    pods: Vec<Phase>,
+    /// Pods waiting for a node slot, FIFO; entries whose pod left are skipped lazily.
+    unschedulable: VecDeque<u32>,
+    /// Pinned node of a trace pod, if any (dense: `u32::MAX` = not pinned).
+    pins: Vec<u32>,
+    counts: PodCounts,
+    collector: Collector,
+    events: u64,
+}
+
+impl<'a> Sim<'a> {
+    fn new(s: &'a Scenario, options: RunOptions) -> Result<Self, Error> {
+        let streams = Streams::new(s.seed);
+        let subnets = s
+            .subnets
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Subnet::new(c, &streams, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ec2 = Ec2::new(&s.ec2, subnets, &streams);
+        let workloads = Workloads::generate(&s.workloads, s.duration, &streams)?;
+
+        let mut nodes = Vec::new();
+        for (g, group) in s.nodegroups.iter().enumerate() {
+            let max_pods = group
+                .max_pods
+                .unwrap_or_else(|| catalog::max_pods(group.instance_type, &catalog::MaxPodsOptions::for_cni(&s.cni)));
+            for i in 0..group.count {
+                let index = nodes.len() as u64;
+                let mut ipamd = Ipamd::new(
+                    &s.cni,
+                    &s.model,
+                    group.instance_type,
+                    max_pods,
+                    group.subnet,
+                    group.pod_subnet,
+                    streams.stream("node", index),
+                );
+                ipamd.set_skip_idle_ticks(options.skip_idle_ticks);
+                let name = format!("{}-{i}", group.name);
+                ipamd.launch(0, &mut ec2).map_err(|e| {
+                    Error::Usage(format!(
+                        "{}: subnet {:?} has no free address for node {name}'s primary ENI ({e}); use a larger subnet or fewer nodes",
+                        s.source, s.subnets[group.subnet].name
+                    ))
+                })?;
+                nodes.push(Node {
+                    name,
+                    nodegroup: g,
+                    instance: group.instance_type,
+                    max_pods,
+                    host_network_pods: group.host_network_pods,
+                    pods: 0,
+                    ipamd,
+                });
+            }
+        }
+        let mut scheduler = Scheduler::new(nodes.len());
+        for (i, n) in nodes.iter().enumerate() {
+            scheduler.update(i, n.has_room().then_some(0));
+        }
+        let pod_count = workloads.pods() as usize;
+        let mut pins = vec![u32::MAX; pod_count];
+        for e in &workloads.events {
+            if let Some(node) = e.node {
+                pins[e.pod as usize] = node;
+            }
+        }
+        let collector = Collector::new(s);
+        let mut sim = Sim {
+            scenario: s,
+            ec2,
+            wake_gen: vec![0; nodes.len()],
+            wake_at: vec![Millis::MAX; nodes.len()],
+            nodes,
+            scheduler,
+            workloads,
+            cursor: 0,
+            queue: BinaryHeap::with_capacity(1024),
+            seq: 0,
+            pods: vec![Phase::Absent; pod_count],
+            unschedulable: VecDeque::new(),
+            pins,
+            counts: PodCounts::default(),
+            collector,
+            events: 0,
+        };
+        for n in 0..sim.nodes.len() {
+            sim.reschedule_wake(n);
+        }
+        Ok(sim)
+    }
+
+    fn push(&mut self, time: Millis, kind: Kind) {
+        self.seq += 1;
+        self.queue.push(Reverse(Event { time, seq: self.seq, kind }));
+    }
+
+    /// Schedules node `n`'s wake-up if its ipamd now wants to run earlier than planned.
+    fn reschedule_wake(&mut self, n: usize) {
+        let want = self.nodes[n].ipamd.next_wake();
+        if want < self.wake_at[n] || self.wake_at[n] == Millis::MAX {
+            if want == Millis::MAX {
+                return;
+            }
+            self.wake_gen[n] = self.wake_gen[n].wrapping_add(1);
+            self.wake_at[n] = want;
+            self.push(want, Kind::Wake { node: n as u32, gen: self.wake_gen[n] });
+        }
+    }
+
+    fn run(&mut self) {
+        let end = self.scenario.duration;
+        loop {
+            let next_workload = self.workloads.events.get(self.cursor).map_or(Millis::MAX, |e| e.time);
+            let next_queued = self.queue.peek().map_or(Millis::MAX, |Reverse(e)| e.time);
+            let t = next_workload.min(next_queued);
+            if t > end {
+                break;
+            }
+            self.collector.sample_before(t, &self.nodes, &self.ec2, self.counts);
+            self.events += 1;
+            if next_workload <= next_queued {
+                let e = self.workloads.events[self.cursor];
+                self.cursor += 1;
+                match e.kind {
+                    PodEventKind::Add => self.add_pod(e.pod, t),
+                    PodEventKind::Delete => self.delete_pod(e.pod, t),
+                }
+            } else {
+                let Reverse(e) = self.queue.pop().expect("peeked");
+                match e.kind {
+                    Kind::Wake { node, gen } => self.wake(node as usize, gen, t),
+                    Kind::Retry { pod } => self.retry(pod, t),
+                }
+            }
+        }
+        self.collector.sample_before(end + 1, &self.nodes, &self.ec2, self.counts);
+    }
+
+    fn wake(&mut self, n: usize, gen: u32, now: Millis) {
+        if gen != self.wake_gen[n] {
+            return; // superseded by an earlier wake-up
+        }
+        self.wake_at[n] = Millis::MAX;
+        let icb_before = self.ec2.insufficient_cidr_blocks_total();
+        self.nodes[n].ipamd.wake(now, &mut self.ec2);
+        if icb_before == 0 && self.ec2.insufficient_cidr_blocks_total() > 0 {
+            self.collector.snapshot_first_insufficient(now, &self.ec2);
+        }
+        self.reschedule_wake(n);
+    }
+
+    /// Moves `pod` to `phase`, keeping the running / waiting / unschedulable counts exact.
+    fn set_phase(&mut self, pod: u32, phase: Phase) -> Phase {
+        let old = std::mem::replace(&mut self.pods[pod as usize], phase);
+        self.counts.leave(pod_state(old));
+        self.counts.enter(pod_state(phase));
+        old
+    }
+
+    fn add_pod(&mut self, pod: u32, now: Millis) {
+        match self.pick_node(pod) {
+            Some(n) => self.bind(pod, n, now),
+            None => {
+                self.set_phase(pod, Phase::Unschedulable);
+                self.counts.ever_unschedulable += 1;
+                self.unschedulable.push_back(pod);
+            }
+        }
+    }
+
+    /// The node a pod goes to: its pinned node if it has room, else the scheduler's pick.
+    fn pick_node(&self, pod: u32) -> Option<usize> {
+        match self.pins[pod as usize] {
+            u32::MAX => self.scheduler.pick(),
+            pin => self.nodes.get(pin as usize).filter(|n| n.has_room()).map(|_| pin as usize),
+        }
+    }
+
+    fn bind(&mut self, pod: u32, n: usize, now: Millis) {
+        let node = &mut self.nodes[n];
+        node.pods += 1;
+        let room = node.has_room().then_some(node.pods);
+        self.scheduler.update(n, room);
+        let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
+            Ok(_) => Phase::Running { node: n as u32 },
+            Err(reason) => {
+                self.push(now + self.scenario.model.cni_retry.millis(), Kind::Retry { pod });
+                Phase::WaitingIp { node: n as u32, bound: now, reason }
+            }
+        };
+        self.set_phase(pod, phase);
+        self.reschedule_wake(n);
+    }
+
+    fn retry(&mut self, pod: u32, now: Millis) {
+        let Phase::WaitingIp { node, bound, reason } = self.pods[pod as usize] else {
+            return; // deleted while waiting
+        };
+        let n = node as usize;
+        match self.nodes[n].ipamd.assign_pod(pod, now) {
+            Ok(_) => {
+                // The reason recorded is the one that held the pod up last.
+                self.collector
+                    .pod_waited(&self.workloads.pod_name(pod), &self.nodes[n].name, bound, now, true, reason);
+                self.set_phase(pod, Phase::Running { node });
+            }
+            Err(reason) => {
+                self.pods[pod as usize] = Phase::WaitingIp { node, bound, reason };
+                self.push(now + self.scenario.model.cni_retry.millis(), Kind::Retry { pod });
+            }
+        }
+        self.reschedule_wake(n);
+    }
+
+    fn delete_pod(&mut self, pod: u32, now: Millis) {
+        let n = match self.set_phase(pod, Phase::Absent) {
+            Phase::Absent | Phase::Unschedulable => return,
+            Phase::Running { node } => {
+                self.nodes[node as usize].ipamd.release_pod(pod, now);
+                node as usize
+            }
+            Phase::WaitingIp { node, bound, reason } => {
+                let name = &self.nodes[node as usize].name;
+                self.collector
+                    .pod_waited(&self.workloads.pod_name(pod), name, bound, now, false, reason);
+                node as usize
+            }
+        };
+        let node = &mut self.nodes[n];
+        node.pods -= 1;
+        let room = node.has_room().then_some(node.pods);
+        self.scheduler.update(n, room);
+        self.reschedule_wake(n);
+        self.drain_unschedulable(now);
+    }
+
+    /// Binds queued pods, oldest first, while some node has room for them.
+    fn drain_unschedulable(&mut self, now: Millis) {
+        let mut i = 0;
+        while i < self.unschedulable.len() {
+            let pod = self.unschedulable[i];
+            if self.pods[pod as usize] != Phase::Unschedulable {
+                self.unschedulable.remove(i);
+                continue;
+            }
+            match self.pick_node(pod) {
+                Some(n) => {
+                    self.unschedulable.remove(i);
+                    self.bind(pod, n, now);
+                }
+                None if self.pins[pod as usize] == u32::MAX => break, // no room anywhere
+                None => i += 1,                                      // pinned to a full node
+            }
+        }
+    }
+
+    fn finish(mut self) -> RunOutput {
+        let end = self.scenario.duration;
+        // Pods still waiting at the end get a row that says they never got an address.
+        for pod in 0..self.pods.len() {
+            if let Phase::WaitingIp { node, bound, reason } = self.pods[pod] {
+                let name = self.workloads.pod_name(pod as u32).into_owned();
+                self.collector
+                    .pod_waited(&name, &self.nodes[node as usize].name, bound, end, false, reason);
+            }
+        }
+        self.collector.finish(self.scenario, &self.nodes, &self.ec2, self.events, self.counts)
+    }
+}
+
+fn pod_state(p: Phase) -> Option<crate::report::collect::PodState> {
+    use crate::report::collect::PodState;
+    match p {
+        Phase::Absent => None,
+        Phase::Unschedulable => Some(PodState::Unschedulable),
+        Phase::WaitingIp { .. } => Some(PodState::WaitingIp),
+        Phase::Running { .. } => Some(PodState::Running),
+    }
+}

@@ -5,6 +5,8 @@
 //! Writers turn it into an output folder; nothing here reads wall time, so a folder is a pure
 //! function of (scenario, seed).
 
+pub mod collect;
+
 /// `summary.csv`: one row, DESIGN.md §5 column order.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Summary {
@@ -121,7 +123,9 @@ pub struct PodWait {
     pub pod: String,
     pub node: String,
     pub bound_s: f64,
-    pub ip_s: f64,
+    /// Empty when the pod never got an address (deleted while waiting, or still waiting at
+    /// the end; `wait_s` then runs to that moment).
+    pub ip_s: Option<f64>,
     pub wait_s: f64,
     pub reason: WaitReason,
 }

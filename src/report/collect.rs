@@ -1,0 +1,338 @@
+//! Collecting a run's metrics as it goes: samples every `sample_interval`, pod waits, peaks,
+//! and the end-of-run tables.
+//!
+//! Definitions (DESIGN.md §5, made precise here):
+//! - *pods*: live pods (added, not yet deleted), whether running, waiting for an address, or
+//!   unschedulable. `pods_peak` is exact (tracked at every add); `pods_unschedulable` counts
+//!   pods that ever waited for a node slot.
+//! - *IP wait* statistics cover the pods with a row in `pod_waits.csv`: every pod bound to a
+//!   node whose first CNI ADD failed. A pod that never got an address (deleted while waiting,
+//!   or still waiting at the end) waits until that moment. Percentiles are nearest-rank.
+//! - subnet and IP peaks and minima (`total_ips_peak`, `subnet_used_peak`, `subnet_free_min`,
+//!   `free_prefix_blocks_min`, `fragmentation_score_max`) are taken over the samples, the
+//!   final state included.
+
+use crate::cluster::Node;
+use crate::ec2::Ec2;
+use crate::report::{BlockMap, NodeRow, PodWait, RunOutput, Sample, Summary, WaitReason};
+use crate::scenario::Scenario;
+use crate::time::Millis;
+
+/// Where a live pod is, for the counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodState {
+    /// Waiting for a node with room.
+    Unschedulable,
+    /// Bound, waiting for an address.
+    WaitingIp,
+    /// Bound, with an address.
+    Running,
+}
+
+/// Live pods by state, kept exact by the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodCounts {
+    /// Pods with an address.
+    pub running: u32,
+    /// Bound pods without an address.
+    pub waiting_ip: u32,
+    /// Pods waiting for a node slot.
+    pub unschedulable: u32,
+    /// Pods that ever waited for a node slot.
+    pub ever_unschedulable: u32,
+    /// Most live pods at any moment.
+    pub peak: u32,
+}
+
+impl PodCounts {
+    /// Live pods.
+    pub fn live(&self) -> u32 {
+        self.running + self.waiting_ip + self.unschedulable
+    }
+
+    /// A pod left `state`.
+    pub fn leave(&mut self, state: Option<PodState>) {
+        match state {
+            Some(PodState::Running) => self.running -= 1,
+            Some(PodState::WaitingIp) => self.waiting_ip -= 1,
+            Some(PodState::Unschedulable) => self.unschedulable -= 1,
+            None => {}
+        }
+    }
+
+    /// A pod entered `state`.
+    pub fn enter(&mut self, state: Option<PodState>) {
+        match state {
+            Some(PodState::Running) => self.running += 1,
+            Some(PodState::WaitingIp) => self.waiting_ip += 1,
+            Some(PodState::Unschedulable) => self.unschedulable += 1,
+            None => {}
+        }
+        self.peak = self.peak.max(self.live());
+    }
+}
+
+/// Subnet-wide figures at one moment, summed over the scenario's subnets.
+#[derive(Clone, Copy, Debug, Default)]
+struct SubnetTotals {
+    used: u64,
+    free: u64,
+    free_blocks: u64,
+    score: u32,
+}
+
+fn subnet_totals(ec2: &Ec2) -> SubnetTotals {
+    let (mut used, mut free, mut free_blocks, mut frag, mut full) = (0, 0, 0, 0, 0);
+    for s in ec2.subnets() {
+        used += s.used() as u64;
+        free += s.free() as u64;
+        free_blocks += s.free_prefix_blocks() as u64;
+        frag += s.fragmented_blocks() as u64;
+        full += s.full_blocks() as u64;
+    }
+    let denom = free_blocks + frag + full;
+    let score = if denom == 0 { 0 } else { (100 * (frag + full)).div_ceil(denom) as u32 };
+    SubnetTotals { used, free, free_blocks, score }
+}
+
+/// Accumulates a run's metrics.
+#[derive(Debug)]
+pub struct Collector {
+    interval: Millis,
+    next_sample: Millis,
+    samples: Vec<Sample>,
+    waits: Vec<PodWait>,
+    wait_ms: Vec<Millis>,
+    first_insufficient: Option<(Millis, Vec<BlockMap>)>,
+    total_ips_peak: u64,
+    subnet_used_peak: u64,
+    subnet_free_min: u64,
+    free_blocks_min: u64,
+    score_max: u32,
+}
+
+impl Collector {
+    /// A collector for `scenario`.
+    pub fn new(scenario: &Scenario) -> Self {
+        let interval = scenario.sample_interval.max(1);
+        Collector {
+            interval,
+            next_sample: 0,
+            samples: Vec::with_capacity((scenario.duration / interval + 2) as usize),
+            waits: Vec::new(),
+            wait_ms: Vec::new(),
+            first_insufficient: None,
+            total_ips_peak: 0,
+            subnet_used_peak: 0,
+            subnet_free_min: u64::MAX,
+            free_blocks_min: u64::MAX,
+            score_max: 0,
+        }
+    }
+
+    /// Takes every sample due strictly before `t` (so a sample reflects all events at or
+    /// before its own time).
+    pub fn sample_before(&mut self, t: Millis, nodes: &[Node], ec2: &Ec2, pods: PodCounts) {
+        while self.next_sample < t {
+            let at = self.next_sample;
+            self.sample(at, nodes, ec2, pods);
+            self.next_sample += self.interval;
+        }
+    }
+
+    fn sample(&mut self, at: Millis, nodes: &[Node], ec2: &Ec2, pods: PodCounts) {
+        let mut s = Sample {
+            time_s: at as f64 / 1000.0,
+            pods_running: pods.running,
+            pods_waiting_ip: pods.waiting_ip,
+            pods_unschedulable: pods.unschedulable,
+            ..Sample::default()
+        };
+        for n in nodes {
+            let st = n.ipamd.stats(at);
+            s.assigned_ips += u64::from(st.assigned_ips);
+            s.warm_ips += u64::from(st.warm_ips);
+            s.cooling_ips += u64::from(st.cooling_ips);
+            s.total_ips += u64::from(st.total_ips);
+            s.enis += u64::from(st.enis);
+            s.prefixes += u64::from(st.prefixes);
+        }
+        let sub = subnet_totals(ec2);
+        s.subnet_used = sub.used;
+        s.subnet_free = sub.free;
+        s.free_prefix_blocks = sub.free_blocks;
+        s.fragmentation_score = sub.score;
+        s.ec2_calls = ec2.total_calls();
+        s.insufficient_cidr_blocks = ec2.insufficient_cidr_blocks_total();
+        self.total_ips_peak = self.total_ips_peak.max(s.total_ips);
+        self.subnet_used_peak = self.subnet_used_peak.max(sub.used);
+        self.subnet_free_min = self.subnet_free_min.min(sub.free);
+        self.free_blocks_min = self.free_blocks_min.min(sub.free_blocks);
+        self.score_max = self.score_max.max(sub.score);
+        self.samples.push(s);
+    }
+
+    /// Records a pod's wait for an address: bound at `bound`, waited until `until`, and got
+    /// an address then (`got_ip`) or never did.
+    pub fn pod_waited(&mut self, pod: &str, node: &str, bound: Millis, until: Millis, got_ip: bool, reason: WaitReason) {
+        let wait = until - bound;
+        self.wait_ms.push(wait);
+        self.waits.push(PodWait {
+            pod: pod.to_string(),
+            node: node.to_string(),
+            bound_s: bound as f64 / 1000.0,
+            ip_s: got_ip.then_some(until as f64 / 1000.0),
+            wait_s: wait as f64 / 1000.0,
+            reason,
+        });
+    }
+
+    /// Keeps the block maps of the first `InsufficientCidrBlocks`.
+    pub fn snapshot_first_insufficient(&mut self, now: Millis, ec2: &Ec2) {
+        if self.first_insufficient.is_none() {
+            self.first_insufficient = Some((now, block_maps(ec2, now)));
+        }
+    }
+
+    /// Builds the run's output at its end.
+    pub fn finish(mut self, s: &Scenario, nodes: &[Node], ec2: &Ec2, events: u64, pods: PodCounts) -> RunOutput {
+        let end = s.duration;
+        // The final sample, at the end time exactly, unless one was already taken there.
+        if self.samples.last().is_none_or(|l| l.time_s * 1000.0 < end as f64) {
+            self.sample(end, nodes, ec2, pods);
+        }
+        let last = self.samples.last().cloned().unwrap_or_default();
+        self.wait_ms.sort_unstable();
+        let pct = |p: u64| -> f64 {
+            if self.wait_ms.is_empty() {
+                return 0.0;
+            }
+            let n = self.wait_ms.len() as u64;
+            let rank = (p * n).div_ceil(100).max(1);
+            self.wait_ms[(rank - 1) as usize] as f64 / 1000.0
+        };
+        let node_rows: Vec<NodeRow> = nodes
+            .iter()
+            .map(|n| {
+                let st = n.ipamd.stats(end);
+                NodeRow {
+                    node: n.name.clone(),
+                    nodegroup: s.nodegroups[n.nodegroup].name.clone(),
+                    instance_type: n.instance.name.clone(),
+                    max_pods: n.max_pods,
+                    pods: n.pods,
+                    enis: st.enis,
+                    secondary_ips: st.secondary_ips,
+                    prefixes: st.prefixes,
+                    total_ips: st.total_ips,
+                    assigned_ips: st.assigned_ips,
+                    warm_ips: st.warm_ips,
+                    cooling_ips: st.cooling_ips,
+                    total_ips_peak: st.total_ips_peak,
+                    ec2_calls: st.ec2_calls,
+                }
+            })
+            .collect();
+        let ec2_rows = ec2.call_rows();
+        let summary = Summary {
+            scenario: s.name.clone(),
+            seed: s.seed,
+            duration_s: end as f64 / 1000.0,
+            nodes: nodes.len() as u32,
+            pods_peak: pods.peak,
+            pods_final: pods.live(),
+            pods_unschedulable: pods.ever_unschedulable,
+            pods_waited_for_ip: self.waits.len() as u32,
+            ip_wait_p50_s: pct(50),
+            ip_wait_p99_s: pct(99),
+            ip_wait_max_s: self.wait_ms.last().map_or(0.0, |m| *m as f64 / 1000.0),
+            assigned_ips_final: last.assigned_ips,
+            warm_ips_final: last.warm_ips,
+            cooling_ips_final: last.cooling_ips,
+            total_ips_final: last.total_ips,
+            total_ips_peak: self.total_ips_peak,
+            enis_final: last.enis,
+            prefixes_final: last.prefixes,
+            subnet_usable: ec2.subnets().iter().map(|s| s.usable() as u64).sum(),
+            subnet_used_final: last.subnet_used,
+            subnet_used_peak: self.subnet_used_peak,
+            subnet_free_min: self.subnet_free_min,
+            free_prefix_blocks_final: last.free_prefix_blocks,
+            free_prefix_blocks_min: self.free_blocks_min,
+            insufficient_cidr_blocks: ec2.insufficient_cidr_blocks_total(),
+            insufficient_free_addresses: ec2.insufficient_free_addresses_total(),
+            first_insufficient_cidr_s: self.first_insufficient.as_ref().map(|(t, _)| *t as f64 / 1000.0),
+            fragmentation_score_final: last.fragmentation_score,
+            fragmentation_score_max: self.score_max,
+            ec2_calls: ec2.total_calls(),
+            ec2_throttled: ec2.total_throttled(),
+            events,
+        };
+        RunOutput {
+            summary,
+            nodes: node_rows,
+            timeseries: self.samples,
+            ec2_calls: ec2_rows,
+            pod_waits: self.waits,
+            blocks_final: block_maps(ec2, end),
+            blocks_first_insufficient: self.first_insufficient.map(|(_, b)| b),
+            settings: settings(s),
+        }
+    }
+}
+
+fn block_maps(ec2: &Ec2, at: Millis) -> Vec<BlockMap> {
+    ec2.subnets()
+        .iter()
+        .map(|s| BlockMap {
+            subnet: s.name().to_string(),
+            cidr: s.cidr().to_string(),
+            time_s: at as f64 / 1000.0,
+            blocks: s.block_map(),
+        })
+        .collect()
+}
+
+/// The scenario's key settings, for the report.
+fn settings(s: &Scenario) -> Vec<(String, String)> {
+    let c = &s.cni;
+    let mut out = vec![
+        ("scenario".to_string(), s.name.clone()),
+        ("source".to_string(), s.source.clone()),
+        ("seed".to_string(), s.seed.to_string()),
+        ("duration".to_string(), crate::time::format_duration(s.duration)),
+    ];
+    for sub in &s.subnets {
+        out.push((
+            format!("subnet {}", sub.name.as_deref().unwrap_or("default")),
+            format!(
+                "{} ({:?} placement, {} background addresses, {} reservations)",
+                sub.cidr,
+                sub.placement,
+                sub.background.addresses,
+                sub.reservations.len()
+            )
+            .to_lowercase(),
+        ));
+    }
+    let mode = if c.enable_prefix_delegation { "prefix delegation" } else { "secondary IPs" };
+    out.push(("mode".to_string(), mode.to_string()));
+    for (k, v) in [
+        ("WARM_ENI_TARGET", c.warm_eni_target.to_string()),
+        ("WARM_IP_TARGET", c.warm_ip_target.to_string()),
+        ("MINIMUM_IP_TARGET", c.minimum_ip_target.to_string()),
+        ("WARM_PREFIX_TARGET", c.warm_prefix_target.to_string()),
+        ("MAX_ENI", c.max_eni.map_or("unset".to_string(), |m| m.to_string())),
+        ("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", c.custom_network_cfg.to_string()),
+        ("IP_COOLDOWN_PERIOD", format!("{}s", c.ip_cooldown_period_s)),
+    ] {
+        out.push((k.to_string(), v));
+    }
+    for g in &s.nodegroups {
+        out.push((
+            format!("nodegroup {}", g.name),
+            format!("{} × {}", g.count, g.instance_type.name),
+        ));
+    }
+    out
+}
