@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Instant;
+
 use clap::{Args, Parser, Subcommand};
+use ipamsim::scenario::Scenario;
+use ipamsim::{engine, report};
 
 /// Simulate how many IP addresses an EKS cluster burns under the Amazon VPC CNI, and when
 /// the subnet runs dry.
@@ -85,7 +89,7 @@ struct InstanceTypesArgs {}
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-        Command::Run(_) => not_yet("run"),
+        Command::Run(args) => run(args),
         Command::Sweep(_) => not_yet("sweep"),
         Command::Calc(_) => not_yet("calc"),
         Command::MaxPods(_) => not_yet("max-pods"),
@@ -98,6 +102,40 @@ fn main() -> ExitCode {
             ExitCode::from(err.exit_code() as u8)
         }
     }
+}
+
+/// `ipamsim run`: load, simulate, write the output folder, print the summary.
+fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
+    let mut overrides = args.set.clone();
+    if let Some(seed) = args.seed {
+        overrides.push(format!("seed={seed}"));
+    }
+    let (scenario, default_out) = match &args.scenario {
+        Some(path) => {
+            let s = Scenario::load(path, &overrides)?;
+            let out = PathBuf::from("output").join(&s.name);
+            (s, out)
+        }
+        None => (Scenario::embedded_default(&overrides)?, PathBuf::from("output/default")),
+    };
+    for warning in &scenario.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let out = args.out.unwrap_or(default_out);
+    let started = Instant::now();
+    let result = engine::run(&scenario)?;
+    let wall = started.elapsed().as_secs_f64();
+    report::write_run(&out, &result)?;
+    if !args.quiet {
+        print!("{}", report::text::summary(&result));
+        println!(
+            "simulated {} events in {wall:.2} s wall time ({:.0} events/s); wrote {}",
+            result.summary.events,
+            result.summary.events as f64 / wall.max(1e-9),
+            out.display()
+        );
+    }
+    Ok(())
 }
 
 fn not_yet(cmd: &str) -> Result<(), ipamsim::Error> {

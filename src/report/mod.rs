@@ -6,6 +6,7 @@
 //! function of (scenario, seed).
 
 pub mod collect;
+pub mod text;
 
 /// `summary.csv`: one row, DESIGN.md §5 column order.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
