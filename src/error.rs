@@ -12,6 +12,9 @@ pub enum Error {
     /// An unknown instance type.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    /// A bad subnet, CIDR, reservation or background load.
+    #[error(transparent)]
+    Subnet(#[from] crate::subnet::SubnetError),
     /// A bad command-line value (the message says which flag and what to do).
     #[error("{0}")]
     Usage(String),
