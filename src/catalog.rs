@@ -102,6 +102,45 @@ pub fn lookup(name: &str) -> Result<&'static InstanceType, CatalogError> {
     }
 }
 
+/// Types whose name matches `pattern`, case-insensitive, in name order: a glob when the
+/// pattern has `*` or `?` (`m5.*`, `c?i.large`), else a substring (`metal`, `m5.`).
+pub fn find(pattern: &str) -> Vec<&'static InstanceType> {
+    let p = pattern.trim().to_ascii_lowercase();
+    let is_glob = p.contains(['*', '?']);
+    all()
+        .iter()
+        .filter(|t| {
+            if is_glob {
+                glob(p.as_bytes(), t.name.as_bytes())
+            } else {
+                t.name.contains(&p)
+            }
+        })
+        .collect()
+}
+
+/// `*` any run, `?` any one byte, else literal; the whole name must match.
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
 /// Up to `n` known names closest to `name` (edit distance, then name order).
 pub fn closest(name: &str, n: usize) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = all()
@@ -347,6 +386,22 @@ mod tests {
         let CatalogError::UnknownType { suggestions, .. } = &err;
         assert_eq!(suggestions.first().map(String::as_str), Some("m5.large"));
         assert!(err.to_string().contains("did you mean m5.large"));
+    }
+
+    #[test]
+    fn find_by_substring_or_glob() {
+        let names = |p: &str| find(p).iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names("m5.large"), ["m5.large"]);
+        assert!(names("M5.").contains(&"m5.24xlarge".to_string()));
+        assert!(names("m5.*").iter().all(|n| n.starts_with("m5.")));
+        assert!(!names("m5.*").contains(&"m5a.large".to_string()));
+        assert_eq!(names("t3.?mall"), ["t3.small"]);
+        assert_eq!(
+            names("*.metal").len(),
+            all().iter().filter(|t| t.name.ends_with(".metal")).count()
+        );
+        assert!(names("zz*").is_empty());
+        assert!(glob(b"a*b*c", b"axxbyyc") && !glob(b"a*b", b"ab_") && glob(b"*", b""));
     }
 
     fn mp(name: &str, version: &str, f: impl FnOnce(&mut MaxPodsOptions)) -> u32 {

@@ -12,6 +12,9 @@ pub enum Error {
     /// An unknown instance type.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    /// A bad `calc`, `max-pods` or `instance-types` command line.
+    #[error(transparent)]
+    Calc(#[from] crate::calc::CalcError),
     /// A bad command-line value (the message says which flag and what to do).
     #[error("{0}")]
     Usage(String),
