@@ -363,7 +363,10 @@ fn explain_row(
         row.instance_type,
         row.count,
         row.ips_per_node,
-        enis(u64::from(row.ips_per_node - row.pod_ips_per_node)),
+        match row.ips_per_node - row.pod_ips_per_node {
+            1 => "1 ENI primary".to_string(),
+            n => format!("{n} ENI primaries"),
+        },
         row.pod_ips_per_node,
         wb_per_node,
         enis(wb_enis),
