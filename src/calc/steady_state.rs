@@ -353,3 +353,227 @@ impl Policy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{MaxPodsOptions, all, lookup, max_pods};
+    use proptest::prelude::*;
+
+    fn cni(f: impl FnOnce(&mut CniConfig)) -> CniConfig {
+        let mut c = CniConfig::default();
+        f(&mut c);
+        c
+    }
+
+    fn calc_max_pods(t: &InstanceType, c: &CniConfig) -> u32 {
+        max_pods(
+            t,
+            &MaxPodsOptions {
+                custom_networking: c.custom_network_cfg,
+                prefix_delegation: c.enable_prefix_delegation,
+                max_eni: c.max_eni,
+                ..MaxPodsOptions::default()
+            },
+        )
+    }
+
+    fn node(name: &str, c: &CniConfig, pods: u32) -> NodeState {
+        let t = lookup(name).unwrap();
+        settle(t, c, calc_max_pods(t, c), pods)
+    }
+
+    /// The example table of amazon-vpc-cni-k8s `docs/eni-and-ip-target.md`: type, targets
+    /// (WARM_ENI, WARM_IP, MINIMUM_IP), pods → attached ENIs, secondary IPs.
+    #[test]
+    fn upstream_docs_examples() {
+        let cases: [(&str, u32, u32, u32, u32, u32, u32); 18] = [
+            ("t3.small", 1, 0, 0, 0, 1, 3),
+            ("t3.small", 1, 0, 0, 5, 3, 9),
+            ("t3.small", 1, 0, 0, 9, 3, 9),
+            ("t3.small", 0, 1, 1, 0, 1, 1),
+            ("t3.small", 0, 1, 1, 5, 2, 6),
+            ("t3.small", 0, 1, 1, 9, 3, 9),
+            ("t3.small", 0, 2, 5, 0, 2, 5),
+            ("t3.small", 0, 2, 5, 5, 3, 7),
+            ("t3.small", 0, 2, 5, 9, 3, 9),
+            ("p3dn.24xlarge", 1, 0, 0, 0, 1, 49),
+            ("p3dn.24xlarge", 1, 0, 0, 3, 2, 98),
+            ("p3dn.24xlarge", 1, 0, 0, 95, 3, 147),
+            ("p3dn.24xlarge", 0, 5, 10, 0, 1, 10),
+            ("p3dn.24xlarge", 0, 5, 10, 7, 1, 12),
+            ("p3dn.24xlarge", 0, 5, 10, 15, 1, 20),
+            ("p3dn.24xlarge", 0, 5, 10, 45, 2, 50),
+            // spec/ipamd-policy.md §8: t3.small, defaults, 5 pods → 3 ENIs, 9 IPs; 0 → 1, 3.
+            ("t3.small", 1, 0, 0, 5, 3, 9),
+            ("t3.small", 1, 0, 0, 0, 1, 3),
+        ];
+        for (name, we, wi, mi, pods, enis, ips) in cases {
+            // With a warm IP target set, WARM_ENI_TARGET is ignored; keep the manifest's 1.
+            let c = cni(|c| {
+                c.warm_eni_target = if wi + mi > 0 { 1 } else { we };
+                c.warm_ip_target = wi;
+                c.minimum_ip_target = mi;
+            });
+            let n = node(name, &c, pods);
+            assert_eq!(
+                (n.enis, n.secondary_ips),
+                (enis, ips),
+                "{name} {we}/{wi}/{mi} {pods} pods"
+            );
+            assert_eq!(n.pods_with_ip, pods);
+            assert_eq!(n.subnet_addresses, enis + ips);
+            assert!(!n.flapping);
+        }
+    }
+
+    #[test]
+    fn prefix_mode_sizes() {
+        let pd = |p: u32| {
+            cni(|c| {
+                c.enable_prefix_delegation = true;
+                c.warm_prefix_target = p;
+            })
+        };
+        // m5.large: 9 prefixes per ENI. ⌈p/16⌉ + 1 prefixes.
+        let n = node("m5.large", &pd(1), 0);
+        assert_eq!(
+            (n.enis, n.prefixes, n.pod_ips, n.subnet_addresses),
+            (1, 1, 16, 17)
+        );
+        let n = node("m5.large", &pd(1), 17);
+        assert_eq!((n.prefixes, n.pod_ips), (3, 48));
+        let n = node("m5.large", &pd(2), 17);
+        assert_eq!(n.prefixes, 4);
+        // The max-pods ceiling (110 on m5.large) stops growth: 100 pods want 8 prefixes;
+        // ipamd stops at 7 (112 ≥ 110).
+        let n = node("m5.large", &pd(1), 100);
+        assert_eq!((n.prefixes, n.at_max_pods_ceiling), (7, true));
+        // A xen type falls back to secondary IPs; bare metal keeps prefixes.
+        assert!(!node("m4.xlarge", &pd(1), 10).prefix_mode);
+        assert!(node("c5.metal", &pd(1), 10).prefix_mode);
+        // WARM_PREFIX_TARGET=0 at a multiple of 16 pods: grow, release, grow…
+        let n = node("m5.large", &pd(0), 16);
+        assert_eq!((n.prefixes, n.flapping), (2, true));
+        let n = node("m5.large", &pd(0), 17);
+        assert_eq!((n.prefixes, n.flapping), (2, false));
+        // WARM_IP_TARGET in prefix mode: ⌈(p + T)/16⌉, at least ⌈N/16⌉ prefixes.
+        let c = cni(|c| {
+            c.enable_prefix_delegation = true;
+            c.warm_ip_target = 5;
+            c.minimum_ip_target = 40;
+        });
+        assert_eq!(node("m5.large", &c, 10).prefixes, 3);
+        assert_eq!(node("m5.large", &c, 40).prefixes, 3);
+        assert_eq!(node("m5.large", &c, 44).prefixes, 4);
+    }
+
+    #[test]
+    fn custom_networking_and_max_eni() {
+        let c = cni(|c| c.custom_network_cfg = true);
+        // The primary holds nothing: 1 + ⌈p/M⌉ + W ENIs; its address is not in the pod subnet.
+        let n = node("m5.large", &c, 10);
+        assert_eq!((n.enis, n.secondary_ips, n.subnet_addresses), (3, 18, 20));
+        let n = node("m5.large", &c, 0);
+        assert_eq!((n.enis, n.secondary_ips), (2, 9));
+        // MAX_ENI=2 with custom networking leaves one ENI for pods.
+        let c = cni(|c| {
+            c.custom_network_cfg = true;
+            c.max_eni = Some(2);
+        });
+        let n = node("m5.large", &c, 15);
+        assert_eq!((n.enis, n.secondary_ips, n.pods_with_ip), (2, 9, 9));
+        // MAX_ENI at or above the limit is no limit.
+        assert_eq!(
+            node("m5.large", &cni(|c| c.max_eni = Some(9)), 25).max_eni,
+            3
+        );
+    }
+
+    #[test]
+    fn minimum_ip_target_alone_caps_the_pool() {
+        let c = cni(|c| c.minimum_ip_target = 12);
+        let n = node("m5.xlarge", &c, 20);
+        assert_eq!((n.secondary_ips, n.pods_with_ip), (12, 12));
+        let n = node("m5.xlarge", &c, 5);
+        assert_eq!(n.secondary_ips, 12);
+    }
+
+    /// The §4.5 steady-state sizes, restated as closed forms: Some((ENIs, pod resources)),
+    /// or None where a cap (ENI limit, max-pods ceiling) would bind and the forms do not hold.
+    fn closed_form(t: &InstanceType, c: &CniConfig, max_pods: u32, p: u32) -> Option<(u32, u32)> {
+        let m = t.ipv4_per_eni - 1;
+        let lim = c.max_eni.filter(|&n| n < t.max_enis).unwrap_or(t.max_enis);
+        let extra = u32::from(c.custom_network_cfg);
+        let pd = c.enable_prefix_delegation && (t.hypervisor == Hypervisor::Nitro || t.bare_metal);
+        let ceil = |a: u32, b: u32| a / b + u32::from(!a.is_multiple_of(b));
+        let (t_ip, n_ip) = (c.warm_ip_target, c.minimum_ip_target);
+        let (enis, res, ips) = if t_ip > 0 || n_ip > 0 {
+            let ips = if t_ip > 0 { (p + t_ip).max(n_ip) } else { n_ip };
+            let res = if pd { ceil(ips, 16) } else { ips };
+            (
+                extra + ceil(res, m).max(1),
+                res,
+                if pd { 16 * res } else { res },
+            )
+        } else if pd {
+            let w = c.warm_prefix_target;
+            let res = if w == 0 { p / 16 + 1 } else { ceil(p, 16) + w };
+            (extra + ceil(res, m), res, 16 * res)
+        } else {
+            let w = c.warm_eni_target;
+            let enis = if w == 0 { p / m + 1 } else { ceil(p, m) + w };
+            (enis + extra, enis * m, enis * m)
+        };
+        (enis <= lim && ips <= max_pods).then_some((enis, res))
+    }
+
+    fn settings() -> impl Strategy<Value = CniConfig> {
+        (
+            any::<bool>(),
+            0u32..4,
+            0u32..4,
+            prop_oneof![Just(0u32), 1u32..40],
+            prop_oneof![Just(0u32), 1u32..80],
+            proptest::option::of(1u32..6),
+            any::<bool>(),
+        )
+            .prop_map(|(pd, we, wp, wi, mi, max_eni, custom)| CniConfig {
+                enable_prefix_delegation: pd,
+                warm_eni_target: we,
+                warm_prefix_target: wp,
+                warm_ip_target: wi,
+                minimum_ip_target: mi,
+                max_eni,
+                custom_network_cfg: custom,
+                ..CniConfig::default()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn settles_where_section_4_5_says(i in 0..all().len(), c in settings(), p in 0u32..300) {
+            let t = &all()[i];
+            let mp = calc_max_pods(t, &c);
+            let n = settle(t, &c, mp, p);
+            let unit = if n.prefix_mode { 16 } else { 1 };
+            let extra = u32::from(c.custom_network_cfg);
+            // Invariants, caps binding or not.
+            prop_assert!(n.enis >= 1 && n.enis <= n.max_eni.max(1));
+            prop_assert!(n.pod_ips <= (n.enis - extra.min(n.enis)) * (t.ipv4_per_eni - 1) * unit);
+            prop_assert_eq!(n.pod_ips, (n.secondary_ips + n.prefixes) * unit);
+            prop_assert_eq!(n.subnet_addresses, n.enis - extra + n.pod_ips);
+            prop_assert_eq!(n.pods_with_ip, p.min(n.pod_ips));
+            if let Some((enis, res)) = closed_form(t, &c, mp, p) {
+                prop_assert_eq!((n.enis, n.secondary_ips + n.prefixes), (enis, res), "{} {:?}", t.name, c);
+            }
+            // Everyone gets an address unless a cap binds or MINIMUM_IP_TARGET stands alone.
+            let min_only = c.warm_ip_target == 0 && c.minimum_ip_target > 0;
+            if n.pods_with_ip < p && !min_only {
+                prop_assert!(n.enis == n.max_eni || n.at_max_pods_ceiling, "{} {:?} {:?}", t.name, c, n);
+            }
+        }
+    }
+}
