@@ -269,3 +269,207 @@ fn eni_cap(flag: &'static str, v: &str) -> Result<u32, CalcError> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(subnet: &str, instances: &str) -> CalcFlags {
+        CalcFlags {
+            subnet: Some(subnet.into()),
+            instances: vec![instances.into()],
+            ..CalcFlags::default()
+        }
+    }
+
+    fn err(f: &CalcFlags) -> String {
+        f.request().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn builds_requests() {
+        let mut f = flags("10.0.0.0/23", "m5.12xlarge:2:100, c5.2xlarge:1:30");
+        f.instances.push("t3.small:4:0".into());
+        let r = f.request().unwrap();
+        assert_eq!(r.rows.len(), 3);
+        assert_eq!(
+            (r.rows[1].instance_type.name.as_str(), r.rows[1].count),
+            ("c5.2xlarge", 1)
+        );
+        assert_eq!(r.host_network, 2);
+        assert_eq!(r.format, Format::Table);
+        let Calculator::SteadyState(c) = &r.calculator else {
+            panic!()
+        };
+        assert_eq!(c, &CniConfig::default());
+
+        f.spreadsheet = true;
+        assert_eq!(
+            f.request().unwrap().calculator,
+            Calculator::Spreadsheet(Sheet::WarmEni(1))
+        );
+        f.warm_ip_target = Some("4".into());
+        assert_eq!(
+            f.request().unwrap().calculator,
+            Calculator::Spreadsheet(Sheet::WarmIp(4))
+        );
+        f.spreadsheet = false;
+        f.minimum_ip_target = Some("10".into());
+        f.max_eni = Some("2".into());
+        f.prefix_delegation = true;
+        f.format = Some("JSON".into());
+        let r = f.request().unwrap();
+        let Calculator::SteadyState(c) = &r.calculator else {
+            panic!()
+        };
+        assert_eq!(
+            (c.warm_ip_target, c.minimum_ip_target, c.max_eni),
+            (4, 10, Some(2))
+        );
+        assert!(c.enable_prefix_delegation);
+        assert_eq!(r.format, Format::Json);
+    }
+
+    #[test]
+    fn bad_input_is_one_clear_message() {
+        let ok = flags("10.0.0.0/23", "m5.large:1:1");
+        let with = |g: fn(&mut CalcFlags)| {
+            let mut f = ok.clone();
+            g(&mut f);
+            err(&f)
+        };
+        let cases: Vec<(String, &str)> = vec![
+            (with(|f| f.subnet = None), "needs --subnet"),
+            (with(|f| f.instances.clear()), "needs --instances"),
+            (
+                with(|f| f.subnet = Some("10.0.0.1/20".into())),
+                "did you mean 10.0.0.0/20?",
+            ),
+            (
+                with(|f| f.subnet = Some("10.0.0.0/29".into())),
+                "EC2 subnets are /16 to /28",
+            ),
+            (
+                with(|f| f.instances = vec!["m5.lrage:1:1".into()]),
+                "did you mean m5.large",
+            ),
+            (
+                with(|f| f.instances = vec!["m5.large:1".into()]),
+                "2 fields, not 3",
+            ),
+            (
+                with(|f| f.instances = vec!["m5.large:1:1,".into()]),
+                "empty entry",
+            ),
+            (
+                with(|f| f.instances = vec!["m5.large:-1:1".into()]),
+                "COUNT -1 is negative",
+            ),
+            (
+                with(|f| f.instances = vec!["m5.large:1:x".into()]),
+                "PODS \"x\" is not a whole number",
+            ),
+            (
+                with(|f| f.warm_ip_target = Some("-1".into())),
+                "ipamd would silently use 0 (unset)",
+            ),
+            (
+                with(|f| f.warm_eni_target = Some("-2".into())),
+                "ipamd would silently use 1",
+            ),
+            (
+                with(|f| f.minimum_ip_target = Some("five".into())),
+                "not a whole number",
+            ),
+            (
+                with(|f| f.host_network_ips = Some("-1".into())),
+                "--host-network-ips -1: is negative",
+            ),
+            (
+                with(|f| f.max_eni = Some("0".into())),
+                "ipamd ignores MAX_ENI below 1",
+            ),
+            (
+                with(|f| f.warm_prefix_target = Some("9999999".into())),
+                "above 1000000",
+            ),
+            (
+                with(|f| f.format = Some("xml".into())),
+                "write table, csv or json",
+            ),
+            (
+                with(|f| {
+                    f.spreadsheet = true;
+                    f.warm_eni_target = Some("1".into());
+                    f.warm_ip_target = Some("1".into());
+                }),
+                "not both",
+            ),
+            (
+                with(|f| {
+                    f.spreadsheet = true;
+                    f.prefix_delegation = true;
+                }),
+                "which has no --prefix-delegation",
+            ),
+        ];
+        for (msg, want) in cases {
+            assert!(msg.contains(want), "{msg:?} should contain {want:?}");
+            assert!(!msg.contains('\n'), "{msg:?}");
+        }
+    }
+
+    #[test]
+    fn max_pods_flags() {
+        let f = MaxPodsFlags {
+            instance_type: Some("m5.8xlarge".into()),
+            cni_version: Some("1.11.2".into()),
+            prefix_delegation: true,
+            cni_max_eni: Some("4".into()),
+            ..MaxPodsFlags::default()
+        };
+        let (t, o) = f.options().unwrap();
+        assert_eq!(t.name, "m5.8xlarge");
+        assert_eq!(
+            (o.cni_version.minor, o.max_eni, o.prefix_delegation),
+            (11, Some(4), true)
+        );
+        let d = MaxPodsFlags {
+            instance_type: Some("m5.large".into()),
+            ..MaxPodsFlags::default()
+        };
+        assert_eq!(d.options().unwrap().1.cni_version, CniVersion::LATEST);
+        let e = |g: fn(&mut MaxPodsFlags)| {
+            let mut f = d.clone();
+            g(&mut f);
+            f.options().unwrap_err().to_string()
+        };
+        assert!(e(|f| f.instance_type = None).contains("needs --instance-type"));
+        assert!(e(|f| f.cni_version = Some("one".into())).contains("not a CNI version"));
+        assert!(e(|f| f.cni_max_eni = Some("-1".into())).contains("negative"));
+        assert!(e(|f| f.instance_type = Some("m9.large".into())).contains("unknown instance type"));
+    }
+
+    #[test]
+    fn instance_type_patterns() {
+        let f = InstanceTypesFlags {
+            pattern: Some("t3.small".into()),
+            format: None,
+        };
+        assert_eq!(f.list().unwrap().0.len(), 1);
+        let f = InstanceTypesFlags {
+            pattern: Some("t3.smol".into()),
+            format: None,
+        };
+        assert!(
+            f.list()
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean t3.small")
+        );
+        assert_eq!(
+            InstanceTypesFlags::default().list().unwrap().0.len(),
+            catalog::all().len()
+        );
+    }
+}

@@ -410,3 +410,142 @@ fn notes(cni: &CniConfig, rows: &[InstanceRow], out: &[SteadyRow]) -> Vec<String
     }
     notes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{all, lookup};
+    use proptest::prelude::*;
+
+    fn subnet(prefix_len: u8) -> SubnetSpec {
+        SubnetSpec {
+            cidr: format!("10.0.0.0/{prefix_len}"),
+            prefix_len,
+        }
+    }
+
+    fn row(name: &str, count: u32, pods: u32) -> InstanceRow {
+        InstanceRow {
+            instance_type: lookup(name).unwrap(),
+            count,
+            pods_per_node: pods,
+        }
+    }
+
+    #[test]
+    fn shipped_example_under_ipamd() {
+        let rows = [row("m5.12xlarge", 2, 100), row("c5.2xlarge", 1, 30)];
+        let p = steady_plan(&subnet(23), &CniConfig::default(), 2, &rows);
+        // m5.12xlarge: M = 29, ⌈100/29⌉ + 1 = 5 ENIs, 145 IPs, 150 addresses.
+        // c5.2xlarge: M = 14, ⌈30/14⌉ + 1 = 4 ENIs, 56 IPs, 60 addresses.
+        assert_eq!((p.rows[0].enis_per_node, p.rows[0].ips_per_node), (5, 150));
+        assert_eq!((p.rows[1].enis_per_node, p.rows[1].ips_per_node), (4, 60));
+        assert_eq!(
+            (p.subnet_ips, p.ips_used, p.pods, p.ips_remaining),
+            (507, 360, 230, 147)
+        );
+        assert!(p.fits);
+        assert_eq!(
+            (
+                p.workbook.sheet,
+                p.workbook.ips_used,
+                p.workbook.ips_remaining
+            ),
+            ("WarmENI", 351, 159)
+        );
+        assert_eq!(
+            (p.difference.ips_used, p.difference.ips_remaining),
+            (9, -12)
+        );
+        let shares: Vec<i64> = p.difference.reasons.iter().map(|r| r.addresses).collect();
+        assert_eq!(shares, [-3, 6, -15]);
+        assert!(
+            p.difference.reasons[2]
+                .reason
+                .contains("primary address is no pod slot")
+        );
+    }
+
+    #[test]
+    fn warm_ip_targets_compare_with_the_warm_ip_sheet() {
+        let c = CniConfig {
+            warm_ip_target: 3,
+            minimum_ip_target: 10,
+            ..CniConfig::default()
+        };
+        let p = steady_plan(&subnet(24), &c, 2, &[row("m5.large", 4, 12)]);
+        assert_eq!((p.workbook.sheet, p.workbook.target), ("WarmIP", 3));
+        // 15 IPs on 2 ENIs: 17 addresses per node.
+        assert_eq!(p.rows[0].ips_per_node, 17);
+        assert!(p.notes.iter().any(|n| n.contains("take precedence")));
+    }
+
+    #[test]
+    fn rows_that_do_not_fit_say_why() {
+        let c = CniConfig::default();
+        let p = steady_plan(
+            &subnet(28),
+            &c,
+            2,
+            &[row("t3.small", 1, 10), row("m5.large", 1, 20)],
+        );
+        assert_eq!(p.rows[0].limit, Some("max-pods"));
+        assert_eq!(p.rows[0].pods_placed_per_node, 9);
+        assert!(p.rows[1].fits);
+        assert!(p.ips_remaining < 0 && !p.fits);
+        let c = CniConfig {
+            max_eni: Some(1),
+            ..CniConfig::default()
+        };
+        // Max pods (1 × 9 + 2 = 11) assumes 2 host-network pods; with none, 11 pods schedule
+        // and two of them find no address on the one ENI.
+        let p = steady_plan(&subnet(24), &c, 0, &[row("m5.large", 1, 11)]);
+        assert_eq!(p.rows[0].max_pods, 11);
+        assert_eq!(
+            (p.rows[0].limit, p.rows[0].pods_placed_per_node),
+            (Some("eni-limit"), 9)
+        );
+        let c = CniConfig {
+            enable_prefix_delegation: true,
+            ..CniConfig::default()
+        };
+        let p = steady_plan(&subnet(24), &c, 2, &[row("m4.large", 1, 5)]);
+        assert_eq!(p.rows[0].mode, "secondary-ip");
+        assert!(p.notes[0].contains("falls back to secondary IPs on m4.large"));
+    }
+
+    proptest! {
+        #[test]
+        fn totals_add_up_and_reasons_explain_the_difference(
+            prefix in 16u8..=28,
+            pd: bool,
+            warm_ip in prop_oneof![Just(0u32), 1u32..30],
+            custom: bool,
+            host in 0u32..4,
+            rows in prop::collection::vec((0..all().len(), 0u32..20, 0u32..120), 0..5),
+        ) {
+            let c = CniConfig {
+                enable_prefix_delegation: pd,
+                warm_ip_target: warm_ip,
+                custom_network_cfg: custom,
+                ..CniConfig::default()
+            };
+            let input: Vec<InstanceRow> = rows
+                .iter()
+                .map(|&(i, n, p)| InstanceRow { instance_type: &all()[i], count: n, pods_per_node: p })
+                .collect();
+            let p = steady_plan(&subnet(prefix), &c, host, &input);
+            let used: u64 = p.rows.iter().map(|r| u64::from(r.ips_per_node) * u64::from(r.count)).sum();
+            prop_assert_eq!(p.ips_used, used);
+            prop_assert_eq!(p.subnet_ips, (1u64 << (32 - prefix)) - 5);
+            prop_assert_eq!(p.ips_remaining, p.subnet_ips as i64 - used as i64);
+            let wb_remaining = p.workbook.ips_remaining;
+            prop_assert_eq!(p.difference.ips_remaining, p.ips_remaining - wb_remaining);
+            prop_assert_eq!(p.difference.reasons.iter().map(|r| r.addresses).sum::<i64>(), p.difference.ips_remaining);
+            for r in &p.rows {
+                prop_assert!(r.pods_placed_per_node + host <= r.max_pods || r.pods_placed_per_node == 0);
+                prop_assert_eq!(r.fits, r.limit.is_none());
+            }
+        }
+    }
+}
