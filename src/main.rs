@@ -73,8 +73,12 @@ struct SweepArgs {
     set: Vec<String>,
 }
 
-/// Values are taken as text and checked by the library, so every mistake is one line.
+// Values are taken as text and checked by the library, so every mistake is one line.
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Without --spreadsheet: the pool ipamd settles at for each row, against \
+the subnet's usable addresses (2^(32-p) - 5), beside the workbook's figures and why they differ."
+)]
 struct CalcArgs {
     /// The (pod) subnet, /16 to /28: `10.0.0.0/20`.
     #[arg(long, value_name = "CIDR")]
@@ -86,7 +90,7 @@ struct CalcArgs {
     /// ENABLE_PREFIX_DELEGATION=true.
     #[arg(long)]
     prefix_delegation: bool,
-    /// WARM_ENI_TARGET (default 1); with --spreadsheet, its WarmENI sheet.
+    /// WARM_ENI_TARGET (default 1); with --spreadsheet, its WarmENI sheet (the default).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     warm_eni_target: Option<String>,
     /// WARM_PREFIX_TARGET (default 1, as the EKS manifest ships).
@@ -139,9 +143,12 @@ struct MaxPodsArgs {
     show_max_allowed: bool,
 }
 
-/// One type per line: name, ENIs, IPv4 per ENI, hypervisor, vCPUs, max pods in secondary-IP
-/// and in prefix mode (latest CNI).
 #[derive(Args, Debug)]
+#[command(
+    after_help = "One type per line: name, ENIs (default network card), IPv4 addresses per \
+ENI, hypervisor, vCPUs (- when unknown), max pods in secondary-IP and in prefix mode (the \
+max-pods calculator, latest CNI). The table has a header line only on a terminal."
+)]
 struct InstanceTypesArgs {
     /// Name filter: a substring (`m5.`) or a glob (`c6?.*large`).
     pattern: Option<String>,
