@@ -15,6 +15,9 @@ pub enum Error {
     /// A bad subnet, CIDR, reservation or background load.
     #[error(transparent)]
     Subnet(#[from] crate::subnet::SubnetError),
+    /// A bad `calc`, `max-pods` or `instance-types` command line.
+    #[error(transparent)]
+    Calc(#[from] crate::calc::CalcError),
     /// A bad command-line value (the message says which flag and what to do).
     #[error("{0}")]
     Usage(String),
