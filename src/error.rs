@@ -12,6 +12,9 @@ pub enum Error {
     /// An unknown instance type.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    /// A scenario (or one of its trace files) that cannot be run.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
     /// A bad command-line value (the message says which flag and what to do).
     #[error("{0}")]
     Usage(String),
