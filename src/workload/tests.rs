@@ -435,3 +435,9 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn events_stay_small() {
+    // Two events per pod, a million pods in the scale scenario: keep them at 16 bytes.
+    assert_eq!(std::mem::size_of::<PodEvent>(), 16);
+}
