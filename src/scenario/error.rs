@@ -127,7 +127,8 @@ impl Locator<'_> {
                 set: self.overrides.get(k).cloned().unwrap_or_default(),
             };
         }
-        if span.start == 0 && span.end >= self.text.len() && !self.text.is_empty() {
+        // The document's own span (toml gives the root 0..0) stands for the file as a whole.
+        if span.start == 0 && (span.end == 0 || span.end >= self.text.trim_end().len()) {
             return self.whole();
         }
         let start = span.start.min(self.text.len());
@@ -160,9 +161,21 @@ impl Locator<'_> {
 
     /// A toml error, located.
     pub(crate) fn toml(&self, err: &toml::de::Error) -> ScenarioError {
+        let mut message = one_line(err.message());
+        // serde speaks Rust; say it in scenario terms.
+        for (rust, plain) in [
+            ("expected i64", "expected an integer"),
+            ("expected u64", "expected an integer ≥ 0"),
+            ("expected f64", "expected a number"),
+        ] {
+            message = message.replace(rust, plain);
+        }
+        if message.starts_with("missing field") {
+            message.push_str("; add it");
+        }
         ScenarioError::Toml {
             at: self.locate(err.span()),
-            message: one_line(err.message()),
+            message,
         }
     }
 }

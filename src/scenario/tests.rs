@@ -576,3 +576,24 @@ fn load_reads_files_and_reports_unreadable_ones() {
     let e = crate::Error::from(e);
     assert_eq!(e.exit_code(), 2);
 }
+
+#[test]
+fn schema_messages_read_well() {
+    let e = err("[subnet]\ncidr = \"10.0.0.0/24\"\n", &[]);
+    assert_eq!(e, "dir/s.toml: missing field `duration`; add it");
+    let text = BASE.replace("count = 3", "count = \"three\"");
+    let e = err(&text, &[]);
+    assert!(
+        e.ends_with("invalid type: string \"three\", expected an integer"),
+        "{e}"
+    );
+    let text = BASE.replace("instance_type = \"m5.large\"\n", "");
+    let e = err(&text, &[]);
+    assert!(
+        e.starts_with(&format!(
+            "dir/s.toml:{}:1: missing field `instance_type`",
+            line_of(&text, "[[nodegroup]]")
+        )),
+        "{e}"
+    );
+}
