@@ -56,6 +56,20 @@ pub(super) fn apply<'a>(
         } else if path.len() == 1 && looks_like_env_var(path[0]) {
             return Err(unknown_variable(set, path[0]));
         }
+        if path[0] == "subnet" && !doc.contains_key("subnet") && doc.contains_key("subnets") {
+            return Err(ScenarioError::Override {
+                set: set.clone(),
+                message: "this scenario has [[subnets]]; select one by name or index, e.g. `subnets.0.cidr`".into(),
+            });
+        }
+        if path[0] == "subnets" && !doc.contains_key("subnets") && doc.contains_key("subnet") {
+            return Err(ScenarioError::Override {
+                set: set.clone(),
+                message:
+                    "this scenario has a single [subnet]; write `subnet.KEY`, e.g. `subnet.cidr`"
+                        .into(),
+            });
+        }
         let at = Setter { set, span, value };
         at.set_in(doc, &path, &[])?;
     }

@@ -388,6 +388,18 @@ subnet = "pods"
     assert!(err(&unnamed, &[]).contains("has no name"));
     let both = format!("{text}[subnet]\ncidr = \"10.1.0.0/16\"\n");
     assert!(err(&both, &[]).contains("both [subnet] and [[subnets]]"));
+    let s = load(
+        text,
+        &[
+            "subnets.pods.cidr=100.64.0.0/18",
+            "subnets.0.placement=lowest",
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.subnets[1].cidr, "100.64.0.0/18");
+    assert_eq!(s.subnets[0].placement, crate::subnet::Placement::Lowest);
+    assert!(err(text, &["subnet.cidr=10.0.0.0/22"]).contains("select one by name or index"));
+    assert!(err(BASE, &["subnets.0.cidr=10.0.0.0/22"]).contains("write `subnet.KEY`"));
     let none = "duration = \"1h\"\n";
     assert_eq!(
         err(none, &[]),
