@@ -2,11 +2,11 @@
 //!
 //! Loading goes text → document → overrides → schema → validation:
 //! 1. the text is parsed into a TOML document that remembers where every key and value is;
-//! 2. `--set KEY=VALUE` overrides ([`overrides`]) edit that document, so they are checked
+//! 2. `--set KEY=VALUE` overrides (`overrides.rs`) edit that document, so they are checked
 //!    exactly like the file (an override's value carries a marker instead of a position);
-//! 3. serde reads the document into the raw schema ([`raw`]), which denies unknown keys in
+//! 3. serde reads the document into the raw schema (`raw.rs`), which denies unknown keys in
 //!    every table;
-//! 4. [`validate`] checks every value the simulator depends on and resolves names (instance
+//! 4. `validate.rs` checks every value the simulator depends on and resolves names (instance
 //!    types, subnets) — before anything runs.
 //!
 //! Every error is one line, `FILE:LINE:COL: what is wrong; what to do` (or `--set KEY=VALUE:
