@@ -150,13 +150,15 @@ fn subnets(raw: &RawScenario, loc: &Locator<'_>) -> Result<Vec<SubnetConfig>> {
     }
 }
 
-/// Subnet contents (CIDR, reservations) are validated by `Subnet::new`; the schema-level
-/// checks here only need what the loader itself relies on.
+/// Subnet contents (CIDR /16…/28, reservations inside and not overlapping, background that
+/// fits) are validated by building the subnet once, exactly as the run will.
 fn check_subnet(s: &SubnetConfig, span: Range<usize>, loc: &Locator<'_>) -> Result<()> {
     if s.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(loc.invalid(span, "a subnet name is empty; name it or drop the name"));
     }
-    Ok(())
+    crate::subnet::Subnet::new(s, &crate::rng::Streams::new(0), 0)
+        .map(drop)
+        .map_err(|e| loc.invalid(span, e.to_string()))
 }
 
 fn subnet_index(
