@@ -73,8 +73,8 @@ enum Phase {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    /// Node `node`'s ipamd asked to run now (valid only if `gen` is current).
-    Wake { node: u32, gen: u32 },
+    /// Node `node`'s ipamd asked to run now (valid only if `generation` is current).
+    Wake { node: u32, generation: u32 },
     /// kubelet retries the CNI ADD of `pod`.
     Retry { pod: u32 },
 }
@@ -130,13 +130,14 @@ impl<'a> Sim<'a> {
             .map(|(i, c)| Subnet::new(c, &streams, i))
             .collect::<Result<Vec<_>, _>>()?;
         let mut ec2 = Ec2::new(&s.ec2, subnets, &streams);
-        let workloads = Workloads::generate(&s.workloads, s.duration, &streams)?;
+        let workloads = Workloads::for_scenario(s, &streams)?;
+        let max_pods_options = crate::calc::plan::max_pods_options(&s.cni);
 
         let mut nodes = Vec::new();
         for (g, group) in s.nodegroups.iter().enumerate() {
             let max_pods = group
                 .max_pods
-                .unwrap_or_else(|| catalog::max_pods(group.instance_type, &catalog::MaxPodsOptions::for_cni(&s.cni)));
+                .unwrap_or_else(|| catalog::max_pods(group.instance_type, &max_pods_options));
             for i in 0..group.count {
                 let index = nodes.len() as u64;
                 let mut ipamd = Ipamd::new(
@@ -172,12 +173,9 @@ impl<'a> Sim<'a> {
             scheduler.update(i, n.has_room().then_some(0));
         }
         let pod_count = workloads.pods() as usize;
-        let mut pins = vec![u32::MAX; pod_count];
-        for e in &workloads.events {
-            if let Some(node) = e.node {
-                pins[e.pod as usize] = node;
-            }
-        }
+        let pins = (0..pod_count as u32)
+            .map(|p| workloads.pinned_node(p).unwrap_or(u32::MAX))
+            .collect();
         let collector = Collector::new(s);
         let mut sim = Sim {
             scenario: s,
@@ -217,7 +215,7 @@ impl<'a> Sim<'a> {
             }
             self.wake_gen[n] = self.wake_gen[n].wrapping_add(1);
             self.wake_at[n] = want;
-            self.push(want, Kind::Wake { node: n as u32, gen: self.wake_gen[n] });
+            self.push(want, Kind::Wake { node: n as u32, generation: self.wake_gen[n] });
         }
     }
 
@@ -242,7 +240,7 @@ impl<'a> Sim<'a> {
             } else {
                 let Reverse(e) = self.queue.pop().expect("peeked");
                 match e.kind {
-                    Kind::Wake { node, gen } => self.wake(node as usize, gen, t),
+                    Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
                     Kind::Retry { pod } => self.retry(pod, t),
                 }
             }
@@ -250,8 +248,8 @@ impl<'a> Sim<'a> {
         self.collector.sample_before(end + 1, &self.nodes, &self.ec2, self.counts);
     }
 
-    fn wake(&mut self, n: usize, gen: u32, now: Millis) {
-        if gen != self.wake_gen[n] {
+    fn wake(&mut self, n: usize, generation: u32, now: Millis) {
+        if generation != self.wake_gen[n] {
             return; // superseded by an earlier wake-up
         }
         self.wake_at[n] = Millis::MAX;
