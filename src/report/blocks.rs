@@ -168,13 +168,7 @@ fn panel(svg: &mut Svg, x: f64, y: f64, caption: &str, map: &BlockMap) -> f64 {
 /// `InsufficientCidrBlocks` (left, when there was one) and at the end of the run (right).
 pub fn blocks_svg(run: &RunOutput) -> String {
     let width = 2.0 * PANEL_W + 60.0;
-    let mut heights = 0.0;
-    for m in &run.blocks_final {
-        heights += 42.0 + grid_geometry(m.blocks.len()).1 as f64 * grid_geometry(m.blocks.len()).2;
-        heights += 62.0;
-    }
-    let height = (96.0 + heights + 24.0).max(180.0);
-    let mut svg = Svg::new(width, height, "The subnet's /28 blocks by state");
+    let mut svg = Svg::new(width, 200.0, "The subnet's /28 blocks by state");
     svg.text(
         24.0,
         28.0,
@@ -233,8 +227,13 @@ pub fn blocks_svg(run: &RunOutput) -> String {
                 h
             }
         };
-        y += h + 38.0;
+        y += h + 30.0;
     }
+    svg.set_height(if run.blocks_final.is_empty() {
+        y + 60.0
+    } else {
+        y - 10.0
+    });
     svg.finish()
 }
 

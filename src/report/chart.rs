@@ -18,12 +18,17 @@ pub struct Axis {
 /// A value axis from 0 to a round number at or above `max`, with 1-2-5 ticks (about five).
 /// `integer` keeps ticks on whole numbers (counts).
 pub fn value_axis(max: f64, integer: bool, label: &str) -> Axis {
+    value_axis_ticks(max, integer, label, 5)
+}
+
+/// [`value_axis`] with about `intervals` ticks intervals (for short or narrow panels).
+pub fn value_axis_ticks(max: f64, integer: bool, label: &str, intervals: u32) -> Axis {
     let max = if max.is_finite() && max > 0.0 {
         max
     } else {
         1.0
     };
-    let mut step = nice_step(max / 5.0);
+    let mut step = nice_step(max / f64::from(intervals.max(1)));
     if integer {
         step = step.max(1.0);
     }
@@ -345,6 +350,10 @@ mod tests {
         let a = value_axis(1.2, false, "s");
         assert!(a.max >= 1.2 && a.max <= 1.5, "{a:?}");
         assert_eq!(a.ticks[1].1, "0.25");
+
+        let a = value_axis_ticks(4.0, true, "failed", 2);
+        let labels: Vec<&str> = a.ticks.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["0", "2", "4"]);
 
         let a = value_axis(65_531.0, true, "addresses");
         assert_eq!(a.ticks.last().unwrap().1, "80,000");

@@ -56,6 +56,11 @@ tr.best td { background: var(--okbg); }
 code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--muted); }
 .two { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 @media (max-width: 760px) { .two { grid-template-columns: 1fr; } }
+a { color: var(--accent); }
+.wide { overflow-x: auto; border-radius: 10px; }
+.wide table { font-size: 12.5px; }
+.wide th, .wide td { padding: 5px 7px; white-space: nowrap; }
+table.compact td { padding: 4px 10px; }
 details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
 footer a { color: var(--accent); }
@@ -443,7 +448,7 @@ fn ec2_table(out: &mut String, run: &RunOutput) {
         return;
     }
     out.push_str(
-        "<table><thead><tr><th>Action</th><th class=\"num\">Calls</th><th class=\"num\">Succeeded</th>\
+        "<div class=\"wide\"><table><thead><tr><th>Action</th><th class=\"num\">Calls</th><th class=\"num\">Succeeded</th>\
          <th class=\"num\">Failed</th><th class=\"num\">Throttled</th>\
          <th class=\"num\">InsufficientCidrBlocks</th><th class=\"num\">InsufficientFreeAddresses</th>\
          </tr></thead><tbody>\n",
@@ -468,7 +473,7 @@ fn ec2_table(out: &mut String, run: &RunOutput) {
             cell(r.insufficient_free_addresses)
         );
     }
-    out.push_str("</tbody></table>\n");
+    out.push_str("</tbody></table></div>\n");
 }
 
 fn nodes_table(out: &mut String, run: &RunOutput) {
@@ -485,11 +490,22 @@ fn nodes_table(out: &mut String, run: &RunOutput) {
             run.nodes.len()
         );
     }
+    // Columns that are zero on every node (secondary IPs in prefix mode, prefixes in
+    // secondary-IP mode) are left out to keep the table readable; nodes.csv has them all.
+    let secondary = run.nodes.iter().any(|n| n.secondary_ips > 0);
+    let prefixes = run.nodes.iter().any(|n| n.prefixes > 0);
     out.push_str(
-        "<table><thead><tr><th>Node</th><th>Node group</th><th>Type</th>\
-         <th class=\"num\">Max pods</th><th class=\"num\">Pods</th><th class=\"num\">ENIs</th>\
-         <th class=\"num\">Secondary IPs</th><th class=\"num\">Prefixes</th>\
-         <th class=\"num\">IPs held</th><th class=\"num\">Assigned</th><th class=\"num\">Warm</th>\
+        "<div class=\"wide\"><table><thead><tr><th>Node</th><th>Group</th><th>Type</th>\
+         <th class=\"num\">Max pods</th><th class=\"num\">Pods</th><th class=\"num\">ENIs</th>",
+    );
+    if secondary {
+        out.push_str("<th class=\"num\">Secondary IPs</th>");
+    }
+    if prefixes {
+        out.push_str("<th class=\"num\">Prefixes</th>");
+    }
+    out.push_str(
+        "<th class=\"num\">IPs held</th><th class=\"num\">Assigned</th><th class=\"num\">Warm</th>\
          <th class=\"num\">Cooling</th><th class=\"num\">Peak held</th><th class=\"num\">EC2 calls</th>\
          </tr></thead><tbody>\n",
     );
@@ -501,23 +517,26 @@ fn nodes_table(out: &mut String, run: &RunOutput) {
             escape(&n.nodegroup),
             escape(&n.instance_type)
         );
-        for v in [
-            n.max_pods,
-            n.pods,
-            n.enis,
-            n.secondary_ips,
-            n.prefixes,
+        let mut cols = vec![n.max_pods, n.pods, n.enis];
+        if secondary {
+            cols.push(n.secondary_ips);
+        }
+        if prefixes {
+            cols.push(n.prefixes);
+        }
+        cols.extend([
             n.total_ips,
             n.assigned_ips,
             n.warm_ips,
             n.cooling_ips,
             n.total_ips_peak,
-        ] {
+        ]);
+        for v in cols {
             let _ = write!(out, "<td class=\"num\">{}</td>", int(v.into()));
         }
         let _ = writeln!(out, "<td class=\"num\">{}</td></tr>", int(n.ec2_calls));
     }
-    out.push_str("</tbody></table>\n");
+    out.push_str("</tbody></table></div>\n");
     if long {
         out.push_str("</details>\n");
     }
@@ -526,7 +545,8 @@ fn nodes_table(out: &mut String, run: &RunOutput) {
 fn summary_table(out: &mut String, s: &Summary) {
     out.push_str(
         "<h2>Summary</h2>\n<p>Every column of <a href=\"summary.csv\">summary.csv</a>.</p>\n\
-         <table><thead><tr><th>Measure</th><th>Column</th><th class=\"num\">Value</th></tr></thead><tbody>\n",
+         <table class=\"compact\"><thead><tr><th>Measure</th><th>Column</th>\
+         <th class=\"num\">Value</th></tr></thead><tbody>\n",
     );
     for (col, label, value) in summary_rows(s) {
         let _ = writeln!(
@@ -582,7 +602,8 @@ pub fn report_html(run: &RunOutput) -> String {
     figure(
         &mut body,
         &plots::ec2_svg(run),
-        "Calls by all nodes of the scenario, which share one token bucket per action.",
+        "Calls by all nodes of the scenario, which share one token bucket per action. Every SDK \
+         attempt counts as a call, throttled retries included.",
     );
     ec2_table(&mut body, run);
     nodes_table(&mut body, run);

@@ -3,7 +3,7 @@
 //! Each function is a pure function of the [`RunOutput`]: same data, same bytes.
 
 use super::chart::{self, Axis, Mark, Panel, group_thousands, human_time};
-use super::svg::{Anchor, Font, MUTED, Svg};
+use super::svg::{Anchor, Font, Svg};
 use super::{Ec2Minute, RunOutput, Sample};
 use crate::ec2::Action;
 
@@ -342,7 +342,7 @@ fn bins(run: &RunOutput, minutes: u64, width: u64) -> (Vec<Bin>, bool) {
 /// `ec2.svg`: EC2 calls per minute stacked by action, with failed calls (throttled ones
 /// apart) in a strip below.
 pub fn ec2_svg(run: &RunOutput) -> String {
-    let height = 470.0;
+    let height = 500.0;
     let mut svg = Svg::new(WIDTH, height, "EC2 API calls per minute by action");
     let end = end_time(run);
     let minutes = ((end / 60.0).ceil() as u64).max(1);
@@ -412,7 +412,7 @@ pub fn ec2_svg(run: &RunOutput) -> String {
         x: LEFT,
         y: upper_y,
         w,
-        h: height - upper_y - 52.0 - 118.0,
+        h: height - upper_y - 52.0 - 140.0,
         xaxis: xaxis.clone(),
         yaxis: chart::value_axis(peak as f64 * 1.05, true, &format!("Calls {per}")),
     };
@@ -426,8 +426,7 @@ pub fn ec2_svg(run: &RunOutput) -> String {
         ),
         (
             Mark::Swatch(FAILED_OTHER),
-            "Other failures (InsufficientCidrBlocks, InsufficientFreeAddressesInSubnet, …)"
-                .to_string(),
+            "Other errors (InsufficientCidrBlocks, …)".to_string(),
         ),
     ];
     let lh2 = chart::legend(&mut svg, LEFT, ly, w, &entries);
@@ -438,7 +437,7 @@ pub fn ec2_svg(run: &RunOutput) -> String {
         w,
         h: height - (ly + lh2 + 8.0) - 52.0,
         xaxis,
-        yaxis: chart::value_axis(fail_peak as f64 * 1.1, true, "Failed"),
+        yaxis: chart::value_axis_ticks(fail_peak as f64, true, "Failed", 2),
     };
     lower.draw_axes(&mut svg, true);
 
@@ -474,17 +473,6 @@ pub fn ec2_svg(run: &RunOutput) -> String {
     } else if failed == 0 {
         no_data(&mut svg, &lower, "No call failed.");
     }
-    svg.text(
-        LEFT,
-        height - 8.0,
-        Anchor::Start,
-        Font {
-            size: 10.5,
-            bold: false,
-            fill: MUTED,
-        },
-        "Every SDK attempt counts as a call, throttled retries included.",
-    );
     svg.finish()
 }
 

@@ -119,30 +119,32 @@ pub fn escape(text: &str) -> String {
 
 /// An SVG document being written.
 pub struct Svg {
-    out: String,
+    width: f64,
+    height: f64,
+    title: String,
+    body: String,
 }
 
 impl Svg {
     /// Starts a document of `width` × `height` px with an accessible `title`.
     pub fn new(width: f64, height: f64, title: &str) -> Svg {
-        let mut out = String::with_capacity(16 * 1024);
-        let _ = write!(
-            out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
-             viewBox=\"0 0 {w} {h}\" role=\"img\" font-family=\"{FONT_FAMILY}\" \
-             font-size=\"12\">\n<title>{}</title>\n\
-             <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n",
-            escape(title),
-            w = num(width),
-            h = num(height),
-        );
-        Svg { out }
+        Svg {
+            width,
+            height,
+            title: title.to_string(),
+            body: String::with_capacity(16 * 1024),
+        }
+    }
+
+    /// Changes the document's height (for layouts that learn it while drawing).
+    pub fn set_height(&mut self, height: f64) {
+        self.height = height;
     }
 
     /// A filled rectangle, optionally outlined.
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, stroke: Option<&str>) {
         let _ = write!(
-            self.out,
+            self.body,
             "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"",
             num(x),
             num(y),
@@ -150,15 +152,15 @@ impl Svg {
             num(h.max(0.0)),
         );
         if let Some(s) = stroke {
-            let _ = write!(self.out, " stroke=\"{s}\" stroke-width=\"1\"");
+            let _ = write!(self.body, " stroke=\"{s}\" stroke-width=\"1\"");
         }
-        self.out.push_str("/>\n");
+        self.body.push_str("/>\n");
     }
 
     /// A rectangle with a tooltip (`<title>` child), for grid cells and bars.
     pub fn rect_titled(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, tip: &str) {
         let _ = writeln!(
-            self.out,
+            self.body,
             "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"><title>{}</title></rect>",
             num(x),
             num(y),
@@ -181,7 +183,7 @@ impl Svg {
         dash: Option<&str>,
     ) {
         let _ = write!(
-            self.out,
+            self.body,
             "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\" stroke-width=\"{}\"",
             num(x1),
             num(y1),
@@ -190,9 +192,9 @@ impl Svg {
             num(width),
         );
         if let Some(d) = dash {
-            let _ = write!(self.out, " stroke-dasharray=\"{d}\"");
+            let _ = write!(self.body, " stroke-dasharray=\"{d}\"");
         }
-        self.out.push_str("/>\n");
+        self.body.push_str("/>\n");
     }
 
     /// An open polyline through `points`.
@@ -200,10 +202,10 @@ impl Svg {
         if points.is_empty() {
             return;
         }
-        self.out.push_str("<polyline points=\"");
-        push_points(&mut self.out, points);
+        self.body.push_str("<polyline points=\"");
+        push_points(&mut self.body, points);
         let _ = writeln!(
-            self.out,
+            self.body,
             "\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{}\" stroke-linejoin=\"round\"/>",
             num(width)
         );
@@ -214,10 +216,10 @@ impl Svg {
         if points.len() < 3 {
             return;
         }
-        self.out.push_str("<polygon points=\"");
-        push_points(&mut self.out, points);
+        self.body.push_str("<polygon points=\"");
+        push_points(&mut self.body, points);
         let _ = writeln!(
-            self.out,
+            self.body,
             "\" fill=\"{fill}\" fill-opacity=\"{}\" stroke=\"none\"/>",
             opacity_str(opacity)
         );
@@ -226,16 +228,16 @@ impl Svg {
     /// A filled circle.
     pub fn circle(&mut self, cx: f64, cy: f64, r: f64, fill: &str, stroke: Option<&str>) {
         let _ = write!(
-            self.out,
+            self.body,
             "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{fill}\"",
             num(cx),
             num(cy),
             num(r)
         );
         if let Some(s) = stroke {
-            let _ = write!(self.out, " stroke=\"{s}\" stroke-width=\"1.2\"");
+            let _ = write!(self.body, " stroke=\"{s}\" stroke-width=\"1.2\"");
         }
-        self.out.push_str("/>\n");
+        self.body.push_str("/>\n");
     }
 
     /// A line of text; `y` is the baseline.
@@ -258,7 +260,7 @@ impl Svg {
         rotate: Option<i32>,
     ) {
         let _ = write!(
-            self.out,
+            self.body,
             "<text x=\"{x}\" y=\"{y}\" font-size=\"{}\" fill=\"{}\"",
             num(font.size),
             font.fill,
@@ -266,26 +268,38 @@ impl Svg {
             y = num(y),
         );
         if anchor != Anchor::Start {
-            let _ = write!(self.out, " text-anchor=\"{}\"", anchor.as_str());
+            let _ = write!(self.body, " text-anchor=\"{}\"", anchor.as_str());
         }
         if font.bold {
-            self.out.push_str(" font-weight=\"600\"");
+            self.body.push_str(" font-weight=\"600\"");
         }
         if let Some(deg) = rotate {
             let _ = write!(
-                self.out,
+                self.body,
                 " transform=\"rotate({deg} {} {})\"",
                 num(x),
                 num(y)
             );
         }
-        let _ = writeln!(self.out, ">{}</text>", escape(content));
+        let _ = writeln!(self.body, ">{}</text>", escape(content));
     }
 
     /// Ends the document and returns its text.
-    pub fn finish(mut self) -> String {
-        self.out.push_str("</svg>\n");
-        self.out
+    pub fn finish(self) -> String {
+        let mut out = String::with_capacity(self.body.len() + 512);
+        let _ = write!(
+            out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+             viewBox=\"0 0 {w} {h}\" role=\"img\" font-family=\"{FONT_FAMILY}\" \
+             font-size=\"12\">\n<title>{}</title>\n\
+             <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n",
+            escape(&self.title),
+            w = num(self.width),
+            h = num(self.height),
+        );
+        out.push_str(&self.body);
+        out.push_str("</svg>\n");
+        out
     }
 }
 
