@@ -229,11 +229,11 @@ pub fn sweep_svg(keys: &[String], runs: &[SweepRun]) -> String {
         })
         .collect();
     let labels_w: f64 = 16.0 + col_w.iter().sum::<f64>();
-    let gap = 26.0;
+    let gap = 36.0;
     let panel_w = ((width - labels_w - 16.0 - gap * 3.0) / 4.0).max(90.0);
     let width = labels_w + 4.0 * panel_w + 3.0 * gap + 16.0;
-    let top = 112.0;
-    let height = top + cells.len().max(1) as f64 * row_h + 58.0;
+    let top = 96.0;
+    let height = top + cells.len().max(1) as f64 * row_h + 66.0;
     let mut svg = Svg::new(width, height, "Sweep: settings compared side by side");
     let seeds = cells.first().map_or(0, |c| c.runs.len());
     svg.text(
@@ -316,7 +316,7 @@ pub fn sweep_svg(keys: &[String], runs: &[SweepRun]) -> String {
             },
         };
         // Title, grid, ticks.
-        svg.text(x0, top - 30.0, Anchor::Start, Font::bold(12.5), m.title());
+        svg.text(x0, top - 10.0, Anchor::Start, Font::bold(12.5), m.title());
         for (v, label) in &panel.xaxis.ticks {
             let x = panel.px(*v);
             svg.line(x, panel.y, x, panel.y + panel.h, GRID, 1.0, None);
@@ -364,12 +364,21 @@ pub fn sweep_svg(keys: &[String], runs: &[SweepRun]) -> String {
     }
     let note = match best {
         Some(b) => format!(
-            "Green row: fewest IPs held without slowing pods, throttling or subnet errors ({}). Red: throttled, slower pods, or InsufficientCidrBlocks.",
+            "Green: fewest IPs held without slowing pods, throttling or subnet errors ({}).",
             cells[b].label(keys)
         ),
-        None => "No setting avoided slower pods, throttling and subnet errors together. Red marks the cause.".to_string(),
+        None => {
+            "No setting avoided slower pods, throttling and subnet errors together.".to_string()
+        }
     };
-    svg.text(16.0, height - 14.0, Anchor::Start, Font::muted(11.5), &note);
+    svg.text(16.0, height - 26.0, Anchor::Start, Font::muted(11.5), &note);
+    svg.text(
+        16.0,
+        height - 10.0,
+        Anchor::Start,
+        Font::muted(11.5),
+        "Red: throttled (EC2 calls), pods slower than the fastest setting allows (p99 wait), or InsufficientCidrBlocks.",
+    );
     svg.finish()
 }
 
@@ -506,24 +515,31 @@ pub fn sweep_html(scenario: &str, keys: &[String], runs: &[SweepRun]) -> String 
         sweep_svg(keys, runs)
     );
 
-    body.push_str("<h2>Every cell</h2>\n<table><thead><tr>");
+    body.push_str("<h2>Every cell</h2>\n<div class=\"wide\"><table><thead><tr>");
     for k in keys {
-        let _ = write!(body, "<th>{}</th>", escape(k));
+        // Let long keys break after `_` or `.` in a narrow column.
+        let breakable = escape(k).replace('_', "_<wbr>").replace('.', ".<wbr>");
+        let _ = write!(body, "<th>{breakable}</th>");
     }
     body.push_str(
-        "<th class=\"num\">Peak IPs held</th><th class=\"num\">p99 IP wait</th>\
+        "<th>Verdict</th><th class=\"num\">Peak IPs held</th><th class=\"num\">p99 IP wait</th>\
          <th class=\"num\">EC2 calls</th><th class=\"num\">Throttled</th>\
-         <th class=\"num\">InsufficientCidrBlocks</th><th class=\"num\">First at</th><th>Verdict</th>\
+         <th class=\"num\">Insufficient<wbr>CidrBlocks</th><th class=\"num\">First at</th>\
          </tr></thead><tbody>\n",
     );
+    // The mean, then the min–max range in bare numbers (the mean carries the unit).
     let range = |c: &Cell<'_>, m: Measure| {
         let s = c.spread(m);
+        let bare = |x: f64| match m {
+            Measure::WaitP99 => super::csv::secs(x),
+            _ => mean_str(m, x),
+        };
         if c.runs.len() > 1 && s.max > s.min {
             format!(
-                "{} <code>{}–{}</code>",
+                "{}<br><code>{}–{}</code>",
                 mean_str(m, s.mean),
-                mean_str(m, s.min),
-                mean_str(m, s.max)
+                bare(s.min),
+                bare(s.max)
             )
         } else {
             mean_str(m, s.mean)
@@ -567,8 +583,8 @@ pub fn sweep_html(scenario: &str, keys: &[String], runs: &[SweepRun]) -> String 
         }
         let _ = writeln!(
             body,
-            "<td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num{}\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td>{badges}</td></tr>",
+            "<td class=\"verdict\">{badges}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num{}\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td></tr>",
             range(c, Measure::IpsHeld),
             if v.slows_pods { " bad" } else { "" },
             range(c, Measure::WaitP99),
@@ -580,13 +596,13 @@ pub fn sweep_html(scenario: &str, keys: &[String], runs: &[SweepRun]) -> String 
             first.map_or("–".to_string(), human_time),
         );
     }
-    body.push_str("</tbody></table>\n");
+    body.push_str("</tbody></table></div>\n");
     let _ = writeln!(
         body,
         "<p>Means over seeds, with the min–max range where seeds differ. Throttled: calls summed over \
          seeds. First at: the earliest InsufficientCidrBlocks of any seed.</p>\
          <footer>Data: <a href=\"sweep.csv\">sweep.csv</a> (one row per cell × seed). Written by ipamsim {}; \
-         the same scenario, sweep and seeds give this page byte for byte, whatever --jobs.</footer>",
+         the same scenario, sweep and seeds give this page byte for byte, whatever <code>--jobs</code>.</footer>",
         env!("CARGO_PKG_VERSION")
     );
     page(&format!("{scenario} — ipamsim sweep"), &body)

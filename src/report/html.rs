@@ -60,6 +60,7 @@ a { color: var(--accent); }
 .wide { overflow-x: auto; border-radius: 10px; }
 .wide table { font-size: 12.5px; }
 .wide th, .wide td { padding: 5px 7px; white-space: nowrap; }
+.wide th, .wide td.verdict { white-space: normal; }
 table.compact td { padding: 4px 10px; }
 details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
