@@ -357,3 +357,77 @@ fn an_empty_run_still_renders() {
         roxmltree::Document::parse(&body).unwrap_or_else(|e| panic!("{svg}: {e}"));
     }
 }
+
+/// A 30-minute secondary-IP run on a /16: no prefixes, no `InsufficientCidrBlocks`, a large
+/// block map drawn as runs, one bar per minute.
+fn short_secondary_ip_run() -> RunOutput {
+    let mut run = synthetic();
+    run.summary.scenario = "secondary-ip-16".into();
+    run.summary.duration_s = 1800.0;
+    run.summary.first_insufficient_cidr_s = None;
+    run.summary.insufficient_cidr_blocks = 0;
+    run.summary.ec2_throttled = 0;
+    run.summary.subnet_usable = 65_531;
+    run.timeseries.truncate(181);
+    for s in &mut run.timeseries {
+        s.insufficient_cidr_blocks = 0;
+        s.prefixes = 0;
+    }
+    run.ec2_per_minute.retain(|m| m.minute < 30);
+    for m in &mut run.ec2_per_minute {
+        m.failed = 0;
+        m.throttled = 0;
+    }
+    for n in &mut run.nodes {
+        n.secondary_ips = n.total_ips;
+        n.prefixes = 0;
+    }
+    run.blocks_first_insufficient = None;
+    run.blocks_final = vec![BlockMap {
+        subnet: "pods".into(),
+        cidr: "10.1.0.0/16".into(),
+        time_s: 1800.0,
+        blocks: (0..4096usize)
+            .map(|i| match i {
+                0 | 4095 => BlockState::Reserved,
+                _ if i < 40 => BlockState::Full,
+                _ if i % 37 == 0 => BlockState::Fragmented,
+                _ => BlockState::Free,
+            })
+            .collect(),
+    }];
+    run.pod_waits.clear();
+    run
+}
+
+#[test]
+fn a_short_run_on_a_large_subnet_stays_small_and_well_formed() {
+    let run = short_secondary_ip_run();
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("short");
+    report::write_run(&out, &run).unwrap();
+    if let Ok(dir) = std::env::var("IPAMSIM_KEEP_REPORT") {
+        report::write_run(Path::new(&format!("{dir}-short")), &run).unwrap();
+    }
+    let blocks = fs::read_to_string(out.join("blocks.svg")).unwrap();
+    assert_svg_well_formed("blocks.svg", &blocks);
+    assert!(
+        blocks.len() < 60_000,
+        "blocks.svg is {} bytes",
+        blocks.len()
+    );
+    assert!(
+        blocks.contains(">10.1.240.0<"),
+        "rows are labelled by address"
+    );
+    let ec2 = fs::read_to_string(out.join("ec2.svg")).unwrap();
+    assert!(ec2.contains("EC2 API calls per minute"));
+    assert!(ec2.contains("No call failed."));
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("No InsufficientCidrBlocks."));
+    assert!(html.contains("No pod waited for an IP address."));
+    assert!(
+        !html.contains("<th class=\"num\">Prefixes</th>"),
+        "an all-zero column is left out"
+    );
+}

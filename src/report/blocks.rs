@@ -17,10 +17,10 @@ const STATES: [(BlockState, &str, &str); 5] = [
     (
         BlockState::Fragmented,
         "#fd8d3c",
-        "Fragmented (some addresses used)",
+        "Fragmented (partly used)",
     ),
-    (BlockState::Full, "#6a51a3", "Full (16 single addresses)"),
-    (BlockState::Prefix, "#3182bd", "Prefix (/28 delegated)"),
+    (BlockState::Full, "#6a51a3", "Full (16 single IPs)"),
+    (BlockState::Prefix, "#3182bd", "Prefix (delegated /28)"),
     (BlockState::Reserved, "#bdbdbd", "Reserved"),
 ];
 
@@ -72,21 +72,28 @@ const CELL_GAP_LIMIT: usize = 1024;
 const PANEL_W: f64 = 410.0;
 const LABEL_W: f64 = 92.0;
 
-/// Height a panel of `n` blocks needs.
-fn grid_geometry(n: usize) -> (usize, usize, f64) {
+/// Width of one panel when it has the row to itself.
+const WIDE_PANEL_W: f64 = 2.0 * PANEL_W + 24.0;
+/// Tallest grid, px.
+const MAX_GRID_H: f64 = 480.0;
+
+/// Columns, rows and cell size (px) of the grid of `n` blocks in a panel `width` wide.
+fn grid_geometry(n: usize, width: f64) -> (usize, usize, f64) {
     let cols = columns(n);
     let rows = n.div_ceil(cols).max(1);
-    let cell = ((PANEL_W - LABEL_W) / cols as f64)
+    let cell = ((width - LABEL_W) / cols as f64)
+        .min(MAX_GRID_H / rows as f64)
         .min(20.0)
         .floor()
         .max(3.0);
     (cols, rows, cell)
 }
 
-/// Draws one block map with its caption at (`x`, `y`); returns the height used.
-fn panel(svg: &mut Svg, x: f64, y: f64, caption: &str, map: &BlockMap) -> f64 {
+/// Draws one block map, `width` wide, with its caption at (`x`, `y`); returns the height
+/// used.
+fn panel(svg: &mut Svg, x: f64, y: f64, width: f64, caption: &str, map: &BlockMap) -> f64 {
     let n = map.blocks.len();
-    let (cols, rows, cell) = grid_geometry(n);
+    let (cols, rows, cell) = grid_geometry(n, width);
     svg.text(x, y + 14.0, Anchor::Start, Font::bold(13.0), caption);
     let mut counts = [0usize; 5];
     for b in &map.blocks {
@@ -215,16 +222,14 @@ pub fn blocks_svg(run: &RunOutput) -> String {
                     "At the first InsufficientCidrBlocks ({})",
                     human_time(f.time_s)
                 );
-                let h1 = panel(&mut svg, 24.0, y, &cap, f);
-                let h2 = panel(&mut svg, 24.0 + PANEL_W + 24.0, y, &end_caption, m);
+                let h1 = panel(&mut svg, 24.0, y, PANEL_W, &cap, f);
+                let x2 = 24.0 + PANEL_W + 24.0;
+                let h2 = panel(&mut svg, x2, y, PANEL_W, &end_caption, m);
                 h1.max(h2)
             }
             None => {
-                let h = panel(&mut svg, 24.0, y, &end_caption, m);
-                let note = "No InsufficientCidrBlocks in this subnet.";
-                let nx = 24.0 + PANEL_W + 24.0;
-                svg.text(nx, y + 14.0, Anchor::Start, Font::muted(12.5), note);
-                h
+                let cap = format!("{end_caption} — no InsufficientCidrBlocks in this subnet");
+                panel(&mut svg, 24.0, y, WIDE_PANEL_W, &cap, m)
             }
         };
         y += h + 30.0;
@@ -254,9 +259,13 @@ mod tests {
     fn grids_fit_every_subnet_size() {
         for prefix in 16..=28u32 {
             let n = 1usize << (28 - prefix);
-            let (cols, rows, cell) = grid_geometry(n);
-            assert!(cols * rows >= n);
-            assert!(LABEL_W + cols as f64 * cell <= PANEL_W, "/{prefix}");
+            for width in [PANEL_W, WIDE_PANEL_W] {
+                let (cols, rows, cell) = grid_geometry(n, width);
+                assert!(cols * rows >= n);
+                assert!(LABEL_W + cols as f64 * cell <= width, "/{prefix}");
+                assert!(rows as f64 * cell <= MAX_GRID_H, "/{prefix}");
+            }
+            let (_, rows, _) = grid_geometry(n, PANEL_W);
             assert!(rows <= 64, "/{prefix}");
         }
     }
@@ -289,6 +298,6 @@ mod tests {
         assert!(svg.contains("<title>10.0.0.16/28: free</title>"));
         assert!(svg.contains("<title>10.0.0.240/28: reserved</title>"));
         assert!(svg.contains("3 free · 3 fragmented · 3 full · 3 prefix · 4 reserved"));
-        assert!(svg.contains("No InsufficientCidrBlocks"));
+        assert!(svg.contains("no InsufficientCidrBlocks in this subnet"));
     }
 }

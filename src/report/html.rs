@@ -597,7 +597,8 @@ pub fn report_html(run: &RunOutput) -> String {
     figure(
         &mut body,
         &blocks::blocks_svg(run),
-        "Hover a block for its address and state.",
+        "Each row starts at the address on its left. Hover a block for its address and state \
+         (subnets up to /18; larger grids are drawn without per-block labels).",
     );
     body.push_str("<h2>EC2 API calls</h2>\n");
     figure(
