@@ -17,7 +17,7 @@
 
 use rand::RngExt as _;
 
-use crate::report::Ec2Row;
+use crate::report::{Ec2Minute, Ec2Row};
 use crate::rng::{Rng, Streams};
 use crate::subnet::Subnet;
 use crate::time::{Millis, SECOND};
@@ -236,6 +236,7 @@ pub struct Ec2 {
     latency_rng: Rng,
     retry_rng: Rng,
     first_insufficient_cidr_blocks: Option<Millis>,
+    per_minute: Vec<Ec2Minute>,
 }
 
 impl Ec2 {
@@ -255,6 +256,7 @@ impl Ec2 {
             latency_rng: streams.stream("ec2-latency", 0),
             retry_rng: streams.stream("ec2-retry", 0),
             first_insufficient_cidr_blocks: None,
+            per_minute: Vec::new(),
         }
     }
 
@@ -273,6 +275,7 @@ impl Ec2 {
             self.counters[i].calls += 1;
             if self.buckets[i].take(at) {
                 let result = effect(self);
+                self.minute(at, i, result.is_err(), false);
                 let c = &mut self.counters[i];
                 match result {
                     Ok(_) => c.succeeded += 1,
@@ -299,6 +302,7 @@ impl Ec2 {
             let c = &mut self.counters[i];
             c.failed += 1;
             c.throttled += 1;
+            self.minute(at, i, true, true);
             if attempt < MAX_ATTEMPTS {
                 let cap = MAX_BACKOFF.min(SECOND << attempt);
                 at += self.retry_rng.random_range(0..=cap);
@@ -308,6 +312,31 @@ impl Ec2 {
             result: Err(Ec2Error::RequestLimitExceeded),
             latency: at - now,
         }
+    }
+
+    /// Counts one attempt of action `i` at `at` in its minute of `ec2_per_minute`.
+    fn minute(&mut self, at: Millis, i: usize, failed: bool, throttled: bool) {
+        let minute = (at / 60_000) as u32;
+        // Attempts arrive in time order except SDK retries dated ahead: search from the end.
+        let pos = match self.per_minute.last() {
+            Some(m) if m.minute == minute => self.per_minute.len() - 1,
+            _ => match self.per_minute.binary_search_by_key(&minute, |m| m.minute) {
+                Ok(p) => p,
+                Err(p) => {
+                    self.per_minute.insert(p, Ec2Minute { minute, ..Ec2Minute::default() });
+                    p
+                }
+            },
+        };
+        let m = &mut self.per_minute[pos];
+        m.calls[i] += 1;
+        m.failed += u64::from(failed);
+        m.throttled += u64::from(throttled);
+    }
+
+    /// Calls per minute by action, for `ec2.svg`.
+    pub fn per_minute(&self) -> &[Ec2Minute] {
+        &self.per_minute
     }
 
     /// The primary ENI a node gets at launch (part of RunInstances: no API call, no token,

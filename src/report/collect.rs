@@ -277,6 +277,7 @@ impl Collector {
             blocks_final: block_maps(ec2, end),
             blocks_first_insufficient: self.first_insufficient.map(|(_, b)| b),
             settings: settings(s),
+            ec2_per_minute: ec2.per_minute().to_vec(),
         }
     }
 }

@@ -259,7 +259,7 @@ pub fn pod_waits_csv(rows: &[PodWait]) -> String {
                 r.pod.clone(),
                 r.node.clone(),
                 secs(r.bound_s),
-                secs(r.ip_s),
+                r.ip_s.map_or_else(String::new, secs),
                 secs(r.wait_s),
                 reason_name(r.reason).to_string(),
             ],
@@ -392,7 +392,7 @@ mod tests {
             pod: "web-\"1\"".into(),
             node: "n0".into(),
             bound_s: 60.0,
-            ip_s: 61.5,
+            ip_s: Some(61.5),
             wait_s: 1.5,
             reason: WaitReason::InsufficientCidrCooldown,
         }];

@@ -630,7 +630,7 @@ mod tests {
             pod: pod.into(),
             node: "n".into(),
             bound_s: bound,
-            ip_s: bound + wait_s,
+            ip_s: Some(bound + wait_s),
             wait_s,
             reason,
         }

@@ -16,17 +16,17 @@
 
 pub mod blocks;
 mod chart;
+pub mod collect;
 pub mod comparison;
 pub mod csv;
 pub mod folder;
 pub mod html;
 pub mod plots;
 mod svg;
+pub mod text;
 
 pub use folder::{render_run, write_folder, write_run, write_run_with};
 
-pub mod collect;
-pub mod text;
 
 /// `summary.csv`: one row, DESIGN.md §5 column order.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
