@@ -1,48 +1,47 @@
-//! A bitmap set with rank/select in O(log n): the allocator's candidate sets.
+//! A bitmap set with rank/select in O(log n): the single-address candidates.
 //!
-//! The set is a plain `u64` bitmap plus a Fenwick (binary indexed) tree over the per-word
-//! popcounts. Inserting or removing any number of bits of one word is one O(log words) tree
-//! update; finding the k-th member descends the tree in O(log words) and then selects inside
-//! one word with broadword arithmetic (no loop over bits). A /16 has 1,024 words of addresses
-//! (10 tree levels) and 64 words of /28 blocks (6 levels), whatever the fill: this is what
-//! keeps uniformly random placement O(log n) at 99 % fill, where rejection sampling would
-//! need ~100 draws per address.
+//! The set covers the largest EC2 subnet, a /16: 65,536 bits in 1,024 `u64` words (smaller
+//! subnets use a prefix of it). Beside the bitmap sits a radix-16 tree of counts: each word's
+//! popcount, the sum of each 16 words, the sum of each 256 words (4 of them). Changing any
+//! bits of one word is three adds at fixed places; finding the k-th member scans 4 + 16 + 16
+//! counts without branching, then selects inside one word with broadword arithmetic. The
+//! cost does not depend on the fill: this is what keeps uniformly random placement
+//! O(log n) at 99 % fill, where rejection sampling would need ~100 draws per address.
+//! Fixed sizes and masked indices let the compiler drop every bounds check on the hot path.
 
-/// A set of `u32` below a fixed universe, with O(log n) insert, remove, rank and select.
+/// Words in the universe (a /16).
+pub(crate) const WORDS: usize = 1024;
+/// Fan-out of the count tree.
+const RADIX: usize = 16;
+
+/// A set of `u32` below 65,536 with O(log n) insert, remove, rank and select.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RankSet {
-    bits: Vec<u64>,
-    /// Fenwick tree over popcount(bits[w]), 1-based: `tree[i]` covers words
-    /// `i − lowbit(i) .. i`.
-    tree: Vec<u32>,
+    bits: Box<[u64; WORDS]>,
+    /// `words[g][j]` = popcount(bits[16g + j]) (≤ 64: a byte keeps the tree in few lines).
+    words: Box<[[u8; RADIX]; WORDS / RADIX]>,
+    /// `groups[s][j]` = Σ words[16s + j].
+    groups: [[u32; RADIX]; WORDS / RADIX / RADIX],
+    /// `supers[s]` = Σ groups[s].
+    supers: [u32; WORDS / RADIX / RADIX],
     len: u32,
-    /// Highest power of two ≤ `bits.len()`, where select's descent starts.
-    top: usize,
 }
 
 impl RankSet {
-    /// The set whose members are the set bits of `bits`.
-    pub(crate) fn from_bits(bits: Vec<u64>) -> RankSet {
-        let n = bits.len();
-        let mut tree = vec![0u32; n + 1];
-        for (w, word) in bits.iter().enumerate() {
-            tree[w + 1] = word.count_ones();
+    /// The set whose members are the set bits of `bits` (at most [`WORDS`] words).
+    pub(crate) fn from_bits(bits: &[u64]) -> RankSet {
+        assert!(bits.len() <= WORDS, "a rank set holds at most a /16");
+        let mut set = RankSet {
+            bits: Box::new([0; WORDS]),
+            words: Box::new([[0; RADIX]; WORDS / RADIX]),
+            groups: [[0; RADIX]; WORDS / RADIX / RADIX],
+            supers: [0; WORDS / RADIX / RADIX],
+            len: 0,
+        };
+        for (w, &word) in bits.iter().enumerate() {
+            set.insert_mask(w, word);
         }
-        // Linear-time Fenwick construction: push each node's sum to its parent.
-        for i in 1..=n {
-            let parent = i + (i & i.wrapping_neg());
-            if parent <= n {
-                tree[parent] += tree[i];
-            }
-        }
-        let len = bits.iter().map(|w| w.count_ones()).sum();
-        let top = if n == 0 { 0 } else { 1 << n.ilog2() };
-        RankSet {
-            bits,
-            tree,
-            len,
-            top,
-        }
+        set
     }
 
     /// Number of members.
@@ -53,74 +52,120 @@ impl RankSet {
     /// The bitmap, one bit per element of the universe.
     #[cfg(test)]
     pub(crate) fn words(&self) -> &[u64] {
-        &self.bits
+        &self.bits[..]
     }
 
     /// Whether `i` is a member.
     #[cfg(test)]
     pub(crate) fn contains(&self, i: u32) -> bool {
-        self.bits[(i / 64) as usize] >> (i % 64) & 1 == 1
+        self.bits[word(i)] >> (i % 64) & 1 == 1
     }
 
     /// Adds `i`; returns whether it was absent.
     pub(crate) fn insert(&mut self, i: u32) -> bool {
-        self.insert_mask((i / 64) as usize, 1 << (i % 64)) == 1
+        self.insert_mask(word(i), 1 << (i % 64)) == 1
     }
 
     /// Removes `i`; returns whether it was present.
     pub(crate) fn remove(&mut self, i: u32) -> bool {
-        self.remove_mask((i / 64) as usize, 1 << (i % 64)) == 1
+        self.remove_mask(word(i), 1 << (i % 64)) == 1
     }
 
     /// Adds the bits of `mask` to word `w`; returns how many were absent.
+    #[inline]
     pub(crate) fn insert_mask(&mut self, w: usize, mask: u64) -> u32 {
+        let w = w % WORDS;
         let added = (mask & !self.bits[w]).count_ones();
-        if added != 0 {
-            self.bits[w] |= mask;
-            self.len += added;
-            self.add(w, added, true);
-        }
+        self.bits[w] |= mask;
+        self.add(w, added, true);
         added
     }
 
     /// Removes the bits of `mask` from word `w`; returns how many were present.
+    #[inline]
     pub(crate) fn remove_mask(&mut self, w: usize, mask: u64) -> u32 {
+        let w = w % WORDS;
         let removed = (mask & self.bits[w]).count_ones();
-        if removed != 0 {
-            self.bits[w] &= !mask;
-            self.len -= removed;
-            self.add(w, removed, false);
-        }
+        self.bits[w] &= !mask;
+        self.add(w, removed, false);
         removed
     }
 
-    fn add(&mut self, w: usize, delta: u32, up: bool) {
-        let mut i = w + 1;
-        while i < self.tree.len() {
+    /// Adds the bits of `mask`, all absent and `n` in number, to word `w` (the caller
+    /// knows the count: no popcount on the hot path).
+    #[inline]
+    pub(crate) fn insert_absent(&mut self, w: usize, mask: u64, n: u32) {
+        let w = w % WORDS;
+        debug_assert_eq!(mask & self.bits[w], 0);
+        debug_assert_eq!(mask.count_ones(), n);
+        self.bits[w] |= mask;
+        self.add(w, n, true);
+    }
+
+    /// Removes the bits of `mask`, all present and `n` in number, from word `w`.
+    #[inline]
+    pub(crate) fn remove_present(&mut self, w: usize, mask: u64, n: u32) {
+        let w = w % WORDS;
+        debug_assert_eq!(mask & !self.bits[w], 0);
+        debug_assert_eq!(mask.count_ones(), n);
+        self.bits[w] &= !mask;
+        self.add(w, n, false);
+    }
+
+    /// Adds (or subtracts) `n` to the counts above word `w < WORDS`.
+    #[inline]
+    fn add(&mut self, w: usize, n: u32, up: bool) {
+        let (g, s) = (w / RADIX, w / RADIX / RADIX);
+        let word = &mut self.words[g][w % RADIX];
+        if up {
+            *word += n as u8;
+        } else {
+            *word -= n as u8;
+        }
+        let cells = [
+            &mut self.len,
+            &mut self.groups[s][g % RADIX],
+            &mut self.supers[s],
+        ];
+        for c in cells {
             if up {
-                self.tree[i] += delta;
+                *c += n;
             } else {
-                self.tree[i] -= delta;
+                *c -= n;
             }
-            i += i & i.wrapping_neg();
         }
     }
 
     /// The member of rank `k` (0 = smallest). `k` must be below [`RankSet::len`].
+    #[inline]
     pub(crate) fn select(&self, k: u32) -> u32 {
         debug_assert!(k < self.len, "select({k}) in a set of {}", self.len);
-        let n = self.bits.len();
-        let (mut pos, mut rem, mut step) = (0usize, k, self.top);
-        while step > 0 {
-            let next = pos + step;
-            if next <= n && self.tree[next] <= rem {
-                pos = next;
-                rem -= self.tree[next];
-            }
-            step >>= 1;
-        }
-        pos as u32 * 64 + select64(self.bits[pos], rem)
+        let (s, rem) = scan(&self.supers, k);
+        let (g, rem) = scan(&self.groups[s % self.groups.len()], rem);
+        let g = s * RADIX + g;
+        let (w, rem) = scan(&self.words[g % self.words.len()], rem);
+        let w = (g * RADIX + w) % WORDS;
+        w as u32 * 64 + select64(self.bits[w], rem)
     }
+}
+
+/// The word of element `i`.
+#[inline]
+fn word(i: u32) -> usize {
+    (i / 64) as usize % WORDS
+}
+
+/// Branch-free: the child holding rank `rem` among `counts`, and the rank within it.
+#[inline]
+fn scan<T: Copy + Into<u32>, const N: usize>(counts: &[T; N], rem: u32) -> (usize, u32) {
+    let (mut acc, mut before, mut child) = (0u32, 0u32, 0usize);
+    for &c in counts {
+        acc += c.into();
+        let skip = acc <= rem;
+        child += usize::from(skip);
+        before = if skip { acc } else { before };
+    }
+    (child, rem - before)
 }
 
 const L8: u64 = 0x0101_0101_0101_0101;
@@ -188,11 +233,11 @@ mod tests {
 
     #[test]
     fn select_walks_every_member_in_order() {
-        for words in [1usize, 2, 3, 5, 64, 100] {
+        for words in [1usize, 2, 3, 5, 16, 17, 64, 100, 257, 1000, 1024] {
             let bits: Vec<u64> = (0..words as u64)
                 .map(|w| w.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (w << 7))
                 .collect();
-            let set = RankSet::from_bits(bits.clone());
+            let set = RankSet::from_bits(&bits);
             let members: Vec<u32> = (0..words as u32 * 64)
                 .filter(|&i| bits[(i / 64) as usize] >> (i % 64) & 1 == 1)
                 .collect();
@@ -215,7 +260,7 @@ mod tests {
             words in 1usize..40,
             ops in proptest::collection::vec((any::<bool>(), any::<u32>(), any::<u64>()), 0..200),
         ) {
-            let mut set = RankSet::from_bits(vec![0; words]);
+            let mut set = RankSet::from_bits(&vec![0; words]);
             let mut model = vec![0u64; words];
             for (insert, at, mask) in ops {
                 let w = at as usize % words;
@@ -230,7 +275,7 @@ mod tests {
                 }
             }
             // Same bits ⇒ same tree as a fresh build, and select agrees with a scan.
-            prop_assert_eq!(&set, &RankSet::from_bits(model.clone()));
+            prop_assert_eq!(&set, &RankSet::from_bits(&model));
             let members: Vec<u32> = (0..words as u32 * 64)
                 .filter(|&i| model[(i / 64) as usize] >> (i % 64) & 1 == 1)
                 .collect();
