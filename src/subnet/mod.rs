@@ -42,7 +42,7 @@ pub use config::{Background, Placement, ReservationConfig, ReservationKind, Subn
 pub use error::SubnetError;
 
 use crate::rng::{Rng, Streams};
-use rank::{RankSet, WORDS};
+use rank::{RankTree, WORDS};
 use sparse::{BLOCKS, SparseSet};
 
 /// Addresses per /28 prefix.
@@ -61,11 +61,8 @@ pub struct Subnet {
     background: u32,
     /// Addresses in the subnet (16 … 65,536).
     size: u32,
-    /// Bit per address: held.
-    used: AddrBits,
-    /// Bit per address (static): may be placed as a single address (not reserved by AWS,
-    /// not in a reservation).
-    single_ok: AddrBits,
+    /// Per 64 addresses: which are held, which may be placed singly.
+    addrs: Box<[AddrWord; WORDS]>,
     /// Bit per block (static): wholly inside a prefix reservation, no AWS-reserved address.
     preferred_ok: BlockBits,
     /// Bit per block (static): may be a prefix from the general pool (no AWS-reserved
@@ -75,8 +72,8 @@ pub struct Subnet {
     explicit_blocks: BlockBits,
     /// Bit per block: assigned as a prefix.
     prefixes: BlockBits,
-    /// Single-address candidates: `single_ok & !used`.
-    singles: RankSet,
+    /// Counts of the single-address candidates, [`AddrWord::candidates`].
+    singles: RankTree,
     /// Prefix candidates inside prefix reservations: `preferred_ok` and all 16 free.
     preferred: SparseSet,
     /// Prefix candidates in the general pool: `general_ok` and all 16 free.
@@ -118,10 +115,11 @@ impl Subnet {
         let size = cidr.size() as u32;
         debug_assert!((16..=65_536).contains(&size), "{cidr} is not a /16…/28");
         let blocks = size / PREFIX_SIZE;
-        let mut single_ok: AddrBits = Box::new([0; WORDS]);
+        let mut addrs = Box::new([AddrWord::default(); WORDS]);
         for off in RESERVED_ADDRESSES - 1..size - 1 {
-            single_ok[aw(off)] |= 1 << (off % 64);
+            addrs[aw(off)].single_ok |= 1 << (off % 64);
         }
+        let singles: Vec<u64> = addrs.iter().map(|a| a.candidates()).collect();
         let mut general_ok: BlockBits = [0; BLOCK_WORDS];
         for b in 1..blocks.saturating_sub(1) {
             general_ok[bw(b)] |= 1 << (b % 64);
@@ -134,9 +132,8 @@ impl Subnet {
             reservations: Vec::new(),
             background: 0,
             size,
-            used: Box::new([0; WORDS]),
-            singles: RankSet::from_bits(&single_ok[..]),
-            single_ok,
+            addrs,
+            singles: RankTree::from_bits(&singles),
             preferred_ok: [0; BLOCK_WORDS],
             general: SparseSet::from_bits(&general_ok),
             general_ok,
@@ -177,10 +174,12 @@ impl Subnet {
         // Aligned power-of-two range: inside one word, or whole words.
         if size < 64 {
             let mask = (u64::MAX >> (64 - size)) << (off % 64);
-            self.single_ok[aw(off)] &= !mask;
+            self.addrs[aw(off)].single_ok &= !mask;
         } else {
             let w = aw(off);
-            self.single_ok[w..w + (size / 64) as usize].fill(0);
+            for a in &mut self.addrs[w..w + (size / 64) as usize] {
+                a.single_ok = 0;
+            }
         }
         let first_block = off / PREFIX_SIZE;
         let last_block = (off + size - 1) / PREFIX_SIZE;
@@ -208,13 +207,8 @@ impl Subnet {
 
     /// Recomputes the candidate sets from the bitmaps (after the static masks changed).
     fn rebuild_candidates(&mut self) {
-        let singles: Vec<u64> = self
-            .single_ok
-            .iter()
-            .zip(self.used.iter())
-            .map(|(ok, used)| ok & !used)
-            .collect();
-        self.singles = RankSet::from_bits(&singles);
+        let singles: Vec<u64> = self.addrs.iter().map(|a| a.candidates()).collect();
+        self.singles = RankTree::from_bits(&singles);
         let free_blocks = self.free_block_bits();
         let pool = |ok: &BlockBits| -> Vec<u64> {
             ok.iter().zip(&free_blocks).map(|(o, f)| o & f).collect()
@@ -262,7 +256,8 @@ impl Subnet {
             Placement::Random => self.rng.random_range(0..n),
             Placement::Lowest => 0,
         };
-        let off = self.singles.select(k);
+        let addrs = &self.addrs;
+        let off = self.singles.select(k, |w| addrs[w].candidates());
         self.hold(off);
         Some(self.cidr.addr() + off)
     }
@@ -293,10 +288,11 @@ impl Subnet {
         }
         let (w, bit) = (aw(off), 1u64 << (off % 64));
         let was_full = self.lane(b) == 0xffff;
-        self.used[w] &= !bit;
+        let a = &mut self.addrs[w];
+        a.used &= !bit;
         self.used_count -= 1;
-        if self.single_ok[w] & bit != 0 {
-            self.singles.insert(off);
+        if a.single_ok & bit != 0 {
+            self.singles.add(w, 1);
         }
         if was_full && !self.is_edge(b) {
             self.full_count -= 1;
@@ -328,16 +324,11 @@ impl Subnet {
         pool.remove_member(b);
         let (w, shift) = (lw(b), (b % 4) * 16);
         let mask = 0xffffu64 << shift;
-        debug_assert_eq!(
-            self.used[w] & mask,
-            0,
-            "block {b} is a candidate but not free"
-        );
-        self.used[w] |= mask;
+        let a = &mut self.addrs[w];
+        debug_assert_eq!(a.used & mask, 0, "block {b} is a candidate but not free");
+        a.used |= mask;
         self.used_count += PREFIX_SIZE;
-        let singles = mask & self.single_ok[w];
-        self.singles
-            .remove_present(w, singles, lane_ones(singles >> shift));
+        self.singles.sub(w, lane_ones(a.single_ok >> shift));
         self.prefixes[bw(b)] |= 1 << (b % 64);
         self.prefix_count += 1;
         Some(self.cidr.addr() + b * PREFIX_SIZE)
@@ -355,11 +346,10 @@ impl Subnet {
         }
         let (w, shift) = (lw(b), (b % 4) * 16);
         let mask = 0xffffu64 << shift;
-        self.used[w] &= !mask;
+        let a = &mut self.addrs[w];
+        a.used &= !mask;
         self.used_count -= PREFIX_SIZE;
-        let singles = mask & self.single_ok[w];
-        self.singles
-            .insert_absent(w, singles, lane_ones(singles >> shift));
+        self.singles.add(w, lane_ones(a.single_ok >> shift));
         self.prefixes[bw(b)] &= !(1 << (b % 64));
         self.prefix_count -= 1;
         self.block_became_free(b);
@@ -371,10 +361,13 @@ impl Subnet {
         let (w, bit) = (aw(off), 1u64 << (off % 64));
         let b = off / PREFIX_SIZE;
         let was_free_block = self.lane(b) == 0;
-        debug_assert_eq!(self.used[w] & bit, 0);
-        self.used[w] |= bit;
+        let a = &mut self.addrs[w];
+        debug_assert_eq!(a.used & bit, 0);
+        a.used |= bit;
         self.used_count += 1;
-        self.singles.remove(off);
+        if a.single_ok & bit != 0 {
+            self.singles.sub(w, 1);
+        }
         if was_free_block {
             let (bw, bbit) = (bw(b), 1u64 << (b % 64));
             if self.preferred_ok[bw] & bbit != 0 {
@@ -401,7 +394,7 @@ impl Subnet {
 
     /// The 16 held-bits of block `b`.
     fn lane(&self, b: u32) -> u64 {
-        (self.used[lw(b)] >> ((b % 4) * 16)) & 0xffff
+        (self.addrs[lw(b)].used >> ((b % 4) * 16)) & 0xffff
     }
 
     #[inline]
@@ -411,7 +404,7 @@ impl Subnet {
     }
 
     fn is_used(&self, off: u32) -> bool {
-        self.used[aw(off)] >> (off % 64) & 1 == 1
+        self.addrs[aw(off)].used >> (off % 64) & 1 == 1
     }
 
     fn is_prefix(&self, b: u32) -> bool {
@@ -480,8 +473,24 @@ static BYTE_ONES: [u8; 256] = {
     t
 };
 
-/// A bit per address of a /16 (smaller subnets use a prefix).
-type AddrBits = Box<[u64; WORDS]>;
+/// 64 addresses of a /16 (smaller subnets use a prefix of the array): two masks side by
+/// side, so one cache line answers both on the hot path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct AddrWord {
+    /// Held.
+    used: u64,
+    /// May be placed as a single address (static): not reserved by AWS, not in a
+    /// reservation.
+    single_ok: u64,
+}
+
+impl AddrWord {
+    /// The single-address candidates: placeable and free.
+    #[inline(always)]
+    fn candidates(self) -> u64 {
+        self.single_ok & !self.used
+    }
+}
 /// A bit per /28 block of a /16.
 type BlockBits = [u64; BLOCK_WORDS];
 /// Words of a [`BlockBits`].

@@ -1,8 +1,10 @@
-//! A bitmap set with rank/select in O(log n): the single-address candidates.
+//! Rank/select over a bitmap in O(log n): the single-address candidates.
 //!
-//! The set covers the largest EC2 subnet, a /16: 65,536 bits in 1,024 `u64` words (smaller
-//! subnets use a prefix of it). Beside the bitmap sits a radix-16 tree of counts: each word's
-//! popcount, the sum of each 16 words, the sum of each 256 words (4 of them). Changing any
+//! [`RankTree`] covers the largest EC2 subnet, a /16: 65,536 bits in 1,024 `u64` words
+//! (smaller subnets use a prefix of it). It holds only counts, a radix-16 tree over the
+//! words: each word's popcount, the sum of each 16 words, the sum of each 256 words (4 of
+//! them). The bitmap itself stays with its owner (the subnet derives the candidate word
+//! from its held and placeable masks), so the hot path touches one less array. Changing any
 //! bits of one word is three adds at fixed places; finding the k-th member scans 4 + 16 + 16
 //! counts without branching, then selects inside one word with broadword arithmetic. The
 //! cost does not depend on the fill: this is what keeps uniformly random placement
@@ -14,11 +16,10 @@ pub(crate) const WORDS: usize = 1024;
 /// Fan-out of the count tree.
 const RADIX: usize = 16;
 
-/// A set of `u32` below 65,536 with O(log n) insert, remove, rank and select.
+/// Counts of set bits over 1,024 words, with O(log n) update and select.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RankSet {
-    bits: Box<[u64; WORDS]>,
-    /// `words[g][j]` = popcount(bits[16g + j]) (≤ 64: a byte keeps the tree in few lines).
+pub(crate) struct RankTree {
+    /// `words[g][j]` = popcount of word 16g + j (≤ 64: a byte keeps the tree in few lines).
     words: Box<[[u8; RADIX]; WORDS / RADIX]>,
     /// `groups[s][j]` = Σ words[16s + j].
     groups: [[u32; RADIX]; WORDS / RADIX / RADIX],
@@ -27,132 +28,61 @@ pub(crate) struct RankSet {
     len: u32,
 }
 
-impl RankSet {
-    /// The set whose members are the set bits of `bits` (at most [`WORDS`] words).
-    pub(crate) fn from_bits(bits: &[u64]) -> RankSet {
-        assert!(bits.len() <= WORDS, "a rank set holds at most a /16");
-        let mut set = RankSet {
-            bits: Box::new([0; WORDS]),
+impl RankTree {
+    /// The counts of `bits` (at most [`WORDS`] words).
+    pub(crate) fn from_bits(bits: &[u64]) -> RankTree {
+        assert!(bits.len() <= WORDS, "a rank tree covers at most a /16");
+        let mut tree = RankTree {
             words: Box::new([[0; RADIX]; WORDS / RADIX]),
             groups: [[0; RADIX]; WORDS / RADIX / RADIX],
             supers: [0; WORDS / RADIX / RADIX],
             len: 0,
         };
-        for (w, &word) in bits.iter().enumerate() {
-            set.insert_mask(w, word);
+        for (w, word) in bits.iter().enumerate() {
+            tree.add(w, word.count_ones());
         }
-        set
+        tree
     }
 
-    /// Number of members.
+    /// Set bits in all.
     pub(crate) fn len(&self) -> u32 {
         self.len
     }
 
-    /// The bitmap, one bit per element of the universe.
-    #[cfg(test)]
-    pub(crate) fn words(&self) -> &[u64] {
-        &self.bits[..]
-    }
-
-    /// Whether `i` is a member.
-    #[cfg(test)]
-    pub(crate) fn contains(&self, i: u32) -> bool {
-        self.bits[word(i)] >> (i % 64) & 1 == 1
-    }
-
-    /// Adds `i`; returns whether it was absent.
-    pub(crate) fn insert(&mut self, i: u32) -> bool {
-        self.insert_mask(word(i), 1 << (i % 64)) == 1
-    }
-
-    /// Removes `i`; returns whether it was present.
-    pub(crate) fn remove(&mut self, i: u32) -> bool {
-        self.remove_mask(word(i), 1 << (i % 64)) == 1
-    }
-
-    /// Adds the bits of `mask` to word `w`; returns how many were absent.
+    /// Word `w` gained `n` set bits.
     #[inline]
-    pub(crate) fn insert_mask(&mut self, w: usize, mask: u64) -> u32 {
+    pub(crate) fn add(&mut self, w: usize, n: u32) {
         let w = w % WORDS;
-        let added = (mask & !self.bits[w]).count_ones();
-        self.bits[w] |= mask;
-        self.add(w, added, true);
-        added
-    }
-
-    /// Removes the bits of `mask` from word `w`; returns how many were present.
-    #[inline]
-    pub(crate) fn remove_mask(&mut self, w: usize, mask: u64) -> u32 {
-        let w = w % WORDS;
-        let removed = (mask & self.bits[w]).count_ones();
-        self.bits[w] &= !mask;
-        self.add(w, removed, false);
-        removed
-    }
-
-    /// Adds the bits of `mask`, all absent and `n` in number, to word `w` (the caller
-    /// knows the count: no popcount on the hot path).
-    #[inline]
-    pub(crate) fn insert_absent(&mut self, w: usize, mask: u64, n: u32) {
-        let w = w % WORDS;
-        debug_assert_eq!(mask & self.bits[w], 0);
-        debug_assert_eq!(mask.count_ones(), n);
-        self.bits[w] |= mask;
-        self.add(w, n, true);
-    }
-
-    /// Removes the bits of `mask`, all present and `n` in number, from word `w`.
-    #[inline]
-    pub(crate) fn remove_present(&mut self, w: usize, mask: u64, n: u32) {
-        let w = w % WORDS;
-        debug_assert_eq!(mask & !self.bits[w], 0);
-        debug_assert_eq!(mask.count_ones(), n);
-        self.bits[w] &= !mask;
-        self.add(w, n, false);
-    }
-
-    /// Adds (or subtracts) `n` to the counts above word `w < WORDS`.
-    #[inline]
-    fn add(&mut self, w: usize, n: u32, up: bool) {
         let (g, s) = (w / RADIX, w / RADIX / RADIX);
-        let word = &mut self.words[g][w % RADIX];
-        if up {
-            *word += n as u8;
-        } else {
-            *word -= n as u8;
-        }
-        let cells = [
-            &mut self.len,
-            &mut self.groups[s][g % RADIX],
-            &mut self.supers[s],
-        ];
-        for c in cells {
-            if up {
-                *c += n;
-            } else {
-                *c -= n;
-            }
-        }
+        self.words[g][w % RADIX] += n as u8;
+        self.groups[s][g % RADIX] += n;
+        self.supers[s] += n;
+        self.len += n;
     }
 
-    /// The member of rank `k` (0 = smallest). `k` must be below [`RankSet::len`].
+    /// Word `w` lost `n` set bits.
     #[inline]
-    pub(crate) fn select(&self, k: u32) -> u32 {
-        debug_assert!(k < self.len, "select({k}) in a set of {}", self.len);
+    pub(crate) fn sub(&mut self, w: usize, n: u32) {
+        let w = w % WORDS;
+        let (g, s) = (w / RADIX, w / RADIX / RADIX);
+        self.words[g][w % RADIX] -= n as u8;
+        self.groups[s][g % RADIX] -= n;
+        self.supers[s] -= n;
+        self.len -= n;
+    }
+
+    /// The set bit of rank `k` (0 = lowest) of the bitmap whose word `w` is `word(w)`.
+    /// `k` must be below [`RankTree::len`] and the counts must match the bitmap.
+    #[inline]
+    pub(crate) fn select(&self, k: u32, word: impl Fn(usize) -> u64) -> u32 {
+        debug_assert!(k < self.len, "select({k}) among {}", self.len);
         let (s, rem) = scan(&self.supers, k);
         let (g, rem) = scan(&self.groups[s % self.groups.len()], rem);
         let g = s * RADIX + g;
         let (w, rem) = scan(&self.words[g % self.words.len()], rem);
         let w = (g * RADIX + w) % WORDS;
-        w as u32 * 64 + select64(self.bits[w], rem)
+        w as u32 * 64 + select64(word(w), rem)
     }
-}
-
-/// The word of element `i`.
-#[inline]
-fn word(i: u32) -> usize {
-    (i / 64) as usize % WORDS
 }
 
 /// Branch-free: the child holding rank `rem` among `counts`, and the rank within it.
@@ -219,6 +149,12 @@ mod tests {
         (0..64).filter(|i| x >> i & 1 == 1).nth(k as usize).unwrap()
     }
 
+    fn members(bits: &[u64]) -> Vec<u32> {
+        (0..bits.len() as u32 * 64)
+            .filter(|&i| bits[(i / 64) as usize] >> (i % 64) & 1 == 1)
+            .collect()
+    }
+
     #[test]
     fn select64_edges() {
         assert_eq!(select64(1, 0), 0);
@@ -237,13 +173,15 @@ mod tests {
             let bits: Vec<u64> = (0..words as u64)
                 .map(|w| w.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (w << 7))
                 .collect();
-            let set = RankSet::from_bits(&bits);
-            let members: Vec<u32> = (0..words as u32 * 64)
-                .filter(|&i| bits[(i / 64) as usize] >> (i % 64) & 1 == 1)
-                .collect();
-            assert_eq!(set.len() as usize, members.len());
+            let tree = RankTree::from_bits(&bits);
+            let members = members(&bits);
+            assert_eq!(tree.len() as usize, members.len());
             for (k, m) in members.iter().enumerate() {
-                assert_eq!(set.select(k as u32), *m, "{words} words, rank {k}");
+                assert_eq!(
+                    tree.select(k as u32, |w| bits[w]),
+                    *m,
+                    "{words} words, rank {k}"
+                );
             }
         }
     }
@@ -256,32 +194,25 @@ mod tests {
         }
 
         #[test]
-        fn updates_keep_the_tree_exact(
-            words in 1usize..40,
+        fn updates_keep_the_counts_exact(
+            words in 1usize..=WORDS,
             ops in proptest::collection::vec((any::<bool>(), any::<u32>(), any::<u64>()), 0..200),
         ) {
-            let mut set = RankSet::from_bits(&vec![0; words]);
+            let mut tree = RankTree::from_bits(&vec![0; words]);
             let mut model = vec![0u64; words];
-            for (insert, at, mask) in ops {
+            for (set, at, mask) in ops {
                 let w = at as usize % words;
-                if insert {
-                    let added = set.insert_mask(w, mask);
-                    prop_assert_eq!(added, (mask & !model[w]).count_ones());
+                if set {
+                    tree.add(w, (mask & !model[w]).count_ones());
                     model[w] |= mask;
                 } else {
-                    let removed = set.remove_mask(w, mask);
-                    prop_assert_eq!(removed, (mask & model[w]).count_ones());
+                    tree.sub(w, (mask & model[w]).count_ones());
                     model[w] &= !mask;
                 }
             }
-            // Same bits ⇒ same tree as a fresh build, and select agrees with a scan.
-            prop_assert_eq!(&set, &RankSet::from_bits(&model));
-            let members: Vec<u32> = (0..words as u32 * 64)
-                .filter(|&i| model[(i / 64) as usize] >> (i % 64) & 1 == 1)
-                .collect();
-            for (k, m) in members.iter().enumerate() {
-                prop_assert_eq!(set.select(k as u32), *m);
-                prop_assert!(set.contains(*m));
+            prop_assert_eq!(&tree, &RankTree::from_bits(&model));
+            for (k, m) in members(&model).iter().enumerate() {
+                prop_assert_eq!(tree.select(k as u32, |w| model[w]), *m);
             }
         }
     }
