@@ -5,8 +5,10 @@
 //! words: each word's popcount, the sum of each 16 words, the sum of each 256 words (4 of
 //! them). The bitmap itself stays with its owner (the subnet derives the candidate word
 //! from its held and placeable masks), so the hot path touches one less array. Changing any
-//! bits of one word is three adds at fixed places; finding the k-th member scans 4 + 16 + 16
-//! counts without branching, then selects inside one word with broadword arithmetic. The
+//! bits of one word is three adds at fixed places; finding the k-th member scans at most
+//! 4 + 16 + 16 counts, then selects inside one word with broadword arithmetic. (An early-exit
+//! scan measured faster than a branch-free one: one mispredict per level costs less than
+//! always adding all 16, and `lowest` placement predicts perfectly.) The
 //! cost does not depend on the fill: this is what keeps uniformly random placement
 //! O(log n) at 99 % fill, where rejection sampling would need ~100 draws per address.
 //! Fixed sizes and masked indices let the compiler drop every bounds check on the hot path.
@@ -85,17 +87,18 @@ impl RankTree {
     }
 }
 
-/// Branch-free: the child holding rank `rem` among `counts`, and the rank within it.
+/// The child holding rank `rem` among `counts`, and the rank within it.
 #[inline]
 fn scan<T: Copy + Into<u32>, const N: usize>(counts: &[T; N], rem: u32) -> (usize, u32) {
-    let (mut acc, mut before, mut child) = (0u32, 0u32, 0usize);
-    for &c in counts {
-        acc += c.into();
-        let skip = acc <= rem;
-        child += usize::from(skip);
-        before = if skip { acc } else { before };
+    let mut rem = rem;
+    for (i, &c) in counts.iter().enumerate() {
+        let c = c.into();
+        if rem < c {
+            return (i, rem);
+        }
+        rem -= c;
     }
-    (child, rem - before)
+    (N - 1, rem)
 }
 
 const L8: u64 = 0x0101_0101_0101_0101;
