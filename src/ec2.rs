@@ -14,31 +14,16 @@
 //!   time and are all-or-nothing; the caller applies the result to its datastore when the
 //!   call completes, `latency` later;
 //! - a failed call still counts as a call; failures are counted by action and error code.
-//!
-//! Modelling details (our choices where the spec is silent):
-//! - "issue time" of a retried call is the admitted attempt's time (`now` + the SDK waits);
-//!   addresses are carved then, and the response's latency is the waits plus one draw of the
-//!   action's latency. A throttled attempt answers at once (no latency of its own), so a call
-//!   throttled three times returns after the two waits alone;
-//! - Insufficient* and PrivateIpAddressLimitExceeded answers take the action's full latency
-//!   and are not retried (the SDK retries throttling and transient errors only);
-//! - the SDK's client-side retry quota is not modelled (it only matters after hundreds of
-//!   consecutive failures);
-//! - counters count *attempts*: `calls = succeeded + failed`, and `throttled` is the number of
-//!   attempts that met an empty bucket (ipamd's own Prometheus counter sees one call per
-//!   ipamd-level call; ours is EC2's view, which is what the bucket meters);
-//! - latencies and retry waits come from one stream per action (`"ec2-latency"` and
-//!   `"ec2-retry"`, indexed by [`Action::index`]);
-//! - `[ec2]` overrides: see [`config`] for the format and the defaults.
 
-pub mod config;
-mod throttle;
+use rand::RngExt as _;
 
 use crate::report::Ec2Row;
 use crate::rng::{Rng, Streams};
 use crate::subnet::Subnet;
-use crate::time::Millis;
-use throttle::{MAX_ATTEMPTS, TokenBucket, backoff};
+use crate::time::{Millis, SECOND};
+
+mod config;
+pub use config::{BucketConfig, Ec2Config, Latency};
 
 /// Index of a subnet in the scenario (order of `[[subnets]]`, or 0 for `[subnet]`).
 pub type SubnetId = usize;
@@ -167,91 +152,89 @@ pub struct NewEni {
     pub cidrs: Vec<Cidr>,
 }
 
-pub use config::{Bucket, Ec2Config, Latency, Throttle};
-
-/// An ENI as EC2 knows it (what `DescribeNetworkInterfaces` would return).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Eni {
-    /// The subnet it was created in.
-    pub subnet: SubnetId,
-    /// Room for secondary IPs and prefixes: IPv4Limit − 1 (each /32 or /28 takes one).
-    pub slots: u32,
-    /// Its primary private address.
-    pub primary: u32,
-    /// Its secondary IPs and prefixes, in the order they were assigned.
-    pub cidrs: Vec<Cidr>,
-}
-
-/// Counts for one action, by outcome. Every attempt (SDK retries included) is one call and
-/// is exactly one of `succeeded` or `failed`; failures are further split by error code.
+/// Per-action counters. Every *attempt* is a call: `calls = succeeded + failed`, and the
+/// throttled and Insufficient* attempts are among the failed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ActionCounters {
-    /// Attempts.
+pub struct Counters {
+    /// Requests sent (SDK retries included).
     pub calls: u64,
-    /// Attempts that succeeded.
+    /// Requests that succeeded.
     pub succeeded: u64,
-    /// Attempts that failed, whatever the error.
+    /// Requests that failed, for any reason.
     pub failed: u64,
-    /// Failed with `RequestLimitExceeded`.
+    /// Requests refused with `RequestLimitExceeded`.
     pub throttled: u64,
-    /// Failed with `InsufficientCidrBlocks`.
+    /// Requests refused with `InsufficientCidrBlocks`.
     pub insufficient_cidr_blocks: u64,
-    /// Failed with `InsufficientFreeAddressesInSubnet`.
+    /// Requests refused with `InsufficientFreeAddressesInSubnet`.
     pub insufficient_free_addresses: u64,
-    /// Failed with `PrivateIpAddressLimitExceeded`.
-    pub private_ip_address_limit_exceeded: u64,
 }
 
-impl ActionCounters {
-    fn add(&mut self, other: &ActionCounters) {
-        self.calls += other.calls;
-        self.succeeded += other.succeeded;
-        self.failed += other.failed;
-        self.throttled += other.throttled;
-        self.insufficient_cidr_blocks += other.insufficient_cidr_blocks;
-        self.insufficient_free_addresses += other.insufficient_free_addresses;
-        self.private_ip_address_limit_exceeded += other.private_ip_address_limit_exceeded;
+/// A token bucket in integer micro-tokens, refilled lazily from the clock.
+#[derive(Clone, Debug)]
+struct Bucket {
+    capacity: u64,
+    refill_per_ms: u64,
+    tokens: u64,
+    last: Millis,
+}
+
+const TOKEN: u64 = 1_000_000;
+
+impl Bucket {
+    fn new(c: BucketConfig) -> Self {
+        let capacity = u64::from(c.capacity) * TOKEN;
+        Bucket {
+            capacity,
+            refill_per_ms: (c.refill_per_s * TOKEN as f64 / 1000.0).round() as u64,
+            tokens: capacity,
+            last: 0,
+        }
     }
 
-    fn count(&mut self, result: Result<(), Ec2Error>) {
-        self.calls += 1;
-        match result {
-            Ok(()) => self.succeeded += 1,
-            Err(e) => {
-                self.failed += 1;
-                match e {
-                    Ec2Error::RequestLimitExceeded => self.throttled += 1,
-                    Ec2Error::InsufficientCidrBlocks => self.insufficient_cidr_blocks += 1,
-                    Ec2Error::InsufficientFreeAddressesInSubnet => {
-                        self.insufficient_free_addresses += 1
-                    }
-                    Ec2Error::PrivateIpAddressLimitExceeded => {
-                        self.private_ip_address_limit_exceeded += 1
-                    }
-                }
-            }
+    /// Takes one token at `now`. Time never runs backwards for a bucket: an attempt dated
+    /// before the last refill (an SDK retry of an earlier call) just sees the current level.
+    fn take(&mut self, now: Millis) -> bool {
+        if now > self.last {
+            let refill = (now - self.last).saturating_mul(self.refill_per_ms);
+            self.tokens = self.tokens.saturating_add(refill).min(self.capacity);
+            self.last = now;
+        }
+        if self.tokens >= TOKEN {
+            self.tokens -= TOKEN;
+            true
+        } else {
+            false
         }
     }
 }
 
-/// One action's model: its bucket, latency, random streams and counters.
+/// An ENI as EC2 knows it.
 #[derive(Clone, Debug)]
-struct ActionModel {
-    bucket: TokenBucket,
-    latency: Latency,
-    latency_rng: Rng,
-    retry_rng: Rng,
-    counters: ActionCounters,
+struct EniRecord {
+    subnet: SubnetId,
+    primary: u32,
+    /// Room for secondary IPs and prefixes (IPv4Limit − 1); each /32 or /28 takes one.
+    slots: u32,
+    cidrs: Vec<Cidr>,
+    deleted: bool,
 }
+
+/// SDK v2 standard retryer: attempts in all for a throttled call.
+const MAX_ATTEMPTS: u32 = 3;
+/// SDK v2 standard retryer: cap of the backoff between attempts.
+const MAX_BACKOFF: Millis = 20 * SECOND;
 
 /// The simulated control plane. See the module docs.
 #[derive(Debug)]
 pub struct Ec2 {
     subnets: Vec<Subnet>,
-    /// By [`EniId`]; `None` once deleted.
-    enis: Vec<Option<Eni>>,
-    /// By [`Action::index`].
-    actions: Vec<ActionModel>,
+    enis: Vec<EniRecord>,
+    buckets: Vec<Bucket>,
+    latency: Vec<Latency>,
+    counters: [Counters; Action::ALL.len()],
+    latency_rng: Rng,
+    retry_rng: Rng,
     first_insufficient_cidr_blocks: Option<Millis>,
 }
 
@@ -259,47 +242,81 @@ impl Ec2 {
     /// A control plane over `subnets` (already holding their background tenants), with the
     /// scenario's `[ec2]` overrides, drawing latency jitter and SDK retry waits from streams
     /// named `"ec2-latency"` and `"ec2-retry"`.
-    ///
-    /// Each action draws from its own stream of those names, indexed by
-    /// [`Action::index`], so one action's traffic never shifts another's draws.
     pub fn new(config: &Ec2Config, subnets: Vec<Subnet>, streams: &Streams) -> Self {
-        let actions = Action::ALL
-            .iter()
-            .map(|&a| ActionModel {
-                bucket: TokenBucket::new(config.throttle_of(a)),
-                latency: config.latency_of(a),
-                latency_rng: streams.stream("ec2-latency", a.index() as u64),
-                retry_rng: streams.stream("ec2-retry", a.index() as u64),
-                counters: ActionCounters::default(),
-            })
-            .collect();
         Ec2 {
             subnets,
             enis: Vec::new(),
-            actions,
+            buckets: Action::ALL
+                .iter()
+                .map(|a| Bucket::new(config.bucket(*a)))
+                .collect(),
+            latency: Action::ALL.iter().map(|a| config.latency(*a)).collect(),
+            counters: [Counters::default(); Action::ALL.len()],
+            latency_rng: streams.stream("ec2-latency", 0),
+            retry_rng: streams.stream("ec2-retry", 0),
             first_insufficient_cidr_blocks: None,
+        }
+    }
+
+    /// Runs one ipamd-level call of `action` issued at `now`: takes tokens (with the SDK's
+    /// retries when throttled), then, if a token was had, performs `effect` at the time of
+    /// that attempt. Counts every attempt.
+    fn call<T>(
+        &mut self,
+        now: Millis,
+        action: Action,
+        effect: impl FnOnce(&mut Self) -> Result<T, Ec2Error>,
+    ) -> Response<T> {
+        let i = action.index();
+        let mut at = now;
+        for attempt in 1..=MAX_ATTEMPTS {
+            self.counters[i].calls += 1;
+            if self.buckets[i].take(at) {
+                let result = effect(self);
+                let c = &mut self.counters[i];
+                match result {
+                    Ok(_) => c.succeeded += 1,
+                    Err(e) => {
+                        c.failed += 1;
+                        match e {
+                            Ec2Error::InsufficientCidrBlocks => {
+                                c.insufficient_cidr_blocks += 1;
+                                self.first_insufficient_cidr_blocks.get_or_insert(at);
+                            }
+                            Ec2Error::InsufficientFreeAddressesInSubnet => {
+                                c.insufficient_free_addresses += 1
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                let latency = self.latency[i].sample(&mut self.latency_rng);
+                return Response {
+                    result,
+                    latency: at - now + latency,
+                };
+            }
+            let c = &mut self.counters[i];
+            c.failed += 1;
+            c.throttled += 1;
+            if attempt < MAX_ATTEMPTS {
+                let cap = MAX_BACKOFF.min(SECOND << attempt);
+                at += self.retry_rng.random_range(0..=cap);
+            }
+        }
+        Response {
+            result: Err(Ec2Error::RequestLimitExceeded),
+            latency: at - now,
         }
     }
 
     /// The primary ENI a node gets at launch (part of RunInstances: no API call, no token,
     /// no latency). `slots` = IPv4Limit − 1, the ENI's room for secondary IPs/prefixes.
-    ///
-    /// Fails with `InsufficientFreeAddressesInSubnet` when the subnet has no address left
-    /// for it; that failure is not an API call and is not counted.
     pub fn launch_primary_eni(&mut self, subnet: SubnetId, slots: u32) -> Result<NewEni, Ec2Error> {
-        let primary = self.subnets[subnet]
-            .alloc_address()
-            .ok_or(Ec2Error::InsufficientFreeAddressesInSubnet)?;
-        Ok(self.add_eni(subnet, slots, primary, Vec::new()))
+        self.new_eni(subnet, slots, Request::Ips(0))
     }
 
     /// `CreateNetworkInterface` in `subnet` pre-loaded with `req`; `slots` = IPv4Limit − 1.
-    ///
-    /// The primary address is placed first (it may land in, and spoil, a free /28), then the
-    /// secondary IPs or prefixes; if any part cannot be placed nothing is held. Errors:
-    /// `PrivateIpAddressLimitExceeded` when `req` asks for more than `slots`,
-    /// `InsufficientFreeAddressesInSubnet` (primary or IPs), `InsufficientCidrBlocks`
-    /// (prefixes), `RequestLimitExceeded`.
     pub fn create_network_interface(
         &mut self,
         now: Millis,
@@ -307,125 +324,75 @@ impl Ec2 {
         slots: u32,
         req: Request,
     ) -> Response<NewEni> {
-        let action = Action::CreateNetworkInterface;
-        let at = match self.admit(now, action) {
-            Ok(at) => at,
-            Err(throttled) => return throttled,
-        };
-        let result = self.carve_new_eni(subnet, slots, req);
-        self.complete(action, now, at, result)
-    }
-
-    fn carve_new_eni(
-        &mut self,
-        subnet: SubnetId,
-        slots: u32,
-        req: Request,
-    ) -> Result<NewEni, Ec2Error> {
-        if count(req) > slots {
-            return Err(Ec2Error::PrivateIpAddressLimitExceeded);
-        }
-        let s = &mut self.subnets[subnet];
-        let primary = match req {
-            Request::Ips(n) if s.free_for_single_addresses() < n.saturating_add(1) => None,
-            _ => s.alloc_address(),
-        };
-        let Some(primary) = primary else {
-            return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
-        };
-        match carve(s, req) {
-            Ok(cidrs) => Ok(self.add_eni(subnet, slots, primary, cidrs)),
-            Err(e) => {
-                s.free_address(primary);
-                Err(e)
-            }
-        }
+        self.call(now, Action::CreateNetworkInterface, |ec2| {
+            ec2.new_eni(subnet, slots, req)
+        })
     }
 
     /// `AssignPrivateIpAddresses` on `eni`.
-    ///
-    /// All or nothing. Errors: `PrivateIpAddressLimitExceeded` when the ENI's slots would
-    /// overflow, `InsufficientFreeAddressesInSubnet`, `InsufficientCidrBlocks`,
-    /// `RequestLimitExceeded`. Panics if `eni` was never created or was deleted (a caller
-    /// bug: ipamd only assigns to ENIs it holds).
     pub fn assign_private_ip_addresses(
         &mut self,
         now: Millis,
         eni: EniId,
         req: Request,
     ) -> Response<Vec<Cidr>> {
-        let action = Action::AssignPrivateIpAddresses;
-        let at = match self.admit(now, action) {
-            Ok(at) => at,
-            Err(throttled) => return throttled,
-        };
-        let state = live(&mut self.enis, eni);
-        let result = if state.cidrs.len() as u64 + u64::from(count(req)) > u64::from(state.slots) {
-            Err(Ec2Error::PrivateIpAddressLimitExceeded)
-        } else {
-            carve(&mut self.subnets[state.subnet], req).inspect(|cidrs| {
-                state.cidrs.extend_from_slice(cidrs);
-            })
-        };
-        self.complete(action, now, at, result)
+        self.call(now, Action::AssignPrivateIpAddresses, |ec2| {
+            let rec = &ec2.enis[eni.0 as usize];
+            let n = match req {
+                Request::Ips(n) | Request::Prefixes(n) => n,
+            };
+            if rec.deleted || rec.cidrs.len() as u32 + n > rec.slots {
+                return Err(Ec2Error::PrivateIpAddressLimitExceeded);
+            }
+            let subnet = rec.subnet;
+            let cidrs = ec2.carve(subnet, req)?;
+            ec2.enis[eni.0 as usize].cidrs.extend_from_slice(&cidrs);
+            Ok(cidrs)
+        })
     }
 
-    /// `UnassignPrivateIpAddresses` on `eni` (all /32s, or all /28s, of one call).
-    ///
-    /// Returns each CIDR to the subnet. A CIDR the ENI does not hold is a caller bug: it
-    /// fails a debug assertion and is otherwise ignored.
+    /// `UnassignPrivateIpAddresses` on `eni` (all /32s, or all /28s, of one call). Addresses
+    /// the ENI does not hold are ignored.
     pub fn unassign_private_ip_addresses(
         &mut self,
         now: Millis,
         eni: EniId,
         cidrs: &[Cidr],
     ) -> Response<()> {
-        let action = Action::UnassignPrivateIpAddresses;
-        let at = match self.admit(now, action) {
-            Ok(at) => at,
-            Err(throttled) => return throttled,
-        };
-        let state = live(&mut self.enis, eni);
-        let subnet = &mut self.subnets[state.subnet];
-        for cidr in cidrs {
-            let Some(i) = state.cidrs.iter().position(|c| c == cidr) else {
-                debug_assert!(false, "{eni:?} does not hold {cidr:?}");
-                continue;
-            };
-            state.cidrs.remove(i);
-            release(subnet, *cidr);
-        }
-        self.complete(action, now, at, Ok(()))
+        self.call(now, Action::UnassignPrivateIpAddresses, |ec2| {
+            let rec = &mut ec2.enis[eni.0 as usize];
+            let subnet = &mut ec2.subnets[rec.subnet];
+            for c in cidrs {
+                if let Some(pos) = rec.cidrs.iter().position(|x| x == c) {
+                    rec.cidrs.swap_remove(pos);
+                    release(subnet, *c);
+                }
+            }
+            Ok(())
+        })
     }
 
     /// `DeleteNetworkInterface`: returns its primary and every CIDR to the subnet.
-    ///
-    /// Deleting an ENI already deleted succeeds and changes nothing (ipamd treats EC2's
-    /// `InvalidNetworkInterfaceID.NotFound` on delete as success).
     pub fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
-        let action = Action::DeleteNetworkInterface;
-        let at = match self.admit(now, action) {
-            Ok(at) => at,
-            Err(throttled) => return throttled,
-        };
-        if let Some(state) = self.enis.get_mut(eni.0 as usize).and_then(Option::take) {
-            let subnet = &mut self.subnets[state.subnet];
-            subnet.free_address(state.primary);
-            for cidr in state.cidrs {
-                release(subnet, cidr);
+        self.call(now, Action::DeleteNetworkInterface, |ec2| {
+            let rec = &mut ec2.enis[eni.0 as usize];
+            if rec.deleted {
+                return Ok(()); // NotFound is success for ipamd
             }
-        }
-        self.complete(action, now, at, Ok(()))
+            rec.deleted = true;
+            let subnet = &mut ec2.subnets[rec.subnet];
+            for c in rec.cidrs.drain(..) {
+                release(subnet, c);
+            }
+            subnet.free_address(rec.primary);
+            Ok(())
+        })
     }
 
     /// A call that does not change the address space (Describe*, Attach, Detach,
     /// ModifyNetworkInterfaceAttribute, CreateTags): token, latency and counting only.
     pub fn request(&mut self, now: Millis, action: Action) -> Response<()> {
-        let at = match self.admit(now, action) {
-            Ok(at) => at,
-            Err(throttled) => return throttled,
-        };
-        self.complete(action, now, at, Ok(()))
+        self.call(now, action, |_| Ok(()))
     }
 
     /// The subnets, by [`SubnetId`].
@@ -433,31 +400,17 @@ impl Ec2 {
         &self.subnets
     }
 
-    /// A live ENI as EC2 sees it; `None` if never created or deleted.
-    pub fn eni(&self, id: EniId) -> Option<&Eni> {
-        self.enis.get(id.0 as usize).and_then(Option::as_ref)
+    /// Counters of `action`.
+    pub fn counters(&self, action: Action) -> Counters {
+        self.counters[action.index()]
     }
 
-    /// Counters of one action.
-    pub fn counters(&self, action: Action) -> &ActionCounters {
-        &self.actions[action.index()].counters
-    }
-
-    /// Counters summed over every action.
-    pub fn totals(&self) -> ActionCounters {
-        let mut total = ActionCounters::default();
-        for a in &self.actions {
-            total.add(&a.counters);
-        }
-        total
-    }
-
-    /// `ec2_calls.csv`: one row per action, in [`Action::ALL`] order.
-    pub fn ec2_rows(&self) -> Vec<Ec2Row> {
+    /// `ec2_calls.csv` rows, in [`Action::ALL`] order.
+    pub fn call_rows(&self) -> Vec<Ec2Row> {
         Action::ALL
             .iter()
-            .map(|&a| {
-                let c = self.counters(a);
+            .map(|a| {
+                let c = self.counters(*a);
                 Ec2Row {
                     action: a.name().to_string(),
                     calls: c.calls,
@@ -471,138 +424,99 @@ impl Ec2 {
             .collect()
     }
 
-    /// Attempts over every action (`summary.csv` `ec2_calls`).
-    pub fn calls_total(&self) -> u64 {
-        self.actions.iter().map(|a| a.counters.calls).sum()
+    fn sum(&self, f: impl Fn(&Counters) -> u64) -> u64 {
+        self.counters.iter().map(f).sum()
     }
 
-    /// Throttled attempts over every action (`summary.csv` `ec2_throttled`).
-    pub fn throttled_total(&self) -> u64 {
-        self.actions.iter().map(|a| a.counters.throttled).sum()
+    /// Requests sent, all actions.
+    pub fn total_calls(&self) -> u64 {
+        self.sum(|c| c.calls)
     }
 
-    /// `InsufficientCidrBlocks` answers so far, every action.
+    /// Requests throttled, all actions.
+    pub fn total_throttled(&self) -> u64 {
+        self.sum(|c| c.throttled)
+    }
+
+    /// `InsufficientCidrBlocks` answers so far.
     pub fn insufficient_cidr_blocks_total(&self) -> u64 {
-        self.actions
-            .iter()
-            .map(|a| a.counters.insufficient_cidr_blocks)
-            .sum()
+        self.sum(|c| c.insufficient_cidr_blocks)
     }
 
-    /// `InsufficientFreeAddressesInSubnet` answers so far, every action.
+    /// `InsufficientFreeAddressesInSubnet` answers so far.
     pub fn insufficient_free_addresses_total(&self) -> u64 {
-        self.actions
-            .iter()
-            .map(|a| a.counters.insufficient_free_addresses)
-            .sum()
+        self.sum(|c| c.insufficient_free_addresses)
     }
 
-    /// When the first `InsufficientCidrBlocks` was answered (the failing attempt's issue
-    /// time), if one was.
+    /// When EC2 first answered `InsufficientCidrBlocks`.
     pub fn first_insufficient_cidr_blocks(&self) -> Option<Millis> {
         self.first_insufficient_cidr_blocks
     }
 
-    fn add_eni(&mut self, subnet: SubnetId, slots: u32, primary: u32, cidrs: Vec<Cidr>) -> NewEni {
-        let id = EniId(u32::try_from(self.enis.len()).expect("fewer than 2^32 ENIs per run"));
-        self.enis.push(Some(Eni {
+    /// Creates an ENI record with a primary address and `req`, all or nothing.
+    fn new_eni(&mut self, subnet: SubnetId, slots: u32, req: Request) -> Result<NewEni, Ec2Error> {
+        let n = match req {
+            Request::Ips(n) | Request::Prefixes(n) => n,
+        };
+        if n > slots {
+            return Err(Ec2Error::PrivateIpAddressLimitExceeded);
+        }
+        // Prefixes first: the primary must not take an address out of the last free block.
+        let cidrs = self.carve(subnet, req)?;
+        let Some(primary) = self.subnets[subnet].alloc_address() else {
+            for c in &cidrs {
+                release(&mut self.subnets[subnet], *c);
+            }
+            return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
+        };
+        let id = EniId(self.enis.len() as u32);
+        self.enis.push(EniRecord {
             subnet,
-            slots,
             primary,
+            slots,
             cidrs: cidrs.clone(),
-        }));
-        NewEni { id, primary, cidrs }
+            deleted: false,
+        });
+        Ok(NewEni { id, primary, cidrs })
     }
 
-    /// Takes a token for `action`, retrying like the SDK: `Ok(t)` with the issue time of
-    /// the admitted attempt, or the throttled response after the last attempt.
-    fn admit<T>(&mut self, now: Millis, action: Action) -> Result<Millis, Response<T>> {
-        let model = &mut self.actions[action.index()];
-        let mut at = now;
-        for attempt in 1..=MAX_ATTEMPTS {
-            if model.bucket.take(at) {
-                return Ok(at);
+    /// Takes `req` from the subnet, all or nothing.
+    fn carve(&mut self, subnet: SubnetId, req: Request) -> Result<Vec<Cidr>, Ec2Error> {
+        let s = &mut self.subnets[subnet];
+        match req {
+            Request::Ips(n) => {
+                if s.free_for_single_addresses() < n {
+                    return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
+                }
+                Ok((0..n)
+                    .map(|_| Cidr {
+                        addr: s.alloc_address().expect("counted free"),
+                        len: 32,
+                    })
+                    .collect())
             }
-            model.counters.count(Err(Ec2Error::RequestLimitExceeded));
-            if attempt < MAX_ATTEMPTS {
-                at += backoff(attempt, &mut model.retry_rng);
+            Request::Prefixes(n) => {
+                if s.free_prefix_blocks() < n {
+                    return Err(Ec2Error::InsufficientCidrBlocks);
+                }
+                Ok((0..n)
+                    .map(|_| Cidr {
+                        addr: s.alloc_prefix().expect("counted free"),
+                        len: 28,
+                    })
+                    .collect())
             }
-        }
-        Err(Response {
-            result: Err(Ec2Error::RequestLimitExceeded),
-            latency: at - now,
-        })
-    }
-
-    /// Counts the admitted attempt issued at `at` and adds the action's latency.
-    fn complete<T>(
-        &mut self,
-        action: Action,
-        now: Millis,
-        at: Millis,
-        result: Result<T, Ec2Error>,
-    ) -> Response<T> {
-        let model = &mut self.actions[action.index()];
-        model
-            .counters
-            .count(result.as_ref().map(|_| ()).map_err(|e| *e));
-        if result.as_ref().err() == Some(&Ec2Error::InsufficientCidrBlocks) {
-            self.first_insufficient_cidr_blocks.get_or_insert(at);
-        }
-        let latency = (at - now) + model.latency.sample(&mut model.latency_rng);
-        Response { result, latency }
-    }
-}
-
-/// Addresses or prefixes a request asks for.
-fn count(req: Request) -> u32 {
-    match req {
-        Request::Ips(n) | Request::Prefixes(n) => n,
-    }
-}
-
-/// Places `req` in `subnet`, all or nothing.
-fn carve(subnet: &mut Subnet, req: Request) -> Result<Vec<Cidr>, Ec2Error> {
-    match req {
-        Request::Ips(n) => {
-            if subnet.free_for_single_addresses() < n {
-                return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
-            }
-            Ok((0..n)
-                .map(|_| Cidr {
-                    addr: subnet.alloc_address().expect("counted free above"),
-                    len: 32,
-                })
-                .collect())
-        }
-        Request::Prefixes(n) => {
-            if subnet.free_prefix_blocks() < n {
-                return Err(Ec2Error::InsufficientCidrBlocks);
-            }
-            Ok((0..n)
-                .map(|_| Cidr {
-                    addr: subnet.alloc_prefix().expect("counted free above"),
-                    len: 28,
-                })
-                .collect())
         }
     }
 }
 
-/// Returns a /32 or /28 to the subnet.
-fn release(subnet: &mut Subnet, cidr: Cidr) {
-    let freed = match cidr.len {
-        28 => subnet.free_prefix(cidr.addr),
-        _ => subnet.free_address(cidr.addr),
+fn release(subnet: &mut Subnet, c: Cidr) {
+    let ok = if c.len == 28 {
+        subnet.free_prefix(c.addr)
+    } else {
+        subnet.free_address(c.addr)
     };
-    debug_assert!(freed, "{cidr:?} was not held in its subnet");
-}
-
-/// The live ENI `id`; panics on a caller bug (never created, or deleted).
-fn live(enis: &mut [Option<Eni>], id: EniId) -> &mut Eni {
-    enis.get_mut(id.0 as usize)
-        .and_then(Option::as_mut)
-        .unwrap_or_else(|| panic!("{id:?} does not exist (never created, or deleted)"))
+    debug_assert!(ok, "released {c:?} that the subnet did not hold");
 }
 
 #[cfg(test)]
