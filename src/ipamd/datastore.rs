@@ -261,6 +261,11 @@ impl Datastore {
         self.enis.len() as u32
     }
 
+    /// `TotalIPs`.
+    pub fn total_ips(&self) -> u32 {
+        self.total_ips
+    }
+
     /// The ENI `id`, if in the datastore.
     pub fn eni(&self, id: EniId) -> Option<&Eni> {
         self.enis().find(|e| e.id == id)
