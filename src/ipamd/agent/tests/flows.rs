@@ -507,3 +507,24 @@ fn cooling_is_the_reason_when_only_cooling_addresses_are_left() {
     assert!(n.ipamd.assign_pod(5, 32_001).is_ok());
     assert_eq!(n.ipamd.assign_pod(6, 32_001), Err(WaitReason::EniLimit));
 }
+
+/// Upstream with WARM_ENI_TARGET = 0: pods filling the primary ENI exactly make the pool
+/// "too low" (nothing available) ⇒ a new ENI; once it is 60 s old and idle,
+/// `available ≥ (0 + 1)·M` frees it; then the pool is empty again. The node flaps.
+#[test]
+fn warm_eni_target_zero_flaps_when_pods_fill_whole_enis() {
+    let cni = "WARM_ENI_TARGET = 0\nDISABLE_LEAKED_ENI_CLEANUP = true";
+    let mut n = Node::new("t3.small", cni, 11);
+    n.launch(0);
+    n.run_to(1_000);
+    for pod in 0..3 {
+        n.ipamd.assign_pod(pod, 1_000).unwrap();
+    }
+    n.run_to(600_000);
+    let creates = n.ec2.calls(CreateNetworkInterface);
+    let deletes = n.ec2.calls(DeleteNetworkInterface);
+    assert!(
+        creates >= 6 && deletes >= creates - 1,
+        "{creates} {deletes}"
+    );
+}

@@ -4,6 +4,7 @@
 mod fake;
 mod flows;
 mod skip;
+mod steady;
 
 use super::*;
 use crate::catalog;
