@@ -1,1 +1,274 @@
-//! (to be written)
+//! Parameter sweeps: one scenario over the Cartesian product of varied settings, × seeds.
+//!
+//! `ipamsim sweep SCENARIO --vary KEY=V1,V2 [--vary ..] [--seeds N] [--jobs N]` (DESIGN.md
+//! §3). Each *cell* is one combination of the varied values; every cell runs with the same
+//! seeds `seed, seed+1, …, seed+N−1` (the scenario's seed, or its `--set seed=` override).
+//! Because every source of randomness is a named stream of the seed ([`crate::rng`]), a seed
+//! draws the same workload in every cell — common random numbers — so differences between
+//! cells come from the settings, not from luck.
+//!
+//! Order is fixed: the first `--vary` key changes slowest, the last fastest, seeds innermost.
+//! Runs are spread over a rayon pool of `--jobs` threads, one whole run per task (never
+//! parallelism inside a run), and collected in that fixed order, so the output does not
+//! depend on `--jobs`.
+
+use std::path::Path;
+
+use crate::Error;
+use crate::report::comparison::{self, SweepRun};
+
+/// One `--vary KEY=V1,V2,..` argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vary {
+    /// A scenario key by its dotted path, or an aws-node variable by its name.
+    pub key: String,
+    /// The values to try, in the order given.
+    pub values: Vec<String>,
+}
+
+impl std::str::FromStr for Vary {
+    type Err = Error;
+
+    /// Parses `KEY=V1,V2,..`. Values are separated by commas and trimmed; a value cannot
+    /// itself contain a comma.
+    fn from_str(text: &str) -> Result<Vary, Error> {
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "--vary {text:?}: {why} (write KEY=V1,V2,.., e.g. --vary WARM_IP_TARGET=0,5,10)"
+            ))
+        };
+        let (key, list) = text.split_once('=').ok_or_else(|| bad("no `=`"))?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(bad("the key is empty"));
+        }
+        if key == "seed" {
+            return Err(bad("the seed is not a setting to vary; use --seeds N"));
+        }
+        let mut values: Vec<String> = Vec::new();
+        for v in list.split(',').map(str::trim) {
+            if v.is_empty() {
+                return Err(bad("a value is empty"));
+            }
+            if values.iter().any(|seen| seen == v) {
+                return Err(bad(&format!("{v} is listed twice")));
+            }
+            values.push(v.to_string());
+        }
+        Ok(Vary {
+            key: key.to_string(),
+            values,
+        })
+    }
+}
+
+/// What a sweep will run: the cells and the seeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The varied keys, in `--vary` order.
+    pub keys: Vec<String>,
+    /// Every cell's values (one per key), first key slowest.
+    pub cells: Vec<Vec<String>>,
+    /// The seeds every cell runs with.
+    pub seeds: Vec<u64>,
+}
+
+/// One run of a sweep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// Index into [`Plan::cells`].
+    pub cell: usize,
+    /// Its seed.
+    pub seed: u64,
+    /// The scenario overrides for this run: the cell's `KEY=VALUE`s.
+    pub overrides: Vec<String>,
+}
+
+impl Plan {
+    /// Builds the plan; errors on a repeated key, a key also given by `--set`, no seeds, or
+    /// a product too large to run.
+    pub fn new(
+        varies: &[Vary],
+        sets: &[String],
+        base_seed: u64,
+        seeds: u32,
+    ) -> Result<Plan, Error> {
+        if varies.is_empty() {
+            return Err(Error::Usage(
+                "sweep needs at least one --vary KEY=V1,V2".into(),
+            ));
+        }
+        if seeds == 0 {
+            return Err(Error::Usage("--seeds must be at least 1".into()));
+        }
+        for (i, v) in varies.iter().enumerate() {
+            if varies[..i].iter().any(|w| w.key == v.key) {
+                return Err(Error::Usage(format!(
+                    "--vary {}: the key is varied twice; list all its values in one --vary",
+                    v.key
+                )));
+            }
+            let set_key = |s: &String| s.split_once('=').map(|(k, _)| k.trim().to_string());
+            if sets.iter().filter_map(set_key).any(|k| k == v.key) {
+                return Err(Error::Usage(format!(
+                    "{} is given both by --set and by --vary; keep one",
+                    v.key
+                )));
+            }
+        }
+        varies
+            .iter()
+            .try_fold(u64::from(seeds), |acc, v| {
+                acc.checked_mul(v.values.len() as u64)
+            })
+            .filter(|n| *n <= 1_000_000)
+            .ok_or_else(|| {
+                Error::Usage(
+                    "the sweep has more than a million runs; vary fewer values or seeds".into(),
+                )
+            })?;
+        let mut cells: Vec<Vec<String>> = vec![Vec::new()];
+        for v in varies {
+            cells = cells
+                .into_iter()
+                .flat_map(|prefix| {
+                    v.values.iter().map(move |x| {
+                        let mut c = prefix.clone();
+                        c.push(x.clone());
+                        c
+                    })
+                })
+                .collect();
+        }
+        Ok(Plan {
+            keys: varies.iter().map(|v| v.key.clone()).collect(),
+            cells,
+            seeds: (0..u64::from(seeds))
+                .map(|i| base_seed.wrapping_add(i))
+                .collect(),
+        })
+    }
+
+    /// Every run in output order: cells in order, seeds innermost.
+    pub fn jobs(&self) -> Vec<Job> {
+        let mut out = Vec::with_capacity(self.cells.len() * self.seeds.len());
+        for (cell, values) in self.cells.iter().enumerate() {
+            let overrides: Vec<String> = self
+                .keys
+                .iter()
+                .zip(values)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            for &seed in &self.seeds {
+                out.push(Job {
+                    cell,
+                    seed,
+                    overrides: overrides.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Every file of a sweep's folder: `sweep.csv`, `sweep.svg`, `sweep.html`, in that order.
+pub fn render_sweep(scenario: &str, keys: &[String], runs: &[SweepRun]) -> Vec<(String, Vec<u8>)> {
+    vec![
+        (
+            "sweep.csv".into(),
+            comparison::sweep_csv(keys, runs).into_bytes(),
+        ),
+        (
+            "sweep.svg".into(),
+            comparison::sweep_svg(keys, runs).into_bytes(),
+        ),
+        (
+            "sweep.html".into(),
+            comparison::sweep_html(scenario, keys, runs).into_bytes(),
+        ),
+    ]
+}
+
+/// Writes a sweep's folder at `out`, all or nothing (see [`crate::report::write_folder`]).
+pub fn write_sweep(
+    out: &Path,
+    scenario: &str,
+    keys: &[String],
+    runs: &[SweepRun],
+) -> Result<(), Error> {
+    crate::report::write_folder(out, &render_sweep(scenario, keys, runs), |_| Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vary(s: &str) -> Vary {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn vary_parses_keys_and_values() {
+        assert_eq!(
+            vary("WARM_IP_TARGET=0, 5,10"),
+            Vary {
+                key: "WARM_IP_TARGET".into(),
+                values: vec!["0".into(), "5".into(), "10".into()]
+            }
+        );
+        assert_eq!(vary("subnet.cidr=10.0.0.0/22").values, ["10.0.0.0/22"]);
+        assert_eq!(vary("model.cni_retry=1s,2s").key, "model.cni_retry");
+    }
+
+    #[test]
+    fn vary_rejects_bad_text_with_a_hint() {
+        for bad in [
+            "WARM_IP_TARGET",
+            "=1,2",
+            "K=",
+            "K=1,,2",
+            "K=1,1",
+            "seed=1,2",
+        ] {
+            let err = bad.parse::<Vary>().unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+            assert!(err.to_string().contains("--vary"), "{err}");
+        }
+    }
+
+    #[test]
+    fn cells_are_the_product_with_the_first_key_slowest() {
+        let plan = Plan::new(&[vary("A=1,2"), vary("B=x,y,z")], &[], 7, 2).unwrap();
+        assert_eq!(plan.keys, ["A", "B"]);
+        let cells: Vec<String> = plan.cells.iter().map(|c| c.join("")).collect();
+        assert_eq!(cells, ["1x", "1y", "1z", "2x", "2y", "2z"]);
+        assert_eq!(plan.seeds, [7, 8]);
+        let jobs = plan.jobs();
+        assert_eq!(jobs.len(), 12);
+        assert_eq!(
+            jobs[0],
+            Job {
+                cell: 0,
+                seed: 7,
+                overrides: vec!["A=1".into(), "B=x".into()]
+            }
+        );
+        assert_eq!((jobs[1].cell, jobs[1].seed), (0, 8));
+        assert_eq!((jobs[11].cell, jobs[11].seed), (5, 8));
+        assert_eq!(jobs[11].overrides, ["A=2", "B=z"]);
+    }
+
+    #[test]
+    fn plans_reject_conflicts() {
+        assert!(Plan::new(&[], &[], 1, 1).is_err());
+        assert!(Plan::new(&[vary("A=1")], &[], 1, 0).is_err());
+        assert!(Plan::new(&[vary("A=1"), vary("A=2")], &[], 1, 1).is_err());
+        let err = Plan::new(&[vary("A=1,2")], &["A=3".into()], 1, 1).unwrap_err();
+        assert!(err.to_string().contains("both by --set and by --vary"));
+        assert!(Plan::new(&[vary("A=1,2")], &["B=3".into()], 1, 1).is_ok());
+        let big: Vec<Vary> = (0..7)
+            .map(|i| vary(&format!("K{i}=1,2,3,4,5,6,7,8,9,10")))
+            .collect();
+        assert!(Plan::new(&big, &[], 1, 1).is_err());
+    }
+}

@@ -4,6 +4,26 @@
 //! DESIGN.md §5, in the contract's column order, plus the /28 block maps for `blocks.svg`.
 //! Writers turn it into an output folder; nothing here reads wall time, so a folder is a pure
 //! function of (scenario, seed).
+//!
+//! - [`csv`] writes the five CSV files of DESIGN.md §5 (exact, locale-free numbers);
+//! - [`plots`] and [`blocks`] draw `ips.svg`, `subnet.svg`, `ec2.svg` and `blocks.svg`;
+//! - [`html`] assembles the self-contained `report.html`;
+//! - [`comparison`] renders a sweep's `sweep.csv`, `sweep.svg` and `sweep.html`;
+//! - [`folder`] writes a set of files into an output folder atomically ([`write_run`]).
+//!
+//! PNG copies of the plots are not written: rasterising text needs a font, and the report
+//! embeds none (browsers render the SVG text with the system's fonts).
+
+pub mod blocks;
+mod chart;
+pub mod comparison;
+pub mod csv;
+pub mod folder;
+pub mod html;
+pub mod plots;
+mod svg;
+
+pub use folder::{render_run, write_folder, write_run, write_run_with};
 
 /// `summary.csv`: one row, DESIGN.md §5 column order.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -155,6 +175,23 @@ pub struct BlockMap {
     pub blocks: Vec<BlockState>,
 }
 
+/// EC2 activity in one minute of simulated time, for `ec2.svg`.
+///
+/// The engine records one entry per minute in which any call was issued (minutes without
+/// calls may be left out), in increasing `minute` order. Calls are counted exactly as in
+/// `ec2_calls.csv` (every SDK attempt, throttled ones included), at the time they are issued.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ec2Minute {
+    /// The minute: covers simulated seconds `[60 × minute, 60 × (minute + 1))`.
+    pub minute: u32,
+    /// Calls issued by action, indexed like [`crate::ec2::Action::ALL`].
+    pub calls: [u64; 11],
+    /// Of those calls, how many failed (any error code).
+    pub failed: u64,
+    /// Of the failed calls, how many were `RequestLimitExceeded`.
+    pub throttled: u64,
+}
+
 /// Everything one run produced.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunOutput {
@@ -169,4 +206,7 @@ pub struct RunOutput {
     pub blocks_first_insufficient: Option<Vec<BlockMap>>,
     /// Key settings to show in the report, as (name, value) in display order.
     pub settings: Vec<(String, String)>,
+    /// EC2 calls per minute by action, for `ec2.svg` (see [`Ec2Minute`]). When empty, the
+    /// plot falls back to all actions together, from `timeseries`' cumulative `ec2_calls`.
+    pub ec2_per_minute: Vec<Ec2Minute>,
 }

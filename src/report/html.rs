@@ -1,0 +1,692 @@
+//! `report.html`: one self-contained page per run (DESIGN.md §5).
+//!
+//! The page carries everything inline — styles, and the plots as inline SVG — and loads
+//! nothing: no scripts, fonts, images or style sheets from anywhere, so it reads the same
+//! offline, attached to a ticket, or years later. Its only links are to the run's own CSV
+//! files, relative, in the same folder. It is a pure function of the [`RunOutput`].
+
+use std::fmt::Write;
+
+use super::chart::{group_thousands, human_time};
+use super::csv::reason_name;
+use super::svg::escape;
+use super::{PodWait, RunOutput, Summary, WaitReason, blocks, plots};
+
+/// The shared style sheet of `report.html` and `sweep.html`.
+pub(crate) const STYLE: &str = r#"
+:root { --ink:#1f2933; --muted:#52606d; --line:#e4e7eb; --bg:#f5f7fa; --accent:#2b6cb0;
+  --ok:#2f855a; --okbg:#f0fff4; --warn:#b7791f; --warnbg:#fffaf0; --bad:#c53030; --badbg:#fff5f5; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1000px; margin: 0 auto; padding: 28px 24px 48px; }
+header { margin-bottom: 20px; }
+.eyebrow { text-transform: uppercase; letter-spacing: .08em; font-size: 12px; color: var(--accent);
+  font-weight: 600; margin: 0; }
+h1 { font-size: 28px; margin: 2px 0 4px; }
+h2 { font-size: 19px; margin: 34px 0 10px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 15px; margin: 18px 0 8px; }
+.meta { color: var(--muted); margin: 0; }
+.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; }
+.kpi { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px;
+  border-top: 4px solid var(--accent); }
+.kpi.ok { border-top-color: var(--ok); } .kpi.warn { border-top-color: var(--warn); }
+.kpi.bad { border-top-color: var(--bad); }
+.kpi .label { font-size: 12.5px; color: var(--muted); }
+.kpi .value { font-size: 25px; font-weight: 650; font-variant-numeric: tabular-nums; line-height: 1.25; }
+.kpi .note { font-size: 12.5px; color: var(--muted); }
+.callout { border-radius: 10px; padding: 12px 16px; margin: 14px 0; border: 1px solid; }
+.callout.ok { background: var(--okbg); border-color: #c6f6d5; }
+.callout.warn { background: var(--warnbg); border-color: #fbd38d; }
+.callout.bad { background: var(--badbg); border-color: #fed7d7; }
+.callout strong { display: block; margin-bottom: 2px; }
+.callout p { margin: 2px 0; }
+figure { margin: 14px 0; background: #fff; border: 1px solid var(--line); border-radius: 10px;
+  padding: 8px; }
+figure svg { display: block; width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: 13px; padding: 4px 8px 2px; }
+table { border-collapse: collapse; width: 100%; background: #fff; font-size: 13.5px;
+  border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
+th, td { padding: 6px 10px; text-align: left; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { background: #f0f4f8; font-weight: 600; font-size: 12.5px; }
+tbody tr:last-child td { border-bottom: none; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.bad { color: var(--bad); font-weight: 600; }
+tr.best td { background: var(--okbg); }
+code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--muted); }
+.two { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+@media (max-width: 760px) { .two { grid-template-columns: 1fr; } }
+a { color: var(--accent); }
+.wide { overflow-x: auto; border-radius: 10px; }
+.wide table { font-size: 12.5px; }
+.wide th, .wide td { padding: 5px 7px; white-space: nowrap; }
+.wide th, .wide td.verdict { white-space: normal; }
+table.compact td { padding: 4px 10px; }
+details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
+footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
+footer a { color: var(--accent); }
+.badge { display: inline-block; font-size: 11.5px; font-weight: 600; border-radius: 999px;
+  padding: 1px 8px; margin-left: 6px; }
+.badge.ok { background: #c6f6d5; color: #22543d; } .badge.bad { background: #fed7d7; color: #742a2a; }
+.badge.warn { background: #feebc8; color: #7b341e; }
+"#;
+
+/// Wraps `body` in a complete page with the shared style sheet.
+pub(crate) fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        escape(title)
+    )
+}
+
+/// An integer with thousands separators.
+pub(crate) fn int(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
+/// A wait or latency for people: `0.25 s`, `12.5 s`, `2m 5s`.
+pub(crate) fn wait(s: f64) -> String {
+    if !s.is_finite() {
+        return "–".into();
+    }
+    if s < 60.0 {
+        let ms = (s * 1000.0).round() as u64;
+        format!("{} s", crate::time::seconds(ms))
+    } else {
+        human_time(s)
+    }
+}
+
+/// One headline figure.
+pub(crate) struct Kpi {
+    pub label: String,
+    pub value: String,
+    pub note: String,
+    /// `""`, `"ok"`, `"warn"` or `"bad"`.
+    pub tone: &'static str,
+}
+
+pub(crate) fn kpis(out: &mut String, cards: &[Kpi]) {
+    out.push_str("<section class=\"kpis\">\n");
+    for k in cards {
+        let _ = writeln!(
+            out,
+            "<div class=\"kpi {}\"><div class=\"label\">{}</div><div class=\"value\">{}</div>\
+             <div class=\"note\">{}</div></div>",
+            k.tone,
+            escape(&k.label),
+            escape(&k.value),
+            escape(&k.note)
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+fn figure(out: &mut String, svg: &str, caption: &str) {
+    let _ = writeln!(
+        out,
+        "<figure>\n{svg}<figcaption>{}</figcaption>\n</figure>",
+        escape(caption)
+    );
+}
+
+/// The summary rows shown in the report: (column, label, display value), contract order.
+fn summary_rows(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
+    let first = s.first_insufficient_cidr_s.map_or("none".to_string(), |t| {
+        format!("{} s ({})", super::csv::secs(t), human_time(t))
+    });
+    vec![
+        ("scenario", "Scenario", s.scenario.clone()),
+        ("seed", "Seed", s.seed.to_string()),
+        ("duration_s", "Simulated duration", human_time(s.duration_s)),
+        ("nodes", "Nodes", int(s.nodes.into())),
+        ("pods_peak", "Pods, peak", int(s.pods_peak.into())),
+        ("pods_final", "Pods at the end", int(s.pods_final.into())),
+        (
+            "pods_unschedulable",
+            "Pods unschedulable",
+            int(s.pods_unschedulable.into()),
+        ),
+        (
+            "pods_waited_for_ip",
+            "Pods that waited for an IP",
+            int(s.pods_waited_for_ip.into()),
+        ),
+        ("ip_wait_p50_s", "IP wait, median", wait(s.ip_wait_p50_s)),
+        (
+            "ip_wait_p99_s",
+            "IP wait, 99th percentile",
+            wait(s.ip_wait_p99_s),
+        ),
+        ("ip_wait_max_s", "IP wait, longest", wait(s.ip_wait_max_s)),
+        (
+            "assigned_ips_final",
+            "IPs assigned to pods at the end",
+            int(s.assigned_ips_final),
+        ),
+        (
+            "warm_ips_final",
+            "Warm IPs at the end",
+            int(s.warm_ips_final),
+        ),
+        (
+            "cooling_ips_final",
+            "Cooling IPs at the end",
+            int(s.cooling_ips_final),
+        ),
+        (
+            "total_ips_final",
+            "IPs held by nodes at the end",
+            int(s.total_ips_final),
+        ),
+        (
+            "total_ips_peak",
+            "IPs held by nodes, peak",
+            int(s.total_ips_peak),
+        ),
+        ("enis_final", "ENIs at the end", int(s.enis_final)),
+        (
+            "prefixes_final",
+            "Prefixes at the end",
+            int(s.prefixes_final),
+        ),
+        (
+            "subnet_usable",
+            "Subnet usable addresses",
+            int(s.subnet_usable),
+        ),
+        (
+            "subnet_used_final",
+            "Subnet addresses used at the end",
+            int(s.subnet_used_final),
+        ),
+        (
+            "subnet_used_peak",
+            "Subnet addresses used, peak",
+            int(s.subnet_used_peak),
+        ),
+        (
+            "subnet_free_min",
+            "Subnet free addresses, lowest",
+            int(s.subnet_free_min),
+        ),
+        (
+            "free_prefix_blocks_final",
+            "Free /28 blocks at the end",
+            int(s.free_prefix_blocks_final),
+        ),
+        (
+            "free_prefix_blocks_min",
+            "Free /28 blocks, lowest",
+            int(s.free_prefix_blocks_min),
+        ),
+        (
+            "insufficient_cidr_blocks",
+            "InsufficientCidrBlocks errors",
+            int(s.insufficient_cidr_blocks),
+        ),
+        (
+            "insufficient_free_addresses",
+            "InsufficientFreeAddressesInSubnet errors",
+            int(s.insufficient_free_addresses),
+        ),
+        (
+            "first_insufficient_cidr_s",
+            "First InsufficientCidrBlocks",
+            first,
+        ),
+        (
+            "fragmentation_score_final",
+            "Fragmentation score at the end (0–100)",
+            s.fragmentation_score_final.to_string(),
+        ),
+        (
+            "fragmentation_score_max",
+            "Fragmentation score, highest (0–100)",
+            s.fragmentation_score_max.to_string(),
+        ),
+        ("ec2_calls", "EC2 calls", int(s.ec2_calls)),
+        ("ec2_throttled", "EC2 calls throttled", int(s.ec2_throttled)),
+        ("events", "Simulated events", int(s.events)),
+    ]
+}
+
+/// Pods that waited longest: by wait (longest first), then bind time, then name.
+pub fn worst_waits(waits: &[PodWait], n: usize) -> Vec<&PodWait> {
+    let mut v: Vec<&PodWait> = waits.iter().collect();
+    v.sort_by(|a, b| {
+        b.wait_s
+            .total_cmp(&a.wait_s)
+            .then(a.bound_s.total_cmp(&b.bound_s))
+            .then_with(|| a.pod.cmp(&b.pod))
+    });
+    v.truncate(n);
+    v
+}
+
+fn reason_counts(waits: &[PodWait]) -> Vec<(WaitReason, usize)> {
+    let mut counts: Vec<(WaitReason, usize)> = Vec::new();
+    for w in waits {
+        match counts.iter_mut().find(|c| c.0 == w.reason) {
+            Some(c) => c.1 += 1,
+            None => counts.push((w.reason, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
+}
+
+fn headline(out: &mut String, s: &Summary) {
+    let used_pct = if s.subnet_usable > 0 {
+        format!(
+            "{}% of {} usable",
+            (s.subnet_used_peak * 100).div_ceil(s.subnet_usable),
+            int(s.subnet_usable)
+        )
+    } else {
+        String::new()
+    };
+    kpis(
+        out,
+        &[
+            Kpi {
+                label: "IPs held by nodes, peak".into(),
+                value: int(s.total_ips_peak),
+                note: format!(
+                    "{} assigned, {} warm at the end",
+                    int(s.assigned_ips_final),
+                    int(s.warm_ips_final)
+                ),
+                tone: "",
+            },
+            Kpi {
+                label: "Pod IP wait, p99".into(),
+                value: wait(s.ip_wait_p99_s),
+                note: format!(
+                    "{} pods waited; longest {}",
+                    int(s.pods_waited_for_ip.into()),
+                    wait(s.ip_wait_max_s)
+                ),
+                tone: if s.pods_waited_for_ip == 0 { "ok" } else { "" },
+            },
+            Kpi {
+                label: "Subnet used, peak".into(),
+                value: int(s.subnet_used_peak),
+                note: used_pct,
+                tone: if s.subnet_free_min == 0 { "bad" } else { "" },
+            },
+            Kpi {
+                label: "EC2 calls".into(),
+                value: int(s.ec2_calls),
+                note: format!("{} throttled", int(s.ec2_throttled)),
+                tone: if s.ec2_throttled > 0 { "warn" } else { "ok" },
+            },
+            Kpi {
+                label: "InsufficientCidrBlocks".into(),
+                value: int(s.insufficient_cidr_blocks),
+                note: match s.first_insufficient_cidr_s {
+                    Some(t) => format!("first at {}", human_time(t)),
+                    None => "never".into(),
+                },
+                tone: if s.insufficient_cidr_blocks > 0 {
+                    "bad"
+                } else {
+                    "ok"
+                },
+            },
+        ],
+    );
+}
+
+fn callouts(out: &mut String, run: &RunOutput) {
+    let s = &run.summary;
+    match s.first_insufficient_cidr_s {
+        Some(t) => {
+            let _ = writeln!(
+                out,
+                "<div class=\"callout bad\"><strong>First InsufficientCidrBlocks at {} ({} s).</strong>\
+                 <p>No free aligned /28 was left for a prefix although the subnet still had {} free \
+                 addresses at its lowest. {} such errors in all; free /28 blocks fell to {}; \
+                 fragmentation score up to {}.</p></div>",
+                escape(&human_time(t)),
+                super::csv::secs(t),
+                int(s.subnet_free_min),
+                int(s.insufficient_cidr_blocks),
+                int(s.free_prefix_blocks_min),
+                s.fragmentation_score_max,
+            );
+        }
+        None => out.push_str(
+            "<div class=\"callout ok\"><strong>No InsufficientCidrBlocks.</strong>\
+             <p>Every prefix request found a free aligned /28.</p></div>\n",
+        ),
+    }
+    if s.insufficient_free_addresses > 0 {
+        let _ = writeln!(
+            out,
+            "<div class=\"callout bad\"><strong>The subnet ran out of addresses.</strong>\
+             <p>EC2 answered InsufficientFreeAddressesInSubnet {} times.</p></div>",
+            int(s.insufficient_free_addresses)
+        );
+    }
+    if s.ec2_throttled > 0 {
+        let _ = writeln!(
+            out,
+            "<div class=\"callout warn\"><strong>EC2 throttled {} of {} calls.</strong>\
+             <p>RequestLimitExceeded: the account's token bucket for an action ran dry.</p></div>",
+            int(s.ec2_throttled),
+            int(s.ec2_calls)
+        );
+    }
+    if s.pods_unschedulable > 0 {
+        let _ = writeln!(
+            out,
+            "<div class=\"callout warn\"><strong>{} pods could not be scheduled.</strong>\
+             <p>No node had room under its max pods.</p></div>",
+            int(s.pods_unschedulable.into())
+        );
+    }
+
+    out.push_str("<h2>Pods that waited longest for an IP</h2>\n");
+    if run.pod_waits.is_empty() {
+        out.push_str("<p>No pod waited for an IP address.</p>\n");
+        return;
+    }
+    let reasons = reason_counts(&run.pod_waits)
+        .iter()
+        .map(|(r, n)| format!("<code>{}</code> {}", reason_name(*r), int(*n as u64)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        out,
+        "<p>{} pods waited for an IP (p50 {}, p99 {}). By reason: {reasons}. \
+         All waits: <a href=\"pod_waits.csv\">pod_waits.csv</a>.</p>",
+        int(run.pod_waits.len() as u64),
+        wait(s.ip_wait_p50_s),
+        wait(s.ip_wait_p99_s),
+    );
+    out.push_str(
+        "<table><thead><tr><th>Pod</th><th>Node</th><th class=\"num\">Bound at</th>\
+         <th class=\"num\">Waited</th><th>Reason</th></tr></thead><tbody>\n",
+    );
+    for w in worst_waits(&run.pod_waits, 10) {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td><code>{}</code></td></tr>",
+            escape(&w.pod),
+            escape(&w.node),
+            escape(&human_time(w.bound_s)),
+            escape(&wait(w.wait_s)),
+            reason_name(w.reason)
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+fn settings(out: &mut String, run: &RunOutput) {
+    out.push_str("<h2>Key settings</h2>\n");
+    if run.settings.is_empty() {
+        out.push_str("<p>No settings were recorded.</p>\n");
+        return;
+    }
+    out.push_str("<table><tbody>\n");
+    for (k, v) in &run.settings {
+        let _ = writeln!(
+            out,
+            "<tr><th style=\"width:38%\">{}</th><td>{}</td></tr>",
+            escape(k),
+            escape(v)
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+fn ec2_table(out: &mut String, run: &RunOutput) {
+    if run.ec2_calls.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<div class=\"wide\"><table><thead><tr><th>Action</th><th class=\"num\">Calls</th><th class=\"num\">Succeeded</th>\
+         <th class=\"num\">Failed</th><th class=\"num\">Throttled</th>\
+         <th class=\"num\">InsufficientCidrBlocks</th><th class=\"num\">InsufficientFreeAddresses</th>\
+         </tr></thead><tbody>\n",
+    );
+    for r in &run.ec2_calls {
+        let cell = |n: u64| {
+            if n > 0 {
+                format!("<td class=\"num bad\">{}</td>", int(n))
+            } else {
+                format!("<td class=\"num\">{}</td>", int(n))
+            }
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}{}{}</tr>",
+            escape(&r.action),
+            int(r.calls),
+            int(r.succeeded),
+            cell(r.failed),
+            cell(r.throttled),
+            cell(r.insufficient_cidr_blocks),
+            cell(r.insufficient_free_addresses)
+        );
+    }
+    out.push_str("</tbody></table></div>\n");
+}
+
+fn nodes_table(out: &mut String, run: &RunOutput) {
+    out.push_str("<h2>Nodes at the end</h2>\n");
+    if run.nodes.is_empty() {
+        out.push_str("<p>No nodes.</p>\n");
+        return;
+    }
+    let long = run.nodes.len() > 20;
+    if long {
+        let _ = writeln!(
+            out,
+            "<details><summary>Show all {} nodes</summary>",
+            run.nodes.len()
+        );
+    }
+    // Columns that are zero on every node (secondary IPs in prefix mode, prefixes in
+    // secondary-IP mode) are left out to keep the table readable; nodes.csv has them all.
+    let secondary = run.nodes.iter().any(|n| n.secondary_ips > 0);
+    let prefixes = run.nodes.iter().any(|n| n.prefixes > 0);
+    out.push_str(
+        "<div class=\"wide\"><table><thead><tr><th>Node</th><th>Group</th><th>Type</th>\
+         <th class=\"num\">Max pods</th><th class=\"num\">Pods</th><th class=\"num\">ENIs</th>",
+    );
+    if secondary {
+        out.push_str("<th class=\"num\">Secondary IPs</th>");
+    }
+    if prefixes {
+        out.push_str("<th class=\"num\">Prefixes</th>");
+    }
+    out.push_str(
+        "<th class=\"num\">IPs held</th><th class=\"num\">Assigned</th><th class=\"num\">Warm</th>\
+         <th class=\"num\">Cooling</th><th class=\"num\">Peak held</th><th class=\"num\">EC2 calls</th>\
+         </tr></thead><tbody>\n",
+    );
+    for n in &run.nodes {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>",
+            escape(&n.node),
+            escape(&n.nodegroup),
+            escape(&n.instance_type)
+        );
+        let mut cols = vec![n.max_pods, n.pods, n.enis];
+        if secondary {
+            cols.push(n.secondary_ips);
+        }
+        if prefixes {
+            cols.push(n.prefixes);
+        }
+        cols.extend([
+            n.total_ips,
+            n.assigned_ips,
+            n.warm_ips,
+            n.cooling_ips,
+            n.total_ips_peak,
+        ]);
+        for v in cols {
+            let _ = write!(out, "<td class=\"num\">{}</td>", int(v.into()));
+        }
+        let _ = writeln!(out, "<td class=\"num\">{}</td></tr>", int(n.ec2_calls));
+    }
+    out.push_str("</tbody></table></div>\n");
+    if long {
+        out.push_str("</details>\n");
+    }
+}
+
+fn summary_table(out: &mut String, s: &Summary) {
+    out.push_str(
+        "<h2>Summary</h2>\n<p>Every column of <a href=\"summary.csv\">summary.csv</a>.</p>\n\
+         <table class=\"compact\"><thead><tr><th>Measure</th><th>Column</th>\
+         <th class=\"num\">Value</th></tr></thead><tbody>\n",
+    );
+    for (col, label, value) in summary_rows(s) {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><code>{col}</code></td><td class=\"num\">{}</td></tr>",
+            escape(label),
+            escape(&value)
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+/// `report.html` for a run.
+pub fn report_html(run: &RunOutput) -> String {
+    let s = &run.summary;
+    let mut body = String::with_capacity(256 * 1024);
+    let _ = writeln!(
+        body,
+        "<header><p class=\"eyebrow\">ipamsim run report</p><h1>{}</h1>\
+         <p class=\"meta\">Seed {} · {} simulated · {} node{} · peak {} pods · {} events</p></header>",
+        escape(&s.scenario),
+        s.seed,
+        escape(&human_time(s.duration_s)),
+        int(s.nodes.into()),
+        if s.nodes == 1 { "" } else { "s" },
+        int(s.pods_peak.into()),
+        int(s.events)
+    );
+    headline(&mut body, s);
+    callouts(&mut body, run);
+    settings(&mut body, run);
+
+    body.push_str("<h2>IP addresses held</h2>\n");
+    figure(
+        &mut body,
+        &plots::ips_svg(run),
+        "Total = assigned + warm. Warm addresses are held by a node for pods yet to come; \
+         cooling ones were just freed and wait out IP_COOLDOWN_PERIOD.",
+    );
+    body.push_str("<h2>Subnet</h2>\n");
+    figure(
+        &mut body,
+        &plots::subnet_svg(run),
+        "Used addresses include ENI primary addresses and other tenants of the subnet. A /28 \
+         block is free when none of its 16 addresses is used or reserved.",
+    );
+    figure(
+        &mut body,
+        &blocks::blocks_svg(run),
+        "Each row starts at the address on its left. Hover a block for its address and state \
+         (subnets up to /18; larger grids are drawn without per-block labels).",
+    );
+    body.push_str("<h2>EC2 API calls</h2>\n");
+    figure(
+        &mut body,
+        &plots::ec2_svg(run),
+        "Calls by all nodes of the scenario, which share one token bucket per action. Every SDK \
+         attempt counts as a call, throttled retries included.",
+    );
+    ec2_table(&mut body, run);
+    nodes_table(&mut body, run);
+    summary_table(&mut body, s);
+    let _ = writeln!(
+        body,
+        "<footer>Data: <a href=\"summary.csv\">summary.csv</a> · <a href=\"nodes.csv\">nodes.csv</a> · \
+         <a href=\"timeseries.csv\">timeseries.csv</a> · <a href=\"ec2_calls.csv\">ec2_calls.csv</a> · \
+         <a href=\"pod_waits.csv\">pod_waits.csv</a>. Written by ipamsim {}; the same scenario \
+         and seed give this page byte for byte.</footer>",
+        env!("CARGO_PKG_VERSION")
+    );
+    page(&format!("{} — ipamsim report", s.scenario), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(pod: &str, bound: f64, wait_s: f64, reason: WaitReason) -> PodWait {
+        PodWait {
+            pod: pod.into(),
+            node: "n".into(),
+            bound_s: bound,
+            ip_s: bound + wait_s,
+            wait_s,
+            reason,
+        }
+    }
+
+    #[test]
+    fn worst_waits_are_longest_first_with_stable_ties() {
+        let waits = vec![
+            w("a", 5.0, 1.0, WaitReason::NoIp),
+            w("b", 3.0, 9.0, WaitReason::Cooling),
+            w("c", 1.0, 9.0, WaitReason::NoIp),
+            w("d", 0.0, 2.0, WaitReason::NoIp),
+        ];
+        let names: Vec<&str> = worst_waits(&waits, 3)
+            .iter()
+            .map(|w| w.pod.as_str())
+            .collect();
+        assert_eq!(names, ["c", "b", "d"]);
+        let counts = reason_counts(&waits);
+        assert_eq!(counts, [(WaitReason::NoIp, 3), (WaitReason::Cooling, 1)]);
+    }
+
+    #[test]
+    fn waits_read_well() {
+        assert_eq!(wait(0.25), "0.25 s");
+        assert_eq!(wait(12.0), "12 s");
+        assert_eq!(wait(125.0), "2m 5s");
+    }
+
+    #[test]
+    fn the_page_escapes_names_and_calls_out_insufficient_cidr_blocks() {
+        let mut run = RunOutput::default();
+        run.summary.scenario = "<script>alert(1)</script>".into();
+        run.summary.first_insufficient_cidr_s = Some(4510.5);
+        run.summary.insufficient_cidr_blocks = 7;
+        run.pod_waits = vec![w(
+            "web-1",
+            4511.0,
+            33.0,
+            WaitReason::InsufficientCidrCooldown,
+        )];
+        let html = report_html(&run);
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("First InsufficientCidrBlocks at 1h 15m (4510.5 s)"));
+        assert!(html.contains("<td>web-1</td>"));
+        assert!(html.contains("<code>insufficient_cidr_cooldown</code> 1"));
+
+        run.summary.first_insufficient_cidr_s = None;
+        assert!(report_html(&run).contains("No InsufficientCidrBlocks."));
+    }
+
+    #[test]
+    fn the_summary_table_lists_every_contract_column_in_order() {
+        let rows = summary_rows(&Summary::default());
+        let cols: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(cols, super::super::csv::SUMMARY_COLUMNS);
+    }
+}

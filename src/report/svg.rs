@@ -1,0 +1,359 @@
+//! A minimal SVG writer for the report's plots.
+//!
+//! The plots are drawn by hand rather than with a charting library: without a font backend
+//! no library can measure text anyway, and writing the few shapes we need keeps every plot a
+//! small, clean, deterministic document. Coordinates are written with at most one decimal,
+//! through Rust's locale-free formatting, so the same data always gives the same bytes.
+//!
+//! Text is left to the viewer's fonts (a system sans-serif stack on the root element, no
+//! embedded or external fonts). Where layout needs a text width (legends, labels) it uses
+//! [`text_width`], a deliberately generous estimate, so that text never overflows its box.
+
+use std::fmt::Write;
+
+/// The font stack every plot uses (system fonts only: the report must work offline).
+pub const FONT_FAMILY: &str =
+    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+
+/// Ink colour for text and axes.
+pub const INK: &str = "#1f2933";
+/// Secondary text colour (tick labels, notes).
+pub const MUTED: &str = "#52606d";
+/// Grid lines.
+pub const GRID: &str = "#e4e7eb";
+
+/// Horizontal anchoring of a text element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    Start,
+    Middle,
+    End,
+}
+
+impl Anchor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Anchor::Start => "start",
+            Anchor::Middle => "middle",
+            Anchor::End => "end",
+        }
+    }
+}
+
+/// A text element's look.
+#[derive(Clone, Copy, Debug)]
+pub struct Font {
+    pub size: f64,
+    pub bold: bool,
+    pub fill: &'static str,
+}
+
+impl Font {
+    /// Regular text of `size` px in the ink colour.
+    pub const fn plain(size: f64) -> Font {
+        Font {
+            size,
+            bold: false,
+            fill: INK,
+        }
+    }
+    /// Bold text of `size` px in the ink colour.
+    pub const fn bold(size: f64) -> Font {
+        Font {
+            size,
+            bold: true,
+            fill: INK,
+        }
+    }
+    /// Regular text of `size` px in the muted colour.
+    pub const fn muted(size: f64) -> Font {
+        Font {
+            size,
+            bold: false,
+            fill: MUTED,
+        }
+    }
+}
+
+/// An upper estimate of the rendered width of `text` in a sans-serif font of `size` px.
+///
+/// Average Latin glyphs of common sans-serif fonts are 0.5–0.56 em wide; 0.6 em (0.66 em
+/// bold) keeps a margin so legends and labels laid out with it never collide.
+pub fn text_width(text: &str, font: Font) -> f64 {
+    let per_char = if font.bold { 0.66 } else { 0.6 };
+    text.chars().count() as f64 * font.size * per_char
+}
+
+/// Formats a coordinate: rounded to 0.1, no trailing `.0`, never `-0`.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return "0".into();
+    }
+    let tenths = (x * 10.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let t = tenths.unsigned_abs();
+    if t.is_multiple_of(10) {
+        format!("{sign}{}", t / 10)
+    } else {
+        format!("{sign}{}.{}", t / 10, t % 10)
+    }
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters are not allowed in XML 1.0; drop them.
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An SVG document being written.
+pub struct Svg {
+    width: f64,
+    height: f64,
+    title: String,
+    body: String,
+}
+
+impl Svg {
+    /// Starts a document of `width` × `height` px with an accessible `title`.
+    pub fn new(width: f64, height: f64, title: &str) -> Svg {
+        Svg {
+            width,
+            height,
+            title: title.to_string(),
+            body: String::with_capacity(16 * 1024),
+        }
+    }
+
+    /// Changes the document's height (for layouts that learn it while drawing).
+    pub fn set_height(&mut self, height: f64) {
+        self.height = height;
+    }
+
+    /// A filled rectangle, optionally outlined.
+    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, stroke: Option<&str>) {
+        let _ = write!(
+            self.body,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"",
+            num(x),
+            num(y),
+            num(w.max(0.0)),
+            num(h.max(0.0)),
+        );
+        if let Some(s) = stroke {
+            let _ = write!(self.body, " stroke=\"{s}\" stroke-width=\"1\"");
+        }
+        self.body.push_str("/>\n");
+    }
+
+    /// A rectangle with a tooltip (`<title>` child), for grid cells and bars.
+    pub fn rect_titled(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, tip: &str) {
+        let _ = writeln!(
+            self.body,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"><title>{}</title></rect>",
+            num(x),
+            num(y),
+            num(w.max(0.0)),
+            num(h.max(0.0)),
+            escape(tip),
+        );
+    }
+
+    /// A straight line; `dash` is an SVG `stroke-dasharray` such as `"4 3"`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn line(
+        &mut self,
+        x1: f64,
+        y1: f64,
+        x2: f64,
+        y2: f64,
+        stroke: &str,
+        width: f64,
+        dash: Option<&str>,
+    ) {
+        let _ = write!(
+            self.body,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\" stroke-width=\"{}\"",
+            num(x1),
+            num(y1),
+            num(x2),
+            num(y2),
+            num(width),
+        );
+        if let Some(d) = dash {
+            let _ = write!(self.body, " stroke-dasharray=\"{d}\"");
+        }
+        self.body.push_str("/>\n");
+    }
+
+    /// An open polyline through `points`.
+    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64) {
+        if points.is_empty() {
+            return;
+        }
+        self.body.push_str("<polyline points=\"");
+        push_points(&mut self.body, points);
+        let _ = writeln!(
+            self.body,
+            "\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{}\" stroke-linejoin=\"round\"/>",
+            num(width)
+        );
+    }
+
+    /// A filled polygon (an area under or between curves).
+    pub fn polygon(&mut self, points: &[(f64, f64)], fill: &str, opacity: f64) {
+        if points.len() < 3 {
+            return;
+        }
+        self.body.push_str("<polygon points=\"");
+        push_points(&mut self.body, points);
+        let _ = writeln!(
+            self.body,
+            "\" fill=\"{fill}\" fill-opacity=\"{}\" stroke=\"none\"/>",
+            opacity_str(opacity)
+        );
+    }
+
+    /// A filled circle.
+    pub fn circle(&mut self, cx: f64, cy: f64, r: f64, fill: &str, stroke: Option<&str>) {
+        let _ = write!(
+            self.body,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{fill}\"",
+            num(cx),
+            num(cy),
+            num(r)
+        );
+        if let Some(s) = stroke {
+            let _ = write!(self.body, " stroke=\"{s}\" stroke-width=\"1.2\"");
+        }
+        self.body.push_str("/>\n");
+    }
+
+    /// A line of text; `y` is the baseline.
+    pub fn text(&mut self, x: f64, y: f64, anchor: Anchor, font: Font, content: &str) {
+        self.text_inner(x, y, anchor, font, content, None);
+    }
+
+    /// Text rotated −90° about its anchor point (a vertical axis label).
+    pub fn text_vertical(&mut self, x: f64, y: f64, font: Font, content: &str) {
+        self.text_inner(x, y, Anchor::Middle, font, content, Some(-90));
+    }
+
+    fn text_inner(
+        &mut self,
+        x: f64,
+        y: f64,
+        anchor: Anchor,
+        font: Font,
+        content: &str,
+        rotate: Option<i32>,
+    ) {
+        let _ = write!(
+            self.body,
+            "<text x=\"{x}\" y=\"{y}\" font-size=\"{}\" fill=\"{}\"",
+            num(font.size),
+            font.fill,
+            x = num(x),
+            y = num(y),
+        );
+        if anchor != Anchor::Start {
+            let _ = write!(self.body, " text-anchor=\"{}\"", anchor.as_str());
+        }
+        if font.bold {
+            self.body.push_str(" font-weight=\"600\"");
+        }
+        if let Some(deg) = rotate {
+            let _ = write!(
+                self.body,
+                " transform=\"rotate({deg} {} {})\"",
+                num(x),
+                num(y)
+            );
+        }
+        let _ = writeln!(self.body, ">{}</text>", escape(content));
+    }
+
+    /// Ends the document and returns its text.
+    pub fn finish(self) -> String {
+        let mut out = String::with_capacity(self.body.len() + 512);
+        let _ = write!(
+            out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+             viewBox=\"0 0 {w} {h}\" role=\"img\" font-family=\"{FONT_FAMILY}\" \
+             font-size=\"12\">\n<title>{}</title>\n\
+             <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n",
+            escape(&self.title),
+            w = num(self.width),
+            h = num(self.height),
+        );
+        out.push_str(&self.body);
+        out.push_str("</svg>\n");
+        out
+    }
+}
+
+fn opacity_str(o: f64) -> String {
+    let hundredths = (o.clamp(0.0, 1.0) * 100.0).round() as u32;
+    match hundredths {
+        0 => "0".into(),
+        100 => "1".into(),
+        _ => format!("0.{hundredths:02}")
+            .trim_end_matches('0')
+            .to_string(),
+    }
+}
+fn push_points(out: &mut String, points: &[(f64, f64)]) {
+    for (i, &(x, y)) in points.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&num(x));
+        out.push(',');
+        out.push_str(&num(y));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_rounded_to_tenths_without_noise() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(-0.04), "0");
+        assert_eq!(num(12.345), "12.3");
+        assert_eq!(num(12.96), "13");
+        assert_eq!(num(-3.25), "-3.3");
+        assert_eq!(num(f64::NAN), "0");
+    }
+
+    #[test]
+    fn opacity_is_short_and_exact() {
+        assert_eq!(opacity_str(1.0), "1");
+        assert_eq!(opacity_str(0.5), "0.5");
+        assert_eq!(opacity_str(0.35), "0.35");
+        assert_eq!(opacity_str(0.0), "0");
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let mut svg = Svg::new(10.0, 10.0, "a<b & \"c\"");
+        svg.text(1.0, 2.0, Anchor::End, Font::bold(11.0), "x < y & z\u{1}");
+        let s = svg.finish();
+        assert!(s.contains("<title>a&lt;b &amp; &quot;c&quot;</title>"));
+        assert!(s.contains(">x &lt; y &amp; z</text>"));
+        assert!(s.contains("text-anchor=\"end\""));
+        assert!(s.ends_with("</svg>\n"));
+    }
+}
