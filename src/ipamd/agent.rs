@@ -409,6 +409,7 @@ impl Ipamd {
     }
 
     pub(crate) fn wake_with(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        let sent = ec2.attempts();
         loop {
             let (c, m) = (self.cleanup_due(), self.main_due());
             if c <= now && c <= m {
@@ -419,6 +420,7 @@ impl Ipamd {
                 break;
             }
         }
+        self.ec2_calls += ec2.attempts() - sent;
     }
 
     fn step_main(&mut self, at: Millis, ec2: &mut impl ControlPlane) {
@@ -440,10 +442,9 @@ impl Ipamd {
         }
     }
 
-    /// Waits `latency` for `op` (counting it as an EC2 call unless it is a sleep).
+    /// Waits `latency` for `op` (a call, or a sleep).
     fn busy(&mut self, now: Millis, latency: Millis, op: Op) {
         if !matches!(op, Op::Imds { .. } | Op::FreeWait { .. } | Op::Sleep { .. }) {
-            self.ec2_calls += 1;
             self.pass_acted = true;
         }
         self.main = Main::Busy {

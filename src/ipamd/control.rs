@@ -37,6 +37,9 @@ pub(crate) trait ControlPlane {
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
     /// [`Ec2::request`].
     fn request(&mut self, now: Millis, action: Action) -> Response<()>;
+    /// Requests sent so far by everyone, SDK retries included ([`Ec2::total_calls`]): the
+    /// difference across a node's wake is what that node sent.
+    fn attempts(&self) -> u64;
 }
 
 impl ControlPlane for Ec2 {
@@ -73,5 +76,8 @@ impl ControlPlane for Ec2 {
     }
     fn request(&mut self, now: Millis, action: Action) -> Response<()> {
         Ec2::request(self, now, action)
+    }
+    fn attempts(&self) -> u64 {
+        self.total_calls()
     }
 }

@@ -32,7 +32,7 @@ pub struct NodeIpStats {
     pub cooling_ips: u32,
     /// `total − assigned` (cooling ones included).
     pub warm_ips: u32,
-    /// EC2 calls this node's ipamd made (ipamd-level calls; see `Ipamd::stats`).
+    /// EC2 requests this node's ipamd sent, SDK retry attempts included.
     pub ec2_calls: u64,
     /// The most total IPs the node ever held.
     pub total_ips_peak: u32,

@@ -238,7 +238,6 @@ impl Ipamd {
             Cleanup::Off => {}
             Cleanup::Wait { .. } => {
                 let r = ec2.request(now, Action::DescribeNetworkInterfaces);
-                self.ec2_calls += 1;
                 self.cleanup = Cleanup::Describe {
                     until: now + r.latency,
                     resp: r,
@@ -301,7 +300,6 @@ impl Ipamd {
             return;
         };
         let r = ec2.delete_network_interface(now, eni);
-        self.ec2_calls += 1;
         self.cleanup = Cleanup::Delete {
             until: now + r.latency,
             targets,

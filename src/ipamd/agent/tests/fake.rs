@@ -239,4 +239,8 @@ impl ControlPlane for Fake {
         let (r, latency) = self.outcome(now, action);
         respond(r, latency)
     }
+
+    fn attempts(&self) -> u64 {
+        self.log.len() as u64
+    }
 }

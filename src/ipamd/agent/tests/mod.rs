@@ -3,6 +3,7 @@
 
 mod fake;
 mod flows;
+mod real;
 mod skip;
 mod steady;
 
@@ -13,12 +14,12 @@ use crate::rng::Streams;
 use fake::Fake;
 
 /// One node and its control plane, driven by hand.
-pub(super) struct Node {
+pub(super) struct Node<C = Fake> {
     pub ipamd: Ipamd,
-    pub ec2: Fake,
+    pub ec2: C,
 }
 
-impl Node {
+impl Node<Fake> {
     /// A node of `instance` under the `[cni]` table `cni`, `[model]` table `model`.
     pub fn with(instance: &str, cni: &str, model: &str, max_pods: u32, seed: u64) -> Node {
         let cni: CniConfig = toml::from_str(cni).expect("cni parses");
@@ -37,7 +38,32 @@ impl Node {
         n.ipamd.phase = 0;
         n
     }
+}
 
+impl Node<Ec2> {
+    /// A node on the real [`Ec2`] over one subnet (a `[subnet]` table; pods in it too).
+    pub fn real(instance: &str, cni: &str, max_pods: u32, subnet: &str, seed: u64) -> Self {
+        let cni: CniConfig = toml::from_str(cni).expect("cni parses");
+        let t = catalog::lookup(instance).unwrap();
+        let streams = Streams::new(seed);
+        let config: crate::subnet::SubnetConfig = toml::from_str(subnet).expect("subnet parses");
+        let subnet = crate::subnet::Subnet::new(&config, &streams, 0).expect("subnet builds");
+        let ec2 = Ec2::new(&crate::ec2::Ec2Config::default(), vec![subnet], &streams);
+        let mut ipamd = Ipamd::new(
+            &cni,
+            &ModelConfig::default(),
+            t,
+            max_pods,
+            0,
+            0,
+            streams.stream("node", 0),
+        );
+        ipamd.phase = 0;
+        Node { ipamd, ec2 }
+    }
+}
+
+impl<C: ControlPlane> Node<C> {
     pub fn launch(&mut self, now: Millis) {
         self.ipamd.launch_with(now, &mut self.ec2).unwrap();
     }
@@ -83,7 +109,11 @@ pub struct Trace {
 /// Runs `node` (launched at 0) through `events` (sorted by time) until `end`, with kubelet
 /// retrying failed ADDs every second. Pod calls at a time come before the agent's wake at
 /// that time.
-pub fn drive(node: &mut Node, events: &[(Millis, PodEvent)], end: Millis) -> Trace {
+pub fn drive<C: ControlPlane>(
+    node: &mut Node<C>,
+    events: &[(Millis, PodEvent)],
+    end: Millis,
+) -> Trace {
     use std::cmp::Reverse;
     use std::collections::{BTreeSet, BinaryHeap};
     const RETRY: Millis = 1_000;
@@ -106,7 +136,7 @@ pub fn drive(node: &mut Node, events: &[(Millis, PodEvent)], end: Millis) -> Tra
             break;
         }
         node.before(t);
-        let add = |node: &mut Node, pod, trace: &mut Trace, waiting: &mut BTreeSet<u32>| {
+        let add = |node: &mut Node<C>, pod, trace: &mut Trace, waiting: &mut BTreeSet<u32>| {
             let r = node.ipamd.assign_pod(pod, t);
             trace.adds.push((t, pod, r));
             if r.is_err() {
@@ -142,6 +172,5 @@ pub fn drive(node: &mut Node, events: &[(Millis, PodEvent)], end: Millis) -> Tra
         }
     }
     node.run_to(end);
-    trace.calls = node.ec2.log.clone();
     trace
 }

@@ -83,7 +83,9 @@ fn scenario(seed: u64) -> (Node, Vec<(Millis, PodEvent)>) {
 fn run(seed: u64, skip: bool) -> Trace {
     let (mut node, events) = scenario(seed);
     node.ipamd.set_skip_idle_ticks(skip);
-    drive(&mut node, &events, 3 * HOUR + 30 * 60_000)
+    let mut trace = drive(&mut node, &events, 3 * HOUR + 30 * 60_000);
+    trace.calls = node.ec2.log.clone();
+    trace
 }
 
 proptest! {

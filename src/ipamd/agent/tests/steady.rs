@@ -8,7 +8,7 @@ use super::*;
 use crate::ipamd::policy::IPS_PER_PREFIX;
 
 /// §4.5 "steady-state sizes for monotonically increasing pod count p": total IPs.
-fn expected_total(s: &Settings, p: u32) -> u32 {
+pub(super) fn expected_total(s: &Settings, p: u32) -> u32 {
     let m = s.max_ips_per_eni();
     let (t, n) = (s.warm_ip_target, s.minimum_ip_target);
     match (s.mode, s.warm_ip_targets_defined()) {
@@ -84,7 +84,7 @@ proptest! {
         if !targets && zero_target && pods.is_multiple_of(unit) && st.total_ips == total - unit {
             return Ok(());
         }
-        prop_assert_eq!(st.total_ips, total, "calls {:?}", trace.calls.len());
+        prop_assert_eq!(st.total_ips, total, "samples {:?}", trace.samples.len());
         prop_assert_eq!(st.enis, enis);
         if s.mode == Mode::PrefixDelegation {
             prop_assert_eq!(st.prefixes * IPS_PER_PREFIX, total);
