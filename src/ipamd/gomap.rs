@@ -86,11 +86,6 @@ impl<T> Slots<T> {
         self.live
     }
 
-    /// No live entry.
-    pub fn is_empty(&self) -> bool {
-        self.live == 0
-    }
-
     /// Slots the map ever used (its high-water mark): more than 8 means Go has grown it past
     /// one group, and iteration is modelled as a random rotation.
     pub fn slot_count(&self) -> usize {
@@ -103,14 +98,6 @@ impl<T> Slots<T> {
             .iter()
             .enumerate()
             .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
-    }
-
-    /// Live entries in slot order, mutably.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (usize, &mut T)> + '_ {
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, v)| v.as_mut().map(|v| (i, v)))
     }
 }
 

@@ -1,10 +1,23 @@
-//! A node's ipamd: its settings ([`config`]), its datastore of ENIs, addresses and prefixes
-//! ([`datastore`]), the pure pool-sizing policy ([`policy`]), and the event-driven loop that
-//! calls EC2 ([`Ipamd`]).
+//! A node's ipamd (aws/amazon-vpc-cni-k8s v1.23.1, as restated in spec/ipamd-policy.md).
+//!
+//! - [`config`]: the aws-node variables (`[cni]`) and the simulation's `[model]` choices;
+//! - [`policy`]: the pool-sizing rules as pure functions of the pool's counts, the settings
+//!   and the instance limits (too low, too high, how much to add or release, whether to free
+//!   an ENI), one function per upstream rule;
+//! - [`datastore`]: the node's ENIs, their /32s or /28s and per-address records, with
+//!   incremental statistics and the map-order model of Go iteration;
+//! - [`Ipamd`]: the reconcile loop as an event-driven state machine over the simulated
+//!   [`crate::ec2::Ec2`], with idle-tick skipping.
+//!
+//! The engine creates one [`Ipamd`] per node, calls [`Ipamd::launch`] when the node is
+//! ready, [`Ipamd::wake`] at [`Ipamd::next_wake`], and [`Ipamd::assign_pod`] /
+//! [`Ipamd::release_pod`] for CNI ADD / DEL. For exact equivalence with tick-by-tick runs, pod
+//! calls at some time must come before the agent's wake at that same time, and the engine
+//! must re-read `next_wake` after every pod call (it can move earlier).
 
 pub mod config;
 pub mod datastore;
-pub mod gomap;
+mod gomap;
 pub mod policy;
 
 mod agent;
