@@ -12,7 +12,11 @@
 //! parallelism inside a run), and collected in that fixed order, so the output does not
 //! depend on `--jobs`.
 
+use std::io::IsTerminal;
 use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 
 use crate::Error;
 use crate::report::comparison::{self, SweepRun};
@@ -171,6 +175,44 @@ impl Plan {
     }
 }
 
+/// Runs `f` on every job over a pool of `threads` threads (one whole job per task) and
+/// returns the results in job order, whatever the number of threads. When a job fails, the
+/// error of the first failed job in job order is returned. `progress` draws a bar on stderr
+/// if stderr is a terminal.
+pub fn run_all<R, F>(jobs: &[Job], threads: usize, progress: bool, f: F) -> Result<Vec<R>, Error>
+where
+    R: Send,
+    F: Fn(&Job) -> Result<R, Error> + Sync,
+{
+    if threads == 0 {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    let bar = if progress && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(jobs.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} runs  {elapsed} elapsed, ~{eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let step = |j: &Job| {
+        let r = f(j);
+        bar.inc(1);
+        r
+    };
+    let results: Vec<Result<R, Error>> =
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(|| jobs.par_iter().map(step).collect()),
+            // No threads to be had: the same results, one after another.
+            Err(_) => jobs.iter().map(step).collect(),
+        };
+    bar.finish_and_clear();
+    results.into_iter().collect()
+}
+
 /// Every file of a sweep's folder: `sweep.csv`, `sweep.svg`, `sweep.html`, in that order.
 pub fn render_sweep(scenario: &str, keys: &[String], runs: &[SweepRun]) -> Vec<(String, Vec<u8>)> {
     vec![
@@ -256,6 +298,43 @@ mod tests {
         assert_eq!((jobs[1].cell, jobs[1].seed), (0, 8));
         assert_eq!((jobs[11].cell, jobs[11].seed), (5, 8));
         assert_eq!(jobs[11].overrides, ["A=2", "B=z"]);
+    }
+
+    /// A job whose result depends on its seed and cell through a little CPU work.
+    fn work(j: &Job) -> Result<u64, Error> {
+        let mut x = j.seed ^ (j.cell as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        }
+        Ok(x)
+    }
+
+    #[test]
+    fn results_come_back_in_job_order_whatever_the_threads() {
+        let plan = Plan::new(&[vary("A=1,2,3,4"), vary("B=x,y")], &[], 3, 3).unwrap();
+        let jobs = plan.jobs();
+        let one = run_all(&jobs, 1, false, work).unwrap();
+        let expected: Vec<u64> = jobs.iter().map(|j| work(j).unwrap()).collect();
+        assert_eq!(one, expected);
+        for threads in [2, 3, 8] {
+            assert_eq!(run_all(&jobs, threads, false, work).unwrap(), one);
+        }
+        assert!(run_all(&jobs, 0, false, work).is_err());
+    }
+
+    #[test]
+    fn the_first_failure_in_job_order_is_reported() {
+        let plan = Plan::new(&[vary("A=1,2,3,4,5,6")], &[], 0, 1).unwrap();
+        let jobs = plan.jobs();
+        let err = run_all(&jobs, 4, false, |j: &Job| {
+            if j.cell >= 2 {
+                Err(Error::Usage(format!("cell {}", j.cell)))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "cell 2");
     }
 
     #[test]
