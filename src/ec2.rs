@@ -15,9 +15,15 @@
 //!   call completes, `latency` later;
 //! - a failed call still counts as a call; failures are counted by action and error code.
 
-use crate::rng::Streams;
+use rand::RngExt as _;
+
+use crate::report::Ec2Row;
+use crate::rng::{Rng, Streams};
 use crate::subnet::Subnet;
-use crate::time::Millis;
+use crate::time::{Millis, SECOND};
+
+mod config;
+pub use config::{BucketConfig, Ec2Config, Latency};
 
 /// Index of a subnet in the scenario (order of `[[subnets]]`, or 0 for `[subnet]`).
 pub type SubnetId = usize;
@@ -146,16 +152,90 @@ pub struct NewEni {
     pub cidrs: Vec<Cidr>,
 }
 
-/// The `[ec2]` table of a scenario: latency and throttling overrides by action name.
-/// (Filled in by the EC2 model's owner.)
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ec2Config {}
+/// Per-action counters. Every *attempt* is a call: `calls = succeeded + failed`, and the
+/// throttled and Insufficient* attempts are among the failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests sent (SDK retries included).
+    pub calls: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Requests that failed, for any reason.
+    pub failed: u64,
+    /// Requests refused with `RequestLimitExceeded`.
+    pub throttled: u64,
+    /// Requests refused with `InsufficientCidrBlocks`.
+    pub insufficient_cidr_blocks: u64,
+    /// Requests refused with `InsufficientFreeAddressesInSubnet`.
+    pub insufficient_free_addresses: u64,
+}
+
+/// A token bucket in integer micro-tokens, refilled lazily from the clock.
+#[derive(Clone, Debug)]
+struct Bucket {
+    capacity: u64,
+    refill_per_ms: u64,
+    tokens: u64,
+    last: Millis,
+}
+
+const TOKEN: u64 = 1_000_000;
+
+impl Bucket {
+    fn new(c: BucketConfig) -> Self {
+        let capacity = u64::from(c.capacity) * TOKEN;
+        Bucket {
+            capacity,
+            refill_per_ms: (c.refill_per_s * TOKEN as f64 / 1000.0).round() as u64,
+            tokens: capacity,
+            last: 0,
+        }
+    }
+
+    /// Takes one token at `now`. Time never runs backwards for a bucket: an attempt dated
+    /// before the last refill (an SDK retry of an earlier call) just sees the current level.
+    fn take(&mut self, now: Millis) -> bool {
+        if now > self.last {
+            let refill = (now - self.last).saturating_mul(self.refill_per_ms);
+            self.tokens = self.tokens.saturating_add(refill).min(self.capacity);
+            self.last = now;
+        }
+        if self.tokens >= TOKEN {
+            self.tokens -= TOKEN;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// An ENI as EC2 knows it.
+#[derive(Clone, Debug)]
+struct EniRecord {
+    subnet: SubnetId,
+    primary: u32,
+    /// Room for secondary IPs and prefixes (IPv4Limit − 1); each /32 or /28 takes one.
+    slots: u32,
+    cidrs: Vec<Cidr>,
+    deleted: bool,
+}
+
+/// SDK v2 standard retryer: attempts in all for a throttled call.
+const MAX_ATTEMPTS: u32 = 3;
+/// SDK v2 standard retryer: cap of the backoff between attempts.
+const MAX_BACKOFF: Millis = 20 * SECOND;
 
 /// The simulated control plane. See the module docs.
 #[derive(Debug)]
 pub struct Ec2 {
     subnets: Vec<Subnet>,
+    enis: Vec<EniRecord>,
+    buckets: Vec<Bucket>,
+    latency: Vec<Latency>,
+    counters: [Counters; Action::ALL.len()],
+    latency_rng: Rng,
+    retry_rng: Rng,
+    first_insufficient_cidr_blocks: Option<Millis>,
 }
 
 impl Ec2 {
@@ -163,15 +243,77 @@ impl Ec2 {
     /// scenario's `[ec2]` overrides, drawing latency jitter and SDK retry waits from streams
     /// named `"ec2-latency"` and `"ec2-retry"`.
     pub fn new(config: &Ec2Config, subnets: Vec<Subnet>, streams: &Streams) -> Self {
-        let _ = (config, streams);
-        Ec2 { subnets }
+        Ec2 {
+            subnets,
+            enis: Vec::new(),
+            buckets: Action::ALL
+                .iter()
+                .map(|a| Bucket::new(config.bucket(*a)))
+                .collect(),
+            latency: Action::ALL.iter().map(|a| config.latency(*a)).collect(),
+            counters: [Counters::default(); Action::ALL.len()],
+            latency_rng: streams.stream("ec2-latency", 0),
+            retry_rng: streams.stream("ec2-retry", 0),
+            first_insufficient_cidr_blocks: None,
+        }
+    }
+
+    /// Runs one ipamd-level call of `action` issued at `now`: takes tokens (with the SDK's
+    /// retries when throttled), then, if a token was had, performs `effect` at the time of
+    /// that attempt. Counts every attempt.
+    fn call<T>(
+        &mut self,
+        now: Millis,
+        action: Action,
+        effect: impl FnOnce(&mut Self) -> Result<T, Ec2Error>,
+    ) -> Response<T> {
+        let i = action.index();
+        let mut at = now;
+        for attempt in 1..=MAX_ATTEMPTS {
+            self.counters[i].calls += 1;
+            if self.buckets[i].take(at) {
+                let result = effect(self);
+                let c = &mut self.counters[i];
+                match result {
+                    Ok(_) => c.succeeded += 1,
+                    Err(e) => {
+                        c.failed += 1;
+                        match e {
+                            Ec2Error::InsufficientCidrBlocks => {
+                                c.insufficient_cidr_blocks += 1;
+                                self.first_insufficient_cidr_blocks.get_or_insert(at);
+                            }
+                            Ec2Error::InsufficientFreeAddressesInSubnet => {
+                                c.insufficient_free_addresses += 1
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                let latency = self.latency[i].sample(&mut self.latency_rng);
+                return Response {
+                    result,
+                    latency: at - now + latency,
+                };
+            }
+            let c = &mut self.counters[i];
+            c.failed += 1;
+            c.throttled += 1;
+            if attempt < MAX_ATTEMPTS {
+                let cap = MAX_BACKOFF.min(SECOND << attempt);
+                at += self.retry_rng.random_range(0..=cap);
+            }
+        }
+        Response {
+            result: Err(Ec2Error::RequestLimitExceeded),
+            latency: at - now,
+        }
     }
 
     /// The primary ENI a node gets at launch (part of RunInstances: no API call, no token,
     /// no latency). `slots` = IPv4Limit − 1, the ENI's room for secondary IPs/prefixes.
     pub fn launch_primary_eni(&mut self, subnet: SubnetId, slots: u32) -> Result<NewEni, Ec2Error> {
-        let _ = (subnet, slots);
-        todo!("issue 3")
+        self.new_eni(subnet, slots, Request::Ips(0))
     }
 
     /// `CreateNetworkInterface` in `subnet` pre-loaded with `req`; `slots` = IPv4Limit − 1.
@@ -182,8 +324,9 @@ impl Ec2 {
         slots: u32,
         req: Request,
     ) -> Response<NewEni> {
-        let _ = (now, subnet, slots, req);
-        todo!("issue 3")
+        self.call(now, Action::CreateNetworkInterface, |ec2| {
+            ec2.new_eni(subnet, slots, req)
+        })
     }
 
     /// `AssignPrivateIpAddresses` on `eni`.
@@ -193,36 +336,188 @@ impl Ec2 {
         eni: EniId,
         req: Request,
     ) -> Response<Vec<Cidr>> {
-        let _ = (now, eni, req);
-        todo!("issue 3")
+        self.call(now, Action::AssignPrivateIpAddresses, |ec2| {
+            let rec = &ec2.enis[eni.0 as usize];
+            let n = match req {
+                Request::Ips(n) | Request::Prefixes(n) => n,
+            };
+            if rec.deleted || rec.cidrs.len() as u32 + n > rec.slots {
+                return Err(Ec2Error::PrivateIpAddressLimitExceeded);
+            }
+            let subnet = rec.subnet;
+            let cidrs = ec2.carve(subnet, req)?;
+            ec2.enis[eni.0 as usize].cidrs.extend_from_slice(&cidrs);
+            Ok(cidrs)
+        })
     }
 
-    /// `UnassignPrivateIpAddresses` on `eni` (all /32s, or all /28s, of one call).
+    /// `UnassignPrivateIpAddresses` on `eni` (all /32s, or all /28s, of one call). Addresses
+    /// the ENI does not hold are ignored.
     pub fn unassign_private_ip_addresses(
         &mut self,
         now: Millis,
         eni: EniId,
         cidrs: &[Cidr],
     ) -> Response<()> {
-        let _ = (now, eni, cidrs);
-        todo!("issue 3")
+        self.call(now, Action::UnassignPrivateIpAddresses, |ec2| {
+            let rec = &mut ec2.enis[eni.0 as usize];
+            let subnet = &mut ec2.subnets[rec.subnet];
+            for c in cidrs {
+                if let Some(pos) = rec.cidrs.iter().position(|x| x == c) {
+                    rec.cidrs.swap_remove(pos);
+                    release(subnet, *c);
+                }
+            }
+            Ok(())
+        })
     }
 
     /// `DeleteNetworkInterface`: returns its primary and every CIDR to the subnet.
     pub fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
-        let _ = (now, eni);
-        todo!("issue 3")
+        self.call(now, Action::DeleteNetworkInterface, |ec2| {
+            let rec = &mut ec2.enis[eni.0 as usize];
+            if rec.deleted {
+                return Ok(()); // NotFound is success for ipamd
+            }
+            rec.deleted = true;
+            let subnet = &mut ec2.subnets[rec.subnet];
+            for c in rec.cidrs.drain(..) {
+                release(subnet, c);
+            }
+            subnet.free_address(rec.primary);
+            Ok(())
+        })
     }
 
     /// A call that does not change the address space (Describe*, Attach, Detach,
     /// ModifyNetworkInterfaceAttribute, CreateTags): token, latency and counting only.
     pub fn request(&mut self, now: Millis, action: Action) -> Response<()> {
-        let _ = (now, action);
-        todo!("issue 3")
+        self.call(now, action, |_| Ok(()))
     }
 
     /// The subnets, by [`SubnetId`].
     pub fn subnets(&self) -> &[Subnet] {
         &self.subnets
     }
+
+    /// Counters of `action`.
+    pub fn counters(&self, action: Action) -> Counters {
+        self.counters[action.index()]
+    }
+
+    /// `ec2_calls.csv` rows, in [`Action::ALL`] order.
+    pub fn call_rows(&self) -> Vec<Ec2Row> {
+        Action::ALL
+            .iter()
+            .map(|a| {
+                let c = self.counters(*a);
+                Ec2Row {
+                    action: a.name().to_string(),
+                    calls: c.calls,
+                    succeeded: c.succeeded,
+                    failed: c.failed,
+                    throttled: c.throttled,
+                    insufficient_cidr_blocks: c.insufficient_cidr_blocks,
+                    insufficient_free_addresses: c.insufficient_free_addresses,
+                }
+            })
+            .collect()
+    }
+
+    fn sum(&self, f: impl Fn(&Counters) -> u64) -> u64 {
+        self.counters.iter().map(f).sum()
+    }
+
+    /// Requests sent, all actions.
+    pub fn total_calls(&self) -> u64 {
+        self.sum(|c| c.calls)
+    }
+
+    /// Requests throttled, all actions.
+    pub fn total_throttled(&self) -> u64 {
+        self.sum(|c| c.throttled)
+    }
+
+    /// `InsufficientCidrBlocks` answers so far.
+    pub fn insufficient_cidr_blocks_total(&self) -> u64 {
+        self.sum(|c| c.insufficient_cidr_blocks)
+    }
+
+    /// `InsufficientFreeAddressesInSubnet` answers so far.
+    pub fn insufficient_free_addresses_total(&self) -> u64 {
+        self.sum(|c| c.insufficient_free_addresses)
+    }
+
+    /// When EC2 first answered `InsufficientCidrBlocks`.
+    pub fn first_insufficient_cidr_blocks(&self) -> Option<Millis> {
+        self.first_insufficient_cidr_blocks
+    }
+
+    /// Creates an ENI record with a primary address and `req`, all or nothing.
+    fn new_eni(&mut self, subnet: SubnetId, slots: u32, req: Request) -> Result<NewEni, Ec2Error> {
+        let n = match req {
+            Request::Ips(n) | Request::Prefixes(n) => n,
+        };
+        if n > slots {
+            return Err(Ec2Error::PrivateIpAddressLimitExceeded);
+        }
+        // Prefixes first: the primary must not take an address out of the last free block.
+        let cidrs = self.carve(subnet, req)?;
+        let Some(primary) = self.subnets[subnet].alloc_address() else {
+            for c in &cidrs {
+                release(&mut self.subnets[subnet], *c);
+            }
+            return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
+        };
+        let id = EniId(self.enis.len() as u32);
+        self.enis.push(EniRecord {
+            subnet,
+            primary,
+            slots,
+            cidrs: cidrs.clone(),
+            deleted: false,
+        });
+        Ok(NewEni { id, primary, cidrs })
+    }
+
+    /// Takes `req` from the subnet, all or nothing.
+    fn carve(&mut self, subnet: SubnetId, req: Request) -> Result<Vec<Cidr>, Ec2Error> {
+        let s = &mut self.subnets[subnet];
+        match req {
+            Request::Ips(n) => {
+                if s.free_for_single_addresses() < n {
+                    return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
+                }
+                Ok((0..n)
+                    .map(|_| Cidr {
+                        addr: s.alloc_address().expect("counted free"),
+                        len: 32,
+                    })
+                    .collect())
+            }
+            Request::Prefixes(n) => {
+                if s.free_prefix_blocks() < n {
+                    return Err(Ec2Error::InsufficientCidrBlocks);
+                }
+                Ok((0..n)
+                    .map(|_| Cidr {
+                        addr: s.alloc_prefix().expect("counted free"),
+                        len: 28,
+                    })
+                    .collect())
+            }
+        }
+    }
 }
+
+fn release(subnet: &mut Subnet, c: Cidr) {
+    let ok = if c.len == 28 {
+        subnet.free_prefix(c.addr)
+    } else {
+        subnet.free_address(c.addr)
+    };
+    debug_assert!(ok, "released {c:?} that the subnet did not hold");
+}
+
+#[cfg(test)]
+mod tests;

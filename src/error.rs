@@ -12,6 +12,15 @@ pub enum Error {
     /// An unknown instance type.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    /// A bad subnet, CIDR, reservation or background load.
+    #[error(transparent)]
+    Subnet(#[from] crate::subnet::SubnetError),
+    /// A scenario (or one of its trace files) that cannot be run.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// A bad `calc`, `max-pods` or `instance-types` command line.
+    #[error(transparent)]
+    Calc(#[from] crate::calc::CalcError),
     /// A bad command-line value (the message says which flag and what to do).
     #[error("{0}")]
     Usage(String),

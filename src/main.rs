@@ -73,23 +73,154 @@ struct SweepArgs {
     set: Vec<String>,
 }
 
+// Values are taken as text and checked by the library, so every mistake is one line.
 #[derive(Args, Debug)]
-struct CalcArgs {}
+#[command(
+    after_help = "Without --spreadsheet: the pool ipamd settles at for each row, against \
+the subnet's usable addresses (2^(32-p) - 5), beside the workbook's figures and why they differ."
+)]
+struct CalcArgs {
+    /// The (pod) subnet, /16 to /28: `10.0.0.0/20`.
+    #[arg(long, value_name = "CIDR")]
+    subnet: Option<String>,
+    /// Node groups: instance type, node count, workload pods per node. Comma-separated or
+    /// repeated.
+    #[arg(long, value_name = "TYPE:COUNT:PODS[,..]")]
+    instances: Vec<String>,
+    /// ENABLE_PREFIX_DELEGATION=true.
+    #[arg(long)]
+    prefix_delegation: bool,
+    /// WARM_ENI_TARGET (default 1); with --spreadsheet, its WarmENI sheet (the default).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    warm_eni_target: Option<String>,
+    /// WARM_PREFIX_TARGET (default 1, as the EKS manifest ships).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    warm_prefix_target: Option<String>,
+    /// WARM_IP_TARGET; with --spreadsheet, its WarmIP sheet.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    warm_ip_target: Option<String>,
+    /// MINIMUM_IP_TARGET.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    minimum_ip_target: Option<String>,
+    /// MAX_ENI: attach at most N ENIs per node.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    max_eni: Option<String>,
+    /// AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true: pods on secondary ENIs in this subnet.
+    #[arg(long)]
+    custom_networking: bool,
+    /// Reproduce the EKS best-practices subnet-calculator workbook instead, quirks included.
+    #[arg(long)]
+    spreadsheet: bool,
+    /// Host-network pods per node (default 2): they count against max pods; the workbook
+    /// also counts each as an address.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    host_network_ips: Option<String>,
+    /// Output: table (default), csv or json.
+    #[arg(long, value_name = "table|csv|json")]
+    format: Option<String>,
+}
+
+/// The flags of EKS's max-pods-calculator.sh.
+#[derive(Args, Debug)]
+struct MaxPodsArgs {
+    /// The instance type.
+    #[arg(long, value_name = "T")]
+    instance_type: Option<String>,
+    /// The VPC CNI version (default: the latest, 1.23.1).
+    #[arg(long, value_name = "X.Y.Z")]
+    cni_version: Option<String>,
+    /// Custom networking: the primary ENI carries no pods.
+    #[arg(long)]
+    cni_custom_networking_enabled: bool,
+    /// Prefix delegation (CNI 1.9 or later, Nitro types).
+    #[arg(long)]
+    cni_prefix_delegation_enabled: bool,
+    /// Use at most N ENIs.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    cni_max_eni: Option<String>,
+    /// The raw maximum, without the 110/250 ceiling.
+    #[arg(long)]
+    show_max_allowed: bool,
+}
 
 #[derive(Args, Debug)]
-struct MaxPodsArgs {}
+#[command(
+    after_help = "One type per line: name, ENIs (default network card), IPv4 addresses per \
+ENI, hypervisor, vCPUs (- when unknown), max pods in secondary-IP and in prefix mode (the \
+max-pods calculator, latest CNI). The table has a header line only on a terminal."
+)]
+struct InstanceTypesArgs {
+    /// Name filter: a substring (`m5.`) or a glob (`c6?.*large`).
+    pattern: Option<String>,
+    /// Output: table (default), csv or json.
+    #[arg(long, value_name = "table|csv|json")]
+    format: Option<String>,
+}
 
-#[derive(Args, Debug)]
-struct InstanceTypesArgs {}
+impl CalcArgs {
+    fn run(self) -> Result<(), ipamsim::Error> {
+        use ipamsim::calc;
+        let req = calc::CalcFlags {
+            subnet: self.subnet,
+            instances: self.instances,
+            prefix_delegation: self.prefix_delegation,
+            warm_eni_target: self.warm_eni_target,
+            warm_prefix_target: self.warm_prefix_target,
+            warm_ip_target: self.warm_ip_target,
+            minimum_ip_target: self.minimum_ip_target,
+            max_eni: self.max_eni,
+            custom_networking: self.custom_networking,
+            spreadsheet: self.spreadsheet,
+            host_network_ips: self.host_network_ips,
+            format: self.format,
+        }
+        .request()?;
+        print!("{}", calc::format::render(&calc::run(&req), req.format));
+        Ok(())
+    }
+}
+
+impl MaxPodsArgs {
+    fn run(self) -> Result<(), ipamsim::Error> {
+        let (t, opts) = ipamsim::calc::MaxPodsFlags {
+            instance_type: self.instance_type,
+            cni_version: self.cni_version,
+            custom_networking: self.cni_custom_networking_enabled,
+            prefix_delegation: self.cni_prefix_delegation_enabled,
+            cni_max_eni: self.cni_max_eni,
+            show_max_allowed: self.show_max_allowed,
+        }
+        .options()?;
+        println!("{}", ipamsim::catalog::max_pods(t, &opts));
+        Ok(())
+    }
+}
+
+impl InstanceTypesArgs {
+    fn run(self) -> Result<(), ipamsim::Error> {
+        use std::io::IsTerminal;
+        let (types, format) = ipamsim::calc::InstanceTypesFlags {
+            pattern: self.pattern,
+            format: self.format,
+        }
+        .list()?;
+        let header = std::io::stdout().is_terminal();
+        print!(
+            "{}",
+            ipamsim::calc::format::instance_types(&types, format, header)
+        );
+        Ok(())
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(_) => not_yet("run"),
         Command::Sweep(_) => not_yet("sweep"),
-        Command::Calc(_) => not_yet("calc"),
-        Command::MaxPods(_) => not_yet("max-pods"),
-        Command::InstanceTypes(_) => not_yet("instance-types"),
+        Command::Calc(args) => args.run(),
+        Command::MaxPods(args) => args.run(),
+        Command::InstanceTypes(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -44,7 +44,9 @@ pub struct DurationError {
     pub why: &'static str,
 }
 
-/// Parses a duration as written in a scenario (see [`Duration`]).
+/// Parses a duration as written in a scenario (see [`Duration`]). Parts may be combined,
+/// largest first or not (`"1h30m"`, `"1m30s"`), so everything [`format_duration`] prints
+/// parses back.
 pub fn parse_duration(text: &str) -> Result<Millis, DurationError> {
     let err = |why| DurationError {
         text: text.to_string(),
@@ -57,23 +59,37 @@ pub fn parse_duration(text: &str) -> Result<Millis, DurationError> {
     if t.starts_with('-') {
         return Err(err("it is negative"));
     }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = (&t[..split], t[split..].trim());
-    let scale: Millis = match unit {
-        "ms" => 1,
-        "" | "s" => SECOND,
-        "m" | "min" => MINUTE,
-        "h" => HOUR,
-        "d" => DAY,
-        _ => return Err(err("the unit is not one of ms, s, m, h, d")),
-    };
-    let value: f64 = num.parse().map_err(|_| err("it is not a number"))?;
-    if !value.is_finite() {
-        return Err(err("it is not a finite number"));
+    let mut rest = t;
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num = &rest[..split];
+        rest = rest[split..].trim_start();
+        let unit_end = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_end];
+        rest = rest[unit_end..].trim_start();
+        if unit.is_empty() && (t.len() != num.len()) {
+            return Err(err("a number in a combined duration has no unit"));
+        }
+        let scale: Millis = match unit {
+            "ms" => 1,
+            "" | "s" => SECOND,
+            "m" | "min" => MINUTE,
+            "h" => HOUR,
+            "d" => DAY,
+            _ => return Err(err("the unit is not one of ms, s, m, h, d")),
+        };
+        let value: f64 = num.parse().map_err(|_| err("it is not a number"))?;
+        if !value.is_finite() {
+            return Err(err("it is not a finite number"));
+        }
+        total += value * scale as f64;
     }
-    let ms = (value * scale as f64).round();
+    let ms = total.round();
     if ms > (u64::MAX / 4) as f64 {
         return Err(err("it is too large"));
     }
@@ -171,11 +187,33 @@ mod tests {
         assert_eq!(parse_duration("1d"), Ok(86_400_000));
         assert_eq!(parse_duration("45"), Ok(45_000));
         assert_eq!(parse_duration("1.5s"), Ok(1_500));
+        assert_eq!(parse_duration("1h30m"), Ok(90 * MINUTE));
+    }
+
+    #[test]
+    fn formatted_durations_parse_back() {
+        for ms in [
+            0,
+            1,
+            999,
+            1_000,
+            90_000,
+            HOUR + 1,
+            DAY + 1_500,
+            3 * DAY + 7 * HOUR,
+        ] {
+            assert_eq!(
+                parse_duration(&format_duration(ms)),
+                Ok(ms),
+                "{}",
+                format_duration(ms)
+            );
+        }
     }
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["", "-5s", "5 parsecs", "abc", "1e400s"] {
+        for bad in ["", "-5s", "5 parsecs", "abc", "1e400s", "1h30", "s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
     }

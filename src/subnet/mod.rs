@@ -1,9 +1,454 @@
-//! A VPC subnet's address space (allocator to be written; the `[subnet]` schema is fixed).
+//! A VPC subnet's address space: who holds which address, and where EC2 puts the next one.
+//!
+//! The model (spec/ec2-subnet.md §1–4):
+//! - a subnet is a /16 … /28; its first four addresses and its last are reserved by AWS and
+//!   never handed out, so its first and last /28 can never be prefixes;
+//! - addresses are held one at a time (an ENI's primary, a secondary IP, a background tenant)
+//!   or sixteen at a time as an aligned /28 *prefix*;
+//! - subnet CIDR reservations (`prefix` or `explicit`) never overlap and may cover addresses
+//!   already in use (they stay held until freed). No single address is ever *placed* inside a
+//!   reservation; prefixes come from prefix reservations first, then from the general pool;
+//!   explicit reservations only take addresses asked for by value ([`Subnet::take_address`]);
+//! - placement is `random` (uniform over the candidates, from the seeded stream
+//!   `("subnet-placement", subnet index)`) or `lowest` (the lowest candidate).
+//!
+//! Representation: one bit per address (a /16 is 1,024 `u64` words), the static masks the
+//! reservations imply, and three rank/select sets ([`rank::RankSet`]): the single-address
+//! candidates, and the candidate /28 blocks inside prefix reservations and outside them. Every
+//! allocation or release is O(log n) and every query O(1), except [`Subnet::block_map`].
+//!
+//! Counting (DESIGN.md §5): [`Subnet::used`] counts held addresses (not the five reserved);
+//! [`Subnet::free`] = usable − used, like EC2's `AvailableIpAddressCount`, so free addresses
+//! inside reservations count as free even though only prefixes (prefix reservations) or
+//! explicit requests (explicit reservations) can take them; what automatic placement can
+//! still hand out is [`Subnet::free_for_single_addresses`] and
+//! [`Subnet::free_prefix_blocks`].
 
+pub mod cidr;
 pub mod config;
+pub mod error;
+mod rank;
+mod summary;
+#[cfg(test)]
+mod tests;
 
+use rand::RngExt as _;
+
+pub use cidr::Ipv4Cidr;
 pub use config::{Background, Placement, ReservationConfig, ReservationKind, SubnetConfig};
+pub use error::SubnetError;
 
-/// A subnet's address space (placeholder until the allocator lands).
-#[derive(Debug)]
-pub struct Subnet;
+use crate::rng::{Rng, Streams};
+use rank::RankSet;
+
+/// Addresses per /28 prefix.
+pub const PREFIX_SIZE: u32 = 16;
+/// Addresses AWS reserves in every subnet (first four, last one).
+pub const RESERVED_ADDRESSES: u32 = 5;
+
+/// One subnet's address space. See the module docs.
+#[derive(Clone, Debug)]
+pub struct Subnet {
+    name: String,
+    cidr: Ipv4Cidr,
+    placement: Placement,
+    rng: Rng,
+    reservations: Vec<(Ipv4Cidr, ReservationKind)>,
+    background: u32,
+    /// Addresses in the subnet (16 … 65,536).
+    size: u32,
+    /// Bit per address: held.
+    used: Vec<u64>,
+    /// Bit per address (static): may be placed as a single address (not reserved by AWS,
+    /// not in a reservation).
+    single_ok: Vec<u64>,
+    /// Bit per block (static): wholly inside a prefix reservation, no AWS-reserved address.
+    preferred_ok: Vec<u64>,
+    /// Bit per block (static): may be a prefix from the general pool (no AWS-reserved
+    /// address, no explicitly reserved address, not wholly in a prefix reservation).
+    general_ok: Vec<u64>,
+    /// Bit per block (static): holds an explicitly reserved address.
+    explicit_blocks: Vec<u64>,
+    /// Bit per block: assigned as a prefix.
+    prefixes: Vec<u64>,
+    /// Single-address candidates: `single_ok & !used`.
+    singles: RankSet,
+    /// Prefix candidates inside prefix reservations: `preferred_ok` and all 16 free.
+    preferred: RankSet,
+    /// Prefix candidates in the general pool: `general_ok` and all 16 free.
+    general: RankSet,
+    used_count: u32,
+    prefix_count: u32,
+    /// Blocks outside the two edge blocks, not prefixes, with all 16 addresses held.
+    full_count: u32,
+}
+
+impl Subnet {
+    /// The subnet a scenario describes, number `index` in the scenario: validates the CIDR
+    /// and the reservations, then places the background tenants at t=0 with the subnet's
+    /// placement policy, drawing from the stream `("subnet-placement", index)` that later
+    /// placements continue.
+    pub fn new(
+        config: &SubnetConfig,
+        streams: &Streams,
+        index: usize,
+    ) -> Result<Subnet, SubnetError> {
+        let name = config.name.clone().unwrap_or_else(|| "default".to_string());
+        let in_subnet = |error| SubnetError::InSubnet {
+            subnet: name.clone(),
+            error: Box::new(error),
+        };
+        let cidr = Ipv4Cidr::parse_subnet(&config.cidr).map_err(in_subnet)?;
+        let rng = streams.stream("subnet-placement", index as u64);
+        let mut subnet = Subnet::empty(name.clone(), cidr, config.placement, rng);
+        for r in &config.reservations {
+            let block = Ipv4Cidr::parse_block(&r.cidr).map_err(in_subnet)?;
+            subnet.add_reservation(block, r.kind)?;
+        }
+        subnet.place_background(config.background.addresses)?;
+        Ok(subnet)
+    }
+
+    /// An empty subnet with no reservations.
+    pub fn empty(name: String, cidr: Ipv4Cidr, placement: Placement, rng: Rng) -> Subnet {
+        let size = cidr.size() as u32;
+        debug_assert!((16..=65_536).contains(&size), "{cidr} is not a /16…/28");
+        let words = size.div_ceil(64) as usize;
+        let blocks = size / PREFIX_SIZE;
+        let block_words = blocks.div_ceil(64) as usize;
+        let mut single_ok = vec![0u64; words];
+        for off in RESERVED_ADDRESSES - 1..size - 1 {
+            single_ok[(off / 64) as usize] |= 1 << (off % 64);
+        }
+        let mut general_ok = vec![0u64; block_words];
+        for b in 1..blocks.saturating_sub(1) {
+            general_ok[(b / 64) as usize] |= 1 << (b % 64);
+        }
+        Subnet {
+            name,
+            cidr,
+            placement,
+            rng,
+            reservations: Vec::new(),
+            background: 0,
+            size,
+            used: vec![0; words],
+            singles: RankSet::from_bits(single_ok.clone()),
+            single_ok,
+            preferred_ok: vec![0; block_words],
+            general: RankSet::from_bits(general_ok.clone()),
+            general_ok,
+            explicit_blocks: vec![0; block_words],
+            prefixes: vec![0; block_words],
+            preferred: RankSet::from_bits(vec![0; block_words]),
+            used_count: 0,
+            prefix_count: 0,
+            full_count: 0,
+        }
+    }
+
+    /// Adds a subnet CIDR reservation (`CreateSubnetCidrReservation`). It must lie inside
+    /// the subnet and overlap no other; it may cover held addresses and prefixes, which stay
+    /// held until freed and then become available only as the reservation allows.
+    pub fn add_reservation(
+        &mut self,
+        block: Ipv4Cidr,
+        kind: ReservationKind,
+    ) -> Result<(), SubnetError> {
+        if !self.cidr.covers(block) {
+            return Err(SubnetError::ReservationOutside {
+                subnet: self.name.clone(),
+                cidr: self.cidr.to_string(),
+                reservation: block.to_string(),
+            });
+        }
+        if let Some((first, _)) = self.reservations.iter().find(|(r, _)| r.overlaps(block)) {
+            return Err(SubnetError::ReservationOverlap {
+                subnet: self.name.clone(),
+                first: first.to_string(),
+                second: block.to_string(),
+            });
+        }
+        self.reservations.push((block, kind));
+        let off = block.addr() - self.cidr.addr();
+        let size = block.size() as u32;
+        // Aligned power-of-two range: inside one word, or whole words.
+        if size < 64 {
+            let mask = (u64::MAX >> (64 - size)) << (off % 64);
+            self.single_ok[(off / 64) as usize] &= !mask;
+        } else {
+            let w = (off / 64) as usize;
+            self.single_ok[w..w + (size / 64) as usize].fill(0);
+        }
+        let first_block = off / PREFIX_SIZE;
+        let last_block = (off + size - 1) / PREFIX_SIZE;
+        for b in first_block..=last_block {
+            let (w, bit) = ((b / 64) as usize, 1u64 << (b % 64));
+            match kind {
+                ReservationKind::Explicit => {
+                    self.explicit_blocks[w] |= bit;
+                    self.general_ok[w] &= !bit;
+                }
+                // A prefix reservation smaller than a /28 holds no prefix and leaves its
+                // block in the general pool (spec §3 excludes only explicit reservations).
+                ReservationKind::Prefix if size >= PREFIX_SIZE => {
+                    if self.general_ok[w] & bit != 0 {
+                        self.general_ok[w] &= !bit;
+                        self.preferred_ok[w] |= bit;
+                    }
+                }
+                ReservationKind::Prefix => {}
+            }
+        }
+        self.rebuild_candidates();
+        Ok(())
+    }
+
+    /// Recomputes the candidate sets from the bitmaps (after the static masks changed).
+    fn rebuild_candidates(&mut self) {
+        let singles = self
+            .single_ok
+            .iter()
+            .zip(&self.used)
+            .map(|(ok, used)| ok & !used)
+            .collect();
+        self.singles = RankSet::from_bits(singles);
+        let free_blocks = self.free_block_bits();
+        let pool = |ok: &[u64]| ok.iter().zip(&free_blocks).map(|(o, f)| o & f).collect();
+        self.preferred = RankSet::from_bits(pool(&self.preferred_ok));
+        self.general = RankSet::from_bits(pool(&self.general_ok));
+    }
+
+    /// Bit per block: none of its 16 addresses held.
+    fn free_block_bits(&self) -> Vec<u64> {
+        let mut bits = vec![0u64; self.prefixes.len()];
+        for b in 0..self.size / PREFIX_SIZE {
+            if self.lane(b) == 0 {
+                bits[(b / 64) as usize] |= 1 << (b % 64);
+            }
+        }
+        bits
+    }
+
+    /// Places `n` background addresses with the placement policy.
+    fn place_background(&mut self, n: u32) -> Result<(), SubnetError> {
+        if n > self.singles.len() {
+            return Err(SubnetError::BackgroundTooLarge {
+                subnet: self.name.clone(),
+                cidr: self.cidr.to_string(),
+                requested: n,
+                available: self.singles.len(),
+            });
+        }
+        for _ in 0..n {
+            self.alloc_address();
+        }
+        self.background += n;
+        Ok(())
+    }
+
+    /// Takes one address by the placement policy (an ENI primary, a secondary IP, a
+    /// background tenant): `None` when no single-address candidate is left.
+    pub fn alloc_address(&mut self) -> Option<u32> {
+        let n = self.singles.len();
+        if n == 0 {
+            return None;
+        }
+        let k = match self.placement {
+            Placement::Random => self.rng.random_range(0..n),
+            Placement::Lowest => 0,
+        };
+        let off = self.singles.select(k);
+        self.hold(off);
+        Some(self.cidr.addr() + off)
+    }
+
+    /// Takes a specific free address (a request naming its private IP). Any address of the
+    /// subnet but the five reserved may be named, including one inside a reservation (that
+    /// is what explicit reservations are for). Returns whether it was taken.
+    pub fn take_address(&mut self, addr: u32) -> bool {
+        match self.offset(addr) {
+            Some(off) if !self.is_aws_reserved(off) && !self.is_used(off) => {
+                self.hold(off);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Returns a single address taken by [`Subnet::alloc_address`] or
+    /// [`Subnet::take_address`]. Returns `false`, changing nothing, if `addr` is not a held
+    /// single address (outside the subnet, free, or part of a prefix).
+    pub fn free_address(&mut self, addr: u32) -> bool {
+        let Some(off) = self.offset(addr) else {
+            return false;
+        };
+        let b = off / PREFIX_SIZE;
+        if !self.is_used(off) || self.is_prefix(b) {
+            return false;
+        }
+        let (w, bit) = ((off / 64) as usize, 1u64 << (off % 64));
+        let was_full = self.lane(b) == 0xffff;
+        self.used[w] &= !bit;
+        self.used_count -= 1;
+        if self.single_ok[w] & bit != 0 {
+            self.singles.insert(off);
+        }
+        if was_full && !self.is_edge(b) {
+            self.full_count -= 1;
+        }
+        if self.lane(b) == 0 {
+            self.block_became_free(b);
+        }
+        true
+    }
+
+    /// Takes one aligned /28 by the placement policy, from a prefix reservation if one has a
+    /// free block, else from the general pool. Returns its first address, or `None` when no
+    /// candidate block exists (EC2's `InsufficientCidrBlocks`).
+    pub fn alloc_prefix(&mut self) -> Option<u32> {
+        let preferred = self.preferred.len() > 0;
+        let pool = if preferred {
+            &mut self.preferred
+        } else {
+            &mut self.general
+        };
+        let n = pool.len();
+        if n == 0 {
+            return None;
+        }
+        let k = match self.placement {
+            Placement::Random => self.rng.random_range(0..n),
+            Placement::Lowest => 0,
+        };
+        let b = pool.select(k);
+        pool.remove(b);
+        let (w, shift) = ((b / 4) as usize, (b % 4) * 16);
+        let mask = 0xffffu64 << shift;
+        debug_assert_eq!(
+            self.used[w] & mask,
+            0,
+            "block {b} is a candidate but not free"
+        );
+        self.used[w] |= mask;
+        self.used_count += PREFIX_SIZE;
+        self.singles.remove_mask(w, mask);
+        self.prefixes[(b / 64) as usize] |= 1 << (b % 64);
+        self.prefix_count += 1;
+        Some(self.cidr.addr() + b * PREFIX_SIZE)
+    }
+
+    /// Returns a /28 taken by [`Subnet::alloc_prefix`], by its first address. Returns
+    /// `false`, changing nothing, if no prefix starts there.
+    pub fn free_prefix(&mut self, addr: u32) -> bool {
+        let Some(off) = self.offset(addr) else {
+            return false;
+        };
+        let b = off / PREFIX_SIZE;
+        if off % PREFIX_SIZE != 0 || !self.is_prefix(b) {
+            return false;
+        }
+        let (w, shift) = ((b / 4) as usize, (b % 4) * 16);
+        let mask = 0xffffu64 << shift;
+        self.used[w] &= !mask;
+        self.used_count -= PREFIX_SIZE;
+        self.singles.insert_mask(w, self.single_ok[w] & mask);
+        self.prefixes[(b / 64) as usize] &= !(1 << (b % 64));
+        self.prefix_count -= 1;
+        self.block_became_free(b);
+        true
+    }
+
+    /// Marks a free address held (any caller: placement, by value).
+    fn hold(&mut self, off: u32) {
+        let (w, bit) = ((off / 64) as usize, 1u64 << (off % 64));
+        let b = off / PREFIX_SIZE;
+        let was_free_block = self.lane(b) == 0;
+        debug_assert_eq!(self.used[w] & bit, 0);
+        self.used[w] |= bit;
+        self.used_count += 1;
+        self.singles.remove(off);
+        if was_free_block {
+            let (bw, bbit) = ((b / 64) as usize, 1u64 << (b % 64));
+            if self.preferred_ok[bw] & bbit != 0 {
+                self.preferred.remove(b);
+            } else if self.general_ok[bw] & bbit != 0 {
+                self.general.remove(b);
+            }
+        }
+        if self.lane(b) == 0xffff && !self.is_edge(b) {
+            self.full_count += 1;
+        }
+    }
+
+    /// Block `b` has no held address any more: it is a prefix candidate if its pool allows.
+    fn block_became_free(&mut self, b: u32) {
+        let (w, bit) = ((b / 64) as usize, 1u64 << (b % 64));
+        if self.preferred_ok[w] & bit != 0 {
+            self.preferred.insert(b);
+        } else if self.general_ok[w] & bit != 0 {
+            self.general.insert(b);
+        }
+    }
+
+    /// The 16 held-bits of block `b`.
+    fn lane(&self, b: u32) -> u64 {
+        (self.used[(b / 4) as usize] >> ((b % 4) * 16)) & 0xffff
+    }
+
+    fn offset(&self, addr: u32) -> Option<u32> {
+        self.cidr.contains(addr).then(|| addr - self.cidr.addr())
+    }
+
+    fn is_used(&self, off: u32) -> bool {
+        self.used[(off / 64) as usize] >> (off % 64) & 1 == 1
+    }
+
+    fn is_prefix(&self, b: u32) -> bool {
+        self.prefixes[(b / 64) as usize] >> (b % 64) & 1 == 1
+    }
+
+    fn is_aws_reserved(&self, off: u32) -> bool {
+        off < RESERVED_ADDRESSES - 1 || off == self.size - 1
+    }
+
+    /// The first and last /28 hold AWS-reserved addresses.
+    fn is_edge(&self, b: u32) -> bool {
+        b == 0 || b == self.size / PREFIX_SIZE - 1
+    }
+
+    /// Whether `addr` is held (singly or in a prefix).
+    pub fn is_held(&self, addr: u32) -> bool {
+        self.offset(addr).is_some_and(|off| self.is_used(off))
+    }
+
+    /// The subnet's name (`"default"` for an unnamed `[subnet]`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The CIDR as written in reports, e.g. `"10.0.0.0/21"`.
+    pub fn cidr(&self) -> String {
+        self.cidr.to_string()
+    }
+
+    /// The CIDR as a value.
+    pub fn ipv4_cidr(&self) -> Ipv4Cidr {
+        self.cidr
+    }
+
+    /// The placement policy.
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// The reservations, in the order they were made.
+    pub fn reservations(&self) -> &[(Ipv4Cidr, ReservationKind)] {
+        &self.reservations
+    }
+
+    /// Background addresses placed at t=0.
+    pub fn background(&self) -> u32 {
+        self.background
+    }
+}

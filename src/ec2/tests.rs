@@ -1,0 +1,268 @@
+use super::*;
+use crate::subnet::{Background, Placement, ReservationConfig, ReservationKind, SubnetConfig};
+
+fn subnet(
+    cidr: &str,
+    placement: Placement,
+    background: u32,
+    reservations: Vec<ReservationConfig>,
+) -> SubnetConfig {
+    SubnetConfig {
+        name: None,
+        cidr: cidr.to_string(),
+        placement,
+        background: Background {
+            addresses: background,
+        },
+        reservations,
+    }
+}
+
+fn ec2_with(config: &Ec2Config, subnets: &[SubnetConfig], seed: u64) -> Ec2 {
+    let streams = Streams::new(seed);
+    let subnets = subnets
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Subnet::new(c, &streams, i).unwrap())
+        .collect();
+    Ec2::new(config, subnets, &streams)
+}
+
+fn ec2(cidr: &str) -> Ec2 {
+    ec2_with(
+        &Ec2Config::default(),
+        &[subnet(cidr, Placement::Lowest, 0, vec![])],
+        1,
+    )
+}
+
+#[test]
+fn create_assign_unassign_delete_round_trip() {
+    let mut e = ec2("10.0.0.0/24");
+    let r = e.create_network_interface(0, 0, 9, Request::Ips(3));
+    let eni = r.result.unwrap();
+    assert_eq!(r.latency, 1_000);
+    assert_eq!(eni.cidrs.len(), 3);
+    assert!(
+        eni.cidrs
+            .iter()
+            .all(|c| c.len == 32 && c.addr != eni.primary)
+    );
+    assert_eq!(e.subnets()[0].used(), 4);
+    let more = e
+        .assign_private_ip_addresses(10, eni.id, Request::Ips(6))
+        .result
+        .unwrap();
+    assert_eq!(e.subnets()[0].used(), 10);
+    // Slots: 9 in all, 9 used.
+    assert_eq!(
+        e.assign_private_ip_addresses(20, eni.id, Request::Ips(1))
+            .result,
+        Err(Ec2Error::PrivateIpAddressLimitExceeded)
+    );
+    e.unassign_private_ip_addresses(30, eni.id, &more)
+        .result
+        .unwrap();
+    assert_eq!(e.subnets()[0].used(), 4);
+    e.delete_network_interface(40, eni.id).result.unwrap();
+    assert_eq!(e.subnets()[0].used(), 0);
+    let c = e.counters(Action::AssignPrivateIpAddresses);
+    assert_eq!((c.calls, c.succeeded, c.failed), (2, 1, 1));
+    assert_eq!(e.total_calls(), 5);
+}
+
+#[test]
+fn multi_address_requests_are_all_or_nothing() {
+    // A /28 has 11 usable addresses.
+    let mut e = ec2("10.0.0.0/28");
+    let r = e.create_network_interface(0, 0, 49, Request::Ips(11));
+    assert_eq!(r.result, Err(Ec2Error::InsufficientFreeAddressesInSubnet));
+    assert_eq!(
+        e.subnets()[0].used(),
+        0,
+        "nothing held after a failed request"
+    );
+    let ok = e
+        .create_network_interface(0, 0, 49, Request::Ips(10))
+        .result
+        .unwrap();
+    assert_eq!(ok.cidrs.len(), 10);
+    assert_eq!(e.subnets()[0].free(), 0);
+    assert_eq!(e.insufficient_free_addresses_total(), 1);
+}
+
+#[test]
+fn fragmented_subnet_refuses_prefixes_until_a_prefix_reservation_is_used() {
+    // Half of a /20 held by scattered tenants: (1/2)^16 of blocks stay free — none in practice.
+    let cfg = [subnet("10.0.0.0/20", Placement::Random, 2_045, vec![])];
+    let mut e = ec2_with(&Ec2Config::default(), &cfg, 7);
+    assert!(e.subnets()[0].free() > 2_000);
+    let eni = e.launch_primary_eni(0, 9).unwrap();
+    let r = e.assign_private_ip_addresses(0, eni.id, Request::Prefixes(1));
+    assert_eq!(r.result, Err(Ec2Error::InsufficientCidrBlocks));
+    assert_eq!(e.insufficient_cidr_blocks_total(), 1);
+    assert_eq!(e.first_insufficient_cidr_blocks(), Some(0));
+
+    // The same with a /24 prefix reservation: 16 blocks, all usable as prefixes.
+    let res = vec![ReservationConfig {
+        cidr: "10.0.8.0/24".into(),
+        kind: ReservationKind::Prefix,
+    }];
+    let cfg = [subnet("10.0.0.0/20", Placement::Random, 2_045, res)];
+    let mut e = ec2_with(&Ec2Config::default(), &cfg, 7);
+    let mut got = 0;
+    for i in 0..20 {
+        let eni = e.launch_primary_eni(0, 9).unwrap();
+        match e
+            .assign_private_ip_addresses(i * 60_000, eni.id, Request::Prefixes(1))
+            .result
+        {
+            Ok(c) => {
+                assert!(
+                    (0x0a00_0800..0x0a00_0900).contains(&c[0].addr),
+                    "{:x}",
+                    c[0].addr
+                );
+                got += 1;
+            }
+            Err(err) => {
+                assert_eq!(err, Ec2Error::InsufficientCidrBlocks);
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        got, 16,
+        "every block of the reservation, then InsufficientCidrBlocks"
+    );
+}
+
+#[test]
+fn throttled_calls_retry_three_times_then_fail() {
+    let mut cfg = Ec2Config::default();
+    cfg.throttle.insert(
+        Action::DescribeSubnets,
+        BucketConfig {
+            capacity: 2,
+            refill_per_s: 0.0,
+        },
+    );
+    let mut e = ec2_with(
+        &cfg,
+        &[subnet("10.0.0.0/24", Placement::Lowest, 0, vec![])],
+        1,
+    );
+    assert!(e.request(0, Action::DescribeSubnets).result.is_ok());
+    assert!(e.request(0, Action::DescribeSubnets).result.is_ok());
+    let r = e.request(0, Action::DescribeSubnets);
+    assert_eq!(r.result, Err(Ec2Error::RequestLimitExceeded));
+    assert!(
+        r.latency <= 2_000 + 4_000,
+        "waits are uniform(0, 2^attempt s): {}",
+        r.latency
+    );
+    let c = e.counters(Action::DescribeSubnets);
+    assert_eq!((c.calls, c.succeeded, c.failed, c.throttled), (5, 2, 3, 3));
+    assert_eq!(e.total_throttled(), 3);
+}
+
+#[test]
+fn buckets_refill_with_time_and_retries_can_succeed() {
+    let mut cfg = Ec2Config::default();
+    cfg.throttle.insert(
+        Action::CreateTags,
+        BucketConfig {
+            capacity: 1,
+            refill_per_s: 1.0,
+        },
+    );
+    let mut e = ec2_with(
+        &cfg,
+        &[subnet("10.0.0.0/24", Placement::Lowest, 0, vec![])],
+        1,
+    );
+    assert!(e.request(0, Action::CreateTags).result.is_ok());
+    // Empty now; one token back after 1 s.
+    assert!(e.request(1_000, Action::CreateTags).result.is_ok());
+    // At 1.5 s the bucket holds half a token: the first attempt is throttled; the retry
+    // waits up to 2 s and the third up to 4 s more, so one of them may find a token.
+    let r = e.request(1_500, Action::CreateTags);
+    let c = e.counters(Action::CreateTags);
+    assert!(c.throttled >= 1);
+    if r.result.is_ok() {
+        assert!(
+            r.latency >= 500,
+            "a success needs the bucket refilled: {}",
+            r.latency
+        );
+    }
+    assert_eq!(c.calls, c.succeeded + c.failed);
+}
+
+#[test]
+fn latency_config_forms_and_errors() {
+    let c: Ec2Config = toml::from_str(
+        r#"
+        latency = { AssignPrivateIpAddresses = "250ms", AttachNetworkInterface = { uniform = ["3s", "8s"] }, CreateNetworkInterface = { exponential = "1s" }, DeleteNetworkInterface = { fixed = "2s" } }
+        throttle = { CreateTags = { capacity = 7, refill_per_s = 0.5 } }
+        "#,
+    )
+    .unwrap();
+    let mut rng = Streams::new(1).stream("t", 0);
+    assert_eq!(
+        c.latency(Action::AssignPrivateIpAddresses).sample(&mut rng),
+        250
+    );
+    assert_eq!(
+        c.latency(Action::DeleteNetworkInterface).sample(&mut rng),
+        2_000
+    );
+    assert_eq!(
+        c.latency(Action::DetachNetworkInterface).sample(&mut rng),
+        2_000,
+        "default"
+    );
+    for _ in 0..100 {
+        let v = c.latency(Action::AttachNetworkInterface).sample(&mut rng);
+        assert!((3_000..=8_000).contains(&v));
+    }
+    let mean = (0..4_000)
+        .map(|_| c.latency(Action::CreateNetworkInterface).sample(&mut rng))
+        .sum::<u64>() as f64
+        / 4_000.0;
+    assert!((900.0..1_100.0).contains(&mean), "exponential mean {mean}");
+    assert_eq!(c.bucket(Action::CreateTags).capacity, 7);
+    assert_eq!(
+        c.bucket(Action::AttachNetworkInterface).capacity,
+        50,
+        "default"
+    );
+
+    let err = toml::from_str::<Ec2Config>("latency = { AssignPrivateIps = \"1s\" }").unwrap_err();
+    assert!(err.to_string().contains("AssignPrivateIps"), "{err}");
+    assert!(toml::from_str::<Ec2Config>("throttle = { CreateTags = { capacity = 1 } }").is_err());
+    assert!(toml::from_str::<Ec2Config>("latencies = {}").is_err());
+}
+
+#[test]
+fn same_seed_same_latencies_and_placements() {
+    let cfg: Ec2Config =
+        toml::from_str("latency = { AssignPrivateIpAddresses = { exponential = \"1s\" } }")
+            .unwrap();
+    let run = |seed| {
+        let mut e = ec2_with(
+            &cfg,
+            &[subnet("10.0.0.0/22", Placement::Random, 100, vec![])],
+            seed,
+        );
+        let eni = e.launch_primary_eni(0, 200).unwrap();
+        (0..20)
+            .map(|t| {
+                let r = e.assign_private_ip_addresses(t, eni.id, Request::Ips(2));
+                (r.latency, r.result.unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(3), run(3));
+    assert_ne!(run(3), run(4));
+}

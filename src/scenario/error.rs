@@ -1,0 +1,226 @@
+//! What can be wrong with a scenario, and where.
+//!
+//! Every message is one line that starts with where the problem is — `FILE:LINE:COL` for a
+//! key or value in the scenario file, `--set KEY=VALUE` for an override, `FILE:LINE` for a
+//! row of a trace — and ends with what to do about it.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// Where a scenario problem is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A position in the scenario text (1-based line and column, columns in characters).
+    File {
+        /// The scenario's `source` (file path as given, or `<embedded default>`).
+        file: String,
+        /// Line, from 1.
+        line: usize,
+        /// Column, from 1.
+        column: usize,
+    },
+    /// The scenario as a whole (a key that is missing altogether).
+    Whole {
+        /// The scenario's `source`.
+        file: String,
+    },
+    /// A `--set KEY=VALUE` override, as given.
+    Override {
+        /// The override text.
+        set: String,
+    },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File { file, line, column } => write!(f, "{file}:{line}:{column}"),
+            Location::Whole { file } => f.write_str(file),
+            Location::Override { set } => write!(f, "--set {set}"),
+        }
+    }
+}
+
+/// A scenario that cannot be run, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The scenario file could not be read.
+    #[error("{}: cannot read the scenario: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or not the scenario schema: an unknown key, a value of the wrong type,
+    /// a missing required key, or a value its own parser rejects (a bad duration, a negative
+    /// aws-node target).
+    #[error("{at}: {message}")]
+    Toml {
+        /// Where.
+        at: Location,
+        /// What is wrong (and what to do).
+        message: String,
+    },
+    /// A well-formed value the simulator cannot run with (an unknown instance type, steps out
+    /// of order, a subnet name nobody defines, …).
+    #[error("{at}: {message}")]
+    Invalid {
+        /// Where.
+        at: Location,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A `--set` override that is malformed or selects nothing.
+    #[error("--set {set}: {message}")]
+    Override {
+        /// The override as given.
+        set: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A trace file that cannot be read or replayed.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Trace {
+        /// The trace file (resolved path).
+        path: PathBuf,
+        /// The 1-based line of the offending row, when the problem is in one row.
+        line: Option<u64>,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Workloads that would create more pods than the simulator supports.
+    #[error(
+        "workloads create {pods} pods; the simulator supports at most {max}. Lower rates, replicas or the duration"
+    )]
+    TooManyPods {
+        /// Pods the workloads would create (at least).
+        pods: u64,
+        /// The limit.
+        max: u64,
+    },
+}
+
+/// Spans at or beyond this offset do not point into the scenario text: they stand for
+/// override number `span.start - OVERRIDE_SPAN_BASE`. Overrides are spliced into the parsed
+/// document with such spans so that an error inside one is reported against the `--set`.
+pub(crate) const OVERRIDE_SPAN_BASE: usize = usize::MAX / 2;
+
+/// Turns byte spans into [`Location`]s for one scenario text and its overrides.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Locator<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) source: &'a str,
+    pub(crate) overrides: &'a [String],
+}
+
+impl Locator<'_> {
+    /// The location of `span` (None or the whole document: the file as a whole).
+    pub(crate) fn locate(&self, span: Option<Range<usize>>) -> Location {
+        let Some(span) = span else {
+            return self.whole();
+        };
+        if span.start >= OVERRIDE_SPAN_BASE {
+            let k = span.start - OVERRIDE_SPAN_BASE;
+            return Location::Override {
+                set: self.overrides.get(k).cloned().unwrap_or_default(),
+            };
+        }
+        // The document's own span (toml gives the root 0..0) stands for the file as a whole.
+        if span.start == 0 && (span.end == 0 || span.end >= self.text.trim_end().len()) {
+            return self.whole();
+        }
+        let start = span.start.min(self.text.len());
+        // Spans are byte offsets on char boundaries; be defensive anyway.
+        let before = self.text.get(..start).unwrap_or(self.text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Location::File {
+            file: self.source.to_string(),
+            line,
+            column,
+        }
+    }
+
+    /// The file as a whole.
+    pub(crate) fn whole(&self) -> Location {
+        Location::Whole {
+            file: self.source.to_string(),
+        }
+    }
+
+    /// An [`ScenarioError::Invalid`] at `span`.
+    pub(crate) fn invalid(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            at: self.locate(Some(span)),
+            message: message.into(),
+        }
+    }
+
+    /// A toml error, located.
+    pub(crate) fn toml(&self, err: &toml::de::Error) -> ScenarioError {
+        let mut message = one_line(err.message());
+        // serde speaks Rust; say it in scenario terms.
+        for (rust, plain) in [
+            ("expected i64", "expected an integer"),
+            ("expected u64", "expected an integer ≥ 0"),
+            ("expected f64", "expected a number"),
+        ] {
+            message = message.replace(rust, plain);
+        }
+        if message.starts_with("missing field") {
+            message.push_str("; add it");
+        }
+        ScenarioError::Toml {
+            at: self.locate(err.span()),
+            message,
+        }
+    }
+}
+
+/// Messages are one line: fold any line breaks a parser put in.
+pub(crate) fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for (i, part) in message.trim().lines().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(part.trim());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_become_line_and_column() {
+        let text = "a = 1\nbé = 2\n  c = x\n";
+        let sets = vec!["WARM_IP_TARGET=5".to_string()];
+        let loc = Locator {
+            text,
+            source: "s.toml",
+            overrides: &sets,
+        };
+        let c = text.find('c').unwrap();
+        assert_eq!(loc.locate(Some(c..c + 1)).to_string(), "s.toml:3:3");
+        let two = text.find('2').unwrap();
+        // Columns count characters, not bytes.
+        assert_eq!(loc.locate(Some(two..two + 1)).to_string(), "s.toml:2:6");
+        assert_eq!(loc.locate(Some(0..text.len())).to_string(), "s.toml");
+        assert_eq!(loc.locate(None).to_string(), "s.toml");
+        let o = OVERRIDE_SPAN_BASE;
+        assert_eq!(
+            loc.locate(Some(o..o + 1)).to_string(),
+            "--set WARM_IP_TARGET=5"
+        );
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line(" a\n  b \n"), "a b");
+    }
+}

@@ -1,0 +1,308 @@
+//! Scenarios: the TOML file of DESIGN.md §4, validated into a [`Scenario`] the engine runs.
+//!
+//! Loading goes text → document → overrides → schema → validation:
+//! 1. the text is parsed into a TOML document that remembers where every key and value is;
+//! 2. `--set KEY=VALUE` overrides (`overrides.rs`) edit that document, so they are checked
+//!    exactly like the file (an override's value carries a marker instead of a position);
+//! 3. serde reads the document into the raw schema (`raw.rs`), which denies unknown keys in
+//!    every table;
+//! 4. `validate.rs` checks every value the simulator depends on and resolves names (instance
+//!    types, subnets) — before anything runs.
+//!
+//! Every error is one line, `FILE:LINE:COL: what is wrong; what to do` (or `--set KEY=VALUE:
+//! …` for an override). Things ipamd itself would accept but quietly change (prefix
+//! delegation on a non-Nitro type falls back to secondary IPs) are [`Scenario::warnings`].
+
+mod error;
+mod overrides;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize as _;
+use toml::de::DeTable;
+
+pub use error::{Location, ScenarioError};
+pub use overrides::parse_override;
+
+use crate::catalog::InstanceType;
+use crate::ec2::Ec2Config;
+use crate::ipamd::config::{CniConfig, ModelConfig};
+use crate::subnet::SubnetConfig;
+use crate::time::Millis;
+use error::Locator;
+
+/// The shipped default scenario, embedded in the binary.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../scenarios/default.toml");
+
+/// The `source` of the embedded default scenario.
+pub const EMBEDDED_SOURCE: &str = "<embedded default>";
+
+/// Sample interval when the scenario does not set one.
+pub const DEFAULT_SAMPLE_INTERVAL: Millis = 10 * crate::time::SECOND;
+
+/// Host-network pods per node (aws-node, kube-proxy) when a node group does not say.
+pub const DEFAULT_HOST_NETWORK_PODS: u32 = 2;
+
+/// The most nodes a scenario may have in all.
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// The most pods the workloads of one run may create (pod ids are `u32`; events take
+/// 16 bytes each, two per pod).
+pub const MAX_PODS: u64 = 50_000_000;
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Names the default output folder (`output/<name>/`). Defaults to the file's stem.
+    pub name: String,
+    /// Seed of every random stream (default 0).
+    pub seed: u64,
+    /// Simulated time span; events at or after it do not happen.
+    pub duration: Millis,
+    /// Time-series resolution (default 10 s).
+    pub sample_interval: Millis,
+    /// The subnets, in file order: `[subnet]` becomes one entry (named `"default"` when
+    /// unnamed); `[[subnets]]` entries all have unique names.
+    pub subnets: Vec<SubnetConfig>,
+    /// The `[cni]` table (aws-node variables).
+    pub cni: CniConfig,
+    /// The `[model]` table.
+    pub model: ModelConfig,
+    /// The `[ec2]` table.
+    pub ec2: Ec2Config,
+    /// Node groups, in file order. Nodes are numbered across them in this order:
+    /// group 0's nodes first (see [`Scenario::node_index`]).
+    pub nodegroups: Vec<NodeGroup>,
+    /// Workloads, in file order (their index names their random stream).
+    pub workloads: Vec<WorkloadSpec>,
+    /// The file path as given, or `<embedded default>`.
+    pub source: String,
+    /// Accepted settings worth a word (printed before the run).
+    pub warnings: Vec<String>,
+}
+
+/// One `[[nodegroup]]`: `count` nodes of one instance type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeGroup {
+    /// Unique name; nodes are `{name}-{i}`, i from 0. Defaults to `nodegroup-{index}`.
+    pub name: String,
+    /// The instance type.
+    pub instance_type: &'static InstanceType,
+    /// Nodes at t=0 (0 is allowed).
+    pub count: u32,
+    /// kubelet max pods; `None` = the max-pods calculator's value for these settings.
+    pub max_pods: Option<u32>,
+    /// Host-network pods per node (count against max pods, use no pod IP). Default 2.
+    pub host_network_pods: u32,
+    /// Index into [`Scenario::subnets`] of the nodes' subnet (primary ENI). Default 0.
+    pub subnet: usize,
+    /// Index into [`Scenario::subnets`] of the pods' subnet: differs from `subnet` only with
+    /// custom networking (`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`, the ENIConfig's subnet).
+    pub pod_subnet: usize,
+}
+
+impl NodeGroup {
+    /// The name of node `i` of this group.
+    pub fn node_name(&self, i: u32) -> String {
+        format!("{}-{i}", self.name)
+    }
+}
+
+/// One `[[workload]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkloadSpec {
+    /// A Deployment whose replica count follows `steps` (time, replicas), strictly
+    /// increasing in time; zero replicas before the first step.
+    Deployment {
+        /// Unique workload name; pods are `{name}-{ordinal}`.
+        name: String,
+        /// Replica counts and when they take effect.
+        steps: Vec<(Millis, u32)>,
+    },
+    /// Pods arriving as a Poisson process between `start` and `end`, each living `lifetime`.
+    Poisson {
+        /// Unique workload name; pods are `{name}-{ordinal}`.
+        name: String,
+        /// Mean arrivals per minute (> 0).
+        rate_per_min: f64,
+        /// How long each pod lives.
+        lifetime: Lifetime,
+        /// First possible arrival.
+        start: Millis,
+        /// No arrival at or after this (> start; default: the scenario's duration).
+        end: Millis,
+    },
+    /// A recorded trace, CSV `time_s,pod,event[,node]`.
+    Trace {
+        /// Unique workload name.
+        name: String,
+        /// The trace file, resolved relative to the scenario file's folder.
+        path: PathBuf,
+    },
+}
+
+impl WorkloadSpec {
+    /// The workload's name.
+    pub fn name(&self) -> &str {
+        match self {
+            WorkloadSpec::Deployment { name, .. }
+            | WorkloadSpec::Poisson { name, .. }
+            | WorkloadSpec::Trace { name, .. } => name,
+        }
+    }
+
+    /// The kind as written in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WorkloadSpec::Deployment { .. } => "deployment",
+            WorkloadSpec::Poisson { .. } => "poisson",
+            WorkloadSpec::Trace { .. } => "trace",
+        }
+    }
+}
+
+/// How long a Poisson pod lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Exponentially distributed with this mean (`lifetime = { mean = "15m" }`).
+    Exponential {
+        /// The mean.
+        mean: Millis,
+    },
+    /// Exactly this long (`lifetime = { fixed = "5m" }`).
+    Fixed(Millis),
+}
+
+/// A scenario's text and where it came from: parse it once, build many scenarios from it
+/// with different overrides (what `sweep` does for each cell).
+#[derive(Clone, Debug)]
+pub struct ScenarioText {
+    /// The TOML text.
+    pub text: String,
+    /// The file path as given, or `<embedded default>`; used in messages.
+    pub source: String,
+    /// The folder relative paths (traces) are resolved against.
+    pub base_dir: PathBuf,
+}
+
+impl ScenarioText {
+    /// Reads a scenario file.
+    pub fn read(path: &Path) -> Result<ScenarioText, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base_dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(ScenarioText {
+            text,
+            source: path.display().to_string(),
+            base_dir,
+        })
+    }
+
+    /// The embedded default scenario (relative paths resolve against the current folder).
+    pub fn embedded() -> ScenarioText {
+        ScenarioText {
+            text: EMBEDDED_DEFAULT.to_string(),
+            source: EMBEDDED_SOURCE.to_string(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+
+    /// The scenario with `overrides` (`KEY=VALUE`, applied in order) applied.
+    pub fn build(&self, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        Scenario::from_toml(&self.text, &self.source, &self.base_dir, overrides)
+    }
+}
+
+impl Scenario {
+    /// Loads and validates a scenario file, with `--set` overrides applied.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        ScenarioText::read(path)?.build(overrides)
+    }
+
+    /// Parses and validates scenario `text`. `source` names it in messages; relative paths
+    /// resolve against `base_dir`.
+    pub fn from_toml(
+        text: &str,
+        source: &str,
+        base_dir: &Path,
+        overrides: &[String],
+    ) -> Result<Scenario, ScenarioError> {
+        let loc = Locator {
+            text,
+            source,
+            overrides,
+        };
+        let mut doc = DeTable::parse(text).map_err(|e| loc.toml(&e))?;
+        overrides::apply(doc.get_mut(), overrides)?;
+        let raw = raw::RawScenario::deserialize(toml::de::Deserializer::from(doc))
+            .map_err(|e| loc.toml(&e))?;
+        validate::build(raw, &loc, base_dir)
+    }
+
+    /// The embedded `scenarios/default.toml`, with overrides.
+    pub fn embedded_default(overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        ScenarioText::embedded().build(overrides)
+    }
+
+    /// Nodes in all node groups.
+    pub fn node_count(&self) -> u32 {
+        // Validation caps the total at MAX_NODES.
+        self.nodegroups.iter().map(|g| g.count).sum()
+    }
+
+    /// The index of the node called `name` (`{nodegroup}-{i}`), numbering nodes across
+    /// node groups in file order.
+    pub fn node_index(&self, name: &str) -> Option<u32> {
+        let (group, i) = name.rsplit_once('-')?;
+        if i.is_empty()
+            || !i.bytes().all(|b| b.is_ascii_digit())
+            || (i.len() > 1 && i.starts_with('0'))
+        {
+            return None;
+        }
+        let i: u32 = i.parse().ok()?;
+        let mut first = 0;
+        for g in &self.nodegroups {
+            if g.name == group {
+                return (i < g.count).then_some(first + i);
+            }
+            first += g.count;
+        }
+        None
+    }
+}
+
+/// The name of an unnamed node group.
+pub(crate) fn default_nodegroup_name(index: usize) -> String {
+    format!("nodegroup-{index}")
+}
+
+/// The name of an unnamed workload: its kind and its index among all workloads.
+pub(crate) fn default_workload_name(kind: &str, index: usize) -> String {
+    format!("{kind}-{index}")
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,375 @@
+//! Workloads: the pod arrivals and departures a scenario's `[[workload]]` entries produce.
+//!
+//! [`Workloads::generate`] turns the validated [`WorkloadSpec`]s into one time-sorted list of
+//! [`PodEvent`]s before the run starts. Each workload draws from its own random stream,
+//! `streams.stream("workload", index)`, so adding a workload never changes another's pods.
+//!
+//! - **deployment**: the replica count follows the steps. A scale-up adds pods with fresh
+//!   ordinals (`{name}-{ordinal}`, ordinals never reused); a scale-down deletes the newest pods
+//!   first, as a ReplicaSet's default downscale ranking does for pods of equal state
+//!   (`kubernetes/pkg/controller/replicaset`: newer pods are deleted before older ones).
+//! - **poisson**: arrivals in `[start, end)` with exponential inter-arrival times at
+//!   `rate_per_min`; each pod lives an exponential (`mean`) or fixed lifetime.
+//! - **trace**: a CSV replay (see [`trace`]).
+//!
+//! The run covers `[0, duration)`: events at or after `duration` are dropped (a pod whose
+//! delete would fall after the end simply stays). Events are ordered by time, then by
+//! generation order: workload index, then the order the workload produced them (for a
+//! deployment step: its adds in ordinal order, or its deletes newest first).
+//!
+//! Pods are dense `u32` ids, each workload owning one contiguous range in workload order.
+//! Names are computed on demand from (workload, ordinal) — only trace pods, whose names come
+//! from the file, are stored (in one shared buffer).
+
+pub mod trace;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use rand::RngExt as _;
+
+use crate::rng::Streams;
+use crate::scenario::{Lifetime, MAX_PODS, Scenario, ScenarioError, WorkloadSpec};
+use crate::time::{MINUTE, Millis};
+
+/// What happens to a pod.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PodEventKind {
+    /// The pod is created and waits to be scheduled.
+    Add,
+    /// The pod is deleted.
+    Delete,
+}
+
+/// One pod arrival or departure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodEvent {
+    /// When.
+    pub time: Millis,
+    /// Which pod (see [`Workloads::pod_name`]).
+    pub pod: u32,
+    /// Add or delete.
+    pub kind: PodEventKind,
+}
+
+/// The pods of one workload: ids `first..first + count`.
+#[derive(Clone, Debug)]
+struct PodRange {
+    first: u32,
+    count: u32,
+    name: String,
+    /// For a trace: index of its first pod's name in `Workloads::trace_name_ends`.
+    trace_names: Option<usize>,
+}
+
+/// A trace pod pinned to a node by the trace's `node` column.
+#[derive(Clone, Copy, Debug)]
+struct Pin {
+    pod: u32,
+    /// Index into `Workloads::node_names`.
+    node: u32,
+}
+
+/// Every pod event of a run, and the names of its pods.
+#[derive(Clone, Debug, Default)]
+pub struct Workloads {
+    /// All pod events, sorted by (time, generation order); only events before the scenario's
+    /// duration.
+    pub events: Vec<PodEvent>,
+    ranges: Vec<PodRange>,
+    /// Trace pod names, concatenated; `trace_name_ends[i]` ends name i.
+    trace_name_buf: String,
+    trace_name_ends: Vec<usize>,
+    /// Trace pods with a `node`, by increasing pod id.
+    pins: Vec<Pin>,
+    /// Distinct node names in traces, in order of first use; with the trace (workload index)
+    /// and line that first named each, for messages.
+    node_names: Vec<(String, usize, u64)>,
+    /// `node_names` resolved to node indices by [`Workloads::resolve_nodes`].
+    node_index: Vec<Option<u32>>,
+}
+
+impl Workloads {
+    /// Generates the events of `specs` over `[0, duration)`.
+    pub fn generate(
+        specs: &[WorkloadSpec],
+        duration: Millis,
+        streams: &Streams,
+    ) -> Result<Workloads, ScenarioError> {
+        let mut w = Workloads::default();
+        let mut node_ids: HashMap<String, u32> = HashMap::new();
+        for (index, spec) in specs.iter().enumerate() {
+            let first = w.next_pod();
+            let mut range = PodRange {
+                first,
+                count: 0,
+                name: spec.name().to_string(),
+                trace_names: None,
+            };
+            let count = match spec {
+                WorkloadSpec::Deployment { steps, .. } => {
+                    deployment(&mut w.events, first, steps, duration)
+                }
+                WorkloadSpec::Poisson {
+                    rate_per_min,
+                    lifetime,
+                    start,
+                    end,
+                    ..
+                } => {
+                    let mut rng = streams.stream("workload", index as u64);
+                    let p = Poisson {
+                        rate_per_min: *rate_per_min,
+                        lifetime: *lifetime,
+                        start: *start,
+                        end: (*end).min(duration),
+                        duration,
+                    };
+                    p.generate(&mut w.events, first, || rng.random::<f64>())?
+                }
+                WorkloadSpec::Trace { path, .. } => {
+                    range.trace_names = Some(w.trace_name_ends.len());
+                    let sink = trace::Sink {
+                        events: &mut w.events,
+                        first_pod: first,
+                        names: &mut w.trace_name_buf,
+                        name_ends: &mut w.trace_name_ends,
+                        duration,
+                    };
+                    let replayed = trace::replay(path, sink)?;
+                    for (pod, node, line) in replayed.pins {
+                        let next = node_ids.len() as u32;
+                        let id = *node_ids.entry(node.clone()).or_insert_with(|| {
+                            w.node_names.push((node, index, line));
+                            next
+                        });
+                        w.pins.push(Pin { pod, node: id });
+                    }
+                    replayed.pods
+                }
+            };
+            range.count = count;
+            if u64::from(first) + u64::from(count) > MAX_PODS {
+                return Err(ScenarioError::TooManyPods {
+                    pods: u64::from(first) + u64::from(count),
+                    max: MAX_PODS,
+                });
+            }
+            w.ranges.push(range);
+        }
+        // Stable: ties keep generation order.
+        w.events.sort_by_key(|e| e.time);
+        w.node_index = vec![None; w.node_names.len()];
+        Ok(w)
+    }
+
+    /// [`Workloads::generate`] for a scenario, with trace `node` names resolved against its
+    /// node groups (an unknown node is an error naming the trace line).
+    pub fn for_scenario(
+        scenario: &Scenario,
+        streams: &Streams,
+    ) -> Result<Workloads, ScenarioError> {
+        let mut w = Workloads::generate(&scenario.workloads, scenario.duration, streams)?;
+        w.resolve_nodes(|name| scenario.node_index(name), scenario)?;
+        Ok(w)
+    }
+
+    /// Resolves the trace `node` names with `index_of`; `scenario` supplies trace paths for
+    /// messages.
+    pub fn resolve_nodes(
+        &mut self,
+        index_of: impl Fn(&str) -> Option<u32>,
+        scenario: &Scenario,
+    ) -> Result<(), ScenarioError> {
+        for (i, (name, workload, line)) in self.node_names.iter().enumerate() {
+            match index_of(name) {
+                Some(n) => self.node_index[i] = Some(n),
+                None => {
+                    let path = match scenario.workloads.get(*workload) {
+                        Some(WorkloadSpec::Trace { path, .. }) => path.clone(),
+                        _ => Default::default(),
+                    };
+                    return Err(ScenarioError::Trace {
+                        path,
+                        line: Some(*line),
+                        message: format!(
+                            "node {name:?} is not a node of this scenario; nodes are named {{nodegroup}}-{{i}}, i from 0 (e.g. {})",
+                            scenario
+                                .nodegroups
+                                .iter()
+                                .find(|g| g.count > 0)
+                                .map_or("none: the scenario has no nodes".to_string(), |g| g
+                                    .node_name(0))
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of pods (ids are `0..pods()`).
+    pub fn pods(&self) -> u32 {
+        self.next_pod()
+    }
+
+    fn next_pod(&self) -> u32 {
+        self.ranges.last().map_or(0, |r| r.first + r.count)
+    }
+
+    /// Index of the workload (in scenario order) that owns `pod`.
+    pub fn workload_of(&self, pod: u32) -> usize {
+        self.ranges.partition_point(|r| r.first + r.count <= pod)
+    }
+
+    /// The pod's name: `{workload}-{ordinal}`, or its name in the trace.
+    pub fn pod_name(&self, pod: u32) -> Cow<'_, str> {
+        let r = &self.ranges[self.workload_of(pod)];
+        let ordinal = (pod - r.first) as usize;
+        match r.trace_names {
+            Some(base) => Cow::Borrowed(self.trace_name(base + ordinal)),
+            None => Cow::Owned(format!("{}-{ordinal}", r.name)),
+        }
+    }
+
+    /// Appends the pod's name to `out` (no allocation once `out` has room).
+    pub fn write_pod_name(&self, pod: u32, out: &mut String) {
+        let r = &self.ranges[self.workload_of(pod)];
+        let ordinal = (pod - r.first) as usize;
+        match r.trace_names {
+            Some(base) => out.push_str(self.trace_name(base + ordinal)),
+            None => {
+                let _ = write!(out, "{}-{ordinal}", r.name);
+            }
+        }
+    }
+
+    fn trace_name(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.trace_name_ends[i - 1]
+        };
+        &self.trace_name_buf[start..self.trace_name_ends[i]]
+    }
+
+    /// The node a trace pinned `pod` to, once resolved ([`Workloads::for_scenario`]).
+    pub fn pinned_node(&self, pod: u32) -> Option<u32> {
+        let pin = self.pin(pod)?;
+        self.node_index.get(pin.node as usize).copied().flatten()
+    }
+
+    /// The node name a trace pinned `pod` to.
+    pub fn pinned_node_name(&self, pod: u32) -> Option<&str> {
+        let pin = self.pin(pod)?;
+        Some(&self.node_names[pin.node as usize].0)
+    }
+
+    fn pin(&self, pod: u32) -> Option<&Pin> {
+        self.pins
+            .binary_search_by_key(&pod, |p| p.pod)
+            .ok()
+            .map(|i| &self.pins[i])
+    }
+}
+
+/// A deployment's events; returns the pods it created.
+fn deployment(
+    events: &mut Vec<PodEvent>,
+    first: u32,
+    steps: &[(Millis, u32)],
+    duration: Millis,
+) -> u32 {
+    let mut live: u32 = 0; // ordinals 0..created, the live ones are a stack of the newest
+    let mut stack: Vec<u32> = Vec::new();
+    let mut created: u32 = 0;
+    for &(at, replicas) in steps.iter().take_while(|(at, _)| *at < duration) {
+        while live < replicas {
+            stack.push(created);
+            events.push(PodEvent {
+                time: at,
+                pod: first + created,
+                kind: PodEventKind::Add,
+            });
+            created += 1;
+            live += 1;
+        }
+        while live > replicas {
+            let ordinal = stack.pop().expect("live pods are on the stack");
+            events.push(PodEvent {
+                time: at,
+                pod: first + ordinal,
+                kind: PodEventKind::Delete,
+            });
+            live -= 1;
+        }
+    }
+    created
+}
+
+/// A Poisson workload, its window clipped to the run.
+#[derive(Clone, Copy, Debug)]
+struct Poisson {
+    rate_per_min: f64,
+    lifetime: Lifetime,
+    /// Arrivals in `[start, end)`.
+    start: Millis,
+    end: Millis,
+    /// Deletes before this.
+    duration: Millis,
+}
+
+impl Poisson {
+    /// Pushes the events of pods `first..`; returns how many pods arrived. `uniform` draws
+    /// from `[0, 1)`.
+    fn generate(
+        &self,
+        events: &mut Vec<PodEvent>,
+        first: u32,
+        mut uniform: impl FnMut() -> f64,
+    ) -> Result<u32, ScenarioError> {
+        let mean_gap = MINUTE as f64 / self.rate_per_min; // ms between arrivals, on average
+        // Exponential by inversion; 1 - u is in (0, 1], so the log is finite.
+        let mut exp = move |mean: f64| -mean * (1.0 - uniform()).ln();
+        let mut t = self.start as f64;
+        let mut created: u32 = 0;
+        loop {
+            t += exp(mean_gap);
+            let at = t.round();
+            if at >= self.end as f64 {
+                return Ok(created);
+            }
+            if u64::from(first) + u64::from(created) >= MAX_PODS {
+                return Err(ScenarioError::TooManyPods {
+                    pods: MAX_PODS + 1,
+                    max: MAX_PODS,
+                });
+            }
+            let at = at as Millis;
+            let pod = first + created;
+            created += 1;
+            events.push(PodEvent {
+                time: at,
+                pod,
+                kind: PodEventKind::Add,
+            });
+            let life = match self.lifetime {
+                // At least 1 ms: a pod is deleted after it is added.
+                Lifetime::Exponential { mean } => (exp(mean as f64).round() as Millis).max(1),
+                Lifetime::Fixed(d) => d,
+            };
+            let gone = at.saturating_add(life);
+            if gone < self.duration {
+                events.push(PodEvent {
+                    time: gone,
+                    pod,
+                    kind: PodEventKind::Delete,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
