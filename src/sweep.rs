@@ -19,7 +19,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::Error;
+use crate::ipamd::config::CniConfig;
+use crate::report::RunOutput;
 use crate::report::comparison::{self, SweepRun};
+use crate::scenario::{Scenario, ScenarioText};
 
 /// One `--vary KEY=V1,V2,..` argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +91,17 @@ pub struct Job {
     pub overrides: Vec<String>,
 }
 
+/// The key an override addresses, as `--set` resolves it: an aws-node variable given by its
+/// own name is `cni.<NAME>`.
+fn canonical_key(key: &str) -> String {
+    let key = key.trim();
+    if CniConfig::VARIABLES.contains(&key) {
+        format!("cni.{key}")
+    } else {
+        key.to_string()
+    }
+}
+
 impl Plan {
     /// Builds the plan; errors on a repeated key, a key also given by `--set`, no seeds, or
     /// a product too large to run.
@@ -106,14 +120,15 @@ impl Plan {
             return Err(Error::Usage("--seeds must be at least 1".into()));
         }
         for (i, v) in varies.iter().enumerate() {
-            if varies[..i].iter().any(|w| w.key == v.key) {
+            let key = canonical_key(&v.key);
+            if varies[..i].iter().any(|w| canonical_key(&w.key) == key) {
                 return Err(Error::Usage(format!(
                     "--vary {}: the key is varied twice; list all its values in one --vary",
                     v.key
                 )));
             }
-            let set_key = |s: &String| s.split_once('=').map(|(k, _)| k.trim().to_string());
-            if sets.iter().filter_map(set_key).any(|k| k == v.key) {
+            let set_key = |s: &String| s.split_once('=').map(|(k, _)| canonical_key(k));
+            if sets.iter().filter_map(set_key).any(|k| k == key) {
                 return Err(Error::Usage(format!(
                     "{} is given both by --set and by --vary; keep one",
                     v.key
@@ -153,16 +168,24 @@ impl Plan {
         })
     }
 
+    /// Each cell's overrides: its `KEY=VALUE`s, in key order.
+    pub fn cell_overrides(&self) -> Vec<Vec<String>> {
+        self.cells
+            .iter()
+            .map(|values| {
+                self.keys
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Every run in output order: cells in order, seeds innermost.
     pub fn jobs(&self) -> Vec<Job> {
         let mut out = Vec::with_capacity(self.cells.len() * self.seeds.len());
-        for (cell, values) in self.cells.iter().enumerate() {
-            let overrides: Vec<String> = self
-                .keys
-                .iter()
-                .zip(values)
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+        for (cell, overrides) in self.cell_overrides().into_iter().enumerate() {
             for &seed in &self.seeds {
                 out.push(Job {
                     cell,
@@ -211,6 +234,73 @@ where
         };
     bar.finish_and_clear();
     results.into_iter().collect()
+}
+
+/// What a sweep produced: the scenario's name, the varied keys and every run's summary in
+/// plan order (cells in order, seeds innermost).
+#[derive(Clone, Debug)]
+pub struct SweepOutput {
+    /// The scenario's name (after `--set`), for titles and the default folder.
+    pub name: String,
+    /// The varied keys, in `--vary` order.
+    pub keys: Vec<String>,
+    /// One entry per cell × seed.
+    pub runs: Vec<SweepRun>,
+}
+
+/// Runs a sweep of `text` with `sets` applied to every cell, the cells of `varies`, and
+/// `seeds` seeds from the scenario's own seed. Every cell's scenario is built and validated
+/// before any run starts, so a bad value fails at once, naming its cell. `engine` runs one
+/// scenario (the binary passes [`crate::engine::run`]); runs are spread over `threads`
+/// threads by [`run_all`].
+pub fn sweep<E>(
+    text: &ScenarioText,
+    sets: &[String],
+    varies: &[Vary],
+    seeds: u32,
+    threads: usize,
+    progress: bool,
+    engine: E,
+) -> Result<SweepOutput, Error>
+where
+    E: Fn(&Scenario) -> Result<RunOutput, Error> + Sync,
+{
+    let base = text.build(sets)?;
+    let plan = Plan::new(varies, sets, base.seed, seeds)?;
+    let mut cells: Vec<Scenario> = Vec::with_capacity(plan.cells.len());
+    for (values, overrides) in plan.cells.iter().zip(plan.cell_overrides()) {
+        let all: Vec<String> = sets.iter().cloned().chain(overrides).collect();
+        let scenario = text.build(&all).map_err(|e| {
+            let label: Vec<String> = plan
+                .keys
+                .iter()
+                .zip(values)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            Error::Usage(format!("sweep cell {}: {e}", label.join(", ")))
+        })?;
+        cells.push(scenario);
+    }
+    let jobs = plan.jobs();
+    let summaries = run_all(&jobs, threads, progress, |job| {
+        // Same seed in every cell: the same draws from every named stream.
+        let mut scenario = cells[job.cell].clone();
+        scenario.seed = job.seed;
+        engine(&scenario).map(|out| out.summary)
+    })?;
+    let runs = jobs
+        .iter()
+        .zip(summaries)
+        .map(|(job, summary)| SweepRun {
+            values: plan.cells[job.cell].clone(),
+            summary,
+        })
+        .collect();
+    Ok(SweepOutput {
+        name: base.name,
+        keys: plan.keys,
+        runs,
+    })
 }
 
 /// Every file of a sweep's folder: `sweep.csv`, `sweep.svg`, `sweep.html`, in that order.
@@ -345,6 +435,24 @@ mod tests {
         let err = Plan::new(&[vary("A=1,2")], &["A=3".into()], 1, 1).unwrap_err();
         assert!(err.to_string().contains("both by --set and by --vary"));
         assert!(Plan::new(&[vary("A=1,2")], &["B=3".into()], 1, 1).is_ok());
+        // An aws-node variable by its own name is the same key as cni.<NAME>.
+        let err = Plan::new(
+            &[vary("WARM_IP_TARGET=1,2")],
+            &["cni.WARM_IP_TARGET=3".into()],
+            1,
+            1,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("both by --set and by --vary"));
+        assert!(
+            Plan::new(
+                &[vary("WARM_IP_TARGET=1"), vary("cni.WARM_IP_TARGET=2")],
+                &[],
+                1,
+                1
+            )
+            .is_err()
+        );
         let big: Vec<Vary> = (0..7)
             .map(|i| vary(&format!("K{i}=1,2,3,4,5,6,7,8,9,10")))
             .collect();
