@@ -171,7 +171,7 @@ fn a_sweep_has_product_times_seeds_rows_and_does_not_depend_on_jobs() {
         "WARM_IP_TARGET=2"
     );
     assert!(
-        (556..563).contains(&one.runs[11].summary.total_ips_peak),
+        (612..619).contains(&one.runs[11].summary.total_ips_peak),
         "WARM_IP_TARGET=8"
     );
     assert_eq!(one.runs[4].values, ["4", "false"]);
