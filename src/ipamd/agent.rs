@@ -1,0 +1,669 @@
+//! One node's ipamd as an event-driven state machine (spec/ipamd-policy.md §4.1, §6, §7 and
+//! "Modelling choices" 1–7).
+//!
+//! ipamd is one goroutine: sleep 2.5 s → pool check → sleep 2.5 s → reconcile, forever. EC2
+//! calls are synchronous inside it, so here every call is *issued* at one time (EC2 applies
+//! address changes then and answers with a latency) and *completes* `latency` later, when its
+//! result reaches the datastore and the sequence goes on. A pool check that calls EC2 holds
+//! the loop for the sum of its calls, the 2 s sleep between detach and delete and the IMDS
+//! wait of a new ENI; the next 2.5 s sleep starts when it ends. The loop's phase is offset by
+//! a draw in [0, 5 s) from the node's stream. A second thread of control is the leaked-ENI
+//! cleanup (one `DescribeNetworkInterfaces` an hour after a 0–300 s delay).
+//!
+//! The engine calls [`Ipamd::wake`] at [`Ipamd::next_wake`], and the CNI calls
+//! [`Ipamd::assign_pod`] / [`Ipamd::release_pod`] at any time.
+//!
+//! **Idle-tick skipping** ("Modelling choices" 7). A pool check that decides nothing changes
+//! nothing but, through the reconcile that follows, `lastNodeIPPoolAction`. When one is idle
+//! we compute the earliest time its decision could differ without a pod event (the 120 s
+//! InsufficientCidr back-off, the 30 s shrink gate, an ENI's 60 s minimum age and its
+//! addresses' cooldown) and sleep until the first loop tick at or after it; the skipped
+//! reconciles' time stamps are replayed in closed form before the next check, and a pod
+//! event that changes the datastore pulls the next check back to the next tick. Idle checks
+//! draw nothing from the node's stream, so the run is identical with and without skipping
+//! (a test drives random scenarios both ways). While a failed call left an ENI or CIDRs for
+//! reconcile to re-adopt, every tick runs.
+
+mod background;
+mod pass;
+
+use rand::RngExt as _;
+
+use crate::catalog::InstanceType;
+use crate::ec2::{Cidr, Ec2, Ec2Error, EniId, NewEni, Response, SubnetId};
+use crate::ipamd::NodeIpStats;
+use crate::ipamd::config::{CniConfig, IpPick, ModelConfig};
+use crate::ipamd::control::ControlPlane;
+use crate::ipamd::datastore::{Datastore, EniTargets, NoAddress};
+use crate::ipamd::policy::{self, Mode, PoolStats, Settings};
+use crate::report::WaitReason;
+use crate::rng::Rng;
+use crate::time::{Millis, SECOND};
+
+/// `ipPoolMonitorInterval`: one loop period (two 2.5 s sleeps).
+pub const POOL_MONITOR_INTERVAL: Millis = 5 * SECOND;
+/// `nodeIPPoolReconcileInterval`: reconcile only this long after the last pool action.
+pub const RECONCILE_INTERVAL: Millis = 60 * SECOND;
+/// `decreaseIPPoolInterval`: at most one shrink per 30 s.
+pub const DECREASE_INTERVAL: Millis = 30 * SECOND;
+/// `insufficientCidrErrorCooldown`: no growth for 120 s after an Insufficient* error.
+pub const INSUFFICIENT_CIDR_COOLDOWN: Millis = 120 * SECOND;
+/// `ipReconcileCooldown`: reconcile does not re-add a CIDR ipamd released less than 60 s ago.
+pub const IP_RECONCILE_COOLDOWN: Millis = 60 * SECOND;
+
+const HALF_TICK: Millis = POOL_MONITOR_INTERVAL / 2;
+
+/// An ENI attached to the node (or only existing in EC2) that is not in the datastore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct HeldEni {
+    id: EniId,
+    primary: bool,
+    /// When it was created (its `createdAt` tag), for the leaked-ENI cleanup's 5 min rule.
+    born: Millis,
+    /// Its CIDRs as EC2 knows them.
+    cidrs: Vec<Cidr>,
+}
+
+/// A CIDR still on an ENI in EC2 after its `UnassignPrivateIpAddresses` failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Drift {
+    eni: EniId,
+    cidr: Cidr,
+    /// When ipamd dropped it from the datastore (its reconcile-cooldown entry).
+    freed: Millis,
+}
+
+/// A step of `FreeENI` (§7.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FreeStep {
+    /// `DescribeNetworkInterfaces(eni)` for the attachment id.
+    Describe,
+    /// `DetachNetworkInterface`, try number.
+    Detach(u32),
+    /// `DeleteNetworkInterface`, try number.
+    Delete(u32),
+}
+
+/// What to do when a plain sleep ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resume {
+    /// Retry `DescribeAllENIs` at node init, attempt number.
+    InitDescribe(u32),
+    /// Retry `DescribeAllENIs` in reconcile, attempt number.
+    ReconDescribe(u32),
+}
+
+/// The call (or built-in sleep) the main loop is waiting on, with EC2's answer.
+#[derive(Clone, Debug)]
+enum Op {
+    InitDescribe {
+        attempt: u32,
+        resp: Response<()>,
+    },
+    InitModify {
+        next: usize,
+        resp: Response<()>,
+    },
+    Assign {
+        eni: EniId,
+        retry: bool,
+        resp: Response<Vec<Cidr>>,
+    },
+    AssignResync {
+        eni: EniId,
+        resp: Response<()>,
+    },
+    SubnetsBeforeCreate {
+        second: bool,
+        n: u32,
+        resp: Response<()>,
+    },
+    Create {
+        resp: Response<NewEni>,
+    },
+    DescribeInstances {
+        eni: NewEni,
+        resp: Response<()>,
+    },
+    Attach {
+        eni: NewEni,
+        resp: Response<()>,
+    },
+    Modify {
+        eni: NewEni,
+        resp: Response<()>,
+    },
+    Imds {
+        eni: NewEni,
+    },
+    SubnetsAtSetup {
+        eni: NewEni,
+    },
+    Free {
+        held: HeldEni,
+        step: FreeStep,
+        resp: Response<()>,
+    },
+    FreeWait {
+        held: HeldEni,
+        next: FreeStep,
+    },
+    Unassign {
+        eni: EniId,
+        cidrs: Vec<Cidr>,
+        resp: Response<()>,
+    },
+    ReconDescribeAll {
+        attempt: u32,
+        resp: Response<()>,
+    },
+    ReconDescribeEni {
+        eni: EniId,
+        resp: Response<()>,
+    },
+    Sleep {
+        then: Resume,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TickKind {
+    PoolCheck,
+    Reconcile,
+}
+
+/// Where the main loop is.
+#[derive(Clone, Debug)]
+enum Main {
+    /// Node not launched yet.
+    Down,
+    /// ipamd (re)starts at `at`: node init (§6.1).
+    Start { at: Millis },
+    /// Sleeping until a loop tick. `skipped_from`: the idle check this sleep skips ticks
+    /// after (set only while skipping), which fixes the tick grid for pull-backs.
+    Tick {
+        at: Millis,
+        kind: TickKind,
+        skipped_from: Option<Millis>,
+    },
+    /// Waiting for a call or sleep that ends at `until`.
+    Busy { until: Millis, op: Op },
+}
+
+/// Which flow a growth step or an ENI free belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Init,
+    Grow,
+    Shrink,
+    FreeEni,
+    Reconcile,
+}
+
+/// How a growth step (`increaseDatastorePool`) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grown {
+    /// Addresses were added, or the step succeeded with nothing to add.
+    Grew,
+    /// Nothing done (back-off, no room) or an ENI could not be created (only logged).
+    Nothing,
+    /// `AssignPrivateIpAddresses` failed with an error other than Insufficient*.
+    AssignError,
+}
+
+/// The leaked-ENI cleanup goroutine (§7.5).
+#[derive(Clone, Debug)]
+enum Cleanup {
+    Off,
+    /// Sleeping until the next describe.
+    Wait {
+        until: Millis,
+    },
+    /// Waiting for the paginated `DescribeNetworkInterfaces`.
+    Describe {
+        until: Millis,
+        resp: Response<()>,
+    },
+    /// Deleting `targets[0]` (try `attempt`), `None` response while backing off.
+    Delete {
+        until: Millis,
+        targets: Vec<EniId>,
+        attempt: u32,
+        resp: Option<Response<()>>,
+    },
+}
+
+/// A node's ipamd. See the module docs.
+#[derive(Clone, Debug)]
+pub struct Ipamd {
+    s: Settings,
+    subnet_discovery: bool,
+    leaked_eni_cleanup: bool,
+    pick: IpPick,
+    imds_delay: Millis,
+    start_delay: Millis,
+    node_subnet: SubnetId,
+    pod_subnet: SubnetId,
+    rng: Rng,
+    skip_idle: bool,
+    phase: Millis,
+
+    ds: Datastore,
+    /// Attached ENIs not in the datastore: the primary before init, ENIs whose `FreeENI`
+    /// failed before the detach.
+    attached: Vec<HeldEni>,
+    /// Detached ENIs whose delete failed: the cleanup goroutine's business.
+    leaked: Vec<HeldEni>,
+    drift: Vec<Drift>,
+    initialised: bool,
+    init_failures: u32,
+
+    last_pool_action: Option<Millis>,
+    last_decrease: Option<Millis>,
+    last_insufficient_cidr: Option<Millis>,
+    /// The last growth call's error, until a growth step succeeds (for wait reasons).
+    growth_error: Option<Ec2Error>,
+
+    main: Main,
+    stage: Stage,
+    /// First reconcile tick not yet replayed (skipping mode only).
+    reconcile_from: Option<Millis>,
+    pass_stats: PoolStats,
+    pass_started: Millis,
+    pass_shrunk: bool,
+    pass_acted: bool,
+    want: u32,
+    order: Vec<EniId>,
+    order_pos: usize,
+    cidr_buf: Vec<Cidr>,
+    cleanup: Cleanup,
+
+    ec2_calls: u64,
+    total_ips_peak: u32,
+}
+
+impl Ipamd {
+    /// A node's ipamd. `node_subnet` holds the node's primary ENI; pod ENIs go to
+    /// `pod_subnet` with custom networking and to `node_subnet` otherwise. `rng` is the node's
+    /// own stream: the loop's phase is its first draw.
+    pub fn new(
+        cni: &CniConfig,
+        model: &ModelConfig,
+        instance: &InstanceType,
+        max_pods: u32,
+        node_subnet: SubnetId,
+        pod_subnet: SubnetId,
+        mut rng: Rng,
+    ) -> Self {
+        let s = Settings::new(cni, instance, max_pods);
+        let phase = rng.random_range(0..POOL_MONITOR_INTERVAL);
+        Ipamd {
+            s,
+            subnet_discovery: cni.enable_subnet_discovery,
+            leaked_eni_cleanup: !cni.disable_leaked_eni_cleanup,
+            pick: model.ip_pick,
+            imds_delay: model.imds_delay.millis(),
+            start_delay: model.ipamd_start_delay.millis(),
+            node_subnet,
+            pod_subnet,
+            rng,
+            skip_idle: true,
+            phase,
+            ds: Datastore::new(s.mode, cni.ip_cooldown()),
+            attached: Vec::new(),
+            leaked: Vec::new(),
+            drift: Vec::new(),
+            initialised: false,
+            init_failures: 0,
+            last_pool_action: None,
+            last_decrease: None,
+            last_insufficient_cidr: None,
+            growth_error: None,
+            main: Main::Down,
+            stage: Stage::Init,
+            reconcile_from: None,
+            pass_stats: PoolStats::default(),
+            pass_started: 0,
+            pass_shrunk: false,
+            pass_acted: false,
+            want: 0,
+            order: Vec::new(),
+            order_pos: 0,
+            cidr_buf: Vec::new(),
+            cleanup: Cleanup::Off,
+            ec2_calls: 0,
+            total_ips_peak: 0,
+        }
+    }
+
+    /// Turns idle-tick skipping on (the default) or off (every tick runs: the reference).
+    pub fn set_skip_idle_ticks(&mut self, skip: bool) {
+        self.skip_idle = skip;
+    }
+
+    /// The pool rules' inputs for this node (mode after the non-Nitro fallback, limits).
+    pub fn settings(&self) -> &Settings {
+        &self.s
+    }
+
+    /// The node's datastore, read-only.
+    pub fn datastore(&self) -> &Datastore {
+        &self.ds
+    }
+
+    /// The node becomes ready at `now`: its primary ENI is launched with the instance (no
+    /// API call) and ipamd starts `ipamd_start_delay` later. Err if the node subnet has no
+    /// address for the primary ENI.
+    pub fn launch(&mut self, now: Millis, ec2: &mut Ec2) -> Result<(), Ec2Error> {
+        self.launch_with(now, ec2)
+    }
+
+    pub(crate) fn launch_with(
+        &mut self,
+        now: Millis,
+        ec2: &mut impl ControlPlane,
+    ) -> Result<(), Ec2Error> {
+        let primary = ec2.launch_primary_eni(self.node_subnet, self.s.cidrs_per_eni())?;
+        self.attached.push(HeldEni {
+            id: primary.id,
+            primary: true,
+            born: now,
+            cidrs: primary.cidrs,
+        });
+        let start = now + self.start_delay;
+        self.main = Main::Start { at: start };
+        if self.leaked_eni_cleanup {
+            self.cleanup = Cleanup::Wait {
+                until: start + self.cleanup_delay(),
+            };
+        }
+        Ok(())
+    }
+
+    /// When the agent next wants [`Ipamd::wake`] called (`u64::MAX` = never).
+    pub fn next_wake(&self) -> Millis {
+        self.main_due().min(self.cleanup_due())
+    }
+
+    fn main_due(&self) -> Millis {
+        match &self.main {
+            Main::Down => Millis::MAX,
+            Main::Start { at } | Main::Tick { at, .. } => *at,
+            Main::Busy { until, .. } => *until,
+        }
+    }
+
+    fn cleanup_due(&self) -> Millis {
+        match &self.cleanup {
+            Cleanup::Off => Millis::MAX,
+            Cleanup::Wait { until }
+            | Cleanup::Describe { until, .. }
+            | Cleanup::Delete { until, .. } => *until,
+        }
+    }
+
+    /// Advances to `now`: completes the calls and sleeps that end by then, runs the ticks
+    /// that are due, and issues the next calls.
+    pub fn wake(&mut self, now: Millis, ec2: &mut Ec2) {
+        self.wake_with(now, ec2);
+    }
+
+    pub(crate) fn wake_with(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        let sent = ec2.attempts();
+        loop {
+            let (c, m) = (self.cleanup_due(), self.main_due());
+            if c <= now && c <= m {
+                self.step_cleanup(c, ec2);
+            } else if m <= now {
+                self.step_main(m, ec2);
+            } else {
+                break;
+            }
+        }
+        self.ec2_calls += ec2.attempts() - sent;
+    }
+
+    fn step_main(&mut self, at: Millis, ec2: &mut impl ControlPlane) {
+        match std::mem::replace(&mut self.main, Main::Down) {
+            Main::Down => {}
+            Main::Start { .. } => self.start_init(at, ec2),
+            Main::Tick {
+                kind: TickKind::PoolCheck,
+                ..
+            } => {
+                self.replay_reconciles(at);
+                self.pool_check(at, ec2);
+            }
+            Main::Tick {
+                kind: TickKind::Reconcile,
+                ..
+            } => self.reconcile(at, ec2),
+            Main::Busy { op, .. } => self.complete(at, op, ec2),
+        }
+    }
+
+    /// Waits `latency` for `op` (a call, or a sleep).
+    fn busy(&mut self, now: Millis, latency: Millis, op: Op) {
+        if !matches!(op, Op::Imds { .. } | Op::FreeWait { .. } | Op::Sleep { .. }) {
+            self.pass_acted = true;
+        }
+        self.main = Main::Busy {
+            until: now + latency,
+            op,
+        };
+    }
+
+    /// Schedules the next loop tick `HALF_TICK` after `now`.
+    fn sleep_until(&mut self, now: Millis, kind: TickKind) {
+        self.main = Main::Tick {
+            at: now + HALF_TICK,
+            kind,
+            skipped_from: None,
+        };
+    }
+
+    /// The pool check that started at `started` ended at `now`: sleep, then reconcile.
+    /// While skipping, a reconcile without work is replayed lazily, and after an idle check
+    /// whole ticks are skipped up to [`Ipamd::quiet_until`].
+    fn after_pool_check(&mut self, started: Millis, now: Millis) {
+        let has_work = !self.attached.is_empty() || !self.drift.is_empty();
+        if !self.skip_idle || has_work {
+            self.sleep_until(now, TickKind::Reconcile);
+            return;
+        }
+        self.reconcile_from.get_or_insert(now + HALF_TICK);
+        let mut next = now + POOL_MONITOR_INTERVAL;
+        let mut skipped_from = None;
+        if !self.pass_acted && started == now {
+            let quiet = self.quiet_until(now);
+            if quiet > next {
+                let ticks = (quiet - now).div_ceil(POOL_MONITOR_INTERVAL);
+                next = now.saturating_add(ticks.saturating_mul(POOL_MONITOR_INTERVAL));
+                skipped_from = Some(now);
+            }
+        }
+        self.main = Main::Tick {
+            at: next,
+            kind: TickKind::PoolCheck,
+            skipped_from,
+        };
+    }
+
+    /// Replays, before a pool check at `now`, the work-free reconciles of the ticks since
+    /// `reconcile_from` (see [`Ipamd::last_pool_action_at`]).
+    fn replay_reconciles(&mut self, now: Millis) {
+        if let Some(last_tick) = now.checked_sub(HALF_TICK) {
+            self.last_pool_action = self.last_pool_action_at(last_tick);
+        }
+        self.reconcile_from = None;
+    }
+
+    /// `lastNodeIPPoolAction` as the reconciles of ticks up to `until` leave it, including
+    /// those skipped and not yet replayed. Each stamps the time if more than 60 s passed
+    /// since the last pool action; on the 5 s grid the first stamp is the first tick past
+    /// `last + 60 s` and the next ones follow every 65 s.
+    fn last_pool_action_at(&self, until: Millis) -> Option<Millis> {
+        let Some(first_tick) = self.reconcile_from else {
+            return self.last_pool_action;
+        };
+        if until < first_tick {
+            return self.last_pool_action;
+        }
+        let first_stamp = match self.last_pool_action {
+            None => first_tick,
+            Some(last) => {
+                let due = last + RECONCILE_INTERVAL + 1;
+                let k = due
+                    .saturating_sub(first_tick)
+                    .div_ceil(POOL_MONITOR_INTERVAL);
+                first_tick + k * POOL_MONITOR_INTERVAL
+            }
+        };
+        if first_stamp > until {
+            return self.last_pool_action;
+        }
+        let period = RECONCILE_INTERVAL + POOL_MONITOR_INTERVAL;
+        Some(first_stamp + (until - first_stamp) / period * period)
+    }
+
+    /// After an idle pool check at `now`: the earliest time the same check, with the same
+    /// pods, could decide something (`u64::MAX`: only a pod event can change it).
+    fn quiet_until(&self, now: Millis) -> Millis {
+        let st = self.ds.stats(now);
+        let mut until = Millis::MAX;
+        if policy::too_low(&self.s, &st) {
+            if let Some(t) = self.last_insufficient_cidr {
+                until = until.min(t + INSUFFICIENT_CIDR_COOLDOWN + 1);
+            }
+        } else if policy::too_high(&self.s, &st)
+            && let Some(t) = self.last_decrease
+        {
+            until = until.min(t + DECREASE_INTERVAL + 1);
+        }
+        if policy::should_remove_extra_enis(&self.s, &st, || self.ds.freeable_eni_exists())
+            && let Some(t) = self.ds.deletable_from(self.eni_targets())
+        {
+            until = until.min(t);
+        }
+        until
+    }
+
+    /// A pod event changed the datastore at `now`: if ticks are being skipped, the next
+    /// pool check moves back to the first tick after `now`.
+    fn pull_back(&mut self, now: Millis) {
+        if let Main::Tick {
+            at,
+            kind: TickKind::PoolCheck,
+            skipped_from: Some(grid),
+        } = &mut self.main
+        {
+            let ticks = now
+                .saturating_sub(*grid)
+                .div_ceil(POOL_MONITOR_INTERVAL)
+                .max(1);
+            let tick = *grid + ticks * POOL_MONITOR_INTERVAL;
+            if tick < *at {
+                *at = tick;
+            }
+        }
+    }
+
+    /// `getDeletableENI`'s targets.
+    fn eni_targets(&self) -> EniTargets {
+        EniTargets {
+            warm_ip: self.s.warm_ip_target,
+            minimum_ip: self.s.minimum_ip_target,
+            warm_prefix: self.s.warm_prefix_target,
+        }
+    }
+
+    fn in_insufficient_cidr_cooldown(&self, now: Millis) -> bool {
+        self.last_insufficient_cidr
+            .is_some_and(|t| now.saturating_sub(t) <= INSUFFICIENT_CIDR_COOLDOWN)
+    }
+
+    /// Adds CIDRs EC2 gave ENI `eni` to the datastore.
+    fn add_cidrs(&mut self, eni: EniId, cidrs: &[Cidr]) {
+        for &c in cidrs {
+            self.ds.add_cidr(eni, c);
+        }
+        self.total_ips_peak = self.total_ips_peak.max(self.ds.total_ips());
+    }
+
+    /// CNI ADD for `pod` at `now`: its address, or why it has to wait. Idempotent.
+    pub fn assign_pod(&mut self, pod: u32, now: Millis) -> Result<u32, WaitReason> {
+        let had = self.ds.pod_address(pod);
+        match self.ds.assign(pod, now, self.pick, &mut self.rng) {
+            Ok(addr) => {
+                if had.is_none() {
+                    self.pull_back(now);
+                }
+                Ok(addr)
+            }
+            Err(NoAddress::Cooling) => Err(WaitReason::Cooling),
+            Err(NoAddress::Exhausted) => Err(self.why_no_address(now)),
+        }
+    }
+
+    /// Why the pool has no unassigned address at `now`, from its state and the last growth
+    /// outcome.
+    fn why_no_address(&self, now: Millis) -> WaitReason {
+        let st = self.ds.stats(now);
+        if !self.initialised {
+            return WaitReason::NoIp;
+        }
+        if policy::growth_ceiling_reached(&self.s, &st) {
+            return WaitReason::MaxPodsCeiling;
+        }
+        let can_fill = self
+            .ds
+            .has_allocatable_eni(self.s.cidrs_per_eni(), self.s.custom_networking);
+        if !can_fill && !policy::has_room_for_eni(&self.s, st.enis) {
+            return WaitReason::EniLimit;
+        }
+        match self.growth_error {
+            Some(Ec2Error::InsufficientFreeAddressesInSubnet) => WaitReason::SubnetExhausted,
+            Some(Ec2Error::InsufficientCidrBlocks) => WaitReason::InsufficientCidrCooldown,
+            Some(Ec2Error::RequestLimitExceeded) => WaitReason::Throttled,
+            _ if self.in_insufficient_cidr_cooldown(now) => WaitReason::InsufficientCidrCooldown,
+            _ => WaitReason::NoIp,
+        }
+    }
+
+    /// CNI DEL for `pod` at `now`: its address starts cooling.
+    pub fn release_pod(&mut self, pod: u32, now: Millis) {
+        if self.ds.release(pod, now).is_some() {
+            self.pull_back(now);
+        }
+    }
+
+    /// Counters for reports at `now`.
+    pub fn stats(&self, now: Millis) -> NodeIpStats {
+        let st = self.ds.stats(now);
+        let (secondary_ips, prefixes) = match self.s.mode {
+            Mode::SecondaryIp => (st.total_ips, 0),
+            Mode::PrefixDelegation => (0, st.total_prefixes),
+        };
+        NodeIpStats {
+            enis: st.enis,
+            secondary_ips,
+            prefixes,
+            total_ips: st.total_ips,
+            assigned_ips: st.assigned_ips,
+            cooling_ips: st.cooldown_ips,
+            warm_ips: st.total_ips - st.assigned_ips,
+            ec2_calls: self.ec2_calls,
+            total_ips_peak: self.total_ips_peak,
+        }
+    }
+
+    /// Backoff before try `attempt + 1` of a `NWithBackoff` loop: `base × 2^attempt`, capped
+    /// at 60 s, plus 0–15 % jitter.
+    fn backoff(&mut self, base: Millis, attempt: u32) -> Millis {
+        let d = base.saturating_mul(1 << attempt.min(20)).min(60 * SECOND);
+        d + (d as f64 * self.rng.random_range(0.0..0.15)) as Millis
+    }
+}
+
+#[cfg(test)]
+mod tests;

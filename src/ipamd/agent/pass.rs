@@ -1,0 +1,524 @@
+//! The pool check (`updateIPPoolIfRequired`, spec §4.2–4.7) and the EC2 call sequences it
+//! runs: a growth step (§4.4, §7.1, §7.2), a shrink (§4.6, §7.4) and an ENI release (§4.7,
+//! §7.3). Each call is issued, then [`Ipamd::complete`] picks the sequence up when it ends.
+
+use std::mem::take;
+
+use super::*;
+use crate::ec2::{Action, Request};
+
+/// Detach → delete pause in `FreeENI`.
+const DETACH_DELETE_SLEEP: Millis = 2 * SECOND;
+/// `maxENIEC2APIRetries`: tries of detach, delete and `DescribeAllENIs`.
+pub(super) const MAX_ENI_EC2_RETRIES: u32 = 12;
+/// First backoff of the detach and delete retry loops.
+const DETACH_BACKOFF: Millis = 200;
+const DELETE_BACKOFF: Millis = 500;
+
+fn insufficient(e: Ec2Error) -> bool {
+    matches!(
+        e,
+        Ec2Error::InsufficientCidrBlocks | Ec2Error::InsufficientFreeAddressesInSubnet
+    )
+}
+
+impl Ipamd {
+    /// `updateIPPoolIfRequired`: stats once; grow one step if too low, else shrink if too
+    /// high and the 30 s gate is open; then maybe free one ENI, judged on the stats taken
+    /// before the step.
+    pub(super) fn pool_check(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        self.ds.prune(now);
+        self.pass_stats = self.ds.stats(now);
+        self.pass_shrunk = false;
+        self.pass_acted = false;
+        self.pass_started = now;
+        let gate_open = self
+            .last_decrease
+            .is_none_or(|t| now.saturating_sub(t) > DECREASE_INTERVAL);
+        if policy::too_low(&self.s, &self.pass_stats) {
+            self.stage = Stage::Grow;
+            self.grow(now, ec2);
+        } else if policy::too_high(&self.s, &self.pass_stats) && gate_open {
+            self.stage = Stage::Shrink;
+            self.shrink(now, ec2);
+        } else {
+            self.after_resize(now, ec2);
+        }
+    }
+
+    /// `increaseDatastorePool`: nothing during the Insufficient* back-off; else top up the
+    /// first allocatable ENI in map order (`tryAssignIPs` / `tryAssignPrefixes`), or failing
+    /// that create one ENI (`tryAllocateENI`) if there is room.
+    pub(super) fn grow(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        if self.in_insufficient_cidr_cooldown(now) {
+            return self.grown(now, Grown::Nothing, ec2);
+        }
+        let st = self.ds.stats(now);
+        let mut order = take(&mut self.order);
+        order.clear();
+        self.order_pos = 0;
+        match policy::growth_want(&self.s, &st) {
+            // tryAssignIPs: a target is set and nothing is short (surprise 10).
+            None => self.want = 0,
+            Some(want) => {
+                self.want = want;
+                self.ds.allocatable_enis(
+                    self.s.cidrs_per_eni(),
+                    self.s.custom_networking,
+                    self.pick,
+                    &mut self.rng,
+                    &mut order,
+                );
+            }
+        }
+        self.order = order;
+        self.try_next_eni(now, ec2);
+    }
+
+    fn try_next_eni(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        let Some(&eni) = self.order.get(self.order_pos) else {
+            return self.no_assign(now, ec2);
+        };
+        let held = self.ds.eni(eni).map_or(0, |e| e.cidr_count());
+        let n = policy::assign_count(&self.s, held, self.want);
+        self.assign(now, eni, n, false, ec2);
+    }
+
+    fn request_of(&self, n: u32) -> Request {
+        match self.s.mode {
+            Mode::SecondaryIp => Request::Ips(n),
+            Mode::PrefixDelegation => Request::Prefixes(n),
+        }
+    }
+
+    fn assign(
+        &mut self,
+        now: Millis,
+        eni: EniId,
+        n: u32,
+        retry: bool,
+        ec2: &mut impl ControlPlane,
+    ) {
+        let resp = ec2.assign_private_ip_addresses(now, eni, self.request_of(n));
+        self.busy(now, resp.latency, Op::Assign { eni, retry, resp });
+    }
+
+    /// `AssignPrivateIpAddresses` answered: add the CIDRs; on `PrivateIpAddressLimitExceeded`
+    /// resync the ENI from EC2; on another error retry once with a single IP/prefix; if that
+    /// fails too, an Insufficient* error under subnet discovery moves on to the next ENI,
+    /// anything else ends the step (Insufficient* starting the 120 s back-off).
+    fn assign_done(
+        &mut self,
+        now: Millis,
+        eni: EniId,
+        retry: bool,
+        resp: Response<Vec<Cidr>>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        match resp.result {
+            Ok(cidrs) => {
+                self.add_cidrs(eni, &cidrs);
+                self.grew(now, ec2);
+            }
+            Err(Ec2Error::PrivateIpAddressLimitExceeded) => {
+                let r = ec2.request(now, Action::DescribeNetworkInterfaces);
+                self.busy(now, r.latency, Op::AssignResync { eni, resp: r });
+            }
+            Err(_) if !retry => self.assign(now, eni, 1, true, ec2),
+            Err(e) if insufficient(e) && self.subnet_discovery => {
+                self.growth_error = Some(e);
+                self.order_pos += 1;
+                self.try_next_eni(now, ec2);
+            }
+            Err(e) => {
+                self.growth_error = Some(e);
+                if insufficient(e) {
+                    self.last_insufficient_cidr = Some(now);
+                    self.grown(now, Grown::Nothing, ec2);
+                } else {
+                    self.grown(now, Grown::AssignError, ec2);
+                }
+            }
+        }
+    }
+
+    /// The resync `DescribeNetworkInterfaces` answered: what EC2 holds on the ENI beyond
+    /// the datastore (CIDRs whose unassign failed) goes back in, and counts as growth.
+    fn resync_done(
+        &mut self,
+        now: Millis,
+        eni: EniId,
+        resp: Response<()>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        match resp.result {
+            Ok(()) => {
+                let mut back = take(&mut self.cidr_buf);
+                back.clear();
+                back.extend(self.drift.iter().filter(|d| d.eni == eni).map(|d| d.cidr));
+                self.drift.retain(|d| d.eni != eni);
+                self.add_cidrs(eni, &back);
+                self.cidr_buf = back;
+                self.grew(now, ec2);
+            }
+            Err(e) => {
+                self.growth_error = Some(e);
+                self.grown(now, Grown::AssignError, ec2);
+            }
+        }
+    }
+
+    fn grew(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        self.last_pool_action = Some(now);
+        self.growth_error = None;
+        self.pass_acted = true;
+        self.grown(now, Grown::Grew, ec2);
+    }
+
+    /// The growth step ended: back to its caller (node init or the pool check).
+    fn grown(&mut self, now: Millis, how: Grown, ec2: &mut impl ControlPlane) {
+        match self.stage {
+            Stage::Init => self.init_grown(now, how, ec2),
+            _ => self.after_resize(now, ec2),
+        }
+    }
+
+    /// No existing ENI took addresses.
+    fn no_assign(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        if policy::has_room_for_eni(&self.s, self.ds.eni_count()) {
+            self.new_eni(now, ec2);
+        } else {
+            self.grown(now, Grown::Nothing, ec2);
+        }
+    }
+
+    /// `tryAllocateENI` → `AllocENI` (§7.2): `DescribeSubnets` (not with custom networking),
+    /// `CreateNetworkInterface`, `DescribeInstances`, `AttachNetworkInterface`,
+    /// `ModifyNetworkInterfaceAttribute`, the IMDS wait, and with subnet discovery one more
+    /// `DescribeSubnets` at setup.
+    fn new_eni(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        let count = policy::resources_for_new_eni(&self.s, &self.ds.stats(now));
+        if count == 0 {
+            // Nothing to allocate, yet upstream records a pool action.
+            return self.grew(now, ec2);
+        }
+        let n = count.min(self.s.ipv4_limit.saturating_sub(1));
+        if self.s.custom_networking {
+            self.create(now, n, ec2);
+        } else {
+            let r = ec2.request(now, Action::DescribeSubnets);
+            self.busy(
+                now,
+                r.latency,
+                Op::SubnetsBeforeCreate {
+                    second: false,
+                    n,
+                    resp: r,
+                },
+            );
+        }
+    }
+
+    /// With discovery a failed `DescribeSubnets` gets a second (exclusion-check) call and
+    /// creation fails if that fails too; without discovery its errors are ignored.
+    fn subnets_done(
+        &mut self,
+        now: Millis,
+        second: bool,
+        n: u32,
+        resp: Response<()>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        match resp.result {
+            Ok(()) => self.create(now, n, ec2),
+            Err(_) if !self.subnet_discovery => self.create(now, n, ec2),
+            Err(_) if !second => {
+                let r = ec2.request(now, Action::DescribeSubnets);
+                self.busy(
+                    now,
+                    r.latency,
+                    Op::SubnetsBeforeCreate {
+                        second: true,
+                        n,
+                        resp: r,
+                    },
+                );
+            }
+            Err(e) => self.eni_failed(now, e, ec2),
+        }
+    }
+
+    fn create(&mut self, now: Millis, n: u32, ec2: &mut impl ControlPlane) {
+        let subnet = if self.s.custom_networking {
+            self.pod_subnet
+        } else {
+            self.node_subnet
+        };
+        let slots = self.s.ipv4_limit.saturating_sub(1);
+        let r = ec2.create_network_interface(now, subnet, slots, self.request_of(n));
+        self.busy(now, r.latency, Op::Create { resp: r });
+    }
+
+    /// ENI creation failed: logged, retried on a later pass; Insufficient* from
+    /// `CreateNetworkInterface` starts the back-off.
+    fn eni_failed(&mut self, now: Millis, e: Ec2Error, ec2: &mut impl ControlPlane) {
+        self.growth_error = Some(e);
+        self.grown(now, Grown::Nothing, ec2);
+    }
+
+    fn new_eni_step(&mut self, now: Millis, op: Op, ec2: &mut impl ControlPlane) {
+        let held = |eni: &NewEni| HeldEni {
+            id: eni.id,
+            primary: false,
+            born: now,
+            cidrs: eni.cidrs.clone(),
+        };
+        match op {
+            Op::Create { resp } => match resp.result {
+                Ok(eni) => {
+                    let r = ec2.request(now, Action::DescribeInstances);
+                    self.busy(now, r.latency, Op::DescribeInstances { eni, resp: r });
+                }
+                Err(e) => {
+                    if insufficient(e) {
+                        self.last_insufficient_cidr = Some(now);
+                    }
+                    self.eni_failed(now, e, ec2);
+                }
+            },
+            Op::DescribeInstances { eni, resp } => match resp.result {
+                Ok(()) => {
+                    let r = ec2.request(now, Action::AttachNetworkInterface);
+                    self.busy(now, r.latency, Op::Attach { eni, resp: r });
+                }
+                // attachENI failed: delete the new, unattached ENI.
+                Err(e) => {
+                    self.growth_error = Some(e);
+                    self.free_step(now, held(&eni), FreeStep::Delete(0), ec2);
+                }
+            },
+            Op::Attach { eni, resp } => match resp.result {
+                Ok(()) => {
+                    let r = ec2.request(now, Action::ModifyNetworkInterfaceAttribute);
+                    self.busy(now, r.latency, Op::Modify { eni, resp: r });
+                }
+                Err(e) => {
+                    self.growth_error = Some(e);
+                    self.free_step(now, held(&eni), FreeStep::Delete(0), ec2);
+                }
+            },
+            Op::Modify { eni, resp } => match resp.result {
+                Ok(()) => self.busy(now, self.imds_delay, Op::Imds { eni }),
+                // Attached: a full FreeENI.
+                Err(e) => {
+                    self.growth_error = Some(e);
+                    self.free_step(now, held(&eni), FreeStep::Describe, ec2);
+                }
+            },
+            Op::Imds { eni } => {
+                if self.subnet_discovery {
+                    let r = ec2.request(now, Action::DescribeSubnets);
+                    self.busy(now, r.latency, Op::SubnetsAtSetup { eni });
+                } else {
+                    self.setup_eni(now, eni, ec2);
+                }
+            }
+            // The exclusion check's answer does not change a simulated subnet's fate.
+            Op::SubnetsAtSetup { eni } => self.setup_eni(now, eni, ec2),
+            _ => unreachable!("not a new-ENI step"),
+        }
+    }
+
+    /// `setupENI`: the ENI (`createTime = now`) and its CIDRs enter the datastore.
+    fn setup_eni(&mut self, now: Millis, eni: NewEni, ec2: &mut impl ControlPlane) {
+        self.ds.add_eni(eni.id, false, now);
+        self.add_cidrs(eni.id, &eni.cidrs);
+        self.grew(now, ec2);
+    }
+
+    /// `decreaseDatastorePool` → `tryUnassignCidrsFromAll`: over ENIs in map order, drop up
+    /// to the surplus of zero-assigned CIDRs from the datastore (cooling ones included) and
+    /// return each ENI's batch in one `UnassignPrivateIpAddresses`.
+    fn shrink(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        self.pass_shrunk = true;
+        self.pass_acted = true;
+        self.want = policy::shrink_amount(&self.s, &self.ds.stats(now));
+        self.order_pos = 0;
+        let mut order = take(&mut self.order);
+        if self.want > 0 {
+            self.ds.eni_order(self.pick, &mut self.rng, &mut order);
+        } else {
+            order.clear();
+        }
+        self.order = order;
+        self.shrink_next(now, ec2);
+    }
+
+    fn shrink_next(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        while self.want > 0 {
+            let Some(&eni) = self.order.get(self.order_pos) else {
+                break;
+            };
+            self.order_pos += 1;
+            let mut batch = take(&mut self.cidr_buf);
+            let (pick, max) = (self.pick, self.want as usize);
+            self.ds
+                .freeable_cidrs(eni, max, pick, &mut self.rng, &mut batch);
+            batch.retain(|&c| self.ds.remove_cidr(eni, c).is_ok());
+            if batch.is_empty() {
+                self.cidr_buf = batch;
+                continue;
+            }
+            self.want -= batch.len() as u32;
+            let r = ec2.unassign_private_ip_addresses(now, eni, &batch);
+            self.busy(
+                now,
+                r.latency,
+                Op::Unassign {
+                    eni,
+                    cidrs: batch,
+                    resp: r,
+                },
+            );
+            return;
+        }
+        self.after_resize(now, ec2);
+    }
+
+    /// Unassign errors are only logged: EC2 keeps the CIDRs, reconcile re-adds them.
+    fn unassign_done(
+        &mut self,
+        now: Millis,
+        eni: EniId,
+        cidrs: Vec<Cidr>,
+        resp: Response<()>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        if resp.result.is_err() {
+            let freed = now.saturating_sub(resp.latency);
+            self.drift
+                .extend(cidrs.iter().map(|&cidr| Drift { eni, cidr, freed }));
+        }
+        self.cidr_buf = cidrs;
+        self.shrink_next(now, ec2);
+    }
+
+    /// `shouldRemoveExtraENIs` → `tryFreeENI`: at most one deletable ENI leaves the
+    /// datastore, then `FreeENI`.
+    fn after_resize(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        let st = self.pass_stats;
+        if policy::should_remove_extra_enis(&self.s, &st, || self.ds.freeable_eni_exists()) {
+            self.stage = Stage::FreeEni;
+            let targets = self.eni_targets();
+            if let Some(id) = self
+                .ds
+                .deletable_eni(now, targets, self.pick, &mut self.rng)
+            {
+                let born = self.ds.eni(id).map_or(now, |e| e.created());
+                let mut cidrs = self.ds.remove_eni(id).expect("deletable ENIs have no pods");
+                cidrs.extend(self.drift.iter().filter(|d| d.eni == id).map(|d| d.cidr));
+                self.drift.retain(|d| d.eni != id);
+                let held = HeldEni {
+                    id,
+                    primary: false,
+                    born,
+                    cidrs,
+                };
+                self.pass_acted = true;
+                return self.free_step(now, held, FreeStep::Describe, ec2);
+            }
+        }
+        self.end_pass(now);
+    }
+
+    fn end_pass(&mut self, now: Millis) {
+        if self.pass_shrunk {
+            self.last_decrease = Some(now);
+            self.last_pool_action = Some(now);
+        }
+        self.after_pool_check(self.pass_started, now);
+    }
+
+    fn free_step(
+        &mut self,
+        now: Millis,
+        held: HeldEni,
+        step: FreeStep,
+        ec2: &mut impl ControlPlane,
+    ) {
+        let resp = match step {
+            FreeStep::Describe => ec2.request(now, Action::DescribeNetworkInterfaces),
+            FreeStep::Detach(_) => ec2.request(now, Action::DetachNetworkInterface),
+            FreeStep::Delete(_) => ec2.delete_network_interface(now, held.id),
+        };
+        self.busy(now, resp.latency, Op::Free { held, step, resp });
+    }
+
+    /// `FreeENI` (§7.3): describe, detach (12 tries), 2 s, delete (12 tries). A failed
+    /// describe or detach leaves the ENI attached for reconcile; a failed delete leaves it
+    /// for the leaked-ENI cleanup.
+    fn free_done(
+        &mut self,
+        now: Millis,
+        held: HeldEni,
+        step: FreeStep,
+        resp: Response<()>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        let ok = resp.result.is_ok();
+        match step {
+            FreeStep::Describe if ok => return self.free_step(now, held, FreeStep::Detach(0), ec2),
+            FreeStep::Detach(_) if ok => {
+                let next = FreeStep::Delete(0);
+                return self.busy(now, DETACH_DELETE_SLEEP, Op::FreeWait { held, next });
+            }
+            FreeStep::Detach(k) if k + 1 < MAX_ENI_EC2_RETRIES => {
+                let wait = self.backoff(DETACH_BACKOFF, k);
+                let next = FreeStep::Detach(k + 1);
+                return self.busy(now, wait, Op::FreeWait { held, next });
+            }
+            FreeStep::Delete(k) if !ok && k + 1 < MAX_ENI_EC2_RETRIES => {
+                let wait = self.backoff(DELETE_BACKOFF, k);
+                let next = FreeStep::Delete(k + 1);
+                return self.busy(now, wait, Op::FreeWait { held, next });
+            }
+            FreeStep::Delete(_) if ok => {}
+            FreeStep::Delete(_) => self.leaked.push(held),
+            FreeStep::Describe | FreeStep::Detach(_) => self.attached.push(held),
+        }
+        match self.stage {
+            Stage::FreeEni => self.end_pass(now),
+            _ => self.grown(now, Grown::Nothing, ec2),
+        }
+    }
+
+    /// A call or sleep of the main loop ended at `now`.
+    pub(super) fn complete(&mut self, now: Millis, op: Op, ec2: &mut impl ControlPlane) {
+        match op {
+            Op::InitDescribe { attempt, resp } => self.init_described(now, attempt, resp, ec2),
+            Op::InitModify { next, resp } => self.init_modified(now, next, resp, ec2),
+            Op::Assign { eni, retry, resp } => self.assign_done(now, eni, retry, resp, ec2),
+            Op::AssignResync { eni, resp } => self.resync_done(now, eni, resp, ec2),
+            Op::SubnetsBeforeCreate { second, n, resp } => {
+                self.subnets_done(now, second, n, resp, ec2)
+            }
+            op @ (Op::Create { .. }
+            | Op::DescribeInstances { .. }
+            | Op::Attach { .. }
+            | Op::Modify { .. }
+            | Op::Imds { .. }
+            | Op::SubnetsAtSetup { .. }) => self.new_eni_step(now, op, ec2),
+            Op::Free { held, step, resp } => self.free_done(now, held, step, resp, ec2),
+            Op::FreeWait { held, next } => self.free_step(now, held, next, ec2),
+            Op::Unassign { eni, cidrs, resp } => self.unassign_done(now, eni, cidrs, resp, ec2),
+            Op::ReconDescribeAll { attempt, resp } => self.recon_described(now, attempt, resp, ec2),
+            Op::ReconDescribeEni { eni, resp } => self.recon_eni_described(now, eni, resp, ec2),
+            Op::Sleep {
+                then: Resume::InitDescribe(attempt),
+            } => self.init_describe(now, attempt, ec2),
+            Op::Sleep {
+                then: Resume::ReconDescribe(attempt),
+            } => self.recon_describe(now, attempt, ec2),
+        }
+    }
+}

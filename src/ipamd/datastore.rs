@@ -1,0 +1,683 @@
+//! A node's datastore: its ENIs, their secondary IPs (/32) or prefixes (/28), and one record
+//! per address ever handed to a pod (upstream `pkg/ipamd/datastore/data_store.go`;
+//! spec/ipamd-policy.md §3 and §5).
+//!
+//! ENIs and each ENI's CIDRs live in [`Slots`], so "map order" follows the Go model of
+//! [`super::gomap`]. An address record is *unused* (never handed out, or dropped after its
+//! cooldown), *assigned* to a pod, or *released* at some time: it then cools for
+//! `IP_COOLDOWN_PERIOD` (`now − released ≤ cooldown`), during which it is neither reused nor
+//! lets its ENI be freed, but still counts as available and may be released back to EC2.
+//!
+//! Statistics are kept incrementally: [`Datastore::stats`] is O(log n) (cooling addresses are
+//! counted in a FIFO of release times, which are monotone), and every per-ENI question the
+//! pool check asks is O(ENIs). Only handing out an address scans records, and only on the
+//! ENI and CIDR it picks.
+
+use std::collections::VecDeque;
+
+use rand::RngExt as _;
+
+use crate::ec2::{Cidr, EniId};
+use crate::ipamd::config::IpPick;
+use crate::ipamd::gomap::{Slots, first_match, visit_order};
+use crate::ipamd::policy::{IPS_PER_PREFIX, Mode, PoolStats};
+use crate::rng::Rng;
+use crate::time::{Millis, SECOND};
+
+/// `minENILifeTime`: an ENI younger than this is never freed.
+pub const MIN_ENI_LIFETIME: Millis = 60 * SECOND;
+
+/// `inCoolingPeriod`: released at `at`, still cooling at `now`. A zero or negative
+/// `IP_COOLDOWN_PERIOD` means no cooldown.
+pub fn is_cooling(at: Millis, now: Millis, cooldown: Millis) -> bool {
+    cooldown > 0 && now <= at.saturating_add(cooldown)
+}
+
+/// One address of a CIDR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rec {
+    /// No record: never handed out, or dropped once its cooldown ended.
+    Unused,
+    /// Held by `pod` since `at`.
+    Assigned { pod: u32, at: Millis },
+    /// Given back by a pod at `at`.
+    Released { at: Millis },
+}
+
+#[derive(Clone, Debug)]
+struct CidrState {
+    cidr: Cidr,
+    recs: Box<[Rec]>,
+    assigned: u8,
+    /// Records that are not `Unused`.
+    recorded: u8,
+    /// Latest release among the records (an upper bound once expired; see `pick_unused`).
+    last_release: Option<Millis>,
+}
+
+impl CidrState {
+    fn new(cidr: Cidr) -> Self {
+        CidrState {
+            cidr,
+            recs: vec![Rec::Unused; cidr.size() as usize].into_boxed_slice(),
+            assigned: 0,
+            recorded: 0,
+            last_release: None,
+        }
+    }
+
+    fn size(&self) -> u32 {
+        self.recs.len() as u32
+    }
+
+    fn may_be_cooling(&self, now: Millis, cooldown: Millis) -> bool {
+        self.last_release
+            .is_some_and(|at| is_cooling(at, now, cooldown))
+    }
+
+    /// Addresses a pod could get now: unused, or released and cooled down.
+    fn assignable(&self, now: Millis, cooldown: Millis) -> u32 {
+        let unassigned = self.size() - u32::from(self.assigned);
+        if !self.may_be_cooling(now, cooldown) {
+            return unassigned;
+        }
+        let cooling = self
+            .recs
+            .iter()
+            .filter(|r| matches!(r, Rec::Released { at } if is_cooling(*at, now, cooldown)))
+            .count() as u32;
+        unassigned - cooling
+    }
+
+    fn has_assignable(&self, now: Millis, cooldown: Millis) -> bool {
+        if u32::from(self.recorded) < self.size() {
+            return true;
+        }
+        self.recorded > self.assigned && self.assignable(now, cooldown) > 0
+    }
+
+    /// `getUnusedIP`: the first released record out of cooldown is reused, and every such
+    /// record is dropped on the way; otherwise the lowest address without a record. (Which
+    /// expired record comes "first" is Go map order over 16 addresses; we take the lowest —
+    /// the choice inside one /28 changes no count.) A dropped record was out of cooldown, so
+    /// `last_release` stays a valid bound: if it pointed at one, every record had expired.
+    fn pick_unused(&mut self, now: Millis, cooldown: Millis) -> Option<usize> {
+        let mut reuse = None;
+        if self.recorded > self.assigned {
+            for (i, r) in self.recs.iter_mut().enumerate() {
+                if let Rec::Released { at } = *r
+                    && !is_cooling(at, now, cooldown)
+                {
+                    reuse.get_or_insert(i);
+                    *r = Rec::Unused;
+                    self.recorded -= 1;
+                }
+            }
+        }
+        reuse.or_else(|| self.recs.iter().position(|r| *r == Rec::Unused))
+    }
+}
+
+/// An ENI in the datastore.
+#[derive(Clone, Debug)]
+pub struct Eni {
+    id: EniId,
+    primary: bool,
+    created: Millis,
+    cidrs: Slots<CidrState>,
+    total_ips: u32,
+    assigned: u32,
+    free_prefixes: u32,
+    last_release: Option<Millis>,
+}
+
+impl Eni {
+    /// Its EC2 id.
+    pub fn id(&self) -> EniId {
+        self.id
+    }
+    /// The node's primary ENI (device 0): never freed.
+    pub fn is_primary(&self) -> bool {
+        self.primary
+    }
+    /// `createTime`: when ipamd added it to the datastore.
+    pub fn created(&self) -> Millis {
+        self.created
+    }
+    /// Secondary IPs or prefixes held.
+    pub fn cidr_count(&self) -> u32 {
+        self.cidrs.len() as u32
+    }
+    /// Pod-assignable addresses.
+    pub fn total_ips(&self) -> u32 {
+        self.total_ips
+    }
+    /// Addresses held by pods.
+    pub fn assigned_ips(&self) -> u32 {
+        self.assigned
+    }
+    /// Its CIDRs, in slot order.
+    pub fn cidrs(&self) -> impl Iterator<Item = Cidr> + '_ {
+        self.cidrs.iter().map(|(_, c)| c.cidr)
+    }
+    /// `hasIPInCooling`.
+    fn has_cooling(&self, now: Millis, cooldown: Millis) -> bool {
+        self.last_release
+            .is_some_and(|at| is_cooling(at, now, cooldown))
+    }
+    fn has_assignable(&self, now: Millis, cooldown: Millis) -> bool {
+        if self.total_ips == self.assigned {
+            return false;
+        }
+        if !self.has_cooling(now, cooldown) {
+            return true;
+        }
+        self.cidrs
+            .iter()
+            .any(|(_, c)| c.has_assignable(now, cooldown))
+    }
+}
+
+/// Why no address could be handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoAddress {
+    /// Every address is held by a pod (or there is none).
+    Exhausted,
+    /// Unassigned addresses exist but all are in `IP_COOLDOWN_PERIOD`.
+    Cooling,
+}
+
+/// Why `DelIPv4CidrFromStore` refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CidrError {
+    /// No such ENI or CIDR.
+    Unknown,
+    /// A pod holds one of its addresses (`IPInUseError`).
+    InUse,
+}
+
+/// WARM_IP_TARGET, MINIMUM_IP_TARGET and WARM_PREFIX_TARGET as `getDeletableENI` takes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EniTargets {
+    /// `warmIPTarget` (0 = unset).
+    pub warm_ip: u32,
+    /// `minimumIPTarget` (0 = unset).
+    pub minimum_ip: u32,
+    /// `warmPrefixTarget` (PD only).
+    pub warm_prefix: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Loc {
+    eni: u16,
+    cidr: u16,
+    offset: u8,
+}
+
+/// One node's datastore (network card 0). See the module docs.
+#[derive(Clone, Debug)]
+pub struct Datastore {
+    mode: Mode,
+    cooldown: Millis,
+    enis: Slots<Eni>,
+    total_ips: u32,
+    assigned: u32,
+    prefixes: u32,
+    free_prefixes: u32,
+    /// (release time, address) of released records, oldest first.
+    cooling: VecDeque<(Millis, u32)>,
+    /// Pod → where its address is, sorted by pod.
+    pods: Vec<(u32, Loc)>,
+}
+
+impl Datastore {
+    /// An empty datastore for `mode` with `IP_COOLDOWN_PERIOD` = `cooldown`.
+    pub fn new(mode: Mode, cooldown: Millis) -> Self {
+        Datastore {
+            mode,
+            cooldown,
+            enis: Slots::new(),
+            total_ips: 0,
+            assigned: 0,
+            prefixes: 0,
+            free_prefixes: 0,
+            cooling: VecDeque::new(),
+            pods: Vec::new(),
+        }
+    }
+
+    /// The mode whose CIDRs count.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// ENIs, in slot order.
+    pub fn enis(&self) -> impl Iterator<Item = &Eni> + '_ {
+        self.enis.iter().map(|(_, e)| e)
+    }
+
+    /// `GetENIs`.
+    pub fn eni_count(&self) -> u32 {
+        self.enis.len() as u32
+    }
+
+    /// `TotalIPs`.
+    pub fn total_ips(&self) -> u32 {
+        self.total_ips
+    }
+
+    /// The ENI `id`, if in the datastore.
+    pub fn eni(&self, id: EniId) -> Option<&Eni> {
+        self.enis().find(|e| e.id == id)
+    }
+
+    fn slot_of(&self, id: EniId) -> Option<usize> {
+        self.enis.iter().find(|(_, e)| e.id == id).map(|(i, _)| i)
+    }
+
+    /// `AddENI`: a new ENI with no CIDRs, `createTime = now`. False if already there.
+    pub fn add_eni(&mut self, id: EniId, primary: bool, now: Millis) -> bool {
+        if self.slot_of(id).is_some() {
+            return false;
+        }
+        self.enis.insert(Eni {
+            id,
+            primary,
+            created: now,
+            cidrs: Slots::new(),
+            total_ips: 0,
+            assigned: 0,
+            free_prefixes: 0,
+            last_release: None,
+        });
+        true
+    }
+
+    /// `AddIPv4CidrToStore`. Only CIDRs of the current mode are kept (/32 in SIP, /28 in
+    /// PD); false for another kind, an unknown ENI or a duplicate.
+    pub fn add_cidr(&mut self, eni: EniId, cidr: Cidr) -> bool {
+        let want = match self.mode {
+            Mode::SecondaryIp => 32,
+            Mode::PrefixDelegation => 28,
+        };
+        let Some(slot) = self.slot_of(eni) else {
+            return false;
+        };
+        let e = self.enis.get_mut(slot).expect("slot is live");
+        if cidr.len != want || e.cidrs.iter().any(|(_, c)| c.cidr == cidr) {
+            return false;
+        }
+        let size = cidr.size();
+        e.cidrs.insert(CidrState::new(cidr));
+        e.total_ips += size;
+        self.total_ips += size;
+        if self.mode == Mode::PrefixDelegation {
+            e.free_prefixes += 1;
+            self.prefixes += 1;
+            self.free_prefixes += 1;
+        }
+        true
+    }
+
+    /// `DelIPv4CidrFromStore(force = false)`: refuses while a pod holds an address of it;
+    /// otherwise drops the CIDR and its records (cooling ones included).
+    pub fn remove_cidr(&mut self, eni: EniId, cidr: Cidr) -> Result<(), CidrError> {
+        let slot = self.slot_of(eni).ok_or(CidrError::Unknown)?;
+        let e = self.enis.get_mut(slot).expect("slot is live");
+        let (cslot, state) = e
+            .cidrs
+            .iter()
+            .find(|(_, c)| c.cidr == cidr)
+            .ok_or(CidrError::Unknown)?;
+        if state.assigned > 0 {
+            return Err(CidrError::InUse);
+        }
+        let had_cooling = state.last_release.is_some();
+        let state = e.cidrs.remove(cslot).expect("slot is live");
+        e.total_ips -= state.size();
+        self.total_ips -= state.size();
+        if self.mode == Mode::PrefixDelegation {
+            e.free_prefixes -= 1;
+            self.prefixes -= 1;
+            self.free_prefixes -= 1;
+        }
+        if had_cooling {
+            e.last_release = e.cidrs.iter().filter_map(|(_, c)| c.last_release).max();
+            let (lo, hi) = (cidr.addr, cidr.addr + (cidr.size() - 1));
+            self.cooling.retain(|&(_, a)| a < lo || a > hi);
+        }
+        Ok(())
+    }
+
+    /// Drops ENI `id` with its CIDRs and returns them, unless a pod holds one of its
+    /// addresses (`RemoveENIFromDataStore(force = false)`).
+    pub fn remove_eni(&mut self, id: EniId) -> Option<Vec<Cidr>> {
+        let slot = self.slot_of(id)?;
+        if self.enis.get(slot)?.assigned > 0 {
+            return None;
+        }
+        let e = self.enis.remove(slot).expect("slot is live");
+        self.total_ips -= e.total_ips;
+        if self.mode == Mode::PrefixDelegation {
+            self.prefixes -= e.cidr_count();
+            self.free_prefixes -= e.free_prefixes;
+        }
+        if e.last_release.is_some() {
+            for (_, c) in e.cidrs.iter() {
+                let (lo, hi) = (c.cidr.addr, c.cidr.addr + (c.size() - 1));
+                self.cooling.retain(|&(_, a)| a < lo || a > hi);
+            }
+        }
+        Some(e.cidrs().collect())
+    }
+
+    /// Forgets release times that can no longer be cooling at `now` or later.
+    pub fn prune(&mut self, now: Millis) {
+        while let Some(&(at, _)) = self.cooling.front() {
+            if is_cooling(at, now, self.cooldown) {
+                break;
+            }
+            self.cooling.pop_front();
+        }
+    }
+
+    /// Released addresses still cooling at `now`.
+    pub fn cooling_ips(&self, now: Millis) -> u32 {
+        if self.cooldown == 0 {
+            return 0;
+        }
+        let cut = self
+            .cooling
+            .partition_point(|&(at, _)| !is_cooling(at, now, self.cooldown));
+        (self.cooling.len() - cut) as u32
+    }
+
+    /// `GetIPStats` + `GetFreePrefixes` + `GetENIs` at `now`.
+    pub fn stats(&self, now: Millis) -> PoolStats {
+        PoolStats {
+            total_ips: self.total_ips,
+            assigned_ips: self.assigned,
+            cooldown_ips: self.cooling_ips(now),
+            total_prefixes: self.prefixes,
+            free_prefixes: self.free_prefixes,
+            enis: self.eni_count(),
+        }
+    }
+
+    /// The address `pod` holds, if any.
+    pub fn pod_address(&self, pod: u32) -> Option<u32> {
+        let i = self.pods.binary_search_by_key(&pod, |p| p.0).ok()?;
+        Some(self.address_at(self.pods[i].1))
+    }
+
+    fn address_at(&self, loc: Loc) -> u32 {
+        let eni = self
+            .enis
+            .get(usize::from(loc.eni))
+            .expect("pod's ENI is live");
+        let c = eni
+            .cidrs
+            .get(usize::from(loc.cidr))
+            .expect("pod's CIDR is live");
+        c.cidr.addr + u32::from(loc.offset)
+    }
+
+    /// `AssignPodIPv4Address` (§5.1): the pod's address if it already has one; else the first
+    /// ENI in map order with an assignable address, the first such CIDR on it in map order,
+    /// and `pickUnused` inside it. `random` picks uniformly among all assignable addresses.
+    pub fn assign(
+        &mut self,
+        pod: u32,
+        now: Millis,
+        pick: IpPick,
+        rng: &mut Rng,
+    ) -> Result<u32, NoAddress> {
+        if let Some(addr) = self.pod_address(pod) {
+            return Ok(addr);
+        }
+        self.prune(now);
+        let unassigned = self.total_ips - self.assigned;
+        if unassigned == 0 {
+            return Err(NoAddress::Exhausted);
+        }
+        if unassigned == self.cooling_ips(now) {
+            return Err(NoAddress::Cooling);
+        }
+        let cd = self.cooldown;
+        let (eslot, cslot) = match pick {
+            IpPick::Random => self.pick_random(now, rng),
+            _ => {
+                let e = first_match(&self.enis, pick, rng, |e| e.has_assignable(now, cd))
+                    .expect("an ENI has an assignable address");
+                let eni = self.enis.get(e).expect("slot is live");
+                let c = first_match(&eni.cidrs, pick, rng, |c| c.has_assignable(now, cd))
+                    .expect("the ENI has an assignable CIDR");
+                (e, c)
+            }
+        };
+        let mode = self.mode;
+        let eni = self.enis.get_mut(eslot).expect("slot is live");
+        let c = eni.cidrs.get_mut(cslot).expect("slot is live");
+        let offset = c
+            .pick_unused(now, cd)
+            .expect("the CIDR has an assignable address");
+        c.recs[offset] = Rec::Assigned { pod, at: now };
+        c.recorded += 1;
+        c.assigned += 1;
+        if mode == Mode::PrefixDelegation && c.assigned == 1 {
+            eni.free_prefixes -= 1;
+            self.free_prefixes -= 1;
+        }
+        let addr = c.cidr.addr + offset as u32;
+        eni.assigned += 1;
+        self.assigned += 1;
+        let loc = Loc {
+            eni: eslot as u16,
+            cidr: cslot as u16,
+            offset: offset as u8,
+        };
+        let at = self.pods.partition_point(|p| p.0 < pod);
+        self.pods.insert(at, (pod, loc));
+        Ok(addr)
+    }
+
+    fn pick_random(&self, now: Millis, rng: &mut Rng) -> (usize, usize) {
+        let cd = self.cooldown;
+        let cidrs = || {
+            self.enis
+                .iter()
+                .flat_map(move |(e, eni)| eni.cidrs.iter().map(move |(c, s)| (e, c, s)))
+        };
+        let total: u32 = cidrs().map(|(_, _, s)| s.assignable(now, cd)).sum();
+        let mut k = rng.random_range(0..total);
+        for (e, c, s) in cidrs() {
+            let n = s.assignable(now, cd);
+            if k < n {
+                return (e, c);
+            }
+            k -= n;
+        }
+        unreachable!("k < total")
+    }
+
+    /// `UnassignPodIPAddress` (§5.2): the pod's record stays, released at `now`, and cools.
+    /// Returns the address, or `None` for a pod without one.
+    pub fn release(&mut self, pod: u32, now: Millis) -> Option<u32> {
+        let i = self.pods.binary_search_by_key(&pod, |p| p.0).ok()?;
+        let (_, loc) = self.pods.remove(i);
+        let mode = self.mode;
+        let eni = self.enis.get_mut(usize::from(loc.eni)).expect("live");
+        let c = eni.cidrs.get_mut(usize::from(loc.cidr)).expect("live");
+        c.recs[usize::from(loc.offset)] = Rec::Released { at: now };
+        c.assigned -= 1;
+        c.last_release = Some(now);
+        if mode == Mode::PrefixDelegation && c.assigned == 0 {
+            eni.free_prefixes += 1;
+            self.free_prefixes += 1;
+        }
+        let addr = c.cidr.addr + u32::from(loc.offset);
+        eni.assigned -= 1;
+        eni.last_release = Some(now);
+        self.assigned -= 1;
+        if self.cooldown > 0 {
+            self.cooling.push_back((now, addr));
+        }
+        Some(addr)
+    }
+
+    /// `GetAllocatableENIs(limit, skipPrimary)` in map order into `out`: ENIs holding fewer
+    /// than `limit` CIDRs (the primary skipped with custom networking).
+    pub fn allocatable_enis(
+        &self,
+        limit: u32,
+        skip_primary: bool,
+        pick: IpPick,
+        rng: &mut Rng,
+        out: &mut Vec<EniId>,
+    ) {
+        out.clear();
+        let fits = |e: &Eni| !(skip_primary && e.primary) && e.cidr_count() < limit;
+        if !self.enis.iter().any(|(_, e)| fits(e)) {
+            return;
+        }
+        let mut order = Vec::with_capacity(self.enis.len());
+        visit_order(&self.enis, pick, rng, &mut order);
+        out.extend(
+            order
+                .into_iter()
+                .map(|s| self.enis.get(s).expect("live"))
+                .filter(|e| fits(e))
+                .map(|e| e.id),
+        );
+    }
+
+    /// Whether some ENI could take more CIDRs (`GetAllocatableENIs` non-empty), without
+    /// drawing an order.
+    pub fn has_allocatable_eni(&self, limit: u32, skip_primary: bool) -> bool {
+        self.enis
+            .iter()
+            .any(|(_, e)| !(skip_primary && e.primary) && e.cidr_count() < limit)
+    }
+
+    /// `FindFreeableCidrs(eni)[:max]` into `out`: CIDRs with no assigned address (cooling
+    /// ignored), in the ENI's map order.
+    pub fn freeable_cidrs(
+        &self,
+        eni: EniId,
+        max: usize,
+        pick: IpPick,
+        rng: &mut Rng,
+        out: &mut Vec<Cidr>,
+    ) {
+        out.clear();
+        let Some(e) = self.eni(eni) else { return };
+        if max == 0 || !e.cidrs.iter().any(|(_, c)| c.assigned == 0) {
+            return;
+        }
+        let mut order = Vec::with_capacity(e.cidrs.len());
+        visit_order(&e.cidrs, pick, rng, &mut order);
+        out.extend(
+            order
+                .into_iter()
+                .map(|s| e.cidrs.get(s).expect("live"))
+                .filter(|c| c.assigned == 0)
+                .map(|c| c.cidr)
+                .take(max),
+        );
+    }
+
+    /// ENIs in map order into `out` (the shrink's `range eniInfos.ENIs`).
+    pub fn eni_order(&self, pick: IpPick, rng: &mut Rng, out: &mut Vec<EniId>) {
+        let mut order = Vec::with_capacity(self.enis.len());
+        visit_order(&self.enis, pick, rng, &mut order);
+        out.clear();
+        out.extend(
+            order
+                .into_iter()
+                .map(|s| self.enis.get(s).expect("live").id),
+        );
+    }
+
+    /// `CheckFreeableENIexists`: a non-primary ENI with no pod (no age or cooldown check).
+    pub fn freeable_eni_exists(&self) -> bool {
+        self.enis().any(|e| !e.primary && e.assigned == 0)
+    }
+
+    /// Conditions 5–7 of `getDeletableENI`: the *other* ENIs would not cover the targets.
+    fn required_by_targets(&self, e: &Eni, t: EniTargets) -> bool {
+        let pd = self.mode == Mode::PrefixDelegation;
+        let round = |x: u32| {
+            if pd {
+                x.div_ceil(IPS_PER_PREFIX) * IPS_PER_PREFIX
+            } else {
+                x
+            }
+        };
+        let other_free = (self.total_ips - self.assigned) - (e.total_ips - e.assigned);
+        let other_total = self.total_ips - e.total_ips;
+        let other_free_prefixes = self.free_prefixes - e.free_prefixes;
+        (t.warm_ip != 0 && other_free < round(t.warm_ip))
+            || (t.minimum_ip != 0 && other_total < round(t.minimum_ip))
+            || (pd && t.warm_prefix != 0 && other_free_prefixes < t.warm_prefix)
+    }
+
+    /// The time-independent conditions of `getDeletableENI`: 1 (not primary), 4 (no pod) and
+    /// 5–7 (targets); 8–9 (trunk, EFA) never apply here.
+    fn freeable_by_counts(&self, e: &Eni, t: EniTargets) -> bool {
+        !e.primary && e.assigned == 0 && !self.required_by_targets(e, t)
+    }
+
+    /// `getDeletableENI`: the first ENI in map order passing all nine conditions of §3.1
+    /// (the time-dependent ones: at least [`MIN_ENI_LIFETIME`] old, no address cooling).
+    pub fn deletable_eni(
+        &self,
+        now: Millis,
+        targets: EniTargets,
+        pick: IpPick,
+        rng: &mut Rng,
+    ) -> Option<EniId> {
+        let cd = self.cooldown;
+        let ok = |e: &Eni| {
+            self.freeable_by_counts(e, targets)
+                && now.saturating_sub(e.created) >= MIN_ENI_LIFETIME
+                && !e.has_cooling(now, cd)
+        };
+        let slot = first_match(&self.enis, pick, rng, ok)?;
+        Some(self.enis.get(slot).expect("live").id)
+    }
+
+    /// When [`Datastore::deletable_eni`] (finding nothing at `now`) could first find an ENI
+    /// if no pod comes or goes: the earliest time an ENI that passes the count conditions
+    /// is old enough and has cooled down. `None` if no ENI passes them.
+    pub fn deletable_from(&self, targets: EniTargets) -> Option<Millis> {
+        let cd = self.cooldown;
+        self.enis()
+            .filter(|e| self.freeable_by_counts(e, targets))
+            .map(|e| {
+                let aged = e.created + MIN_ENI_LIFETIME;
+                let cooled = match e.last_release {
+                    Some(at) if cd > 0 => at + cd + 1,
+                    _ => 0,
+                };
+                aged.max(cooled)
+            })
+            .min()
+    }
+
+    /// `RemoveUnusedENIFromStore`: takes [`Datastore::deletable_eni`] out of the datastore
+    /// (before any EC2 call) and returns it with the CIDRs it held.
+    pub fn remove_unused_eni(
+        &mut self,
+        now: Millis,
+        targets: EniTargets,
+        pick: IpPick,
+        rng: &mut Rng,
+    ) -> Option<(EniId, Vec<Cidr>)> {
+        let id = self.deletable_eni(now, targets, pick, rng)?;
+        let cidrs = self.remove_eni(id).expect("a deletable ENI has no pods");
+        Some((id, cidrs))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+//! The order in which ipamd's Go maps are visited (spec/ipamd-policy.md §5.3 and "Modelling
+//! choices" 3).
+//!
+//! ipamd keeps ENIs, and each ENI's secondary IPs or prefixes, in Go maps and picks "the first
+//! one that fits" while ranging over them. Go randomises map iteration, but for a map that has
+//! never held more than 8 entries both the old hashmap and the Swiss-table map store the
+//! entries in one 8-slot group, an insert takes the **lowest empty slot** (a deleted entry's
+//! slot is reused), and a `range` starts at a uniformly random slot of the 8 and wraps. So with
+//! `n` entries in slots `0..n` the first-inserted entry is visited first with probability
+//! `(9 − n)/8`. Bigger maps are modelled as a random rotation of the insertion order.
+//!
+//! [`Slots`] is that storage; [`visit_order`] and [`first_match`] are one `range` loop over it
+//! under the scenario's [`IpPick`]: `go-map` (the model above), `first-fit` (insertion order)
+//! or `random` (a uniformly random order).
+//!
+//! Draws: a loop over fewer than two entries, or one that cannot match anything, draws
+//! nothing from the node's stream. This keeps idle pool checks free of draws, so skipping
+//! them cannot shift the stream (see `agent.rs`).
+
+use rand::RngExt as _;
+
+use crate::ipamd::config::IpPick;
+use crate::rng::Rng;
+
+/// Slots of one 8-slot Go map group, as many as the map ever needed.
+const GROUP: usize = 8;
+
+/// Entries in insertion slots: an insert takes the lowest empty slot, like a Go map group.
+#[derive(Clone, Debug)]
+pub struct Slots<T> {
+    slots: Vec<Option<T>>,
+    live: usize,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            slots: Vec::new(),
+            live: 0,
+        }
+    }
+}
+
+impl<T> Slots<T> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores `value` in the lowest empty slot and returns that slot.
+    pub fn insert(&mut self, value: T) -> usize {
+        self.live += 1;
+        match self.slots.iter().position(Option::is_none) {
+            Some(i) => {
+                self.slots[i] = Some(value);
+                i
+            }
+            None => {
+                self.slots.push(Some(value));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// Empties `slot`, returning what it held.
+    pub fn remove(&mut self, slot: usize) -> Option<T> {
+        let v = self.slots.get_mut(slot)?.take();
+        if v.is_some() {
+            self.live -= 1;
+        }
+        v
+    }
+
+    /// The entry in `slot`, if any.
+    pub fn get(&self, slot: usize) -> Option<&T> {
+        self.slots.get(slot)?.as_ref()
+    }
+
+    /// The entry in `slot`, if any, mutably.
+    pub fn get_mut(&mut self, slot: usize) -> Option<&mut T> {
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    /// Live entries.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Slots the map ever used (its high-water mark): more than 8 means Go has grown it past
+    /// one group, and iteration is modelled as a random rotation.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Live entries in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &T)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
+    }
+}
+
+/// Fills `out` with the live slots of `map` in the order one `range` loop visits them.
+///
+/// `go-map`: for a map that never outgrew one group, start at a uniformly random slot of 8 and
+/// wrap; otherwise start at a uniformly random live entry and wrap. `first-fit`: slot order.
+/// `random`: a uniformly random permutation. Draws only when there are two or more entries.
+pub fn visit_order<T>(map: &Slots<T>, pick: IpPick, rng: &mut Rng, out: &mut Vec<usize>) {
+    out.clear();
+    out.extend(map.iter().map(|(i, _)| i));
+    if out.len() < 2 {
+        return;
+    }
+    match pick {
+        IpPick::FirstFit => {}
+        IpPick::GoMap => {
+            if map.slot_count() <= GROUP {
+                let start = rng.random_range(0..GROUP);
+                let k = out.partition_point(|&s| s < start);
+                out.rotate_left(k);
+            } else {
+                let k = rng.random_range(0..out.len());
+                out.rotate_left(k);
+            }
+        }
+        IpPick::Random => {
+            for i in (1..out.len()).rev() {
+                let j = rng.random_range(0..=i);
+                out.swap(i, j);
+            }
+        }
+    }
+}
+
+/// The slot a `range` loop over `map` that stops at the first entry satisfying `want` ends
+/// on, or `None` if no entry does. Same distribution as [`visit_order`] followed by a search,
+/// without the buffer. Draws only when some entry matches and the map has two or more.
+pub fn first_match<T>(
+    map: &Slots<T>,
+    pick: IpPick,
+    rng: &mut Rng,
+    want: impl Fn(&T) -> bool,
+) -> Option<usize> {
+    let mut matches = 0usize;
+    let mut first = None;
+    for (i, v) in map.iter() {
+        if want(v) {
+            matches += 1;
+            first.get_or_insert(i);
+        }
+    }
+    let first = first?;
+    if map.len() < 2 || pick == IpPick::FirstFit {
+        return Some(first);
+    }
+    match pick {
+        IpPick::FirstFit => Some(first),
+        IpPick::GoMap if map.slot_count() <= GROUP => {
+            let start = rng.random_range(0..GROUP);
+            let after = map.iter().find(|&(i, v)| i >= start && want(v));
+            Some(after.map_or(first, |(i, _)| i))
+        }
+        IpPick::GoMap => {
+            let k = rng.random_range(0..map.len());
+            let after = map.iter().skip(k).find(|&(_, v)| want(v));
+            Some(after.map_or(first, |(i, _)| i))
+        }
+        IpPick::Random => {
+            let k = rng.random_range(0..matches);
+            map.iter().filter(|&(_, v)| want(v)).nth(k).map(|(i, _)| i)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Streams;
+
+    fn map(n: usize) -> Slots<usize> {
+        let mut m = Slots::new();
+        for i in 0..n {
+            assert_eq!(m.insert(i), i);
+        }
+        m
+    }
+
+    #[test]
+    fn insert_takes_the_lowest_empty_slot() {
+        let mut m = map(4);
+        assert_eq!(m.remove(1), Some(1));
+        assert_eq!(m.remove(1), None);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.insert(9), 1, "a deleted entry's slot is reused first");
+        assert_eq!(m.insert(10), 4);
+        assert_eq!(m.slot_count(), 5);
+        let order: Vec<_> = m.iter().map(|(_, v)| *v).collect();
+        assert_eq!(order, [0, 9, 2, 3, 10]);
+    }
+
+    /// §5.3: with 3 entries the first-inserted one is visited first 6/8 of the time, the
+    /// others 1/8 each; with the first one not matching, the second gets 7/8.
+    #[test]
+    fn go_map_first_visit_follows_the_eight_slot_rotation() {
+        let m = map(3);
+        let mut rng = Streams::new(1).stream("gomap", 0);
+        let n = 80_000;
+        let mut first = [0usize; 3];
+        let mut skip0 = [0usize; 3];
+        for _ in 0..n {
+            first[first_match(&m, IpPick::GoMap, &mut rng, |_| true).unwrap()] += 1;
+            skip0[first_match(&m, IpPick::GoMap, &mut rng, |&v| v != 0).unwrap()] += 1;
+        }
+        let frac = |c: usize| c as f64 / n as f64;
+        assert!((frac(first[0]) - 0.75).abs() < 0.01, "{first:?}");
+        assert!((frac(first[1]) - 0.125).abs() < 0.01, "{first:?}");
+        assert!((frac(first[2]) - 0.125).abs() < 0.01, "{first:?}");
+        assert_eq!(skip0[0], 0);
+        assert!((frac(skip0[1]) - 0.875).abs() < 0.01, "{skip0:?}");
+    }
+
+    #[test]
+    fn visit_order_is_a_rotation_under_go_map_and_a_permutation_under_random() {
+        let m = map(5);
+        let mut rng = Streams::new(2).stream("gomap", 0);
+        let mut out = Vec::new();
+        let mut starts = [0usize; 5];
+        for _ in 0..4_000 {
+            visit_order(&m, IpPick::GoMap, &mut rng, &mut out);
+            let s = out[0];
+            let expect: Vec<usize> = (0..5).map(|i| (s + i) % 5).collect();
+            assert_eq!(out, expect);
+            starts[s] += 1;
+        }
+        // start slot 0 covers random starts 0, 5, 6, 7: 4/8.
+        assert!(
+            (starts[0] as f64 / 4_000.0 - 0.5).abs() < 0.03,
+            "{starts:?}"
+        );
+        visit_order(&m, IpPick::FirstFit, &mut rng, &mut out);
+        assert_eq!(out, [0, 1, 2, 3, 4]);
+        visit_order(&m, IpPick::Random, &mut rng, &mut out);
+        let mut sorted = out.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn grown_maps_rotate_from_a_random_live_entry() {
+        let m = map(12);
+        let mut rng = Streams::new(3).stream("gomap", 0);
+        let mut firsts = [0usize; 12];
+        for _ in 0..12_000 {
+            firsts[first_match(&m, IpPick::GoMap, &mut rng, |_| true).unwrap()] += 1;
+        }
+        for c in firsts {
+            assert!(
+                (c as f64 / 12_000.0 - 1.0 / 12.0).abs() < 0.015,
+                "{firsts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_draw_without_a_match_or_a_choice() {
+        let m = map(3);
+        let mut rng = Streams::new(4).stream("gomap", 0);
+        let before = rng.clone();
+        assert_eq!(first_match(&m, IpPick::GoMap, &mut rng, |_| false), None);
+        assert_eq!(
+            first_match(&map(1), IpPick::Random, &mut rng, |_| true),
+            Some(0)
+        );
+        let mut out = Vec::new();
+        visit_order(&map(1), IpPick::GoMap, &mut rng, &mut out);
+        assert_eq!(rng, before);
+    }
+}
