@@ -12,10 +12,17 @@
 //! parallelism inside a run), and collected in that fixed order, so the output does not
 //! depend on `--jobs`.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
 use crate::Error;
+use crate::ipamd::config::CniConfig;
+use crate::report::RunOutput;
 use crate::report::comparison::{self, SweepRun};
+use crate::scenario::{Scenario, ScenarioText};
 
 /// One `--vary KEY=V1,V2,..` argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +91,17 @@ pub struct Job {
     pub overrides: Vec<String>,
 }
 
+/// The key an override addresses, as `--set` resolves it: an aws-node variable given by its
+/// own name is `cni.<NAME>`.
+fn canonical_key(key: &str) -> String {
+    let key = key.trim();
+    if CniConfig::VARIABLES.contains(&key) {
+        format!("cni.{key}")
+    } else {
+        key.to_string()
+    }
+}
+
 impl Plan {
     /// Builds the plan; errors on a repeated key, a key also given by `--set`, no seeds, or
     /// a product too large to run.
@@ -102,14 +120,15 @@ impl Plan {
             return Err(Error::Usage("--seeds must be at least 1".into()));
         }
         for (i, v) in varies.iter().enumerate() {
-            if varies[..i].iter().any(|w| w.key == v.key) {
+            let key = canonical_key(&v.key);
+            if varies[..i].iter().any(|w| canonical_key(&w.key) == key) {
                 return Err(Error::Usage(format!(
                     "--vary {}: the key is varied twice; list all its values in one --vary",
                     v.key
                 )));
             }
-            let set_key = |s: &String| s.split_once('=').map(|(k, _)| k.trim().to_string());
-            if sets.iter().filter_map(set_key).any(|k| k == v.key) {
+            let set_key = |s: &String| s.split_once('=').map(|(k, _)| canonical_key(k));
+            if sets.iter().filter_map(set_key).any(|k| k == key) {
                 return Err(Error::Usage(format!(
                     "{} is given both by --set and by --vary; keep one",
                     v.key
@@ -149,16 +168,24 @@ impl Plan {
         })
     }
 
+    /// Each cell's overrides: its `KEY=VALUE`s, in key order.
+    pub fn cell_overrides(&self) -> Vec<Vec<String>> {
+        self.cells
+            .iter()
+            .map(|values| {
+                self.keys
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Every run in output order: cells in order, seeds innermost.
     pub fn jobs(&self) -> Vec<Job> {
         let mut out = Vec::with_capacity(self.cells.len() * self.seeds.len());
-        for (cell, values) in self.cells.iter().enumerate() {
-            let overrides: Vec<String> = self
-                .keys
-                .iter()
-                .zip(values)
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+        for (cell, overrides) in self.cell_overrides().into_iter().enumerate() {
             for &seed in &self.seeds {
                 out.push(Job {
                     cell,
@@ -169,6 +196,111 @@ impl Plan {
         }
         out
     }
+}
+
+/// Runs `f` on every job over a pool of `threads` threads (one whole job per task) and
+/// returns the results in job order, whatever the number of threads. When a job fails, the
+/// error of the first failed job in job order is returned. `progress` draws a bar on stderr
+/// if stderr is a terminal.
+pub fn run_all<R, F>(jobs: &[Job], threads: usize, progress: bool, f: F) -> Result<Vec<R>, Error>
+where
+    R: Send,
+    F: Fn(&Job) -> Result<R, Error> + Sync,
+{
+    if threads == 0 {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    let bar = if progress && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(jobs.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} runs  {elapsed} elapsed, ~{eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let step = |j: &Job| {
+        let r = f(j);
+        bar.inc(1);
+        r
+    };
+    let results: Vec<Result<R, Error>> =
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(|| jobs.par_iter().map(step).collect()),
+            // No threads to be had: the same results, one after another.
+            Err(_) => jobs.iter().map(step).collect(),
+        };
+    bar.finish_and_clear();
+    results.into_iter().collect()
+}
+
+/// What a sweep produced: the scenario's name, the varied keys and every run's summary in
+/// plan order (cells in order, seeds innermost).
+#[derive(Clone, Debug)]
+pub struct SweepOutput {
+    /// The scenario's name (after `--set`), for titles and the default folder.
+    pub name: String,
+    /// The varied keys, in `--vary` order.
+    pub keys: Vec<String>,
+    /// One entry per cell × seed.
+    pub runs: Vec<SweepRun>,
+}
+
+/// Runs a sweep of `text` with `sets` applied to every cell, the cells of `varies`, and
+/// `seeds` seeds from the scenario's own seed. Every cell's scenario is built and validated
+/// before any run starts, so a bad value fails at once, naming its cell. `engine` runs one
+/// scenario (the binary passes [`crate::engine::run`]); runs are spread over `threads`
+/// threads by [`run_all`].
+pub fn sweep<E>(
+    text: &ScenarioText,
+    sets: &[String],
+    varies: &[Vary],
+    seeds: u32,
+    threads: usize,
+    progress: bool,
+    engine: E,
+) -> Result<SweepOutput, Error>
+where
+    E: Fn(&Scenario) -> Result<RunOutput, Error> + Sync,
+{
+    let base = text.build(sets)?;
+    let plan = Plan::new(varies, sets, base.seed, seeds)?;
+    let mut cells: Vec<Scenario> = Vec::with_capacity(plan.cells.len());
+    for (values, overrides) in plan.cells.iter().zip(plan.cell_overrides()) {
+        let all: Vec<String> = sets.iter().cloned().chain(overrides).collect();
+        let scenario = text.build(&all).map_err(|e| {
+            let label: Vec<String> = plan
+                .keys
+                .iter()
+                .zip(values)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            Error::Usage(format!("sweep cell {}: {e}", label.join(", ")))
+        })?;
+        cells.push(scenario);
+    }
+    let jobs = plan.jobs();
+    let summaries = run_all(&jobs, threads, progress, |job| {
+        // Same seed in every cell: the same draws from every named stream.
+        let mut scenario = cells[job.cell].clone();
+        scenario.seed = job.seed;
+        engine(&scenario).map(|out| out.summary)
+    })?;
+    let runs = jobs
+        .iter()
+        .zip(summaries)
+        .map(|(job, summary)| SweepRun {
+            values: plan.cells[job.cell].clone(),
+            summary,
+        })
+        .collect();
+    Ok(SweepOutput {
+        name: base.name,
+        keys: plan.keys,
+        runs,
+    })
 }
 
 /// Every file of a sweep's folder: `sweep.csv`, `sweep.svg`, `sweep.html`, in that order.
@@ -258,6 +390,43 @@ mod tests {
         assert_eq!(jobs[11].overrides, ["A=2", "B=z"]);
     }
 
+    /// A job whose result depends on its seed and cell through a little CPU work.
+    fn work(j: &Job) -> Result<u64, Error> {
+        let mut x = j.seed ^ (j.cell as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        }
+        Ok(x)
+    }
+
+    #[test]
+    fn results_come_back_in_job_order_whatever_the_threads() {
+        let plan = Plan::new(&[vary("A=1,2,3,4"), vary("B=x,y")], &[], 3, 3).unwrap();
+        let jobs = plan.jobs();
+        let one = run_all(&jobs, 1, false, work).unwrap();
+        let expected: Vec<u64> = jobs.iter().map(|j| work(j).unwrap()).collect();
+        assert_eq!(one, expected);
+        for threads in [2, 3, 8] {
+            assert_eq!(run_all(&jobs, threads, false, work).unwrap(), one);
+        }
+        assert!(run_all(&jobs, 0, false, work).is_err());
+    }
+
+    #[test]
+    fn the_first_failure_in_job_order_is_reported() {
+        let plan = Plan::new(&[vary("A=1,2,3,4,5,6")], &[], 0, 1).unwrap();
+        let jobs = plan.jobs();
+        let err = run_all(&jobs, 4, false, |j: &Job| {
+            if j.cell >= 2 {
+                Err(Error::Usage(format!("cell {}", j.cell)))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "cell 2");
+    }
+
     #[test]
     fn plans_reject_conflicts() {
         assert!(Plan::new(&[], &[], 1, 1).is_err());
@@ -266,6 +435,24 @@ mod tests {
         let err = Plan::new(&[vary("A=1,2")], &["A=3".into()], 1, 1).unwrap_err();
         assert!(err.to_string().contains("both by --set and by --vary"));
         assert!(Plan::new(&[vary("A=1,2")], &["B=3".into()], 1, 1).is_ok());
+        // An aws-node variable by its own name is the same key as cni.<NAME>.
+        let err = Plan::new(
+            &[vary("WARM_IP_TARGET=1,2")],
+            &["cni.WARM_IP_TARGET=3".into()],
+            1,
+            1,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("both by --set and by --vary"));
+        assert!(
+            Plan::new(
+                &[vary("WARM_IP_TARGET=1"), vary("cni.WARM_IP_TARGET=2")],
+                &[],
+                1,
+                1
+            )
+            .is_err()
+        );
         let big: Vec<Vary> = (0..7)
             .map(|i| vary(&format!("K{i}=1,2,3,4,5,6,7,8,9,10")))
             .collect();

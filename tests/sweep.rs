@@ -113,3 +113,85 @@ fn sweep_files_are_a_pure_function_of_the_runs() {
     let b = sweep::render_sweep("five-nodes", &plan.keys, &runs);
     assert_eq!(a, b);
 }
+
+/// A stand-in engine: a summary computed from the settings and seed the sweep hands it.
+fn fake_engine(
+    s: &ipamsim::scenario::Scenario,
+) -> Result<ipamsim::report::RunOutput, ipamsim::Error> {
+    // Enough arithmetic that runs take measurable time, deterministic in (settings, seed).
+    let mut x = s.seed;
+    for _ in 0..20_000 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+    }
+    let warm = s.cni.warm_ip_target as u64;
+    Ok(ipamsim::report::RunOutput {
+        summary: Summary {
+            scenario: s.name.clone(),
+            seed: s.seed,
+            nodes: s.node_count(),
+            total_ips_peak: 500 + 14 * warm + x % 7,
+            ip_wait_p99_s: 10.0 / (1.0 + warm as f64),
+            ec2_calls: 1000 - 20 * warm + x % 11,
+            events: x % 1000,
+            ..Summary::default()
+        },
+        ..Default::default()
+    })
+}
+
+#[test]
+fn a_sweep_has_product_times_seeds_rows_and_does_not_depend_on_jobs() {
+    let text = ipamsim::scenario::ScenarioText::embedded();
+    let varies: Vec<Vary> = [
+        "WARM_IP_TARGET=2,4,8",
+        "ENABLE_PREFIX_DELEGATION=false,true",
+    ]
+    .iter()
+    .map(|v| v.parse().unwrap())
+    .collect();
+    let sets = vec!["duration=30m".to_string()];
+    let one = sweep::sweep(&text, &sets, &varies, 2, 1, false, fake_engine).unwrap();
+    let two = sweep::sweep(&text, &sets, &varies, 2, 2, false, fake_engine).unwrap();
+    assert_eq!(one.runs.len(), 3 * 2 * 2);
+    assert_eq!(one.name, "default");
+    let csv_one = ipamsim::report::comparison::sweep_csv(&one.keys, &one.runs);
+    let csv_two = ipamsim::report::comparison::sweep_csv(&two.keys, &two.runs);
+    assert_eq!(
+        csv_one, csv_two,
+        "--jobs 1 and --jobs 2 give the same sweep.csv"
+    );
+    // Seeds follow the scenario's seed (7); each cell sees the same seeds.
+    let seeds: Vec<u64> = one.runs.iter().map(|r| r.summary.seed).collect();
+    assert_eq!(seeds, [7, 8].repeat(6));
+    // The cell's values reached the scenario.
+    assert!(
+        (528..535).contains(&one.runs[0].summary.total_ips_peak),
+        "WARM_IP_TARGET=2"
+    );
+    assert!(
+        (612..619).contains(&one.runs[11].summary.total_ips_peak),
+        "WARM_IP_TARGET=8"
+    );
+    assert_eq!(one.runs[4].values, ["4", "false"]);
+    assert!(one.runs[4].summary.ec2_calls < one.runs[0].summary.ec2_calls);
+}
+
+#[test]
+fn a_bad_cell_fails_before_anything_runs_and_names_the_cell() {
+    let text = ipamsim::scenario::ScenarioText::embedded();
+    let varies: Vec<Vary> = vec!["WARM_IP_TARGET=2,-1".parse().unwrap()];
+    let ran = std::sync::atomic::AtomicUsize::new(0);
+    let err = sweep::sweep(&text, &[], &varies, 1, 2, false, |s| {
+        ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        fake_engine(s)
+    })
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string().contains("sweep cell WARM_IP_TARGET=-1"),
+        "{err}"
+    );
+    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

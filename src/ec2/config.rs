@@ -8,16 +8,22 @@
 //!             CreateNetworkInterface = { exponential = "1s" } }    # exponential with this mean
 //! throttle = { AssignPrivateIpAddresses = { capacity = 100, refill_per_s = 5 } }
 //! ```
-//! Actions are named as in the EC2 API; an unknown action or key is an error.
+//! Actions are named as in the EC2 API; an unknown action or key is an error. A latency is
+//! a duration (`"500ms"`, or an integer number of seconds) or a table with exactly one of
+//! `fixed`, `uniform` (`[min, max]`, min ≤ max) or `exponential` (the mean). A bucket needs
+//! `capacity ≥ 1` and a finite `refill_per_s ≥ 0`.
 
 use std::collections::BTreeMap;
 
+use std::fmt;
+
 use rand::RngExt as _;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::Action;
 use crate::rng::Rng;
-use crate::time::{Duration, Millis};
+use crate::time::{Duration, Millis, SECOND, parse_duration};
 
 /// The `[ec2]` table.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -35,15 +41,35 @@ pub struct Ec2Config {
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BucketConfig {
-    /// Burst size, in requests.
+    /// Burst size, in requests (at least 1).
+    #[serde(deserialize_with = "capacity")]
     pub capacity: u32,
-    /// Sustained rate, requests per second.
+    /// Sustained rate, requests per second (finite, ≥ 0).
+    #[serde(deserialize_with = "refill")]
     pub refill_per_s: f64,
 }
 
+fn capacity<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(de::Error::custom(
+            "capacity = 0 would throttle every call; give the bucket at least 1 token",
+        )),
+        n => Ok(n),
+    }
+}
+
+fn refill<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let r = f64::deserialize(d)?;
+    if !(0.0..=1e6).contains(&r) {
+        return Err(de::Error::custom(format!(
+            "refill_per_s = {r} is not a rate: write tokens per second, from 0 to 1000000"
+        )));
+    }
+    Ok(r)
+}
+
 /// How long a call takes: fixed, or drawn from the `"ec2-latency"` stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged, deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Latency {
     /// `"500ms"`.
     Fixed(Duration),
@@ -75,9 +101,102 @@ impl Latency {
             }
             Latency::Exponential { exponential: mean } => {
                 let u: f64 = rng.random();
-                (-(mean.millis() as f64) * (1.0 - u).ln()).round() as Millis
+                (-(mean.millis() as f64) * ln(1.0 - u)).round() as Millis
             }
         }
+    }
+}
+
+/// Natural logarithm of `x` in (0, 1] from `+ − × ÷` alone, so an exponential draw is the
+/// same on every platform (`f64::ln` comes from the platform's libm, which may differ in the
+/// last bit): x = m·2^e with m in [√½, √2), then ln m = 2·atanh(s), s = (m−1)/(m+1),
+/// |s| < 0.172, by its series to s^27 (below 1e-20 relative).
+pub(super) fn ln(x: f64) -> f64 {
+    debug_assert!(x > 0.0 && x.is_finite());
+    let bits = x.to_bits();
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | (1023 << 52));
+    if m > std::f64::consts::SQRT_2 {
+        m /= 2.0;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let (mut term, mut sum) = (s, 0.0);
+    for k in 0..14 {
+        sum += term / f64::from(2 * k + 1);
+        term *= s2;
+    }
+    e as f64 * std::f64::consts::LN_2 + 2.0 * sum
+}
+
+/// A hand-written deserializer (rather than `#[serde(untagged)]`) so a bad latency says
+/// what is wrong instead of "data did not match any variant".
+impl<'de> Deserialize<'de> for Latency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LatencyVisitor)
+    }
+}
+
+struct LatencyVisitor;
+
+const KINDS: &[&str] = &["fixed", "uniform", "exponential"];
+
+impl<'de> Visitor<'de> for LatencyVisitor {
+    type Value = Latency;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a latency: a duration such as \"500ms\", { uniform = [\"3s\", \"8s\"] } or { exponential = \"1s\" }",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Latency, E> {
+        parse_duration(v)
+            .map(|ms| Latency::Fixed(Duration(ms)))
+            .map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Latency, E> {
+        Ok(Latency::Fixed(Duration(v.saturating_mul(SECOND))))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Latency, E> {
+        u64::try_from(v)
+            .map(|s| Latency::Fixed(Duration(s.saturating_mul(SECOND))))
+            .map_err(|_| E::custom(format!("latency {v} is negative")))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Latency, A::Error> {
+        let Some(kind) = map.next_key::<String>()? else {
+            return Err(de::Error::custom(
+                "an empty latency table: write { fixed = D }, { uniform = [MIN, MAX] } or { exponential = MEAN }",
+            ));
+        };
+        let latency = match kind.as_str() {
+            "fixed" => Latency::FixedTable {
+                fixed: map.next_value()?,
+            },
+            "uniform" => {
+                let [lo, hi]: [Duration; 2] = map.next_value()?;
+                if lo > hi {
+                    return Err(de::Error::custom(format!(
+                        "uniform = [\"{lo}\", \"{hi}\"]: the first bound is above the second; write [min, max]"
+                    )));
+                }
+                Latency::Uniform { uniform: [lo, hi] }
+            }
+            "exponential" => Latency::Exponential {
+                exponential: map.next_value()?,
+            },
+            other => return Err(de::Error::unknown_field(other, KINDS)),
+        };
+        if let Some(extra) = map.next_key::<String>()? {
+            return Err(de::Error::custom(format!(
+                "a latency takes exactly one of fixed, uniform, exponential (found {kind:?} and {extra:?})"
+            )));
+        }
+        Ok(latency)
     }
 }
 

@@ -266,3 +266,67 @@ fn same_seed_same_latencies_and_placements() {
     assert_eq!(run(3), run(3));
     assert_ne!(run(3), run(4));
 }
+
+#[test]
+fn bad_ec2_tables_say_what_is_wrong() {
+    for (text, says) in [
+        ("latency = { CreateTags = \"soon\" }", "invalid duration"),
+        ("latency = { CreateTags = -3 }", "negative"),
+        (
+            "latency = { CreateTags = { normal = \"1s\" } }",
+            "exponential",
+        ),
+        ("latency = { CreateTags = {} }", "empty latency"),
+        (
+            "latency = { CreateTags = { uniform = [\"8s\", \"3s\"] } }",
+            "first bound is above",
+        ),
+        (
+            "latency = { CreateTags = { fixed = \"1s\", exponential = \"1s\" } }",
+            "exactly one",
+        ),
+        (
+            "throttle = { CreateTags = { capacity = 0, refill_per_s = 1 } }",
+            "at least 1 token",
+        ),
+        (
+            "throttle = { CreateTags = { capacity = 5, refill_per_s = -1 } }",
+            "not a rate",
+        ),
+        (
+            "throttle = { CreateTags = { capacity = 5, refill_per_s = nan } }",
+            "not a rate",
+        ),
+    ] {
+        let err = toml::from_str::<Ec2Config>(text).unwrap_err().to_string();
+        assert!(err.contains(says), "{text}: {err}");
+        assert!(!err.contains("did not match any variant"), "{text}: {err}");
+    }
+    // The plain forms still parse, integers as seconds.
+    let c: Ec2Config = toml::from_str("latency = { CreateTags = 2 }").unwrap();
+    let mut rng = Streams::new(1).stream("t", 0);
+    assert_eq!(c.latency(Action::CreateTags).sample(&mut rng), 2_000);
+}
+
+#[test]
+fn exponential_draws_use_a_portable_logarithm() {
+    // config::ln uses only IEEE-exact operations; it must agree with libm to ~1 ulp.
+    for x in [1e-300, 1e-9, 0.001, 0.25, 0.5, 0.7, 0.999_999, 1.0] {
+        let (ours, std) = (super::config::ln(x), f64::ln(x));
+        assert!(
+            (ours - std).abs() <= 1e-14 * std.abs().max(1.0),
+            "{x}: {ours} vs {std}"
+        );
+    }
+    // And the draws: same seed, same values; mean and median of an exponential.
+    let c: Ec2Config =
+        toml::from_str("latency = { CreateTags = { exponential = \"1s\" } }").unwrap();
+    let mut rng = Streams::new(9).stream("t", 0);
+    let mut xs: Vec<Millis> = (0..20_000)
+        .map(|_| c.latency(Action::CreateTags).sample(&mut rng))
+        .collect();
+    let mean = xs.iter().sum::<u64>() as f64 / xs.len() as f64;
+    assert!((mean - 1_000.0).abs() < 35.0, "{mean}");
+    xs.sort_unstable();
+    assert!((xs[xs.len() / 2] as f64 - 693.0).abs() < 25.0);
+}

@@ -13,9 +13,11 @@
 //!   `("subnet-placement", subnet index)`) or `lowest` (the lowest candidate).
 //!
 //! Representation: one bit per address (a /16 is 1,024 `u64` words), the static masks the
-//! reservations imply, and three rank/select sets ([`rank::RankSet`]): the single-address
-//! candidates, and the candidate /28 blocks inside prefix reservations and outside them. Every
-//! allocation or release is O(log n) and every query O(1), except [`Subnet::block_map`].
+//! reservations imply, a rank/select set of the single-address candidates (`rank.rs`: a
+//! radix-16 count tree, O(log n) select and update) and two sparse sets of candidate /28
+//! blocks, inside prefix reservations and outside them (`sparse.rs`: O(1) uniform pick,
+//! insert, remove and lowest member). Every allocation or release is O(log n) whatever the
+//! fill, and every query O(1), except [`Subnet::block_map`].
 //!
 //! Counting (DESIGN.md §5): [`Subnet::used`] counts held addresses (not the five reserved);
 //! [`Subnet::free`] = usable − used, like EC2's `AvailableIpAddressCount`, so free addresses
@@ -28,6 +30,7 @@ pub mod cidr;
 pub mod config;
 pub mod error;
 mod rank;
+mod sparse;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -39,7 +42,8 @@ pub use config::{Background, Placement, ReservationConfig, ReservationKind, Subn
 pub use error::SubnetError;
 
 use crate::rng::{Rng, Streams};
-use rank::RankSet;
+use rank::{RankTree, WORDS};
+use sparse::{BLOCKS, SparseSet};
 
 /// Addresses per /28 prefix.
 pub const PREFIX_SIZE: u32 = 16;
@@ -57,26 +61,23 @@ pub struct Subnet {
     background: u32,
     /// Addresses in the subnet (16 … 65,536).
     size: u32,
-    /// Bit per address: held.
-    used: Vec<u64>,
-    /// Bit per address (static): may be placed as a single address (not reserved by AWS,
-    /// not in a reservation).
-    single_ok: Vec<u64>,
+    /// Per 64 addresses: which are held, which may be placed singly.
+    addrs: Box<[AddrWord; WORDS]>,
     /// Bit per block (static): wholly inside a prefix reservation, no AWS-reserved address.
-    preferred_ok: Vec<u64>,
+    preferred_ok: BlockBits,
     /// Bit per block (static): may be a prefix from the general pool (no AWS-reserved
     /// address, no explicitly reserved address, not wholly in a prefix reservation).
-    general_ok: Vec<u64>,
+    general_ok: BlockBits,
     /// Bit per block (static): holds an explicitly reserved address.
-    explicit_blocks: Vec<u64>,
+    explicit_blocks: BlockBits,
     /// Bit per block: assigned as a prefix.
-    prefixes: Vec<u64>,
-    /// Single-address candidates: `single_ok & !used`.
-    singles: RankSet,
+    prefixes: BlockBits,
+    /// Counts of the single-address candidates, [`AddrWord::candidates`].
+    singles: RankTree,
     /// Prefix candidates inside prefix reservations: `preferred_ok` and all 16 free.
-    preferred: RankSet,
+    preferred: SparseSet,
     /// Prefix candidates in the general pool: `general_ok` and all 16 free.
-    general: RankSet,
+    general: SparseSet,
     used_count: u32,
     prefix_count: u32,
     /// Blocks outside the two edge blocks, not prefixes, with all 16 addresses held.
@@ -113,16 +114,15 @@ impl Subnet {
     pub fn empty(name: String, cidr: Ipv4Cidr, placement: Placement, rng: Rng) -> Subnet {
         let size = cidr.size() as u32;
         debug_assert!((16..=65_536).contains(&size), "{cidr} is not a /16…/28");
-        let words = size.div_ceil(64) as usize;
         let blocks = size / PREFIX_SIZE;
-        let block_words = blocks.div_ceil(64) as usize;
-        let mut single_ok = vec![0u64; words];
+        let mut addrs = Box::new([AddrWord::default(); WORDS]);
         for off in RESERVED_ADDRESSES - 1..size - 1 {
-            single_ok[(off / 64) as usize] |= 1 << (off % 64);
+            addrs[aw(off)].single_ok |= 1 << (off % 64);
         }
-        let mut general_ok = vec![0u64; block_words];
+        let singles: Vec<u64> = addrs.iter().map(|a| a.candidates()).collect();
+        let mut general_ok: BlockBits = [0; BLOCK_WORDS];
         for b in 1..blocks.saturating_sub(1) {
-            general_ok[(b / 64) as usize] |= 1 << (b % 64);
+            general_ok[bw(b)] |= 1 << (b % 64);
         }
         Subnet {
             name,
@@ -132,15 +132,14 @@ impl Subnet {
             reservations: Vec::new(),
             background: 0,
             size,
-            used: vec![0; words],
-            singles: RankSet::from_bits(single_ok.clone()),
-            single_ok,
-            preferred_ok: vec![0; block_words],
-            general: RankSet::from_bits(general_ok.clone()),
+            addrs,
+            singles: RankTree::from_bits(&singles),
+            preferred_ok: [0; BLOCK_WORDS],
+            general: SparseSet::from_bits(&general_ok),
             general_ok,
-            explicit_blocks: vec![0; block_words],
-            prefixes: vec![0; block_words],
-            preferred: RankSet::from_bits(vec![0; block_words]),
+            explicit_blocks: [0; BLOCK_WORDS],
+            prefixes: [0; BLOCK_WORDS],
+            preferred: SparseSet::from_bits(&[]),
             used_count: 0,
             prefix_count: 0,
             full_count: 0,
@@ -175,15 +174,17 @@ impl Subnet {
         // Aligned power-of-two range: inside one word, or whole words.
         if size < 64 {
             let mask = (u64::MAX >> (64 - size)) << (off % 64);
-            self.single_ok[(off / 64) as usize] &= !mask;
+            self.addrs[aw(off)].single_ok &= !mask;
         } else {
-            let w = (off / 64) as usize;
-            self.single_ok[w..w + (size / 64) as usize].fill(0);
+            let w = aw(off);
+            for a in &mut self.addrs[w..w + (size / 64) as usize] {
+                a.single_ok = 0;
+            }
         }
         let first_block = off / PREFIX_SIZE;
         let last_block = (off + size - 1) / PREFIX_SIZE;
         for b in first_block..=last_block {
-            let (w, bit) = ((b / 64) as usize, 1u64 << (b % 64));
+            let (w, bit) = (bw(b), 1u64 << (b % 64));
             match kind {
                 ReservationKind::Explicit => {
                     self.explicit_blocks[w] |= bit;
@@ -206,25 +207,22 @@ impl Subnet {
 
     /// Recomputes the candidate sets from the bitmaps (after the static masks changed).
     fn rebuild_candidates(&mut self) {
-        let singles = self
-            .single_ok
-            .iter()
-            .zip(&self.used)
-            .map(|(ok, used)| ok & !used)
-            .collect();
-        self.singles = RankSet::from_bits(singles);
+        let singles: Vec<u64> = self.addrs.iter().map(|a| a.candidates()).collect();
+        self.singles = RankTree::from_bits(&singles);
         let free_blocks = self.free_block_bits();
-        let pool = |ok: &[u64]| ok.iter().zip(&free_blocks).map(|(o, f)| o & f).collect();
-        self.preferred = RankSet::from_bits(pool(&self.preferred_ok));
-        self.general = RankSet::from_bits(pool(&self.general_ok));
+        let pool = |ok: &BlockBits| -> Vec<u64> {
+            ok.iter().zip(&free_blocks).map(|(o, f)| o & f).collect()
+        };
+        self.preferred = SparseSet::from_bits(&pool(&self.preferred_ok));
+        self.general = SparseSet::from_bits(&pool(&self.general_ok));
     }
 
     /// Bit per block: none of its 16 addresses held.
-    fn free_block_bits(&self) -> Vec<u64> {
-        let mut bits = vec![0u64; self.prefixes.len()];
+    fn free_block_bits(&self) -> BlockBits {
+        let mut bits = [0u64; BLOCK_WORDS];
         for b in 0..self.size / PREFIX_SIZE {
             if self.lane(b) == 0 {
-                bits[(b / 64) as usize] |= 1 << (b % 64);
+                bits[bw(b)] |= 1 << (b % 64);
             }
         }
         bits
@@ -258,7 +256,8 @@ impl Subnet {
             Placement::Random => self.rng.random_range(0..n),
             Placement::Lowest => 0,
         };
-        let off = self.singles.select(k);
+        let addrs = &self.addrs;
+        let off = self.singles.select(k, |w| addrs[w].candidates());
         self.hold(off);
         Some(self.cidr.addr() + off)
     }
@@ -287,12 +286,13 @@ impl Subnet {
         if !self.is_used(off) || self.is_prefix(b) {
             return false;
         }
-        let (w, bit) = ((off / 64) as usize, 1u64 << (off % 64));
+        let (w, bit) = (aw(off), 1u64 << (off % 64));
         let was_full = self.lane(b) == 0xffff;
-        self.used[w] &= !bit;
+        let a = &mut self.addrs[w];
+        a.used &= !bit;
         self.used_count -= 1;
-        if self.single_ok[w] & bit != 0 {
-            self.singles.insert(off);
+        if a.single_ok & bit != 0 {
+            self.singles.add(w, 1);
         }
         if was_full && !self.is_edge(b) {
             self.full_count -= 1;
@@ -317,23 +317,19 @@ impl Subnet {
         if n == 0 {
             return None;
         }
-        let k = match self.placement {
-            Placement::Random => self.rng.random_range(0..n),
-            Placement::Lowest => 0,
+        let b = match self.placement {
+            Placement::Random => pool.get(self.rng.random_range(0..n)),
+            Placement::Lowest => pool.first()?,
         };
-        let b = pool.select(k);
-        pool.remove(b);
-        let (w, shift) = ((b / 4) as usize, (b % 4) * 16);
+        pool.remove_member(b);
+        let (w, shift) = (lw(b), (b % 4) * 16);
         let mask = 0xffffu64 << shift;
-        debug_assert_eq!(
-            self.used[w] & mask,
-            0,
-            "block {b} is a candidate but not free"
-        );
-        self.used[w] |= mask;
+        let a = &mut self.addrs[w];
+        debug_assert_eq!(a.used & mask, 0, "block {b} is a candidate but not free");
+        a.used |= mask;
         self.used_count += PREFIX_SIZE;
-        self.singles.remove_mask(w, mask);
-        self.prefixes[(b / 64) as usize] |= 1 << (b % 64);
+        self.singles.sub(w, lane_ones(a.single_ok >> shift));
+        self.prefixes[bw(b)] |= 1 << (b % 64);
         self.prefix_count += 1;
         Some(self.cidr.addr() + b * PREFIX_SIZE)
     }
@@ -348,12 +344,13 @@ impl Subnet {
         if off % PREFIX_SIZE != 0 || !self.is_prefix(b) {
             return false;
         }
-        let (w, shift) = ((b / 4) as usize, (b % 4) * 16);
+        let (w, shift) = (lw(b), (b % 4) * 16);
         let mask = 0xffffu64 << shift;
-        self.used[w] &= !mask;
+        let a = &mut self.addrs[w];
+        a.used &= !mask;
         self.used_count -= PREFIX_SIZE;
-        self.singles.insert_mask(w, self.single_ok[w] & mask);
-        self.prefixes[(b / 64) as usize] &= !(1 << (b % 64));
+        self.singles.add(w, lane_ones(a.single_ok >> shift));
+        self.prefixes[bw(b)] &= !(1 << (b % 64));
         self.prefix_count -= 1;
         self.block_became_free(b);
         true
@@ -361,15 +358,18 @@ impl Subnet {
 
     /// Marks a free address held (any caller: placement, by value).
     fn hold(&mut self, off: u32) {
-        let (w, bit) = ((off / 64) as usize, 1u64 << (off % 64));
+        let (w, bit) = (aw(off), 1u64 << (off % 64));
         let b = off / PREFIX_SIZE;
         let was_free_block = self.lane(b) == 0;
-        debug_assert_eq!(self.used[w] & bit, 0);
-        self.used[w] |= bit;
+        let a = &mut self.addrs[w];
+        debug_assert_eq!(a.used & bit, 0);
+        a.used |= bit;
         self.used_count += 1;
-        self.singles.remove(off);
+        if a.single_ok & bit != 0 {
+            self.singles.sub(w, 1);
+        }
         if was_free_block {
-            let (bw, bbit) = ((b / 64) as usize, 1u64 << (b % 64));
+            let (bw, bbit) = (bw(b), 1u64 << (b % 64));
             if self.preferred_ok[bw] & bbit != 0 {
                 self.preferred.remove(b);
             } else if self.general_ok[bw] & bbit != 0 {
@@ -382,8 +382,9 @@ impl Subnet {
     }
 
     /// Block `b` has no held address any more: it is a prefix candidate if its pool allows.
+    #[inline(always)]
     fn block_became_free(&mut self, b: u32) {
-        let (w, bit) = ((b / 64) as usize, 1u64 << (b % 64));
+        let (w, bit) = (bw(b), 1u64 << (b % 64));
         if self.preferred_ok[w] & bit != 0 {
             self.preferred.insert(b);
         } else if self.general_ok[w] & bit != 0 {
@@ -393,19 +394,21 @@ impl Subnet {
 
     /// The 16 held-bits of block `b`.
     fn lane(&self, b: u32) -> u64 {
-        (self.used[(b / 4) as usize] >> ((b % 4) * 16)) & 0xffff
+        (self.addrs[lw(b)].used >> ((b % 4) * 16)) & 0xffff
     }
 
+    #[inline]
     fn offset(&self, addr: u32) -> Option<u32> {
-        self.cidr.contains(addr).then(|| addr - self.cidr.addr())
+        let off = addr.wrapping_sub(self.cidr.addr());
+        (off < self.size).then_some(off)
     }
 
     fn is_used(&self, off: u32) -> bool {
-        self.used[(off / 64) as usize] >> (off % 64) & 1 == 1
+        self.addrs[aw(off)].used >> (off % 64) & 1 == 1
     }
 
     fn is_prefix(&self, b: u32) -> bool {
-        self.prefixes[(b / 64) as usize] >> (b % 64) & 1 == 1
+        self.prefixes[bw(b)] >> (b % 64) & 1 == 1
     }
 
     fn is_aws_reserved(&self, off: u32) -> bool {
@@ -451,4 +454,62 @@ impl Subnet {
     pub fn background(&self) -> u32 {
         self.background
     }
+}
+
+/// popcount of a 16-bit lane by two lookups in a 256-byte table (the default x86-64
+/// target has no `popcnt` instruction; this is cheaper than the software fallback).
+#[inline(always)]
+fn lane_ones(lane: u64) -> u32 {
+    u32::from(BYTE_ONES[(lane & 0xff) as usize]) + u32::from(BYTE_ONES[(lane >> 8 & 0xff) as usize])
+}
+
+static BYTE_ONES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u32).count_ones() as u8;
+        i += 1;
+    }
+    t
+};
+
+/// 64 addresses of a /16 (smaller subnets use a prefix of the array): two masks side by
+/// side, so one cache line answers both on the hot path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct AddrWord {
+    /// Held.
+    used: u64,
+    /// May be placed as a single address (static): not reserved by AWS, not in a
+    /// reservation.
+    single_ok: u64,
+}
+
+impl AddrWord {
+    /// The single-address candidates: placeable and free.
+    #[inline(always)]
+    fn candidates(self) -> u64 {
+        self.single_ok & !self.used
+    }
+}
+/// A bit per /28 block of a /16.
+type BlockBits = [u64; BLOCK_WORDS];
+/// Words of a [`BlockBits`].
+const BLOCK_WORDS: usize = BLOCKS / 64;
+
+/// The address-bitmap word of offset `off` (masked: no bounds check).
+#[inline(always)]
+fn aw(off: u32) -> usize {
+    (off / 64) as usize % WORDS
+}
+
+/// The block-bitmap word of block `b`.
+#[inline(always)]
+fn bw(b: u32) -> usize {
+    (b / 64) as usize % BLOCK_WORDS
+}
+
+/// The address-bitmap word holding block `b`'s 16 bits.
+#[inline(always)]
+fn lw(b: u32) -> usize {
+    (b / 4) as usize % WORDS
 }

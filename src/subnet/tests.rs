@@ -41,7 +41,8 @@ fn check(s: &Subnet) {
             .any(|(r, k)| r.contains(s.cidr.addr() + off) && kind.is_none_or(|want| want == *k))
     };
     let reserved = |off: u32| off < 4 || off == size - 1;
-    let used: Vec<bool> = (0..size).map(|o| bit(&s.used, o)).collect();
+    let used_bits: Vec<u64> = s.addrs.iter().map(|a| a.used).collect();
+    let used: Vec<bool> = (0..size).map(|o| bit(&used_bits, o)).collect();
     assert_eq!(s.used(), used.iter().filter(|u| **u).count() as u32);
     assert_eq!(s.used() + s.free(), s.usable());
     assert_eq!(s.usable(), size - 5);
@@ -51,7 +52,8 @@ fn check(s: &Subnet) {
             "reserved offset {o} held"
         );
         let cand = !used[o as usize] && !reserved(o) && !in_res(o, None);
-        assert_eq!(s.singles.contains(o), cand, "single candidate {o}");
+        let word = s.addrs[(o / 64) as usize].candidates();
+        assert_eq!(word >> (o % 64) & 1 == 1, cand, "single candidate {o}");
     }
     let (mut free, mut full, mut frag, mut pref, mut gen_, mut prefixes) = (0, 0, 0, 0, 0, 0);
     for b in 0..blocks {
@@ -119,19 +121,23 @@ fn check(s: &Subnet) {
     };
     assert_eq!(s.fragmentation_score(), score);
     // The rank sets' trees equal fresh builds of their bitmaps.
-    assert_eq!(s.singles, RankSet::from_bits(s.singles.words().to_vec()));
+    let candidates: Vec<u64> = s.addrs.iter().map(|a| a.candidates()).collect();
+    assert_eq!(s.singles, RankTree::from_bits(&candidates));
     assert_eq!(
-        s.preferred,
-        RankSet::from_bits(s.preferred.words().to_vec())
+        s.free_for_single_addresses(),
+        (0..size).filter(|&o| bit(&candidates, o)).count() as u32
     );
-    assert_eq!(s.general, RankSet::from_bits(s.general.words().to_vec()));
 }
 
 /// Everything but the random stream.
 fn state(s: &Subnet) -> impl PartialEq + std::fmt::Debug {
     (
-        (s.used.clone(), s.prefixes.clone(), s.single_ok.clone()),
-        (s.singles.clone(), s.preferred.clone(), s.general.clone()),
+        (s.addrs.clone(), s.prefixes),
+        (
+            s.singles.clone(),
+            s.preferred.words().to_vec(),
+            s.general.words().to_vec(),
+        ),
         (s.used_count, s.prefix_count, s.full_count),
     )
 }
