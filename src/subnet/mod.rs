@@ -29,6 +29,8 @@
 pub mod cidr;
 pub mod config;
 pub mod error;
+#[cfg(test)]
+mod proptests;
 mod rank;
 mod sparse;
 mod summary;
