@@ -12,9 +12,10 @@
 //! - placement is `random` (uniform over the candidates, from the seeded stream
 //!   `("subnet-placement", subnet index)`) or `lowest` (the lowest candidate).
 //!
-//! Representation: one bit per address (a /16 is 1,024 `u64` words), the static masks the
-//! reservations imply, a rank/select set of the single-address candidates (`rank.rs`: a
-//! radix-16 count tree, O(log n) select and update) and two sparse sets of candidate /28
+//! Representation: per 64 addresses, a held mask and a placeable mask side by side (a /16 is
+//! 1,024 such words; smaller subnets use a prefix of the fixed arrays), block masks for the
+//! reservations and prefixes, rank/select counts over the single-address candidates
+//! (`rank.rs`: a radix-16 count tree, O(log n) select and update) and two sparse sets of candidate /28
 //! blocks, inside prefix reservations and outside them (`sparse.rs`: O(1) uniform pick,
 //! insert, remove and lowest member). Every allocation or release is O(log n) whatever the
 //! fill, and every query O(1), except [`Subnet::block_map`].
@@ -29,6 +30,8 @@
 pub mod cidr;
 pub mod config;
 pub mod error;
+#[cfg(test)]
+mod proptests;
 mod rank;
 mod sparse;
 mod summary;
