@@ -323,7 +323,13 @@ impl Ec2 {
             _ => match self.per_minute.binary_search_by_key(&minute, |m| m.minute) {
                 Ok(p) => p,
                 Err(p) => {
-                    self.per_minute.insert(p, Ec2Minute { minute, ..Ec2Minute::default() });
+                    self.per_minute.insert(
+                        p,
+                        Ec2Minute {
+                            minute,
+                            ..Ec2Minute::default()
+                        },
+                    );
                     p
                 }
             },

@@ -42,7 +42,9 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { skip_idle_ticks: true }
+        RunOptions {
+            skip_idle_ticks: true,
+        }
     }
 }
 
@@ -66,7 +68,11 @@ enum Phase {
     /// Waiting in the FIFO for a node with room.
     Unschedulable,
     /// Bound to `node`, no address yet since `bound`; kubelet retries the CNI ADD.
-    WaitingIp { node: u32, bound: Millis, reason: WaitReason },
+    WaitingIp {
+        node: u32,
+        bound: Millis,
+        reason: WaitReason,
+    },
     /// Bound to `node` with an address.
     Running { node: u32 },
 }
@@ -203,7 +209,11 @@ impl<'a> Sim<'a> {
 
     fn push(&mut self, time: Millis, kind: Kind) {
         self.seq += 1;
-        self.queue.push(Reverse(Event { time, seq: self.seq, kind }));
+        self.queue.push(Reverse(Event {
+            time,
+            seq: self.seq,
+            kind,
+        }));
     }
 
     /// Schedules node `n`'s wake-up if its ipamd now wants to run earlier than planned.
@@ -215,20 +225,31 @@ impl<'a> Sim<'a> {
             }
             self.wake_gen[n] = self.wake_gen[n].wrapping_add(1);
             self.wake_at[n] = want;
-            self.push(want, Kind::Wake { node: n as u32, generation: self.wake_gen[n] });
+            self.push(
+                want,
+                Kind::Wake {
+                    node: n as u32,
+                    generation: self.wake_gen[n],
+                },
+            );
         }
     }
 
     fn run(&mut self) {
         let end = self.scenario.duration;
         loop {
-            let next_workload = self.workloads.events.get(self.cursor).map_or(Millis::MAX, |e| e.time);
+            let next_workload = self
+                .workloads
+                .events
+                .get(self.cursor)
+                .map_or(Millis::MAX, |e| e.time);
             let next_queued = self.queue.peek().map_or(Millis::MAX, |Reverse(e)| e.time);
             let t = next_workload.min(next_queued);
             if t > end {
                 break;
             }
-            self.collector.sample_before(t, &self.nodes, &self.ec2, self.counts);
+            self.collector
+                .sample_before(t, &self.nodes, &self.ec2, self.counts);
             self.events += 1;
             if next_workload <= next_queued {
                 let e = self.workloads.events[self.cursor];
@@ -245,7 +266,8 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        self.collector.sample_before(end + 1, &self.nodes, &self.ec2, self.counts);
+        self.collector
+            .sample_before(end + 1, &self.nodes, &self.ec2, self.counts);
     }
 
     fn wake(&mut self, n: usize, generation: u32, now: Millis) {
@@ -284,7 +306,11 @@ impl<'a> Sim<'a> {
     fn pick_node(&self, pod: u32) -> Option<usize> {
         match self.pins[pod as usize] {
             u32::MAX => self.scheduler.pick(),
-            pin => self.nodes.get(pin as usize).filter(|n| n.has_room()).map(|_| pin as usize),
+            pin => self
+                .nodes
+                .get(pin as usize)
+                .filter(|n| n.has_room())
+                .map(|_| pin as usize),
         }
     }
 
@@ -296,8 +322,15 @@ impl<'a> Sim<'a> {
         let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(_) => Phase::Running { node: n as u32 },
             Err(reason) => {
-                self.push(now + self.scenario.model.cni_retry.millis(), Kind::Retry { pod });
-                Phase::WaitingIp { node: n as u32, bound: now, reason }
+                self.push(
+                    now + self.scenario.model.cni_retry.millis(),
+                    Kind::Retry { pod },
+                );
+                Phase::WaitingIp {
+                    node: n as u32,
+                    bound: now,
+                    reason,
+                }
             }
         };
         self.set_phase(pod, phase);
@@ -305,20 +338,38 @@ impl<'a> Sim<'a> {
     }
 
     fn retry(&mut self, pod: u32, now: Millis) {
-        let Phase::WaitingIp { node, bound, reason } = self.pods[pod as usize] else {
+        let Phase::WaitingIp {
+            node,
+            bound,
+            reason,
+        } = self.pods[pod as usize]
+        else {
             return; // deleted while waiting
         };
         let n = node as usize;
         match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(_) => {
                 // The reason recorded is the one that held the pod up last.
-                self.collector
-                    .pod_waited(&self.workloads.pod_name(pod), &self.nodes[n].name, bound, now, true, reason);
+                self.collector.pod_waited(
+                    &self.workloads.pod_name(pod),
+                    &self.nodes[n].name,
+                    bound,
+                    now,
+                    true,
+                    reason,
+                );
                 self.set_phase(pod, Phase::Running { node });
             }
             Err(reason) => {
-                self.pods[pod as usize] = Phase::WaitingIp { node, bound, reason };
-                self.push(now + self.scenario.model.cni_retry.millis(), Kind::Retry { pod });
+                self.pods[pod as usize] = Phase::WaitingIp {
+                    node,
+                    bound,
+                    reason,
+                };
+                self.push(
+                    now + self.scenario.model.cni_retry.millis(),
+                    Kind::Retry { pod },
+                );
             }
         }
         self.reschedule_wake(n);
@@ -331,10 +382,20 @@ impl<'a> Sim<'a> {
                 self.nodes[node as usize].ipamd.release_pod(pod, now);
                 node as usize
             }
-            Phase::WaitingIp { node, bound, reason } => {
+            Phase::WaitingIp {
+                node,
+                bound,
+                reason,
+            } => {
                 let name = &self.nodes[node as usize].name;
-                self.collector
-                    .pod_waited(&self.workloads.pod_name(pod), name, bound, now, false, reason);
+                self.collector.pod_waited(
+                    &self.workloads.pod_name(pod),
+                    name,
+                    bound,
+                    now,
+                    false,
+                    reason,
+                );
                 node as usize
             }
         };
@@ -361,7 +422,7 @@ impl<'a> Sim<'a> {
                     self.bind(pod, n, now);
                 }
                 None if self.pins[pod as usize] == u32::MAX => break, // no room anywhere
-                None => i += 1,                                      // pinned to a full node
+                None => i += 1,                                       // pinned to a full node
             }
         }
     }
@@ -370,13 +431,30 @@ impl<'a> Sim<'a> {
         let end = self.scenario.duration;
         // Pods still waiting at the end get a row that says they never got an address.
         for pod in 0..self.pods.len() {
-            if let Phase::WaitingIp { node, bound, reason } = self.pods[pod] {
+            if let Phase::WaitingIp {
+                node,
+                bound,
+                reason,
+            } = self.pods[pod]
+            {
                 let name = self.workloads.pod_name(pod as u32).into_owned();
-                self.collector
-                    .pod_waited(&name, &self.nodes[node as usize].name, bound, end, false, reason);
+                self.collector.pod_waited(
+                    &name,
+                    &self.nodes[node as usize].name,
+                    bound,
+                    end,
+                    false,
+                    reason,
+                );
             }
         }
-        self.collector.finish(self.scenario, &self.nodes, &self.ec2, self.events, self.counts)
+        self.collector.finish(
+            self.scenario,
+            &self.nodes,
+            &self.ec2,
+            self.events,
+            self.counts,
+        )
     }
 }
 

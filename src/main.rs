@@ -247,7 +247,10 @@ fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
             let out = PathBuf::from("output").join(&s.name);
             (s, out)
         }
-        None => (Scenario::embedded_default(&overrides)?, PathBuf::from("output/default")),
+        None => (
+            Scenario::embedded_default(&overrides)?,
+            PathBuf::from("output/default"),
+        ),
     };
     for warning in &scenario.warnings {
         eprintln!("warning: {warning}");

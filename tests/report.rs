@@ -95,7 +95,7 @@ fn synthetic() -> RunOutput {
                 pod: format!("web-{i:03}"),
                 node: format!("general-{}", i % 12),
                 bound_s: bound,
-                ip_s: bound + wait,
+                ip_s: Some(bound + wait),
                 wait_s: wait,
                 reason: if i % 4 == 0 {
                     WaitReason::InsufficientCidrCooldown

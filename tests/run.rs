@@ -23,12 +23,17 @@ fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
     let header = lines.next().unwrap().split(',').map(String::from).collect();
-    let rows = lines.map(|l| l.split(',').map(String::from).collect()).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
     (header, rows)
 }
 
 fn column(header: &[String], name: &str) -> usize {
-    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
 }
 
 const WORKED_EXAMPLE: &str = r#"
@@ -64,7 +69,16 @@ fn seed_worked_example_holds_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(dir.path(), "w.toml", WORKED_EXAMPLE);
     let out = dir.path().join("out");
-    let o = ipamsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"], dir.path());
+    let o = ipamsim(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        dir.path(),
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (h, rows) = csv(&out.join("timeseries.csv"));
     let (t, total, prefixes, enis) = (
@@ -73,10 +87,18 @@ fn seed_worked_example_holds_end_to_end() {
         column(&h, "prefixes"),
         column(&h, "enis"),
     );
-    let at = |s: &str| rows.iter().find(|r| r[t] == s).unwrap_or_else(|| panic!("no sample at {s}"));
+    let at = |s: &str| {
+        rows.iter()
+            .find(|r| r[t] == s)
+            .unwrap_or_else(|| panic!("no sample at {s}"))
+    };
     for s in ["30", "590"] {
         let r = at(s);
-        assert_eq!((r[total].as_str(), r[prefixes].as_str(), r[enis].as_str()), ("32", "2", "1"), "at {s} s");
+        assert_eq!(
+            (r[total].as_str(), r[prefixes].as_str(), r[enis].as_str()),
+            ("32", "2", "1"),
+            "at {s} s"
+        );
     }
     let (h, rows) = csv(&out.join("nodes.csv"));
     let r = &rows[0];
@@ -88,7 +110,14 @@ fn seed_worked_example_holds_end_to_end() {
 
 fn run_default(dir: &Path, out: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(out);
-    let mut args = vec!["run", "--out", out.to_str().unwrap(), "--quiet", "--set", "duration=1h"];
+    let mut args = vec![
+        "run",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "duration=1h",
+    ];
     args.extend_from_slice(extra);
     let o = ipamsim(&args, dir);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -100,11 +129,18 @@ fn same_seed_same_bytes_other_seed_other_placements() {
     let dir = tempfile::tempdir().unwrap();
     let a = run_default(dir.path(), "a", &[]);
     let b = run_default(dir.path(), "b", &[]);
-    let mut names: Vec<_> = fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert!(names.iter().any(|n| n == "summary.csv"), "{names:?}");
     for n in &names {
-        assert_eq!(fs::read(a.join(n)).unwrap(), fs::read(b.join(n)).unwrap(), "{n:?} differs between identical runs");
+        assert_eq!(
+            fs::read(a.join(n)).unwrap(),
+            fs::read(b.join(n)).unwrap(),
+            "{n:?} differs between identical runs"
+        );
     }
     let c = run_default(dir.path(), "c", &["--seed", "99"]);
     assert_ne!(
@@ -129,9 +165,18 @@ insufficient_cidr_blocks,insufficient_free_addresses,first_insufficient_cidr_s,\
 fragmentation_score_final,fragmentation_score_max,ec2_calls,ec2_throttled,events"
     ));
     for (file, head) in [
-        ("nodes.csv", "node,nodegroup,instance_type,max_pods,pods,enis,secondary_ips,prefixes,total_ips,assigned_ips,warm_ips,cooling_ips,total_ips_peak,ec2_calls"),
-        ("timeseries.csv", "time_s,pods_running,pods_waiting_ip,pods_unschedulable,assigned_ips,warm_ips,cooling_ips,total_ips,enis,prefixes,subnet_used,subnet_free,free_prefix_blocks,fragmentation_score,ec2_calls,insufficient_cidr_blocks"),
-        ("ec2_calls.csv", "action,calls,succeeded,failed,throttled,insufficient_cidr_blocks,insufficient_free_addresses"),
+        (
+            "nodes.csv",
+            "node,nodegroup,instance_type,max_pods,pods,enis,secondary_ips,prefixes,total_ips,assigned_ips,warm_ips,cooling_ips,total_ips_peak,ec2_calls",
+        ),
+        (
+            "timeseries.csv",
+            "time_s,pods_running,pods_waiting_ip,pods_unschedulable,assigned_ips,warm_ips,cooling_ips,total_ips,enis,prefixes,subnet_used,subnet_free,free_prefix_blocks,fragmentation_score,ec2_calls,insufficient_cidr_blocks",
+        ),
+        (
+            "ec2_calls.csv",
+            "action,calls,succeeded,failed,throttled,insufficient_cidr_blocks,insufficient_free_addresses",
+        ),
         ("pod_waits.csv", "pod,node,bound_s,ip_s,wait_s,reason"),
     ] {
         let text = fs::read_to_string(out.join(file)).unwrap();
@@ -145,15 +190,42 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let base = WORKED_EXAMPLE;
     let cases: Vec<(&str, String, &str)> = vec![
-        ("syntax", base.replace("seed = 1", "seed = = 1"), "syntax.toml:"),
-        ("unknown-key", base.replace("seed = 1", "seed = 1\nsede = 2"), "sede"),
-        ("bad-cidr", base.replace("10.0.0.0/24", "10.0.0.1/24"), "10.0.0.1/24"),
-        ("unknown-type", base.replace("m5.large", "m5.lrage"), "m5.large"),
-        ("negative-duration", base.replace("\"20m\"", "\"-5m\""), "negative"),
-        ("negative-count", base.replace("count = 1", "count = -1"), "count"),
+        (
+            "syntax",
+            base.replace("seed = 1", "seed = = 1"),
+            "syntax.toml:",
+        ),
+        (
+            "unknown-key",
+            base.replace("seed = 1", "seed = 1\nsede = 2"),
+            "sede",
+        ),
+        (
+            "bad-cidr",
+            base.replace("10.0.0.0/24", "10.0.0.1/24"),
+            "10.0.0.1/24",
+        ),
+        (
+            "unknown-type",
+            base.replace("m5.large", "m5.lrage"),
+            "m5.large",
+        ),
+        (
+            "negative-duration",
+            base.replace("\"20m\"", "\"-5m\""),
+            "negative",
+        ),
+        (
+            "negative-count",
+            base.replace("count = 1", "count = -1"),
+            "count",
+        ),
         (
             "reservation-outside",
-            base.replace("placement = \"lowest\"", "reservations = [ { cidr = \"10.9.0.0/28\", type = \"prefix\" } ]"),
+            base.replace(
+                "placement = \"lowest\"",
+                "reservations = [ { cidr = \"10.9.0.0/28\", type = \"prefix\" } ]",
+            ),
             "10.9.0.0/28",
         ),
         (
@@ -165,12 +237,29 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
     for (name, text, needle) in cases {
         let file = write(dir.path(), &format!("{name}.toml"), &text);
         let out = dir.path().join(format!("out-{name}"));
-        let o = ipamsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()], dir.path());
+        let o = ipamsim(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");
-        assert!(err.contains(needle), "{name}: message should mention {needle:?}: {err}");
-        assert!(err.contains(&format!("{name}.toml")), "{name}: message should name the file: {err}");
+        assert!(
+            err.contains(needle),
+            "{name}: message should mention {needle:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!("{name}.toml")),
+            "{name}: message should name the file: {err}"
+        );
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert!(!out.join("summary.csv").exists(), "{name}: no output on bad input");
+        assert!(
+            !out.join("summary.csv").exists(),
+            "{name}: no output on bad input"
+        );
     }
 }

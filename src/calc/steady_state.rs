@@ -288,7 +288,7 @@ impl Policy {
     /// loss keeps the other ENIs at WARM_IP_TARGET free, MINIMUM_IP_TARGET total and
     /// WARM_PREFIX_TARGET free prefixes (targets of 0 are not checked; PD rounds IP targets up
     /// to whole prefixes).
-    fn free_eni(&self, pool: &mut Vec<u32>, pods: u32) {
+    fn free_eni(&self, pool: &mut Vec<u32>, pods: u32, old_enis: usize) {
         let unit = self.unit();
         let round = |x: u32| if self.pd { x.div_ceil(16) * 16 } else { x };
         let assigned = self.assigned_per_eni(pool, pods);
@@ -302,7 +302,7 @@ impl Policy {
         } else {
             0
         };
-        let victim = (1..pool.len()).find(|&i| {
+        let victim = (1..old_enis.min(pool.len())).find(|&i| {
             let (mine, a) = (pool[i] * unit, assigned[i]);
             a == 0
                 && (self.warm_ip == 0 || free - mine >= round(self.warm_ip))
@@ -319,13 +319,17 @@ impl Policy {
     /// One pool check (§4.2).
     fn pass(&self, pool: &mut Vec<u32>, pods: u32) {
         let s = self.stats(pool, pods);
+        // An ENI created in this pass is younger than ipamd's 60 s minENILifeTime: never freed
+        // in the same pass (it would otherwise be created and freed at once, hiding the
+        // WARM_PREFIX_TARGET=0 / WARM_ENI_TARGET=0 flapping upstream shows).
+        let old_enis = pool.len();
         if self.too_low(s) {
             self.grow(pool, s);
         } else if self.too_high(s) {
             self.shrink(pool, s, pods);
         }
         if self.should_remove_enis(s, pool, pods) {
-            self.free_eni(pool, pods);
+            self.free_eni(pool, pods, old_enis);
         }
     }
 
@@ -452,6 +456,10 @@ mod tests {
         // A xen type falls back to secondary IPs; bare metal keeps prefixes.
         assert!(!node("m4.xlarge", &pd(1), 10).prefix_mode);
         assert!(node("c5.metal", &pd(1), 10).prefix_mode);
+        // WARM_PREFIX_TARGET=0 with pods exactly filling the primary ENI: a new ENI is made
+        // for one prefix, the prefix released, the ENI freed after 60 s, and again.
+        let n = node("t3.medium", &pd(0), 80);
+        assert_eq!((n.enis, n.prefixes, n.flapping), (2, 6, true));
         // WARM_PREFIX_TARGET=0 at a multiple of 16 pods: grow, release, grow…
         let n = node("m5.large", &pd(0), 16);
         assert_eq!((n.prefixes, n.flapping), (2, true));

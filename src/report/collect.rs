@@ -91,8 +91,17 @@ fn subnet_totals(ec2: &Ec2) -> SubnetTotals {
         full += s.full_blocks() as u64;
     }
     let denom = free_blocks + frag + full;
-    let score = if denom == 0 { 0 } else { (100 * (frag + full)).div_ceil(denom) as u32 };
-    SubnetTotals { used, free, free_blocks, score }
+    let score = if denom == 0 {
+        0
+    } else {
+        (100 * (frag + full)).div_ceil(denom) as u32
+    };
+    SubnetTotals {
+        used,
+        free,
+        free_blocks,
+        score,
+    }
 }
 
 /// Accumulates a run's metrics.
@@ -174,7 +183,15 @@ impl Collector {
 
     /// Records a pod's wait for an address: bound at `bound`, waited until `until`, and got
     /// an address then (`got_ip`) or never did.
-    pub fn pod_waited(&mut self, pod: &str, node: &str, bound: Millis, until: Millis, got_ip: bool, reason: WaitReason) {
+    pub fn pod_waited(
+        &mut self,
+        pod: &str,
+        node: &str,
+        bound: Millis,
+        until: Millis,
+        got_ip: bool,
+        reason: WaitReason,
+    ) {
         let wait = until - bound;
         self.wait_ms.push(wait);
         self.waits.push(PodWait {
@@ -195,10 +212,21 @@ impl Collector {
     }
 
     /// Builds the run's output at its end.
-    pub fn finish(mut self, s: &Scenario, nodes: &[Node], ec2: &Ec2, events: u64, pods: PodCounts) -> RunOutput {
+    pub fn finish(
+        mut self,
+        s: &Scenario,
+        nodes: &[Node],
+        ec2: &Ec2,
+        events: u64,
+        pods: PodCounts,
+    ) -> RunOutput {
         let end = s.duration;
         // The final sample, at the end time exactly, unless one was already taken there.
-        if self.samples.last().is_none_or(|l| l.time_s * 1000.0 < end as f64) {
+        if self
+            .samples
+            .last()
+            .is_none_or(|l| l.time_s * 1000.0 < end as f64)
+        {
             self.sample(end, nodes, ec2, pods);
         }
         let last = self.samples.last().cloned().unwrap_or_default();
@@ -261,7 +289,10 @@ impl Collector {
             free_prefix_blocks_min: self.free_blocks_min,
             insufficient_cidr_blocks: ec2.insufficient_cidr_blocks_total(),
             insufficient_free_addresses: ec2.insufficient_free_addresses_total(),
-            first_insufficient_cidr_s: self.first_insufficient.as_ref().map(|(t, _)| *t as f64 / 1000.0),
+            first_insufficient_cidr_s: self
+                .first_insufficient
+                .as_ref()
+                .map(|(t, _)| *t as f64 / 1000.0),
             fragmentation_score_final: last.fragmentation_score,
             fragmentation_score_max: self.score_max,
             ec2_calls: ec2.total_calls(),
@@ -301,7 +332,10 @@ fn settings(s: &Scenario) -> Vec<(String, String)> {
         ("scenario".to_string(), s.name.clone()),
         ("source".to_string(), s.source.clone()),
         ("seed".to_string(), s.seed.to_string()),
-        ("duration".to_string(), crate::time::format_duration(s.duration)),
+        (
+            "duration".to_string(),
+            crate::time::format_duration(s.duration),
+        ),
     ];
     for sub in &s.subnets {
         out.push((
@@ -316,15 +350,25 @@ fn settings(s: &Scenario) -> Vec<(String, String)> {
             .to_lowercase(),
         ));
     }
-    let mode = if c.enable_prefix_delegation { "prefix delegation" } else { "secondary IPs" };
+    let mode = if c.enable_prefix_delegation {
+        "prefix delegation"
+    } else {
+        "secondary IPs"
+    };
     out.push(("mode".to_string(), mode.to_string()));
     for (k, v) in [
         ("WARM_ENI_TARGET", c.warm_eni_target.to_string()),
         ("WARM_IP_TARGET", c.warm_ip_target.to_string()),
         ("MINIMUM_IP_TARGET", c.minimum_ip_target.to_string()),
         ("WARM_PREFIX_TARGET", c.warm_prefix_target.to_string()),
-        ("MAX_ENI", c.max_eni.map_or("unset".to_string(), |m| m.to_string())),
-        ("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", c.custom_network_cfg.to_string()),
+        (
+            "MAX_ENI",
+            c.max_eni.map_or("unset".to_string(), |m| m.to_string()),
+        ),
+        (
+            "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
+            c.custom_network_cfg.to_string(),
+        ),
         ("IP_COOLDOWN_PERIOD", format!("{}s", c.ip_cooldown_period_s)),
     ] {
         out.push((k.to_string(), v));

@@ -27,7 +27,6 @@ pub mod text;
 
 pub use folder::{render_run, write_folder, write_run, write_run_with};
 
-
 /// `summary.csv`: one row, DESIGN.md §5 column order.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Summary {

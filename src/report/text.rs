@@ -8,17 +8,39 @@ use crate::report::RunOutput;
 pub fn summary(run: &RunOutput) -> String {
     let s = &run.summary;
     let mut out = String::new();
-    let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
-    let _ = writeln!(out, "scenario {} (seed {}), {} s simulated, {} nodes", s.scenario, s.seed, s.duration_s, s.nodes);
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    let _ = writeln!(
+        out,
+        "scenario {} (seed {}), {} s simulated, {} nodes",
+        s.scenario, s.seed, s.duration_s, s.nodes
+    );
     let _ = writeln!(
         out,
         "pods: peak {}, final {}, {} waited for an IP (p50 {} s, p99 {} s, max {} s), {} unschedulable",
-        s.pods_peak, s.pods_final, s.pods_waited_for_ip, s.ip_wait_p50_s, s.ip_wait_p99_s, s.ip_wait_max_s, s.pods_unschedulable
+        s.pods_peak,
+        s.pods_final,
+        s.pods_waited_for_ip,
+        s.ip_wait_p50_s,
+        s.ip_wait_p99_s,
+        s.ip_wait_max_s,
+        s.pods_unschedulable
     );
     let _ = writeln!(
         out,
         "IPs at end: {} total ({} assigned, {} warm of which {} cooling) on {} ENIs, {} prefixes; peak total {}",
-        s.total_ips_final, s.assigned_ips_final, s.warm_ips_final, s.cooling_ips_final, s.enis_final, s.prefixes_final, s.total_ips_peak
+        s.total_ips_final,
+        s.assigned_ips_final,
+        s.warm_ips_final,
+        s.cooling_ips_final,
+        s.enis_final,
+        s.prefixes_final,
+        s.total_ips_peak
     );
     let _ = writeln!(
         out,
