@@ -260,10 +260,46 @@ pub fn worst_waits(waits: &[PodWait], n: usize) -> Vec<&PodWait> {
         b.wait_s
             .total_cmp(&a.wait_s)
             .then(a.bound_s.total_cmp(&b.bound_s))
-            .then_with(|| a.pod.cmp(&b.pod))
+            .then_with(|| natural_cmp(&a.pod, &b.pod))
     });
     v.truncate(n);
     v
+}
+
+/// Orders names as people do: digit runs by value (`web-2` before `web-10`).
+pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let m = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (p, q) = (&x[..n], &y[..m]);
+                let trim = |s: &[u8]| {
+                    let z = s.iter().take_while(|c| **c == b'0').count();
+                    s[z..].to_vec()
+                };
+                let (tp, tq) = (trim(p), trim(q));
+                let ord = tp.len().cmp(&tq.len()).then_with(|| tp.cmp(&tq));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                x = &x[n..];
+                y = &y[m..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
 }
 
 fn reason_counts(waits: &[PodWait]) -> Vec<(WaitReason, usize)> {
@@ -399,9 +435,17 @@ fn callouts(out: &mut String, run: &RunOutput) {
         .map(|(r, n)| format!("<code>{}</code> {}", reason_name(*r), int(*n as u64)))
         .collect::<Vec<_>>()
         .join(", ");
+    let never = run.pod_waits.iter().filter(|w| w.ip_s.is_none()).count();
+    let never = match never {
+        0 => String::new(),
+        n => format!(
+            " {} never got one (deleted while waiting, or still waiting at the end).",
+            int(n as u64)
+        ),
+    };
     let _ = writeln!(
         out,
-        "<p>{} pods waited for an IP (p50 {}, p99 {}). By reason: {reasons}. \
+        "<p>{} pods waited for an IP (p50 {}, p99 {}).{never} By reason: {reasons}. \
          All waits: <a href=\"pod_waits.csv\">pod_waits.csv</a>.</p>",
         int(run.pod_waits.len() as u64),
         wait(s.ip_wait_p50_s),
@@ -419,7 +463,10 @@ fn callouts(out: &mut String, run: &RunOutput) {
             escape(&w.pod),
             escape(&w.node),
             escape(&human_time(w.bound_s)),
-            escape(&wait(w.wait_s)),
+            escape(&match w.ip_s {
+                Some(_) => wait(w.wait_s),
+                None => format!("{}, no IP", wait(w.wait_s)),
+            }),
             reason_name(w.reason)
         );
     }
@@ -654,6 +701,18 @@ mod tests {
     }
 
     #[test]
+    fn names_sort_naturally() {
+        let mut v = vec!["web-10", "web-2", "web-1", "api-3", "web-02", "web"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["api-3", "web", "web-1", "web-02", "web-2", "web-10"]);
+        let waits = vec![
+            w("web-10", 0.0, 2.0, WaitReason::NoIp),
+            w("web-9", 0.0, 2.0, WaitReason::NoIp),
+        ];
+        assert_eq!(worst_waits(&waits, 1)[0].pod, "web-9");
+    }
+
+    #[test]
     fn waits_read_well() {
         assert_eq!(wait(0.25), "0.25 s");
         assert_eq!(wait(12.0), "12 s");
@@ -666,18 +725,21 @@ mod tests {
         run.summary.scenario = "<script>alert(1)</script>".into();
         run.summary.first_insufficient_cidr_s = Some(4510.5);
         run.summary.insufficient_cidr_blocks = 7;
-        run.pod_waits = vec![w(
-            "web-1",
-            4511.0,
-            33.0,
-            WaitReason::InsufficientCidrCooldown,
-        )];
+        run.pod_waits = vec![
+            w("web-1", 4511.0, 33.0, WaitReason::InsufficientCidrCooldown),
+            PodWait {
+                ip_s: None,
+                ..w("web-2", 4600.0, 1000.0, WaitReason::NoIp)
+            },
+        ];
         let html = report_html(&run);
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("First InsufficientCidrBlocks at 1h 15m (4510.5 s)"));
         assert!(html.contains("<td>web-1</td>"));
         assert!(html.contains("<code>insufficient_cidr_cooldown</code> 1"));
+        assert!(html.contains("1 never got one"));
+        assert!(html.contains("16m 40s, no IP"));
 
         run.summary.first_insufficient_cidr_s = None;
         assert!(report_html(&run).contains("No InsufficientCidrBlocks."));
