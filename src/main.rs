@@ -304,9 +304,10 @@ fn sweep(args: SweepArgs) -> Result<(), ipamsim::Error> {
     sweep::write_sweep(&out, &result.name, &result.keys, &result.runs)?;
     let cells = result.runs.len() / (args.seeds.max(1) as usize);
     println!(
-        "{} runs ({cells} cells × {} seeds) in {wall:.2} s wall time on {threads} thread{}; wrote {}",
+        "{} runs ({cells} cells × {} seed{}) in {wall:.2} s wall time on {threads} thread{}; wrote {}",
         result.runs.len(),
         args.seeds,
+        if args.seeds == 1 { "" } else { "s" },
         if threads == 1 { "" } else { "s" },
         out.display()
     );
