@@ -246,6 +246,8 @@ pub struct SweepOutput {
     pub keys: Vec<String>,
     /// One entry per cell × seed.
     pub runs: Vec<SweepRun>,
+    /// The cells' scenario warnings, each once, in cell order.
+    pub warnings: Vec<String>,
 }
 
 /// Runs a sweep of `text` with `sets` applied to every cell, the cells of `varies`, and
@@ -269,17 +271,30 @@ where
     let plan = Plan::new(varies, sets, base.seed, seeds)?;
     let mut cells: Vec<Scenario> = Vec::with_capacity(plan.cells.len());
     for (values, overrides) in plan.cells.iter().zip(plan.cell_overrides()) {
-        let all: Vec<String> = sets.iter().cloned().chain(overrides).collect();
+        let all: Vec<String> = sets.iter().chain(&overrides).cloned().collect();
         let scenario = text.build(&all).map_err(|e| {
+            // An error about one of the cell's own overrides names it as the --vary it is.
+            let msg = e.to_string();
+            for o in &overrides {
+                if let Some(rest) = msg.strip_prefix(&format!("--set {o}: ")) {
+                    return Error::Usage(format!("--vary {o}: {rest}"));
+                }
+            }
             let label: Vec<String> = plan
                 .keys
                 .iter()
                 .zip(values)
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            Error::Usage(format!("sweep cell {}: {e}", label.join(", ")))
+            Error::Usage(format!("sweep cell {}: {msg}", label.join(", ")))
         })?;
         cells.push(scenario);
+    }
+    let mut warnings: Vec<String> = Vec::new();
+    for w in cells.iter().flat_map(|c| &c.warnings) {
+        if !warnings.contains(w) {
+            warnings.push(w.clone());
+        }
     }
     let jobs = plan.jobs();
     let summaries = run_all(&jobs, threads, progress, |job| {
@@ -300,6 +315,7 @@ where
         name: base.name,
         keys: plan.keys,
         runs,
+        warnings,
     })
 }
 

@@ -190,8 +190,103 @@ fn a_bad_cell_fails_before_anything_runs_and_names_the_cell() {
     .unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(
-        err.to_string().contains("sweep cell WARM_IP_TARGET=-1"),
+        err.to_string().starts_with("--vary WARM_IP_TARGET=-1: "),
         "{err}"
     );
     assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// `ipamsim sweep` end to end on a small scenario, with `--jobs 1` and `--jobs 2`.
+fn run_binary(out: &Path, jobs: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ipamsim"))
+        .args([
+            "sweep",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/warm-ip.toml"),
+            "--set",
+            "nodegroup.workers.count=5",
+            "--set",
+            "duration=30m",
+            "--set",
+            "workload.api.steps=[{at=\"0s\",replicas=60},{at=\"10m\",replicas=150}]",
+            "--vary",
+            "WARM_IP_TARGET=2,5",
+            "--vary",
+            "MINIMUM_IP_TARGET=0,30",
+            "--seeds",
+            "2",
+            "--jobs",
+            jobs,
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_sweep_command_writes_the_same_files_whatever_the_jobs() {
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (root.path().join("one"), root.path().join("two"));
+    let out = run_binary(&a, "1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("8 runs (4 cells × 2 seeds)"), "{stdout}");
+    let out = run_binary(&b, "2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in ["sweep.csv", "sweep.svg", "sweep.html"] {
+        assert_eq!(
+            fs::read(a.join(file)).unwrap(),
+            fs::read(b.join(file)).unwrap(),
+            "{file} differs between --jobs 1 and --jobs 2"
+        );
+    }
+    let csv = fs::read_to_string(a.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 2 * 2);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2,0,warm-ip,11,1800,5,")
+    );
+}
+
+#[test]
+fn the_sweep_command_rejects_bad_input_with_exit_2() {
+    let root = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--vary", "WARM_IP_TARGET"],
+        vec!["--vary", "WARM_IP_TARGET=1,1"],
+        vec!["--vary", "WARM_IP_TARGET=1,-3"],
+        vec!["--vary", "NO_SUCH_KEY=1,2"],
+        vec!["--vary", "WARM_IP_TARGET=1", "--jobs", "0"],
+        vec!["--vary", "WARM_IP_TARGET=1", "--seeds", "0"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipamsim"))
+            .arg("sweep")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scenarios/warm-ip.toml"
+            ))
+            .args(&args)
+            .arg("--out")
+            .arg(root.path().join("x"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    }
+    assert!(
+        !root.path().join("x").exists(),
+        "nothing is written on bad input"
+    );
 }
