@@ -39,7 +39,7 @@ fn closed_form(instance: &str, s: Settings, p: u32, max_pods: u32) -> Option<(u3
         )
     } else if pd {
         let w = s.warm_prefix;
-        if w == 0 && p % 16 == 0 {
+        if w == 0 && p.is_multiple_of(16) {
             return None; // flaps: grow one prefix, release it, grow…
         }
         let res = if w == 0 {
@@ -50,7 +50,7 @@ fn closed_form(instance: &str, s: Settings, p: u32, max_pods: u32) -> Option<(u3
         (extra + res.div_ceil(m), res, 16 * res)
     } else {
         let w = s.warm_eni;
-        if w == 0 && p % m == 0 {
+        if w == 0 && p.is_multiple_of(m) {
             return None; // flaps like the prefix case
         }
         let enis = if w == 0 { p / m + 1 } else { p.div_ceil(m) + w };
