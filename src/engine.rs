@@ -16,6 +16,10 @@
 //! Samples for `timeseries.csv` are taken every `sample_interval`; the sample at time `t`
 //! reflects every event at or before `t`.
 
+mod events;
+
+pub use events::{EventKind, EventLog, EventRecord};
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -55,8 +59,22 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
 
 /// Runs a scenario with explicit [`RunOptions`].
 pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<RunOutput, Error> {
+    run_observed(scenario, options, false, &mut |_| {}).map(|(out, _)| out)
+}
+
+/// Runs a scenario, recording every event when `record_events` (for `events.csv`) and
+/// calling `progress` with the simulated time about 200 times along the run.
+pub fn run_observed(
+    scenario: &Scenario,
+    options: RunOptions,
+    record_events: bool,
+    progress: &mut dyn FnMut(Millis),
+) -> Result<(RunOutput, Option<EventLog>), Error> {
     let mut sim = Sim::new(scenario, options)?;
-    sim.run();
+    if record_events {
+        sim.log = Some(Vec::new());
+    }
+    sim.run(progress);
     Ok(sim.finish())
 }
 
@@ -124,6 +142,8 @@ struct Sim<'a> {
     counts: PodCounts,
     collector: Collector,
     events: u64,
+    /// Recorded events, when asked for.
+    log: Option<Vec<EventRecord>>,
 }
 
 impl<'a> Sim<'a> {
@@ -200,6 +220,7 @@ impl<'a> Sim<'a> {
             counts: PodCounts::default(),
             collector,
             events: 0,
+            log: None,
         };
         for n in 0..sim.nodes.len() {
             sim.reschedule_wake(n);
@@ -235,8 +256,24 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn run(&mut self) {
+    /// Records an event when recording.
+    fn record(&mut self, time: Millis, kind: EventKind, pod: u32, node: u32, a: u32, b: u32) {
+        if let Some(log) = &mut self.log {
+            log.push(EventRecord {
+                time,
+                kind,
+                pod,
+                node,
+                a,
+                b,
+            });
+        }
+    }
+
+    fn run(&mut self, progress: &mut dyn FnMut(Millis)) {
         let end = self.scenario.duration;
+        let step = (end / 200).max(1);
+        let mut next_progress = 0;
         loop {
             let next_workload = self
                 .workloads
@@ -247,6 +284,10 @@ impl<'a> Sim<'a> {
             let t = next_workload.min(next_queued);
             if t > end {
                 break;
+            }
+            if t >= next_progress {
+                progress(t);
+                next_progress = t + step;
             }
             self.collector
                 .sample_before(t, &self.nodes, &self.ec2, self.counts);
@@ -276,7 +317,18 @@ impl<'a> Sim<'a> {
         }
         self.wake_at[n] = Millis::MAX;
         let icb_before = self.ec2.insufficient_cidr_blocks_total();
+        let before = self.log.is_some().then(|| self.nodes[n].ipamd.stats(now));
         self.nodes[n].ipamd.wake(now, &mut self.ec2);
+        if let Some(b) = before {
+            let a = self.nodes[n].ipamd.stats(now);
+            if (a.total_ips, a.enis) != (b.total_ips, b.enis) {
+                let kind = EventKind::Pool {
+                    enis_before: b.enis as u8,
+                    enis_after: a.enis as u8,
+                };
+                self.record(now, kind, u32::MAX, n as u32, b.total_ips, a.total_ips);
+            }
+        }
         if icb_before == 0 && self.ec2.insufficient_cidr_blocks_total() > 0 {
             self.collector.snapshot_first_insufficient(now, &self.ec2);
         }
@@ -292,9 +344,11 @@ impl<'a> Sim<'a> {
     }
 
     fn add_pod(&mut self, pod: u32, now: Millis) {
+        self.record(now, EventKind::PodAdd, pod, u32::MAX, 0, 0);
         match self.pick_node(pod) {
             Some(n) => self.bind(pod, n, now),
             None => {
+                self.record(now, EventKind::PodUnschedulable, pod, u32::MAX, 0, 0);
                 self.set_phase(pod, Phase::Unschedulable);
                 self.counts.ever_unschedulable += 1;
                 self.unschedulable.push_back(pod);
@@ -319,9 +373,14 @@ impl<'a> Sim<'a> {
         node.pods += 1;
         let room = node.has_room().then_some(node.pods);
         self.scheduler.update(n, room);
+        self.record(now, EventKind::PodBound, pod, n as u32, 0, 0);
         let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
-            Ok(_) => Phase::Running { node: n as u32 },
+            Ok(ip) => {
+                self.record(now, EventKind::PodIp, pod, n as u32, ip, 0);
+                Phase::Running { node: n as u32 }
+            }
             Err(reason) => {
+                self.record(now, EventKind::PodIpWait(reason), pod, n as u32, 0, 0);
                 self.push(
                     now + self.scenario.model.cni_retry.millis(),
                     Kind::Retry { pod },
@@ -348,7 +407,8 @@ impl<'a> Sim<'a> {
         };
         let n = node as usize;
         match self.nodes[n].ipamd.assign_pod(pod, now) {
-            Ok(_) => {
+            Ok(ip) => {
+                self.record(now, EventKind::PodIp, pod, node, ip, 0);
                 // The reason recorded is the one that held the pod up last.
                 self.collector.pod_waited(
                     &self.workloads.pod_name(pod),
@@ -376,6 +436,13 @@ impl<'a> Sim<'a> {
     }
 
     fn delete_pod(&mut self, pod: u32, now: Millis) {
+        if self.log.is_some() {
+            let node = match self.pods[pod as usize] {
+                Phase::Running { node } | Phase::WaitingIp { node, .. } => node,
+                Phase::Absent | Phase::Unschedulable => u32::MAX,
+            };
+            self.record(now, EventKind::PodDelete, pod, node, 0, 0);
+        }
         let n = match self.set_phase(pod, Phase::Absent) {
             Phase::Absent | Phase::Unschedulable => return,
             Phase::Running { node } => {
@@ -427,7 +494,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn finish(mut self) -> RunOutput {
+    fn finish(mut self) -> (RunOutput, Option<EventLog>) {
         let end = self.scenario.duration;
         // Pods still waiting at the end get a row that says they never got an address.
         for pod in 0..self.pods.len() {
@@ -448,13 +515,19 @@ impl<'a> Sim<'a> {
                 );
             }
         }
-        self.collector.finish(
+        let output = self.collector.finish(
             self.scenario,
             &self.nodes,
             &self.ec2,
             self.events,
             self.counts,
-        )
+        );
+        let log = self.log.map(|records| EventLog {
+            records,
+            node_names: self.nodes.iter().map(|n| n.name.clone()).collect(),
+            workloads: self.workloads,
+        });
+        (output, log)
     }
 }
 

@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::{IsTerminal, Write};
 use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use ipamsim::engine::RunOptions;
 
 use clap::{Args, Parser, Subcommand};
 use ipamsim::scenario::Scenario;
@@ -257,9 +261,39 @@ fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
     }
     let out = args.out.unwrap_or(default_out);
     let started = Instant::now();
-    let result = engine::run(&scenario)?;
+    // A bar only for long runs (≥ 2,000 node-hours) on a terminal.
+    let node_hours = u64::from(scenario.node_count()) * scenario.duration / 3_600_000;
+    let bar = if !args.quiet && node_hours >= 2_000 && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(scenario.duration / 1000);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} simulated s  {elapsed} elapsed, ~{eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let (result, events) =
+        engine::run_observed(&scenario, RunOptions::default(), args.events, &mut |t| {
+            bar.set_position(t / 1000)
+        })?;
+    bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    report::write_run(&out, &result)?;
+    report::write_run_with(&out, &result, |dir| match &events {
+        None => Ok(()),
+        Some(log) => {
+            let path = dir.join("events.csv");
+            let io = |source| ipamsim::Error::Io {
+                path: path.clone(),
+                source,
+                input: false,
+            };
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+            log.write_csv(&mut w).map_err(io)?;
+            w.flush().map_err(io)
+        }
+    })?;
     if !args.quiet {
         print!("{}", report::text::summary(&result));
         println!(

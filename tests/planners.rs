@@ -204,7 +204,7 @@ fn bad_input_exits_2_with_one_line() {
     calc("10.0.0.0/29", "m5.large:1:1", "EC2 subnets are /16 to /28");
     calc("10.0.0.0/8", "m5.large:1:1", "EC2 subnets are /16 to /28");
     calc("10.0.1.0/23", "m5.large:1:1", "did you mean 10.0.0.0/23?");
-    calc("banana", "m5.large:1:1", "not a CIDR");
+    calc("banana", "m5.large:1:1", "invalid CIDR");
     fails_with(&["calc", "--instances", "m5.large:1:1"], "needs --subnet");
     fails_with(&["calc", "--subnet", "10.0.0.0/23"], "needs --instances");
     fail_example(

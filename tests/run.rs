@@ -263,3 +263,57 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
         );
     }
 }
+
+#[test]
+fn events_csv_only_when_asked_and_consistent_with_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "w.toml", WORKED_EXAMPLE);
+    let plain = dir.path().join("plain");
+    let logged = dir.path().join("logged");
+    for (out, extra) in [(&plain, None), (&logged, Some("--events"))] {
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend(extra);
+        let o = ipamsim(&args, dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(!plain.join("events.csv").exists());
+    // Recording must not change any result.
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "nodes.csv",
+        "pod_waits.csv",
+    ] {
+        assert_eq!(
+            fs::read(plain.join(f)).unwrap(),
+            fs::read(logged.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let (h, rows) = csv(&logged.join("events.csv"));
+    assert_eq!(h, ["time_s", "event", "pod", "node", "detail"]);
+    let count = |e: &str| rows.iter().filter(|r| r[1] == e).count();
+    assert_eq!(count("pod_add"), 37);
+    assert_eq!(
+        count("pod_ip"),
+        37,
+        "every pod of the worked example gets an address"
+    );
+    let (sh, srows) = csv(&logged.join("summary.csv"));
+    let waited: usize = srows[0][column(&sh, "pods_waited_for_ip")].parse().unwrap();
+    assert_eq!(count("pod_ip_wait"), waited);
+    // Time never runs backwards, and the pool grows from 32 to 48 addresses at some point.
+    let times: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    assert!(
+        rows.iter()
+            .any(|r| r[1] == "pool" && r[4].starts_with("total_ips 32->48")),
+        "{rows:?}"
+    );
+}
