@@ -7,8 +7,10 @@
 //!
 //! - [`csv`] writes the five CSV files of DESIGN.md §5 (exact, locale-free numbers);
 //! - [`plots`] and [`blocks`] draw `ips.svg`, `subnet.svg`, `ec2.svg` and `blocks.svg`;
-//! - [`html`] assembles the self-contained `report.html`;
-//! - [`comparison`] renders a sweep's `sweep.csv`, `sweep.svg` and `sweep.html`;
+//! - [`html`] assembles the self-contained `report.html` (style sheet and page frame in the
+//!   private `page` module, shared with `sweep.html`);
+//! - [`comparison`] judges a sweep's cells and writes `sweep.csv`; it re-exports
+//!   `sweep_svg` and `sweep_html`, drawn by the private `sweep_page` module;
 //! - [`folder`] writes a set of files into an output folder atomically ([`write_run`]).
 //!
 //! PNG copies of the plots are not written: rasterising text needs a font, and the report
@@ -21,8 +23,10 @@ pub mod comparison;
 pub mod csv;
 pub mod folder;
 pub mod html;
+mod page;
 pub mod plots;
 mod svg;
+mod sweep_page;
 pub mod text;
 
 pub use folder::{render_run, write_folder, write_run, write_run_with};
