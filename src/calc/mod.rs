@@ -14,7 +14,7 @@
 //!   subnet's usable addresses (2^(32−p) − 5), and set beside what the workbook would say.
 //!
 //! [`flags`] turns the command line into a [`CalcRequest`] (every bad value is a
-//! [`CalcError`], never a panic); [`format`] renders reports as a table, CSV or JSON.
+//! [`CalcError`], never a panic); [`format`](mod@format) renders reports as a table, CSV or JSON.
 
 mod cidr;
 pub mod flags;

@@ -2,8 +2,8 @@
 //! per address ever handed to a pod (upstream `pkg/ipamd/datastore/data_store.go`;
 //! spec/ipamd-policy.md §3 and §5).
 //!
-//! ENIs and each ENI's CIDRs live in [`Slots`], so "map order" follows the Go model of
-//! [`super::gomap`]. An address record is *unused* (never handed out, or dropped after its
+//! ENIs and each ENI's CIDRs live in `Slots`, so "map order" follows the Go model of
+//! `gomap`. An address record is *unused* (never handed out, or dropped after its
 //! cooldown), *assigned* to a pod, or *released* at some time: it then cools for
 //! `IP_COOLDOWN_PERIOD` (`now − released ≤ cooldown`), during which it is neither reused nor
 //! lets its ENI be freed, but still counts as available and may be released back to EC2.
