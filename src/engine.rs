@@ -176,11 +176,12 @@ impl<'a> Sim<'a> {
                     streams.stream("node", index),
                 );
                 ipamd.set_skip_idle_ticks(options.skip_idle_ticks);
-                let name = format!("{}-{i}", group.name);
+                let name = group.node_name(i);
                 ipamd.launch(0, &mut ec2).map_err(|e| {
                     Error::Usage(format!(
                         "{}: subnet {:?} has no free address for node {name}'s primary ENI ({e}); use a larger subnet or fewer nodes",
-                        s.source, s.subnets[group.subnet].name
+                        s.source,
+                        ec2.subnets()[group.subnet].name()
                     ))
                 })?;
                 nodes.push(Node {
@@ -240,10 +241,8 @@ impl<'a> Sim<'a> {
     /// Schedules node `n`'s wake-up if its ipamd now wants to run earlier than planned.
     fn reschedule_wake(&mut self, n: usize) {
         let want = self.nodes[n].ipamd.next_wake();
-        if want < self.wake_at[n] || self.wake_at[n] == Millis::MAX {
-            if want == Millis::MAX {
-                return;
-            }
+        // A wake-up later than the planned one is harmless: ipamd runs only what is due.
+        if want < self.wake_at[n] {
             self.wake_gen[n] = self.wake_gen[n].wrapping_add(1);
             self.wake_at[n] = want;
             self.push(
