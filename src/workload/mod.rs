@@ -330,8 +330,9 @@ impl Poisson {
         mut uniform: impl FnMut() -> f64,
     ) -> Result<u32, ScenarioError> {
         let mean_gap = MINUTE as f64 / self.rate_per_min; // ms between arrivals, on average
-        // Exponential by inversion; 1 - u is in (0, 1], so the log is finite.
-        let mut exp = move |mean: f64| -mean * (1.0 - uniform()).ln();
+        // Exponential by inversion; 1 - u is in (0, 1], so the log is finite. The portable
+        // logarithm keeps arrival times identical on every platform's libm.
+        let mut exp = move |mean: f64| -mean * crate::rng::ln(1.0 - uniform());
         let mut t = self.start as f64;
         let mut created: u32 = 0;
         loop {
