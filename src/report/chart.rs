@@ -52,7 +52,14 @@ pub fn value_axis_ticks(max: f64, integer: bool, label: &str, intervals: u32) ->
 /// The smallest of 1, 2, 2.5, 5 × 10^k that is ≥ `raw`.
 fn nice_step(raw: f64) -> f64 {
     let raw = raw.max(1e-9);
-    let mag = 10f64.powf(raw.log10().floor());
+    // 10^floor(log10 raw) by exact steps of ×10 / ÷10 (no libm: same bytes everywhere).
+    let mut mag = 1.0;
+    while mag * 10.0 <= raw {
+        mag *= 10.0;
+    }
+    while mag > raw {
+        mag /= 10.0;
+    }
     for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
         if m * mag >= raw * (1.0 - 1e-9) {
             return m * mag;
@@ -412,5 +419,28 @@ mod tests {
         assert_eq!(t.first(), pts.first());
         assert_eq!(t.last(), pts.last());
         assert!(t.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+}
+
+#[cfg(test)]
+mod nice_step_tests {
+    use super::nice_step;
+
+    #[test]
+    fn picks_1_2_2_5_5_times_a_power_of_ten() {
+        for (raw, want) in [
+            (7.0, 10.0),
+            (0.3, 0.5),
+            (1234.0, 2000.0),
+            (1000.0, 1000.0),
+            (2.2, 2.5),
+            (45.0, 50.0),
+        ] {
+            assert!(
+                (nice_step(raw) - want).abs() < 1e-9 * want,
+                "{raw}: {}",
+                nice_step(raw)
+            );
+        }
     }
 }
