@@ -341,6 +341,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn picks_1_2_2_5_5_times_a_power_of_ten() {
+        for (raw, want) in [
+            (7.0, 10.0),
+            (0.3, 0.5),
+            (1234.0, 2000.0),
+            (1000.0, 1000.0),
+            (2.2, 2.5),
+            (45.0, 50.0),
+        ] {
+            assert!(
+                (nice_step(raw) - want).abs() < 1e-9 * want,
+                "{raw}: {}",
+                nice_step(raw)
+            );
+        }
+    }
+
+    #[test]
     fn value_axis_has_round_ticks_covering_the_data() {
         let a = value_axis(437.0, true, "IPs");
         assert_eq!(a.max, 500.0);
@@ -419,28 +437,5 @@ mod tests {
         assert_eq!(t.first(), pts.first());
         assert_eq!(t.last(), pts.last());
         assert!(t.windows(2).all(|w| w[0].0 <= w[1].0));
-    }
-}
-
-#[cfg(test)]
-mod nice_step_tests {
-    use super::nice_step;
-
-    #[test]
-    fn picks_1_2_2_5_5_times_a_power_of_ten() {
-        for (raw, want) in [
-            (7.0, 10.0),
-            (0.3, 0.5),
-            (1234.0, 2000.0),
-            (1000.0, 1000.0),
-            (2.2, 2.5),
-            (45.0, 50.0),
-        ] {
-            assert!(
-                (nice_step(raw) - want).abs() < 1e-9 * want,
-                "{raw}: {}",
-                nice_step(raw)
-            );
-        }
     }
 }
