@@ -30,12 +30,14 @@ pub struct Node {
     pub pods: u32,
     /// The node's ipamd.
     pub ipamd: Ipamd,
+    /// The node has joined the cluster (its group's `start` has come and its launch worked).
+    pub ready: bool,
 }
 
 impl Node {
-    /// Whether one more pod fits under max pods.
+    /// Whether the node is ready and one more pod fits under max pods.
     pub fn has_room(&self) -> bool {
-        self.pods + self.host_network_pods < self.max_pods
+        self.ready && self.pods + self.host_network_pods < self.max_pods
     }
 }
 

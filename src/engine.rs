@@ -101,6 +101,8 @@ enum Kind {
     Wake { node: u32, generation: u32 },
     /// kubelet retries the CNI ADD of `pod`.
     Retry { pod: u32 },
+    /// Node `node` joins the cluster (its group's `start`).
+    Launch { node: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,13 +179,18 @@ impl<'a> Sim<'a> {
                 );
                 ipamd.set_skip_idle_ticks(options.skip_idle_ticks);
                 let name = group.node_name(i);
-                ipamd.launch(0, &mut ec2).map_err(|e| {
-                    Error::Usage(format!(
-                        "{}: subnet {:?} has no free address for node {name}'s primary ENI ({e}); use a larger subnet or fewer nodes",
-                        s.source,
-                        ec2.subnets()[group.subnet].name()
-                    ))
-                })?;
+                // Nodes ready at t=0 must fit: a subnet too small for the initial cluster is
+                // bad input. Nodes joining later that find no address are counted instead.
+                let ready = group.start == 0;
+                if ready {
+                    ipamd.launch(0, &mut ec2).map_err(|e| {
+                        Error::Usage(format!(
+                            "{}: subnet {:?} has no free address for node {name}'s primary ENI ({e}); use a larger subnet or fewer nodes",
+                            s.source,
+                            ec2.subnets()[group.subnet].name()
+                        ))
+                    })?;
+                }
                 nodes.push(Node {
                     name,
                     nodegroup: g,
@@ -192,6 +199,7 @@ impl<'a> Sim<'a> {
                     host_network_pods: group.host_network_pods,
                     pods: 0,
                     ipamd,
+                    ready,
                 });
             }
         }
@@ -224,7 +232,10 @@ impl<'a> Sim<'a> {
             log: None,
         };
         for n in 0..sim.nodes.len() {
-            sim.reschedule_wake(n);
+            match s.nodegroups[sim.nodes[n].nodegroup].start {
+                0 => sim.reschedule_wake(n),
+                start => sim.push(start, Kind::Launch { node: n as u32 }),
+            }
         }
         Ok(sim)
     }
@@ -303,6 +314,7 @@ impl<'a> Sim<'a> {
                 match e.kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
                     Kind::Retry { pod } => self.retry(pod, t),
+                    Kind::Launch { node } => self.launch(node as usize, t),
                 }
             }
         }
@@ -332,6 +344,22 @@ impl<'a> Sim<'a> {
             self.collector.snapshot_first_insufficient(now, &self.ec2);
         }
         self.reschedule_wake(n);
+    }
+
+    /// A node of a group with a later `start` joins: its primary ENI, then ipamd's init;
+    /// pods waiting for a slot may now go there.
+    fn launch(&mut self, n: usize, now: Millis) {
+        if self.nodes[n].ipamd.launch(now, &mut self.ec2).is_err() {
+            self.record(now, EventKind::NodeLaunchFailed, u32::MAX, n as u32, 0, 0);
+            return;
+        }
+        self.record(now, EventKind::NodeReady, u32::MAX, n as u32, 0, 0);
+        let node = &mut self.nodes[n];
+        node.ready = true;
+        let room = node.has_room().then_some(node.pods);
+        self.scheduler.update(n, room);
+        self.reschedule_wake(n);
+        self.drain_unschedulable(now);
     }
 
     /// Moves `pod` to `phase`, keeping the running / waiting / unschedulable counts exact.

@@ -167,6 +167,7 @@ fn synthetic() -> RunOutput {
             ec2_calls: calls,
             ec2_throttled: 7,
             events: 1_234_567,
+            nodes_launch_failed: 0,
         },
         nodes,
         timeseries,

@@ -317,3 +317,90 @@ fn events_csv_only_when_asked_and_consistent_with_the_summary() {
         "{rows:?}"
     );
 }
+
+#[test]
+fn node_groups_can_join_later_and_take_the_queued_pods() {
+    // 1 node with room for 27 pods (29 − 2 host-network) at t=0; 60 pods; 2 more nodes at
+    // 10m. Until then 33 pods are unschedulable; after, everyone runs.
+    let text = r#"
+name = "scale-out"
+duration = "30m"
+[subnet]
+cidr = "10.0.0.0/24"
+[[nodegroup]]
+name = "base"
+instance_type = "m5.large"
+count = 1
+max_pods = 29
+[[nodegroup]]
+name = "burst"
+instance_type = "m5.large"
+count = 2
+max_pods = 29
+start = "10m"
+[[workload]]
+kind = "deployment"
+name = "app"
+steps = [ { at = "1m", replicas = 60 } ]
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "s.toml", text);
+    let out = dir.path().join("out");
+    let o = ipamsim(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--events",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (h, rows) = csv(&out.join("timeseries.csv"));
+    let at = |s: &str| rows.iter().find(|r| r[0] == s).unwrap().clone();
+    let (running, unsched) = (column(&h, "pods_running"), column(&h, "pods_unschedulable"));
+    assert_eq!(at("300")[unsched], "33");
+    assert_eq!(at("300")[running], "27");
+    assert_eq!(at("1200")[unsched], "0");
+    assert_eq!(at("1200")[running], "60");
+    let (sh, s) = csv(&out.join("summary.csv"));
+    assert_eq!(s[0][column(&sh, "pods_unschedulable")], "33");
+    assert_eq!(s[0][column(&sh, "nodes_launch_failed")], "0");
+    let (_, ev) = csv(&out.join("events.csv"));
+    let ready: Vec<_> = ev
+        .iter()
+        .filter(|r| r[1] == "node_ready")
+        .map(|r| (r[0].as_str(), r[3].as_str()))
+        .collect();
+    assert_eq!(ready, [("600", "burst-0"), ("600", "burst-1")]);
+
+    // The same joining nodes in a full subnet: a /28 has 11 usable addresses; the base node
+    // takes its primary and 9 secondary IPs (MINIMUM_IP_TARGET=10 on m5.large, 9 per ENI),
+    // a tenant holds the last one. The joiners are counted and never ready.
+    let tight = text
+        .replace(
+            "10.0.0.0/24\"",
+            "10.0.0.0/28\"\nbackground = { addresses = 1 }",
+        )
+        .replace(
+            "max_pods = 29\n[[nodegroup]]",
+            "max_pods = 29\n[cni]\nWARM_ENI_TARGET = 0\nMINIMUM_IP_TARGET = 10\n[[nodegroup]]",
+        );
+    let scenario = write(dir.path(), "t.toml", &tight);
+    let out = dir.path().join("tight");
+    let o = ipamsim(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (sh, s) = csv(&out.join("summary.csv"));
+    assert_eq!(s[0][column(&sh, "nodes_launch_failed")], "2");
+}

@@ -40,6 +40,11 @@ IP_COOLDOWN_PERIOD = 20
 name = "ng"
 instance_type = "{instance}"
 count = {nodes}
+[[nodegroup]]
+name = "late"
+instance_type = "{instance}"
+count = 1
+start = "7m"
 [[workload]]
 kind = "deployment"
 name = "web"

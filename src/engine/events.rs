@@ -5,6 +5,8 @@
 //! - `pod_add`, `pod_unschedulable` (no node has room), `pod_bound` (scheduled to `node`),
 //!   `pod_ip_wait` (its first CNI ADD failed; `detail` = the reason, as in `pod_waits.csv`),
 //!   `pod_ip` (`detail` = the address), `pod_delete`;
+//! - `node_ready`, `node_launch_failed`: a node of a group with a later `start` joined, or
+//!   found no address for its primary ENI;
 //! - `pool`: a node's pool changed during one ipamd wake-up; `detail` = `total_ips A->B
 //!   enis X->Y`.
 //!
@@ -33,6 +35,10 @@ pub enum EventKind {
     PodIp,
     /// It was deleted.
     PodDelete,
+    /// A node of a group with a later `start` joined.
+    NodeReady,
+    /// A node of a group with a later `start` found no address for its primary ENI.
+    NodeLaunchFailed,
     /// A node's pool went from `a` to `b` total IPs (ENIs in `enis`).
     Pool {
         /// ENIs before.
@@ -93,6 +99,8 @@ impl EventLog {
                 EventKind::PodIpWait(reason) => ("pod_ip_wait", reason_name(reason).to_string()),
                 EventKind::PodIp => ("pod_ip", std::net::Ipv4Addr::from(r.a).to_string()),
                 EventKind::PodDelete => ("pod_delete", String::new()),
+                EventKind::NodeReady => ("node_ready", String::new()),
+                EventKind::NodeLaunchFailed => ("node_launch_failed", String::new()),
                 EventKind::Pool {
                     enis_before,
                     enis_after,

@@ -262,6 +262,11 @@ impl Collector {
             })
             .collect();
         let ec2_rows = ec2.call_rows();
+        // Nodes whose group's start came but that never became ready: no primary address.
+        let nodes_launch_failed = nodes
+            .iter()
+            .filter(|n| !n.ready && s.nodegroups[n.nodegroup].start <= end)
+            .count() as u32;
         let summary = Summary {
             scenario: s.name.clone(),
             seed: s.seed,
@@ -298,6 +303,7 @@ impl Collector {
             ec2_calls: ec2.total_calls(),
             ec2_throttled: ec2.total_throttled(),
             events,
+            nodes_launch_failed,
         };
         RunOutput {
             summary,

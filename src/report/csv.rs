@@ -11,7 +11,7 @@
 use super::{Ec2Row, NodeRow, PodWait, Sample, Summary, WaitReason};
 
 /// `summary.csv` columns, in contract order.
-pub const SUMMARY_COLUMNS: [&str; 32] = [
+pub const SUMMARY_COLUMNS: [&str; 33] = [
     "scenario",
     "seed",
     "duration_s",
@@ -44,6 +44,7 @@ pub const SUMMARY_COLUMNS: [&str; 32] = [
     "ec2_calls",
     "ec2_throttled",
     "events",
+    "nodes_launch_failed",
 ];
 
 /// `nodes.csv` columns, in contract order.
@@ -158,6 +159,7 @@ pub fn summary_fields(s: &Summary) -> Vec<String> {
         s.ec2_calls.to_string(),
         s.ec2_throttled.to_string(),
         s.events.to_string(),
+        s.nodes_launch_failed.to_string(),
     ]
 }
 

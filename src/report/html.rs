@@ -139,6 +139,11 @@ fn summary_rows(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
         ("ec2_calls", "EC2 calls", int(s.ec2_calls)),
         ("ec2_throttled", "EC2 calls throttled", int(s.ec2_throttled)),
         ("events", "Simulated events", int(s.events)),
+        (
+            "nodes_launch_failed",
+            "Nodes that could not join (no address)",
+            int(u64::from(s.nodes_launch_failed)),
+        ),
     ]
 }
 

@@ -67,6 +67,9 @@ pub struct Summary {
     pub ec2_calls: u64,
     pub ec2_throttled: u64,
     pub events: u64,
+    /// Nodes of groups that join later (`start`) whose primary ENI found no free address;
+    /// they never become ready. (After the DESIGN.md columns: an extension.)
+    pub nodes_launch_failed: u32,
 }
 
 /// `nodes.csv`: one row per node at the end of the run.

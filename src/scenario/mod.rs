@@ -101,6 +101,8 @@ pub struct NodeGroup {
     /// Index into [`Scenario::subnets`] of the pods' subnet: differs from `subnet` only with
     /// custom networking (`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`, the ENIConfig's subnet).
     pub pod_subnet: usize,
+    /// When the group's nodes become ready (default 0): a scale-out, or a staggered launch.
+    pub start: Millis,
 }
 
 impl NodeGroup {

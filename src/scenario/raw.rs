@@ -55,6 +55,8 @@ pub(super) struct RawNodeGroup {
     pub subnet: Option<Spanned<String>>,
     #[serde(default)]
     pub pod_subnet: Option<Spanned<String>>,
+    #[serde(default)]
+    pub start: Option<Spanned<Duration>>,
 }
 
 /// One `[[workload]]`: the keys of every kind; the validator checks which apply.

@@ -67,6 +67,17 @@ pub(super) fn build(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path) -> Res
     let subnets = subnets(&raw, loc)?;
     let cni = raw.cni.unwrap_or_default();
     let nodegroups = nodegroups(&raw.nodegroup, &subnets, &cni, loc, &mut warnings)?;
+    for g in nodegroups
+        .iter()
+        .filter(|g| g.start >= duration && g.count > 0)
+    {
+        warnings.push(format!(
+            "node group {:?} starts at {}, at or after the end of the run ({}); its nodes never join",
+            g.name,
+            format_duration(g.start),
+            format_duration(duration)
+        ));
+    }
     let workloads = workloads(&raw.workload, duration, loc, base_dir, &mut warnings)?;
     Ok(Scenario {
         name,
@@ -297,6 +308,7 @@ fn nodegroups(
                 instance_type.name
             ));
         }
+        let start = g.start.as_ref().map_or(0, |s| s.get_ref().millis());
         out.push(NodeGroup {
             name,
             instance_type,
@@ -305,6 +317,7 @@ fn nodegroups(
             host_network_pods,
             subnet,
             pod_subnet,
+            start,
         });
     }
     Ok(out)
