@@ -327,7 +327,7 @@ impl<'a> Sim<'a> {
             return; // superseded by an earlier wake-up
         }
         self.wake_at[n] = Millis::MAX;
-        let icb_before = self.ec2.insufficient_cidr_blocks_total();
+        let had_icb = self.ec2.first_insufficient_cidr_blocks().is_some();
         let before = self.log.is_some().then(|| self.nodes[n].ipamd.stats(now));
         self.nodes[n].ipamd.wake(now, &mut self.ec2);
         if let Some(b) = before {
@@ -340,7 +340,7 @@ impl<'a> Sim<'a> {
                 self.record(now, kind, u32::MAX, n as u32, b.total_ips, a.total_ips);
             }
         }
-        if icb_before == 0 && self.ec2.insufficient_cidr_blocks_total() > 0 {
+        if !had_icb && self.ec2.first_insufficient_cidr_blocks().is_some() {
             self.collector.snapshot_first_insufficient(now, &self.ec2);
         }
         self.reschedule_wake(n);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -282,17 +282,7 @@ fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
     let wall = started.elapsed().as_secs_f64();
     report::write_run_with(&out, &result, |dir| match &events {
         None => Ok(()),
-        Some(log) => {
-            let path = dir.join("events.csv");
-            let io = |source| ipamsim::Error::Io {
-                path: path.clone(),
-                source,
-                input: false,
-            };
-            let mut w = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
-            log.write_csv(&mut w).map_err(io)?;
-            w.flush().map_err(io)
-        }
+        Some(log) => log.write_into(dir),
     })?;
     if !args.quiet {
         print!("{}", report::text::summary(&result));

@@ -13,7 +13,11 @@
 //! Records are 24 bytes and names are resolved only when the file is written, so recording
 //! costs one push per event; it is off unless asked for.
 
+use std::fs::File;
 use std::io::{self, Write};
+use std::path::Path;
+
+use crate::Error;
 
 use crate::report::WaitReason;
 use crate::report::csv::reason_name;
@@ -79,7 +83,20 @@ impl EventLog {
         &self.records
     }
 
-    /// Writes `events.csv`.
+    /// Writes `events.csv` into `dir` (an output folder being assembled).
+    pub fn write_into(&self, dir: &Path) -> Result<(), Error> {
+        let path = dir.join("events.csv");
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+            input: false,
+        };
+        let mut w = io::BufWriter::new(File::create(&path).map_err(io)?);
+        self.write_csv(&mut w).map_err(io)?;
+        w.flush().map_err(io)
+    }
+
+    /// Writes the `events.csv` text.
     pub fn write_csv(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "time_s,event,pod,node,detail")?;
         let mut pod = String::new();
