@@ -32,7 +32,7 @@ pub mod text;
 pub use folder::{render_run, write_folder, write_run, write_run_with};
 
 /// `summary.csv`: one row, DESIGN.md §5 column order.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,
