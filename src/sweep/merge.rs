@@ -54,7 +54,14 @@ pub fn shard_folders(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, ShardError> {
             dir: dir.clone(),
             why,
         };
-        let entries = std::fs::read_dir(dir).map_err(|e| not_shard(format!("{e}")))?;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            not_shard(match e.kind() {
+                std::io::ErrorKind::NotFound => "no such folder (a shard killed before it \
+                    finished leaves none: run it again)"
+                    .into(),
+                _ => e.to_string(),
+            })
+        })?;
         let mut subs: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
