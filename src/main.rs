@@ -421,11 +421,10 @@ fn sweep_shard(args: SweepArgs, spec: &str) -> Result<(), ipamsim::Error> {
 
 /// `ipamsim merge`: shard folders into sweep.csv, sweep.svg, sweep.html.
 fn merge(args: MergeArgs) -> Result<(), ipamsim::Error> {
-    let merged = ipamsim::sweep::merge::merge(&args.dirs)?;
+    let merged = ipamsim::sweep::merge::merge_into(&args.dirs, &args.out)?;
     for warning in &merged.warnings {
         eprintln!("warning: {warning}");
     }
-    ipamsim::sweep::write_sweep(&args.out, &merged.name, &merged.keys, &merged.runs)?;
     println!(
         "merged {} shard{} ({} empty): {} runs ({} cells × {} seed{}); wrote {}",
         merged.shards,

@@ -120,7 +120,10 @@ fn the_kubernetes_indexed_job_runs_and_merges() {
         assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
         assert_eq!(pod["securityContext"]["runAsUser"].as_i64(), Some(65532));
         let c = &pod["containers"][0];
-        assert!(c["command"].is_badvalue(), "the image's entrypoint runs ipamsim");
+        assert!(
+            c["command"].is_badvalue(),
+            "the image's entrypoint runs ipamsim"
+        );
         assert_eq!(c["volumeMounts"][0]["mountPath"].as_str(), Some("/results"));
     }
     let shard_args = strings(&sweep["spec"]["template"]["spec"]["containers"][0]["args"]);
@@ -160,7 +163,11 @@ fn the_aws_batch_array_job_runs_and_merges() {
     let size = submit["arrayProperties"]["size"].as_u64().unwrap() as usize;
     // AWS Batch array jobs have 2 to 10,000 children.
     assert!((2..=10_000).contains(&size));
-    assert_eq!(auto_count(&shard_args), size, "auto/N = arrayProperties.size");
+    assert_eq!(
+        auto_count(&shard_args),
+        size,
+        "auto/N = arrayProperties.size"
+    );
     let name = definition["jobDefinitionName"].as_str().unwrap();
     assert_eq!(submit["jobDefinition"].as_str(), Some(name));
     assert_eq!(merge["jobDefinition"].as_str(), Some(name));
@@ -171,7 +178,11 @@ fn the_aws_batch_array_job_runs_and_merges() {
     let merge_args = json_strings(&merge["containerOverrides"]["command"]);
     assert_eq!(merge_args[1], flag(&shard_args, "--out"));
     let script = fs::read_to_string(repo().join("deploy/aws-batch/submit.sh")).unwrap();
-    for f in ["job-definition.json", "submit-sweep.json", "submit-merge.json"] {
+    for f in [
+        "job-definition.json",
+        "submit-sweep.json",
+        "submit-merge.json",
+    ] {
         assert!(script.contains(f), "submit.sh uses {f}");
     }
     assert!(script.contains("--depends-on"));
@@ -207,7 +218,12 @@ fn the_dockerfile_builds_from_paths_that_exist_and_runs_as_non_root() {
     let ins = instructions(&text);
     let stages: Vec<usize> = (0..ins.len()).filter(|&i| ins[i].0 == "FROM").collect();
     assert!(stages.len() >= 2, "multi-stage");
-    let build_name = ins[stages[0]].1.split_whitespace().last().unwrap().to_string();
+    let build_name = ins[stages[0]]
+        .1
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
     let runtime = &ins[*stages.last().unwrap()..];
 
     // Every COPY from the build context names a path of this repository, not ignored.
@@ -230,8 +246,18 @@ fn the_dockerfile_builds_from_paths_that_exist_and_runs_as_non_root() {
     }
     // What `cargo build` reads: the manifest, the lock file, the sources, the benches
     // Cargo.toml names, and the files include_str! embeds.
-    for needed in ["Cargo.toml", "Cargo.lock", "src", "benches", "data", "scenarios"] {
-        assert!(copied.iter().any(|c| c == needed), "the build needs {needed}");
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src",
+        "benches",
+        "data",
+        "scenarios",
+    ] {
+        assert!(
+            copied.iter().any(|c| c == needed),
+            "the build needs {needed}"
+        );
     }
     let build = ins
         .iter()

@@ -131,7 +131,11 @@ fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
         for f in FILES {
             let want = fs::read(whole.join(f)).unwrap();
             assert_eq!(fs::read(merged.join(f)).unwrap(), want, "N = {n}: {f}");
-            assert_eq!(fs::read(merged_listed.join(f)).unwrap(), want, "N = {n}: {f}");
+            assert_eq!(
+                fs::read(merged_listed.join(f)).unwrap(),
+                want,
+                "N = {n}: {f}"
+            );
         }
     }
 }
@@ -140,12 +144,18 @@ fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
 fn a_shard_folder_is_the_same_whatever_the_threads() {
     let root = tempfile::tempdir().unwrap();
     let (a, b) = (root.path().join("a"), root.path().join("b"));
-    ok(&ipamsim(&sweep_args(&["--shard", "1/2", "--out", s(&a)]), &[]));
+    ok(&ipamsim(
+        &sweep_args(&["--shard", "1/2", "--out", s(&a)]),
+        &[],
+    ));
     let mut args = sweep_args(&["--shard", "1/2", "--out", s(&b)]);
     args[7] = "2";
     ok(&ipamsim(&args, &[]));
     for f in [MANIFEST, partial::RUNS, MARKER] {
-        let (x, y) = (a.join("shard-1-of-2").join(f), b.join("shard-1-of-2").join(f));
+        let (x, y) = (
+            a.join("shard-1-of-2").join(f),
+            b.join("shard-1-of-2").join(f),
+        );
         assert_eq!(fs::read(x).unwrap(), fs::read(y).unwrap(), "{f}");
     }
 }
@@ -159,7 +169,10 @@ fn auto_takes_the_index_from_kubernetes_or_aws_batch() {
     ok(&ipamsim(&args, &[("AWS_BATCH_JOB_ARRAY_INDEX", "1")]));
     ok(&ipamsim(
         &args,
-        &[("JOB_COMPLETION_INDEX", "2"), ("AWS_BATCH_JOB_ARRAY_INDEX", "0")],
+        &[
+            ("JOB_COMPLETION_INDEX", "2"),
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+        ],
     ));
     let merged = root.path().join("merged");
     ok(&ipamsim(&["merge", s(&dir), "--out", s(&merged)], &[]));
@@ -167,7 +180,11 @@ fn auto_takes_the_index_from_kubernetes_or_aws_batch() {
     let out = ipamsim(&args, &[]);
     refused(
         &out,
-        &["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "--shard I/3"],
+        &[
+            "JOB_COMPLETION_INDEX",
+            "AWS_BATCH_JOB_ARRAY_INDEX",
+            "--shard I/3",
+        ],
     );
     let out = ipamsim(&args, &[("JOB_COMPLETION_INDEX", "3")]);
     refused(&out, &["JOB_COMPLETION_INDEX=\"3\""]);
@@ -273,6 +290,11 @@ fn merge_refuses_what_is_not_one_whole_sweep() {
     copy(&shard(2), &liar);
     rewrite_manifest(&liar, |m| m.shard = 1);
     refused(&merge(&[&liar]), &[s(&liar), "does not list the runs"]);
+    // The output folder is one of the shards.
+    let one = shard(1);
+    let args = ["merge", s(&three), "--out", s(&one)];
+    refused(&ipamsim(&args, &[]), &["--out", s(&one)]);
+    assert!(one.join(MANIFEST).is_file());
     // Not shard folders at all: a sweep's folder, an empty folder, no folder.
     let empty = r.join("empty");
     fs::create_dir(&empty).unwrap();
@@ -337,9 +359,13 @@ fn a_shard_killed_mid_way_is_refused() {
     assert!(!status.success(), "the shard finished before it was killed");
     let err = refused(&merge(&[&killed]), &[s(&killed)]);
     assert!(
-        ["no such folder", "not a sweep shard folder", "incomplete shard"]
-            .iter()
-            .any(|m| err.contains(m)),
+        [
+            "no such folder",
+            "not a sweep shard folder",
+            "incomplete shard"
+        ]
+        .iter()
+        .any(|m| err.contains(m)),
         "{err}"
     );
 }

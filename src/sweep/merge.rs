@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::partial::{self, Partial};
 use super::shard::ShardError;
+use crate::Error;
 use crate::report::comparison::SweepRun;
 
 /// A merged sweep, ready for [`super::write_sweep`].
@@ -187,6 +188,26 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
         shards: count,
         empty_shards,
     })
+}
+
+/// Merges the shards in `dirs` ([`merge`]) and writes the sweep's files at `out` with
+/// [`super::write_sweep`], the unsharded sweep's writer. `out` may not be one of the shard
+/// folders (it would be replaced by the merged sweep).
+pub fn merge_into(dirs: &[PathBuf], out: &Path) -> Result<Merged, Error> {
+    let merged = merge(dirs)?;
+    if let Ok(target) = out.canonicalize() {
+        for dir in shard_folders(dirs)? {
+            if dir.canonicalize().is_ok_and(|d| d == target) {
+                return Err(Error::Usage(format!(
+                    "--out {}: that is one of the shard folders being merged; choose another \
+                     folder",
+                    out.display()
+                )));
+            }
+        }
+    }
+    super::write_sweep(out, &merged.name, &merged.keys, &merged.runs)?;
+    Ok(merged)
 }
 
 /// `sha256:0123456789ab`: enough of a digest to tell two apart in a message.

@@ -261,7 +261,7 @@ mod tests {
                 ip_wait_p50_s: 0.1 + 0.2,
                 ip_wait_p99_s: 1e-300,
                 ip_wait_max_s: 1.7976931348623157e308,
-                first_insufficient_cidr_s: if i % 2 == 0 {
+                first_insufficient_cidr_s: if i.is_multiple_of(2) {
                     None
                 } else {
                     Some(2.0f64.sqrt())
