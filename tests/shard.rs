@@ -277,6 +277,45 @@ fn merge_refuses_what_is_not_one_whole_sweep() {
         &merge(&[&shard(0), &other1, &shard(2)]),
         &["different scenarios", s(&shard(0)), s(&other1)],
     );
+    // The same scenario file replaying another trace.
+    let replay = |dir: &Path, i: usize| {
+        let spec = format!("{i}/2");
+        let (scenario, shards) = (dir.join("trace-replay.toml"), dir.join("shards"));
+        let args = [
+            "sweep",
+            s(&scenario),
+            "--vary",
+            "WARM_IP_TARGET=1,5",
+            "--shard",
+            &spec,
+            "--out",
+            s(&shards),
+        ];
+        ok(&ipamsim(&args, &[]));
+        shards.join(format!("shard-{i}-of-2"))
+    };
+    let (ta, tb) = (r.join("trace-a"), r.join("trace-b"));
+    for d in [&ta, &tb] {
+        fs::create_dir_all(d.join("traces")).unwrap();
+        fs::copy(
+            repo().join("scenarios/trace-replay.toml"),
+            d.join("trace-replay.toml"),
+        )
+        .unwrap();
+    }
+    let trace = fs::read_to_string(repo().join("scenarios/traces/pods.csv")).unwrap();
+    fs::write(ta.join("traces/pods.csv"), &trace).unwrap();
+    fs::write(
+        tb.join("traces/pods.csv"),
+        trace.replace("0,api-v1-0", "1,api-v1-0"),
+    )
+    .unwrap();
+    let (a0, b1) = (replay(&ta, 0), replay(&tb, 1));
+    refused(
+        &merge(&[&a0, &b1]),
+        &["different scenarios", s(&a0), s(&b1)],
+    );
+    ok(&merge(&[&a0, &replay(&ta, 1)]));
     // Another ipamsim version.
     let old = r.join("old");
     copy(&shard(2), &old);
