@@ -324,6 +324,14 @@ fn merge_refuses_what_is_not_one_whole_sweep() {
         &merge(&[&shard(0), &shard(1), &old]),
         &["different ipamsim versions", "0.0.9", s(&old)],
     );
+    // All of another version than the ipamsim merging them.
+    let olds: Vec<PathBuf> = (0..3).map(|i| r.join(format!("old{i}"))).collect();
+    for (i, d) in olds.iter().enumerate() {
+        copy(&shard(i), d);
+        rewrite_manifest(d, |m| m.ipamsim_version = "0.0.9".into());
+    }
+    let olds: Vec<&Path> = olds.iter().map(PathBuf::as_path).collect();
+    refused(&merge(&olds), &["ipamsim 0.0.9", s(olds[0])]);
     // A manifest that lists runs its shard does not hold.
     let liar = r.join("liar");
     copy(&shard(2), &liar);

@@ -6,7 +6,8 @@
 //! sweep's. Merging refuses (exit 2, naming the folders), in this order: a folder that is no
 //! shard; an incomplete shard (no completion marker, or files that do not match it); shards
 //! of different ipamsim versions, scenarios, sweeps (other `--vary`, `--seeds` or `--set`) or
-//! shard counts; one shard index twice; a missing shard.
+//! shard counts; shards of another version than this ipamsim's (its writer might differ);
+//! one shard index twice; a missing shard.
 //!
 //! Each DIR is a shard folder (it holds `shard.json`) or a folder of shard folders — such as
 //! the `--out` folder every `sweep --shard` of one sweep shares: its subfolders that hold a
@@ -132,6 +133,12 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
                 });
             }
         }
+    }
+    if first.ipamsim_version != env!("CARGO_PKG_VERSION") {
+        return Err(ShardError::OtherVersion {
+            dir: first_dir,
+            version: first.ipamsim_version,
+        });
     }
     let count = first.shards;
     let total = first.runs_total;

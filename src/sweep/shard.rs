@@ -103,6 +103,19 @@ pub enum ShardError {
         /// Its value.
         b_value: String,
     },
+    /// Shards of another ipamsim version than the one merging them.
+    #[error(
+        "{} was written by ipamsim {version}, and this is ipamsim {}: merge with the \
+         ipamsim that ran the shards, so the files are the ones its sweep writes",
+        dir.display(),
+        env!("CARGO_PKG_VERSION")
+    )]
+    OtherVersion {
+        /// A shard folder.
+        dir: PathBuf,
+        /// Its version.
+        version: String,
+    },
     /// One shard index in two folders.
     #[error("{} and {} both hold shard {index} of {count}; pass one of them", a.display(), b.display())]
     Duplicate {
