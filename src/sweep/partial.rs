@@ -102,26 +102,30 @@ fn runs_csv(m: &Manifest, runs: &[SweepRun]) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// The folder's files, in writing order (the marker last).
-pub fn render(p: &Partial) -> Vec<(String, Vec<u8>)> {
-    let mut manifest = serde_json::to_vec_pretty(&p.manifest).unwrap_or_default();
+pub fn render(p: &Partial) -> Result<Vec<(String, Vec<u8>)>, std::io::Error> {
+    let mut manifest = serde_json::to_vec_pretty(&p.manifest)?;
     manifest.push(b'\n');
-    // Writing to memory cannot fail, and the fields are plain strings and numbers.
-    let runs = runs_csv(&p.manifest, &p.runs).unwrap_or_default();
+    let runs = runs_csv(&p.manifest, &p.runs)?;
     let marker = format!(
         "{}  {MANIFEST}\n{}  {RUNS}\n",
         sha256_hex(&manifest),
         sha256_hex(&runs)
     );
-    vec![
+    Ok(vec![
         (MANIFEST.into(), manifest),
         (RUNS.into(), runs),
         (MARKER.into(), marker.into_bytes()),
-    ]
+    ])
 }
 
 /// Writes a partial folder at `dir`, all or nothing.
 pub fn write(dir: &Path, p: &Partial) -> Result<(), Error> {
-    crate::report::write_folder(dir, &render(p), |_| Ok(()))
+    let files = render(p).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+        input: false,
+    })?;
+    crate::report::write_folder(dir, &files, |_| Ok(()))
 }
 
 /// Whether `dir` looks like a partial folder (holds a manifest), complete or not.
