@@ -2,7 +2,7 @@
 # (README, "Running a large sweep on your cluster").
 #
 #   docker build -t ipamsim .
-#   docker run --rm -v "$PWD/output:/results" ipamsim \
+#   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD/output:/results" ipamsim \
 #     sweep scenarios/warm-ip.toml --vary WARM_IP_TARGET=1,3,5 --out /results/warm-ip-sweep
 #
 # The example scenarios are in the image at /opt/ipamsim/scenarios (the working folder, so
