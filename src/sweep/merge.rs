@@ -221,3 +221,58 @@ pub fn merge_into(dirs: &[PathBuf], out: &Path) -> Result<Merged, Error> {
 fn short(digest: &str) -> String {
     digest.chars().take("sha256:".len() + 12).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_of_shards_expands_to_its_shard_subfolders_in_name_order() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        for sub in [
+            "shard-1-of-2",
+            "shard-0-of-2",
+            "merged",
+            "shard-1-of-2.tmp-7",
+        ] {
+            std::fs::create_dir(r.join(sub)).unwrap();
+        }
+        for sub in ["shard-1-of-2", "shard-0-of-2", "shard-1-of-2.tmp-7"] {
+            std::fs::write(r.join(sub).join(partial::MANIFEST), "{}").unwrap();
+        }
+        std::fs::write(r.join("merged/sweep.csv"), "").unwrap();
+        let found = shard_folders(&[r.to_path_buf()]).unwrap();
+        let names: Vec<&str> = found
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect();
+        // The temporary folder is taken, to be refused as incomplete; the sweep is not.
+        assert_eq!(
+            names,
+            ["shard-0-of-2", "shard-1-of-2", "shard-1-of-2.tmp-7"]
+        );
+        // A shard folder given itself is taken as it is.
+        let one = r.join("shard-1-of-2");
+        assert_eq!(shard_folders(std::slice::from_ref(&one)).unwrap(), [one]);
+        let merged = r.join("merged");
+        let err = shard_folders(&[merged]).unwrap_err().to_string();
+        assert!(err.contains("not a sweep shard folder"), "{err}");
+    }
+
+    #[test]
+    fn messages_stay_short() {
+        let err = ShardError::Missing {
+            missing: (0..25).collect(),
+            count: 30,
+            folders: "x".into(),
+        };
+        assert!(err.to_string().contains("19, and 5 more of 30"), "{err}");
+        let dirs: Vec<PathBuf> = (0..10).map(|i| PathBuf::from(format!("d{i}"))).collect();
+        assert!(list_folders(&dirs).ends_with("d7, 2 more"));
+        assert_eq!(
+            short(&format!("sha256:{}", "a".repeat(64))),
+            "sha256:aaaaaaaaaaaa"
+        );
+    }
+}
