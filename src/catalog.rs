@@ -255,6 +255,21 @@ impl Default for MaxPodsOptions {
     }
 }
 
+impl MaxPodsOptions {
+    /// The options a node of a scenario gets: the script run with the scenario's CNI settings
+    /// (`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`, `ENABLE_PREFIX_DELEGATION`, `MAX_ENI`) at the
+    /// latest CNI version, capped as EKS caps it.
+    pub fn for_cni(cni: &crate::ipamd::config::CniConfig) -> MaxPodsOptions {
+        MaxPodsOptions {
+            cni_version: CniVersion::LATEST,
+            custom_networking: cni.custom_network_cfg,
+            prefix_delegation: cni.enable_prefix_delegation,
+            max_eni: cni.max_eni,
+            show_max_allowed: false,
+        }
+    }
+}
+
 /// Ceiling on the recommended max pods for types with more than 30 vCPUs.
 pub const MAX_PODS_CEILING_HIGH_CPU: u32 = 250;
 /// Ceiling on the recommended max pods for types with 30 vCPUs or fewer (or unknown).

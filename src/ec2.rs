@@ -17,7 +17,6 @@
 
 use rand::RngExt as _;
 
-use crate::report::{Ec2Minute, Ec2Row};
 use crate::rng::{Rng, Streams};
 use crate::subnet::Subnet;
 use crate::time::{Millis, SECOND};
@@ -150,6 +149,23 @@ pub struct NewEni {
     pub primary: u32,
     /// The secondary IPs (/32) or prefixes (/28) it was created with.
     pub cidrs: Vec<Cidr>,
+}
+
+/// EC2 activity in one minute of simulated time: plain counts (the report draws `ec2.svg`).
+///
+/// The engine records one entry per minute in which any call was issued (minutes without
+/// calls may be left out), in increasing `minute` order. Calls are counted exactly as in
+/// `ec2_calls.csv` (every SDK attempt, throttled ones included), at the time they are issued.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ec2Minute {
+    /// The minute: covers simulated seconds `[60 × minute, 60 × (minute + 1))`.
+    pub minute: u32,
+    /// Calls issued by action, indexed like [`crate::ec2::Action::ALL`].
+    pub calls: [u64; Action::ALL.len()],
+    /// Of those calls, how many failed (any error code).
+    pub failed: u64,
+    /// Of the failed calls, how many were `RequestLimitExceeded`.
+    pub throttled: u64,
 }
 
 /// Per-action counters. Every *attempt* is a call: `calls = succeeded + failed`, and the
@@ -438,25 +454,6 @@ impl Ec2 {
     /// Counters of `action`.
     pub fn counters(&self, action: Action) -> Counters {
         self.counters[action.index()]
-    }
-
-    /// `ec2_calls.csv` rows, in [`Action::ALL`] order.
-    pub fn call_rows(&self) -> Vec<Ec2Row> {
-        Action::ALL
-            .iter()
-            .map(|a| {
-                let c = self.counters(*a);
-                Ec2Row {
-                    action: a.name().to_string(),
-                    calls: c.calls,
-                    succeeded: c.succeeded,
-                    failed: c.failed,
-                    throttled: c.throttled,
-                    insufficient_cidr_blocks: c.insufficient_cidr_blocks,
-                    insufficient_free_addresses: c.insufficient_free_addresses,
-                }
-            })
-            .collect()
     }
 
     fn sum(&self, f: impl Fn(&Counters) -> u64) -> u64 {

@@ -24,12 +24,13 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use crate::catalog;
+use crate::cluster::WaitReason;
 use crate::cluster::{Node, Scheduler};
 use crate::ec2::Ec2;
 use crate::error::Error;
 use crate::ipamd::Ipamd;
+use crate::report::RunOutput;
 use crate::report::collect::{Collector, PodCounts};
-use crate::report::{RunOutput, WaitReason};
 use crate::rng::Streams;
 use crate::scenario::Scenario;
 use crate::subnet::Subnet;
@@ -159,7 +160,7 @@ impl<'a> Sim<'a> {
             .collect::<Result<Vec<_>, _>>()?;
         let mut ec2 = Ec2::new(&s.ec2, subnets, &streams);
         let workloads = Workloads::for_scenario(s, &streams)?;
-        let max_pods_options = crate::calc::plan::max_pods_options(&s.cni);
+        let max_pods_options = catalog::MaxPodsOptions::for_cni(&s.cni);
 
         let mut nodes = Vec::new();
         for (g, group) in s.nodegroups.iter().enumerate() {

@@ -139,17 +139,6 @@ pub struct SteadyPlan {
     pub notes: Vec<String>,
 }
 
-/// The max-pods calculator options matching aws-node settings.
-pub fn max_pods_options(cni: &CniConfig) -> MaxPodsOptions {
-    MaxPodsOptions {
-        cni_version: CniVersion::LATEST,
-        custom_networking: cni.custom_network_cfg,
-        prefix_delegation: cni.enable_prefix_delegation,
-        max_eni: cni.max_eni,
-        show_max_allowed: false,
-    }
-}
-
 /// Plans the rows under `cni` with `host` host-network pods per node.
 pub fn steady_plan(
     subnet: &SubnetSpec,
@@ -157,7 +146,7 @@ pub fn steady_plan(
     host: u32,
     rows: &[InstanceRow],
 ) -> SteadyPlan {
-    let opts = max_pods_options(cni);
+    let opts = MaxPodsOptions::for_cni(cni);
     let sheet = if cni.warm_ip_targets_defined() {
         Sheet::WarmIp(cni.warm_ip_target)
     } else {

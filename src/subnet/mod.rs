@@ -43,6 +43,7 @@ use rand::RngExt as _;
 pub use cidr::Ipv4Cidr;
 pub use config::{Background, Placement, ReservationConfig, ReservationKind, SubnetConfig};
 pub use error::SubnetError;
+pub use summary::BlockState;
 
 use crate::rng::{Rng, Streams};
 use rank::{RankTree, WORDS};

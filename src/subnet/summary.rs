@@ -10,7 +10,22 @@
 //! [`Subnet::block_map`] draws it as `Reserved`.
 
 use super::{PREFIX_SIZE, RESERVED_ADDRESSES, Subnet};
-use crate::report::BlockState;
+
+/// State of one /28 block of a subnet, for `blocks.svg`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockState {
+    /// None of its 16 addresses used or reserved.
+    Free,
+    /// Some, not all, addresses used.
+    Fragmented,
+    /// All 16 used by single addresses.
+    Full,
+    /// Assigned as a /28 prefix.
+    Prefix,
+    /// Holds a subnet-reserved address or lies in an explicit reservation.
+    Reserved,
+}
 
 impl Subnet {
     /// Addresses that can ever be held: 2^(32−len) − 5.
