@@ -32,22 +32,9 @@ pub type SubnetId = usize;
 pub struct EniId(pub u32);
 
 /// An IPv4 CIDR held by an ENI besides its primary address: a /32 secondary IP or a /28
-/// prefix. `addr` is the address as a `u32` (network byte order value, e.g. 10.0.0.16 =
-/// `0x0a00_0010`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cidr {
-    /// First address.
-    pub addr: u32,
-    /// Prefix length: 32 (secondary IP) or 28 (prefix).
-    pub len: u8,
-}
-
-impl Cidr {
-    /// Number of addresses: 1 for a /32, 16 for a /28.
-    pub fn size(self) -> u32 {
-        1u32 << (32 - u32::from(self.len))
-    }
-}
+/// prefix. The project's one CIDR type ([`crate::subnet::Ipv4Cidr`]); `addr()` is the first
+/// address as a `u32` (10.0.0.16 = `0x0a00_0010`).
+pub use crate::subnet::Ipv4Cidr as Cidr;
 
 /// What an `AssignPrivateIpAddresses` or `CreateNetworkInterface` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -521,10 +508,7 @@ impl Ec2 {
                     return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
                 }
                 Ok((0..n)
-                    .map(|_| Cidr {
-                        addr: s.alloc_address().expect("counted free"),
-                        len: 32,
-                    })
+                    .map(|_| Cidr::host(s.alloc_address().expect("counted free")))
                     .collect())
             }
             Request::Prefixes(n) => {
@@ -532,10 +516,7 @@ impl Ec2 {
                     return Err(Ec2Error::InsufficientCidrBlocks);
                 }
                 Ok((0..n)
-                    .map(|_| Cidr {
-                        addr: s.alloc_prefix().expect("counted free"),
-                        len: 28,
-                    })
+                    .map(|_| Cidr::prefix28(s.alloc_prefix().expect("counted free")))
                     .collect())
             }
         }
@@ -543,10 +524,10 @@ impl Ec2 {
 }
 
 fn release(subnet: &mut Subnet, c: Cidr) {
-    let ok = if c.len == 28 {
-        subnet.free_prefix(c.addr)
+    let ok = if c.prefix_len() == 28 {
+        subnet.free_prefix(c.addr())
     } else {
-        subnet.free_address(c.addr)
+        subnet.free_address(c.addr())
     };
     debug_assert!(ok, "released {c:?} that the subnet did not hold");
 }

@@ -335,7 +335,7 @@ proptest! {
             })
             .collect();
         let sheet = if warm_ip { Sheet::WarmIp(target) } else { Sheet::WarmEni(target) };
-        let spec = SubnetSpec { cidr: subnet.clone(), prefix_len: prefix };
+        let spec = SubnetSpec { cidr: subnet.parse().unwrap() };
         let want = spreadsheet::workbook(&spec, sheet, 2, &input);
         prop_assert_eq!(v, serde_json::to_value(&want).unwrap());
     }

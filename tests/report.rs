@@ -107,7 +107,7 @@ fn synthetic() -> RunOutput {
         .collect();
     let block_map = |time_s: f64, fragmented_every: usize| BlockMap {
         subnet: "pods".into(),
-        cidr: "10.0.8.0/21".into(),
+        cidr: "10.0.8.0/21".parse().unwrap(),
         time_s,
         blocks: (0..128)
             .map(|i| match i {
@@ -392,7 +392,7 @@ fn short_secondary_ip_run() -> RunOutput {
     run.blocks_first_insufficient = None;
     run.blocks_final = vec![BlockMap {
         subnet: "pods".into(),
-        cidr: "10.1.0.0/16".into(),
+        cidr: "10.1.0.0/16".parse().unwrap(),
         time_s: 1800.0,
         blocks: (0..4096usize)
             .map(|i| match i {

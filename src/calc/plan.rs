@@ -234,7 +234,7 @@ pub fn steady_plan(
     );
     SteadyPlan {
         calculator: "steady-state",
-        subnet: subnet.cidr.clone(),
+        subnet: subnet.cidr.to_string(),
         subnet_ips,
         ips_used,
         pods: wb.pods,
@@ -408,8 +408,7 @@ mod tests {
 
     fn subnet(prefix_len: u8) -> SubnetSpec {
         SubnetSpec {
-            cidr: format!("10.0.0.0/{prefix_len}"),
-            prefix_len,
+            cidr: crate::subnet::Ipv4Cidr::new(0x0a00_0000, prefix_len).unwrap(),
         }
     }
 

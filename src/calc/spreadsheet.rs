@@ -144,7 +144,7 @@ pub fn workbook(
             Sheet::WarmEni(_) => None,
         },
         host_network_ips: host_ips,
-        subnet: subnet.cidr.clone(),
+        subnet: subnet.cidr.to_string(),
         subnet_ips,
         ips_used,
         pods,
@@ -161,8 +161,7 @@ mod tests {
 
     fn subnet(prefix_len: u8) -> SubnetSpec {
         SubnetSpec {
-            cidr: format!("10.0.0.0/{prefix_len}"),
-            prefix_len,
+            cidr: crate::subnet::Ipv4Cidr::new(0x0a00_0000, prefix_len).unwrap(),
         }
     }
 

@@ -343,7 +343,7 @@ fn block_maps(ec2: &Ec2, at: Millis) -> Vec<BlockMap> {
         .iter()
         .map(|s| BlockMap {
             subnet: s.name().to_string(),
-            cidr: s.cidr().to_string(),
+            cidr: s.ipv4_cidr(),
             time_s: at as f64 / 1000.0,
             blocks: s.block_map(),
         })

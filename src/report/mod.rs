@@ -171,7 +171,7 @@ pub struct BlockMap {
     /// Subnet name.
     pub subnet: String,
     /// Subnet CIDR, e.g. `10.0.0.0/21`.
-    pub cidr: String,
+    pub cidr: crate::subnet::Ipv4Cidr,
     /// Simulated time of the snapshot, seconds.
     pub time_s: f64,
     /// One entry per /28, in address order.
