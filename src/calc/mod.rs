@@ -19,6 +19,7 @@
 mod cidr;
 pub mod flags;
 pub mod format;
+pub mod lookup;
 pub mod plan;
 pub mod spreadsheet;
 pub mod steady_state;
@@ -159,6 +160,12 @@ pub enum CalcError {
     /// Flags that cannot be combined.
     #[error("{0}")]
     Conflict(String),
+    /// A type ipamd knows that the workbook's lookup table lacks: its row there is `#N/A`.
+    #[error(
+        "--spreadsheet: the workbook has no {0} in its maxENI table, so its row and every \
+         total show #N/A; drop --spreadsheet for ipamd's steady state"
+    )]
+    NotInWorkbook(String),
     /// An unknown instance type.
     #[error(transparent)]
     UnknownType(#[from] CatalogError),

@@ -195,11 +195,16 @@ pub fn steady_plan(
             workbook_ips_per_node: w.ips_per_node,
         };
         let wb_per_node = w.ips_per_node - u64::from(host);
+        // The ENIs the workbook's totals count (WarmIP's visible "in use ENIs" may add one).
+        let counted_enis = match sheet {
+            Sheet::WarmEni(_) => w.enis_per_node,
+            Sheet::WarmIp(_) => w.active_enis,
+        };
         let delta = (wb_per_node as i64 - i64::from(node.subnet_addresses)) * i64::from(r.count);
         if delta != 0 {
             row_reasons.push(Reason {
                 addresses: delta,
-                reason: explain_row(cni, t, &row, &node, w.enis_per_node, wb_per_node),
+                reason: explain_row(cni, t, &row, &node, counted_enis, wb_per_node),
             });
         }
         out_rows.push(row);
