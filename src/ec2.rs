@@ -438,6 +438,16 @@ impl Ec2 {
         &self.subnets
     }
 
+    /// The ENIs EC2 holds (not deleted): id, subnet, primary address and CIDRs. For the
+    /// invariant checker ([`crate::invariants`]).
+    pub fn live_enis(&self) -> impl Iterator<Item = (EniId, SubnetId, u32, &[Cidr])> + '_ {
+        self.enis
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.deleted)
+            .map(|(i, e)| (EniId(i as u32), e.subnet, e.primary, e.cidrs.as_slice()))
+    }
+
     /// Counters of `action`.
     pub fn counters(&self, action: Action) -> Counters {
         self.counters[action.index()]

@@ -43,12 +43,16 @@ pub struct RunOptions {
     /// Let idle ipamd loops skip ticks that provably change nothing (spec "Modelling
     /// choices" 7). Off only in the tests that prove the equivalence.
     pub skip_idle_ticks: bool,
+    /// Run the state checker ([`crate::invariants`]) after every batch of same-time events;
+    /// a broken invariant panics. On by default in debug builds; tests turn it on in release.
+    pub check_invariants: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             skip_idle_ticks: true,
+            check_invariants: cfg!(debug_assertions),
         }
     }
 }
@@ -147,6 +151,8 @@ struct Sim<'a> {
     events: u64,
     /// Recorded events, when asked for.
     log: Option<Vec<EventRecord>>,
+    /// Run [`crate::invariants::check`] between event batches.
+    check_invariants: bool,
 }
 
 impl<'a> Sim<'a> {
@@ -231,6 +237,7 @@ impl<'a> Sim<'a> {
             collector,
             events: 0,
             log: None,
+            check_invariants: options.check_invariants,
         };
         for n in 0..sim.nodes.len() {
             match s.nodegroups[sim.nodes[n].nodegroup].start {
@@ -285,6 +292,7 @@ impl<'a> Sim<'a> {
         let end = self.scenario.duration;
         let step = (end / 200).max(1);
         let mut next_progress = 0;
+        let mut batch = 0;
         loop {
             let next_workload = self
                 .workloads
@@ -295,6 +303,10 @@ impl<'a> Sim<'a> {
             let t = next_workload.min(next_queued);
             if t > end {
                 break;
+            }
+            if self.check_invariants && t != batch {
+                self.check(batch);
+                batch = t;
             }
             if t >= next_progress {
                 progress(t);
@@ -319,8 +331,21 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        if self.check_invariants {
+            self.check(batch);
+        }
         self.collector
             .sample_before(end + 1, &self.nodes, &self.ec2, self.counts);
+    }
+
+    /// The state checker, after the batch of events at `t`: a violation is a simulator bug.
+    fn check(&self, t: Millis) {
+        if let Err(v) = crate::invariants::check(&self.ec2, &self.nodes) {
+            panic!(
+                "{v} (after the events at t = {} s)",
+                crate::time::seconds(t)
+            );
+        }
     }
 
     fn wake(&mut self, n: usize, generation: u32, now: Millis) {
