@@ -143,17 +143,9 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 
 /// Up to `n` known names closest to `name` (edit distance, then name order).
 pub fn closest(name: &str, n: usize) -> Vec<String> {
-    let mut scored: Vec<(usize, &str)> = all()
-        .iter()
-        .map(|t| (edit_distance(name, &t.name), t.name.as_str()))
-        .collect();
-    scored.sort();
-    let limit = (name.len() / 2).max(2);
-    scored
+    crate::suggest::closest(name, all().iter().map(|t| t.name.as_str()), n)
         .into_iter()
-        .filter(|(d, _)| *d <= limit)
-        .take(n)
-        .map(|(_, s)| s.to_string())
+        .map(String::from)
         .collect()
 }
 
@@ -316,21 +308,6 @@ pub fn max_pods(t: &InstanceType, o: &MaxPodsOptions) -> u32 {
         _ => MAX_PODS_CEILING_LOW_CPU,
     };
     raw.min(ceiling)
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn parse(text: &str) -> Vec<InstanceType> {

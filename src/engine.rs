@@ -275,7 +275,15 @@ impl<'a> Sim<'a> {
     }
 
     /// Records an event when recording.
-    fn record(&mut self, time: Millis, kind: EventKind, pod: u32, node: u32, a: u32, b: u32) {
+    fn record(
+        &mut self,
+        time: Millis,
+        kind: EventKind,
+        pod: Option<u32>,
+        node: Option<u32>,
+        a: u32,
+        b: u32,
+    ) {
         if let Some(log) = &mut self.log {
             log.push(EventRecord {
                 time,
@@ -363,7 +371,7 @@ impl<'a> Sim<'a> {
                     enis_before: b.enis as u8,
                     enis_after: a.enis as u8,
                 };
-                self.record(now, kind, u32::MAX, n as u32, b.total_ips, a.total_ips);
+                self.record(now, kind, None, Some(n as u32), b.total_ips, a.total_ips);
             }
         }
         if !had_icb && self.ec2.first_insufficient_cidr_blocks().is_some() {
@@ -376,10 +384,10 @@ impl<'a> Sim<'a> {
     /// pods waiting for a slot may now go there.
     fn launch(&mut self, n: usize, now: Millis) {
         if self.nodes[n].ipamd.launch(now, &mut self.ec2).is_err() {
-            self.record(now, EventKind::NodeLaunchFailed, u32::MAX, n as u32, 0, 0);
+            self.record(now, EventKind::NodeLaunchFailed, None, Some(n as u32), 0, 0);
             return;
         }
-        self.record(now, EventKind::NodeReady, u32::MAX, n as u32, 0, 0);
+        self.record(now, EventKind::NodeReady, None, Some(n as u32), 0, 0);
         let node = &mut self.nodes[n];
         node.ready = true;
         let room = node.has_room().then_some(node.pods);
@@ -397,11 +405,11 @@ impl<'a> Sim<'a> {
     }
 
     fn add_pod(&mut self, pod: u32, now: Millis) {
-        self.record(now, EventKind::PodAdd, pod, u32::MAX, 0, 0);
+        self.record(now, EventKind::PodAdd, Some(pod), None, 0, 0);
         match self.pick_node(pod) {
             Some(n) => self.bind(pod, n, now),
             None => {
-                self.record(now, EventKind::PodUnschedulable, pod, u32::MAX, 0, 0);
+                self.record(now, EventKind::PodUnschedulable, Some(pod), None, 0, 0);
                 self.set_phase(pod, Phase::Unschedulable);
                 self.counts.ever_unschedulable += 1;
                 self.unschedulable.push_back(pod);
@@ -426,14 +434,21 @@ impl<'a> Sim<'a> {
         node.pods += 1;
         let room = node.has_room().then_some(node.pods);
         self.scheduler.update(n, room);
-        self.record(now, EventKind::PodBound, pod, n as u32, 0, 0);
+        self.record(now, EventKind::PodBound, Some(pod), Some(n as u32), 0, 0);
         let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(ip) => {
-                self.record(now, EventKind::PodIp, pod, n as u32, ip, 0);
+                self.record(now, EventKind::PodIp, Some(pod), Some(n as u32), ip, 0);
                 Phase::Running { node: n as u32 }
             }
             Err(reason) => {
-                self.record(now, EventKind::PodIpWait(reason), pod, n as u32, 0, 0);
+                self.record(
+                    now,
+                    EventKind::PodIpWait(reason),
+                    Some(pod),
+                    Some(n as u32),
+                    0,
+                    0,
+                );
                 self.push(
                     now + self.scenario.model.cni_retry.millis(),
                     Kind::Retry { pod },
@@ -461,7 +476,7 @@ impl<'a> Sim<'a> {
         let n = node as usize;
         match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(ip) => {
-                self.record(now, EventKind::PodIp, pod, node, ip, 0);
+                self.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
                 // The reason recorded is the one that held the pod up last.
                 self.collector.pod_waited(
                     &self.workloads.pod_name(pod),
@@ -491,10 +506,10 @@ impl<'a> Sim<'a> {
     fn delete_pod(&mut self, pod: u32, now: Millis) {
         if self.log.is_some() {
             let node = match self.pods[pod as usize] {
-                Phase::Running { node } | Phase::WaitingIp { node, .. } => node,
-                Phase::Absent | Phase::Unschedulable => u32::MAX,
+                Phase::Running { node } | Phase::WaitingIp { node, .. } => Some(node),
+                Phase::Absent | Phase::Unschedulable => None,
             };
-            self.record(now, EventKind::PodDelete, pod, node, 0, 0);
+            self.record(now, EventKind::PodDelete, Some(pod), node, 0, 0);
         }
         let n = match self.set_phase(pod, Phase::Absent) {
             Phase::Absent | Phase::Unschedulable => return,

@@ -27,6 +27,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod subnet;
+pub mod suggest;
 pub mod sweep;
 pub mod time;
 pub mod workload;

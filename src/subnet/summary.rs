@@ -93,7 +93,7 @@ impl Subnet {
     pub fn block_map(&self) -> Vec<BlockState> {
         (0..self.size / PREFIX_SIZE)
             .map(|b| {
-                let explicit = self.explicit_blocks[super::bw(b)] >> (b % 64) & 1 == 1;
+                let explicit = self.explicit_blocks[super::block_word(b)] >> (b % 64) & 1 == 1;
                 if self.is_prefix(b) {
                     BlockState::Prefix
                 } else if explicit || self.is_edge(b) {
