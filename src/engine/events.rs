@@ -98,7 +98,7 @@ impl EventLog {
         w.flush().map_err(io)
     }
 
-    /// Writes the `events.csv` text (through the `csv` serializer, one [`EventRow`] a line).
+    /// Writes the `events.csv` text (through the `csv` serializer, one row struct a line).
     pub fn write_csv(&self, out: &mut impl Write) -> io::Result<()> {
         let mut w = csv::Writer::into_writer(out, csv::columns::<EventRow>())?;
         let mut pod = String::new();
