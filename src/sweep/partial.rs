@@ -6,9 +6,11 @@
 //!   digest, the sweep's digest, N, I, the run indices this shard holds (none for an empty
 //!   shard, which says `"empty": true`), the scenario warnings;
 //! - `runs.csv` — `run` (the index in the canonical order), the varied keys, then the
-//!   `summary.csv` columns; one row per run of this shard. Unlike `sweep.csv`, numbers are
-//!   written exactly (the shortest text that reads back as the same `f64`), so `merge`
-//!   rebuilds summaries equal to the ones the runs produced, and hence the same bytes;
+//!   `summary.csv` columns; one row per run of this shard, each `sweep.csv`'s row for the
+//!   run, written by the same serializer. Every time in a summary is a whole number of
+//!   milliseconds (the engine's clock), which seconds with three decimals carry exactly, so
+//!   `merge` rebuilds summaries equal to the ones the runs produced, hence the same bytes;
+//!   [`render`] checks that each row reads back equal before anything is written;
 //! - `complete.sha256` — the completion marker, written last: the SHA-256 of the two files
 //!   above in `sha256sum` format (`sha256sum -c complete.sha256` checks a copy by hand).
 //!
@@ -25,7 +27,7 @@ use super::shard::{ShardError, sha256_hex};
 use crate::Error;
 use crate::report::Summary;
 use crate::report::comparison::SweepRun;
-use crate::report::csv::SUMMARY_COLUMNS;
+use crate::report::csv::{Writer, columns};
 
 /// The manifest's `format`: changes when the folder's layout does.
 pub const FORMAT: &str = "ipamsim-sweep-shard/1";
@@ -80,32 +82,39 @@ pub struct Partial {
     pub runs: Vec<SweepRun>,
 }
 
-/// `runs.csv`'s text.
-fn runs_csv(m: &Manifest, runs: &[SweepRun]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    let header = ["run"]
+/// `runs.csv`'s header: `run`, the varied keys, the summary columns.
+fn runs_header(m: &Manifest) -> Vec<String> {
+    ["run".to_string()]
         .into_iter()
-        .chain(m.keys.iter().map(String::as_str))
-        .chain(SUMMARY_COLUMNS);
-    w.write_record(header)?;
+        .chain(m.keys.iter().cloned())
+        .chain(columns::<Summary>())
+        .collect()
+}
+
+/// `runs.csv`'s text: `sweep.csv`'s rows, each after its run index, written by the same
+/// serializer.
+fn runs_csv(m: &Manifest, runs: &[SweepRun]) -> Vec<u8> {
+    let mut w = Writer::with_header(runs_header(m));
     for (index, run) in m.runs.iter().zip(runs) {
-        w.write_field(index.to_string())?;
-        for v in &run.values {
-            w.write_field(v)?;
-        }
-        // Ends the record: serde writes every float in its shortest exact form.
-        w.serialize(&run.summary)?;
+        w.row((index, &run.values, &run.summary));
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    w.finish().into_bytes()
 }
 
 /// The folder's files, in writing order (the marker last).
 pub fn render(p: &Partial) -> Result<Vec<(String, Vec<u8>)>, std::io::Error> {
     let mut manifest = serde_json::to_vec_pretty(&p.manifest)?;
     manifest.push(b'\n');
-    let runs = runs_csv(&p.manifest, &p.runs)?;
+    let runs = runs_csv(&p.manifest, &p.runs);
+    // The summaries must read back as they are, or the merge would not be byte-identical.
+    // Times are whole milliseconds (the engine's clock), which the CSV's seconds with three
+    // decimals carry exactly; this checks it for every run rather than trusting it.
+    if read_runs(&runs, &p.manifest).as_deref() != Ok(p.runs.as_slice()) {
+        return Err(std::io::Error::other(format!(
+            "a run's summary does not read back from {RUNS} exactly (a time that is not a \
+             whole millisecond?); this is a bug in ipamsim"
+        )));
+    }
     let marker = format!(
         "{}  {MANIFEST}\n{}  {RUNS}\n",
         sha256_hex(&manifest),
@@ -185,12 +194,7 @@ fn read_runs(bytes: &[u8], m: &Manifest) -> Result<Vec<SweepRun>, String> {
     let mut r = csv::Reader::from_reader(bytes);
     let header = r.headers().map_err(|e| e.to_string())?.clone();
     let k = m.keys.len();
-    let expected: Vec<&str> = ["run"]
-        .into_iter()
-        .chain(m.keys.iter().map(String::as_str))
-        .chain(SUMMARY_COLUMNS)
-        .collect();
-    if header.iter().ne(expected.iter().copied()) {
+    if header.iter().ne(runs_header(m).iter().map(String::as_str)) {
         return Err(format!(
             "the header is not `run`, the varied keys ({}) and the summary columns",
             m.keys.join(", ")
@@ -253,22 +257,23 @@ mod tests {
         }
     }
 
-    /// Every float awkward for text: thirds, tiny, huge, a value no decimal writes exactly.
+    /// Times as the engine makes them (whole milliseconds / 1000), from 1 ms to centuries,
+    /// none of them exact in binary.
     fn run(i: usize) -> SweepRun {
-        let x = i as f64;
+        let ms = |m: u64| (m * (i as u64 + 1)) as f64 / 1000.0;
         SweepRun {
             values: vec![format!("{i}"), "a,b".into()],
             summary: Summary {
                 scenario: "s, \"quoted\"".into(),
                 seed: u64::MAX - i as u64,
-                duration_s: 1.0 / 3.0 + x,
-                ip_wait_p50_s: 0.1 + 0.2,
-                ip_wait_p99_s: 1e-300,
-                ip_wait_max_s: 1.7976931348623157e308,
+                duration_s: ms(3_153_600_000_333),
+                ip_wait_p50_s: ms(1),
+                ip_wait_p99_s: ms(333),
+                ip_wait_max_s: ms(999_999_999_999),
                 first_insufficient_cidr_s: if i.is_multiple_of(2) {
                     None
                 } else {
-                    Some(2.0f64.sqrt())
+                    Some(ms(7))
                 },
                 nodes: 7,
                 events: 123_456_789_012,
@@ -300,6 +305,21 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_that_would_not_read_back_is_not_written() {
+        let mut bad = run(1);
+        bad.summary.ip_wait_p99_s = 0.0005;
+        let p = Partial {
+            manifest: manifest(vec![1]),
+            runs: vec![bad],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().join("s");
+        let err = write(&at, &p).unwrap_err();
+        assert_eq!(err.exit_code(), 1, "{err}");
+        assert!(!at.exists());
+    }
+
+    #[test]
     fn a_missing_marker_or_a_changed_file_is_incomplete() {
         let p = Partial {
             manifest: manifest(vec![1, 4]),
@@ -328,7 +348,7 @@ mod tests {
     #[test]
     fn rows_must_match_the_manifest() {
         let m = manifest(vec![1, 4]);
-        let bytes = runs_csv(&m, &[run(1), run(4)]).unwrap();
+        let bytes = runs_csv(&m, &[run(1), run(4)]);
         assert!(read_runs(&bytes, &m).is_ok());
         let fewer = manifest(vec![1]);
         assert!(
