@@ -22,7 +22,12 @@ use crate::Error;
 use crate::ipamd::config::CniConfig;
 use crate::report::RunOutput;
 use crate::report::comparison::{self, SweepRun};
-use crate::scenario::{Scenario, ScenarioText};
+use crate::scenario::{Location, Scenario, ScenarioText, shown};
+
+/// The most runs (cells × seeds) one sweep may have. Every cell's scenario is built before
+/// the first run and every run's summary is kept for the report: about 3 KB a run, so the
+/// limit keeps a sweep's bookkeeping near 300 MB, and its HTML page still opens.
+pub const MAX_RUNS: u32 = 100_000;
 
 /// One `--vary KEY=V1,V2,..` argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,12 +145,18 @@ impl Plan {
             .try_fold(u64::from(seeds), |acc, v| {
                 acc.checked_mul(v.values.len() as u64)
             })
-            .filter(|n| *n <= 1_000_000)
+            .filter(|n| *n <= u64::from(MAX_RUNS))
             .ok_or_else(|| {
-                Error::Usage(
-                    "the sweep has more than a million runs; vary fewer values or seeds".into(),
-                )
+                Error::Usage(format!(
+                    "the sweep has more than {MAX_RUNS} runs (cells × seeds), the most one sweep keeps in memory; vary fewer values or seeds, or split it"
+                ))
             })?;
+        // Every seed written to sweep.csv must be one `run --seed` accepts: no wrapping.
+        if base_seed.checked_add(u64::from(seeds) - 1).is_none() {
+            return Err(Error::Usage(format!(
+                "--seeds {seeds} from seed {base_seed} passes 18446744073709551615, the largest seed; start from a smaller seed"
+            )));
+        }
         let mut cells: Vec<Vec<String>> = vec![Vec::new()];
         for v in varies {
             cells = cells
@@ -162,9 +173,7 @@ impl Plan {
         Ok(Plan {
             keys: varies.iter().map(|v| v.key.clone()).collect(),
             cells,
-            seeds: (0..u64::from(seeds))
-                .map(|i| base_seed.wrapping_add(i))
-                .collect(),
+            seeds: (0..u64::from(seeds)).map(|i| base_seed + i).collect(),
         })
     }
 
@@ -273,13 +282,14 @@ where
     for (values, overrides) in plan.cells.iter().zip(plan.cell_overrides()) {
         let all: Vec<String> = sets.iter().chain(&overrides).cloned().collect();
         let scenario = text.build(&all).map_err(|e| {
-            // An error about one of the cell's own overrides names it as the --vary it is.
-            let msg = e.to_string();
-            for o in &overrides {
-                if let Some(rest) = msg.strip_prefix(&format!("--set {o}: ")) {
-                    return Error::Usage(format!("--vary {o}: {rest}"));
-                }
+            // An error in one of the cell's own overrides (numbered after the --sets) names
+            // it as the --vary it is.
+            if let Some(Location::Override { index, set }) = e.location()
+                && *index >= sets.len()
+            {
+                return Error::Usage(format!("--vary {}: {}", shown(set), e.message()));
             }
+            let msg = e.to_string();
             let label: Vec<String> = plan
                 .keys
                 .iter()
