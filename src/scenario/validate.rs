@@ -148,6 +148,23 @@ fn check_folder_name(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Subnet, node group and workload names label rows, charts and messages: one line, of a
+/// length a chart legend can hold.
+fn check_label(what: &str, name: &str) -> std::result::Result<(), String> {
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "the {what} name {name:?} has a control character (a line break, a tab); use letters, digits, '-', '_' or '.'"
+        ));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "the {what} name is {} bytes long; the most is {MAX_NAME_BYTES}; shorten it",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
 /// A scenario without `name` is named after its file.
 fn default_name(source: &str) -> String {
     Path::new(source)
@@ -204,6 +221,9 @@ fn check_subnet(s: &SubnetConfig, span: Range<usize>, loc: &Locator<'_>) -> Resu
     if s.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(loc.invalid(span, "a subnet name is empty; name it or drop the name"));
     }
+    if let Some(n) = s.name.as_deref() {
+        check_label("subnet", n).map_err(|m| loc.invalid(span.clone(), m))?;
+    }
     crate::subnet::Subnet::new(s, &crate::rng::Streams::new(0), 0)
         .map(drop)
         .map_err(|e| loc.invalid(span, e.to_string()))
@@ -259,6 +279,7 @@ fn nodegroups(
                         "the node group name is empty; name it or drop the name",
                     ));
                 }
+                check_label("node group", n.get_ref()).map_err(|m| loc.invalid(n.span(), m))?;
                 if out.iter().any(|o| &o.name == n.get_ref()) {
                     return Err(loc.invalid(
                         n.span(),
@@ -401,6 +422,7 @@ fn workloads(
                         "the workload name is empty; name it or drop the name",
                     ));
                 }
+                check_label("workload", n.get_ref()).map_err(|m| loc.invalid(n.span(), m))?;
                 n.get_ref().clone()
             }
             None => default_workload_name(kind, i),
