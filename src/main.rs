@@ -278,7 +278,10 @@ fn main() -> ExitCode {
 /// `--help` and `--version` as clap prints them; a flag error as one line, exit 2.
 fn clap_error(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         return match emit(&err.render().to_string()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -369,7 +372,9 @@ fn sweep(args: SweepArgs) -> Result<(), ipamsim::Error> {
         Some(j) if j > cores => {
             note(
                 "note",
-                &format!("--jobs {j} capped at {cores}, the machine's available parallelism (more threads only add memory)"),
+                &format!(
+                    "--jobs {j} capped at {cores}, the machine's available parallelism (more threads only add memory)"
+                ),
             );
             cores
         }

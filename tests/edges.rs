@@ -90,7 +90,13 @@ fn a_closed_pipe_is_success() {
     }
     let out = dir.path().join("out");
     let o = closed_stdout(
-        &["run", "--out", out.to_str().unwrap(), "--set", "duration=10m"],
+        &[
+            "run",
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "duration=10m",
+        ],
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -102,7 +108,10 @@ fn a_closed_pipe_is_success() {
 #[test]
 fn a_full_stdout_is_exit_1_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
     let o = bin()
         .arg("instance-types")
         .stdout(full)
@@ -131,7 +140,10 @@ fn a_key_of_thousands_of_segments_is_one_line() {
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).len() < 1_000, "the message echoes the whole value");
+    assert!(
+        stderr(&o).len() < 1_000,
+        "the message echoes the whole value"
+    );
     assert!(!dir.path().join("output").exists());
 }
 
@@ -229,7 +241,8 @@ fn a_huge_scenario_file_is_refused_before_it_is_parsed() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("huge.toml");
     let f = fs::File::create(&p).unwrap();
-    f.set_len(ipamsim::scenario::MAX_SCENARIO_BYTES + 1).unwrap();
+    f.set_len(ipamsim::scenario::MAX_SCENARIO_BYTES + 1)
+        .unwrap();
     drop(f);
     let o = ipamsim(&["run", p.to_str().unwrap(), "--quiet"], dir.path());
     bad_input(&o, "larger than 16 MiB");
@@ -462,7 +475,11 @@ fn sweep_limits_cells_and_caps_jobs_with_a_note() {
         dir.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--jobs 100000 capped at"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--jobs 100000 capped at"),
+        "{}",
+        stderr(&o)
+    );
     for bad in [["--jobs", "0"], ["--seeds", "0"]] {
         let o = ipamsim(
             &["sweep", s, "--vary", "WARM_IP_TARGET=1", bad[0], bad[1]],

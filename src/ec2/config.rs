@@ -139,7 +139,11 @@ impl<'de> Visitor<'de> for LatencyVisitor {
         v.checked_mul(SECOND)
             .filter(|&ms| ms <= crate::time::MAX_MILLIS)
             .map(|ms| Latency::Fixed(Duration(ms)))
-            .ok_or_else(|| E::custom(format!("latency {v} s is too large (the most is 1000 years)")))
+            .ok_or_else(|| {
+                E::custom(format!(
+                    "latency {v} s is too large (the most is 1000 years)"
+                ))
+            })
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Latency, E> {

@@ -121,8 +121,7 @@ impl Cell<'_> {
 /// only looked up, the cells keep their first-appearance order.
 pub fn cells(runs: &[SweepRun]) -> Vec<Cell<'_>> {
     let mut out: Vec<Cell<'_>> = Vec::new();
-    let mut index: std::collections::BTreeMap<&[String], usize> =
-        std::collections::BTreeMap::new();
+    let mut index: std::collections::BTreeMap<&[String], usize> = std::collections::BTreeMap::new();
     for r in runs {
         match index.get(r.values.as_slice()) {
             Some(&i) => out[i].runs.push(&r.summary),

@@ -97,7 +97,9 @@ static HANDLER: Once = Once::new();
 
 fn in_flight() -> MutexGuard<'static, Vec<PathBuf>> {
     // A panic while holding the lock cannot leave the list inconsistent (push/retain only).
-    IN_FLIGHT.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Installs the clean-up-and-exit handler, once per process (see the module docs).

@@ -10,8 +10,8 @@ use super::error::Locator;
 use super::raw::{RawNodeGroup, RawScenario, RawWorkload};
 use super::{
     DEFAULT_HOST_NETWORK_PODS, DEFAULT_SAMPLE_INTERVAL, Lifetime, MAX_DURATION, MAX_NAME_BYTES,
-    MAX_NODES, MAX_PODS, MAX_SAMPLES, NodeGroup,
-    Scenario, ScenarioError, WorkloadSpec, default_nodegroup_name, default_workload_name,
+    MAX_NODES, MAX_PODS, MAX_SAMPLES, NodeGroup, Scenario, ScenarioError, WorkloadSpec,
+    default_nodegroup_name, default_workload_name,
 };
 use crate::catalog::{self, Hypervisor};
 use crate::ipamd::config::CniConfig;
