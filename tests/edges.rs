@@ -254,6 +254,22 @@ fn a_huge_scenario_file_is_refused_before_it_is_parsed() {
 }
 
 #[test]
+fn a_trace_line_without_end_is_refused_not_buffered() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = ONE_POD.replace(
+        "kind = \"deployment\"\nsteps = [ { at = \"0s\", replicas = 20 } ]",
+        "kind = \"trace\"\npath = \"t.csv\"",
+    );
+    let s = write(dir.path(), "t.toml", &text);
+    let mut trace = "time_s,pod,event\n0,".to_string();
+    trace.push_str(&"p".repeat(200_000));
+    trace.push_str(",add\n");
+    write(dir.path(), "t.csv", &trace);
+    let o = ipamsim(&["run", s.to_str().unwrap(), "--quiet"], dir.path());
+    bad_input(&o, "longer than 64 KiB");
+}
+
+#[test]
 fn stale_folders_of_dead_processes_are_cleared() {
     let dir = tempfile::tempdir().unwrap();
     // A pid that is certainly gone: a child we waited for.
