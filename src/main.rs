@@ -290,13 +290,19 @@ fn clap_error(err: &clap::Error) -> ExitCode {
             }
         };
     }
+    // clap's message is paragraphs: the error (with any list it names), tips, the usage and
+    // a pointer to --help. Keep the error and the tips, on one line.
     let text = err.render().to_string();
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    note("error", &format!("{first} (see ipamsim --help)"));
+    let mut kept: Vec<String> = Vec::new();
+    for (i, paragraph) in text.split("\n\n").enumerate() {
+        let words: Vec<&str> = paragraph.split_whitespace().collect();
+        if i == 0 || words.first() == Some(&"tip:") {
+            kept.push(words.join(" "));
+        }
+    }
+    let line = kept.join("; ");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    note("error", &format!("{line} (see ipamsim --help)"));
     ExitCode::from(2)
 }
 

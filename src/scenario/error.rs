@@ -322,12 +322,12 @@ mod tests {
             source: "s.toml",
             overrides: &sets,
         };
-        for k in 0..sets.len() {
+        for (k, want) in sets.iter().enumerate() {
             let span = loc.override_span(k);
             for at in [span.start, span.end - 1] {
                 match loc.locate(Some(at..at + 1)) {
                     Location::Override { index, set } => {
-                        assert_eq!((index, set.as_str()), (k, sets[k].as_str()))
+                        assert_eq!((index, set.as_str()), (k, want.as_str()))
                     }
                     other => panic!("{other:?}"),
                 }
