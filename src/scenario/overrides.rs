@@ -31,7 +31,7 @@ use crate::ipamd::config::CniConfig;
 pub const MAX_KEY_SEGMENTS: usize = 16;
 
 /// Splits `KEY=VALUE` at its first `=`; the key is trimmed and must not be empty. The error
-/// names the override as number 0; [`apply`] gives the right number.
+/// names the override as number 0; applying the overrides gives the right number.
 pub fn parse_override(set: &str) -> Result<(&str, &str), ScenarioError> {
     let err = |message: &str| ScenarioError::Override {
         at: super::Location::Override {
