@@ -373,20 +373,10 @@ fn sweep(args: SweepArgs) -> Result<(), ipamsim::Error> {
         .map(|v| v.parse::<Vary>())
         .collect::<Result<Vec<_>, _>>()?;
     let text = ipamsim::scenario::ScenarioText::read(&args.scenario)?;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let threads = match args.jobs.map(|j| j as usize) {
-        Some(j) if j > cores => {
-            note(
-                "note",
-                &format!(
-                    "--jobs {j} capped at {cores}, the machine's available parallelism (more threads only add memory)"
-                ),
-            );
-            cores
-        }
-        Some(j) => j,
-        None => cores,
-    };
+    let (threads, capped) = sweep::threads(args.jobs.map(|j| j as usize));
+    if let Some(capped) = capped {
+        note("note", &capped);
+    }
     let started = Instant::now();
     let result = sweep::sweep(
         &text,

@@ -208,6 +208,23 @@ impl Plan {
     }
 }
 
+/// The threads for `--jobs` (`None`: the machine's available parallelism), and a note when
+/// the request is more than the machine has: extra threads would not run at once, only hold
+/// a run's memory each (`--jobs 100000` started thousands of threads, issue 14).
+pub fn threads(requested: Option<usize>) -> (usize, Option<String>) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    match requested {
+        Some(j) if j > cores => (
+            cores,
+            Some(format!(
+                "--jobs {j} capped at {cores}, the machine's available parallelism (more threads only add memory)"
+            )),
+        ),
+        Some(j) => (j.max(1), None),
+        None => (cores, None),
+    }
+}
+
 /// Runs `f` on every job over a pool of `threads` threads (one whole job per task) and
 /// returns the results in job order, whatever the number of threads. When a job fails, the
 /// error of the first failed job in job order is returned. `progress` draws a bar on stderr
@@ -440,6 +457,16 @@ mod tests {
     }
 
     #[test]
+    fn jobs_are_capped_at_the_machine() {
+        let (cores, note) = threads(None);
+        assert!(cores >= 1 && note.is_none());
+        assert_eq!(threads(Some(1)), (1, None));
+        let (n, note) = threads(Some(100_000));
+        assert_eq!(n, cores);
+        assert!(note.unwrap().contains("--jobs 100000 capped at"));
+    }
+
+    #[test]
     fn the_first_failure_in_job_order_is_reported() {
         let plan = Plan::new(&[vary("A=1,2,3,4,5,6")], &[], 0, 1).unwrap();
         let jobs = plan.jobs();
@@ -480,6 +507,13 @@ mod tests {
             )
             .is_err()
         );
+        // Seeds never wrap: every one is a seed `run --seed` takes.
+        assert_eq!(
+            Plan::new(&[vary("A=1")], &[], u64::MAX, 1).unwrap().seeds,
+            [u64::MAX]
+        );
+        let err = Plan::new(&[vary("A=1")], &[], u64::MAX - 1, 3).unwrap_err();
+        assert!(err.to_string().contains("largest seed"), "{err}");
         let big: Vec<Vary> = (0..7)
             .map(|i| vary(&format!("K{i}=1,2,3,4,5,6,7,8,9,10")))
             .collect();
