@@ -240,17 +240,14 @@ fn emit(text: &str) -> Result<(), ipamsim::Error> {
 fn note(kind: &str, message: &str) {
     // Control characters from user input (a newline in a --set value) stay visible and the
     // message stays one line.
-    let line: String = message
-        .chars()
-        .flat_map(|c| {
-            let esc: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            esc
-        })
-        .collect();
+    let mut line = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
     let _ = writeln!(std::io::stderr().lock(), "{kind}: {line}");
 }
 
