@@ -607,6 +607,47 @@ proptest! {
         );
     }
 
+    /// A sweep builds and validates every cell before any run: the cells of a generated
+    /// scenario, with `--set`s and a `--vary` of generated values (the engine is a stub that
+    /// stops at the first run — the runs themselves are the property above).
+    #[test]
+    fn sweep_cells_are_built_or_refused_in_one_line(
+        text in scenario_toml(),
+        overrides in sets(),
+        vary in sets(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let source = ipamsim::scenario::ScenarioText {
+            text,
+            source: "fuzz.toml".into(),
+            base_dir: dir.path().to_path_buf(),
+        };
+        // Each generated KEY=VALUE becomes KEY=VALUE,VALUE2 for a two-cell --vary.
+        let varies: Vec<ipamsim::sweep::Vary> = vary
+            .iter()
+            .filter_map(|v| format!("{v},1").parse().ok())
+            .collect();
+        const STOP: &str = "stub engine: stop";
+        let result = ipamsim::sweep::sweep(&source, &overrides, &varies, 1, 1, false, |_| {
+            Err(ipamsim::Error::Usage(STOP.into()))
+        });
+        match result {
+            Ok(_) => prop_assert!(false, "the stub engine cannot succeed"),
+            Err(e) if e.to_string() == STOP => {}
+            Err(e) => {
+                prop_assert!(one_line_bad_input(&e).is_ok(), "{e}");
+                // An error in a cell's own value names the --vary, never a --set the user
+                // did not write.
+                if let Some(v) = varies.iter().find(|v| e.to_string().contains(&format!("--set {}=", v.key))) {
+                    prop_assert!(
+                        overrides.iter().any(|o| o.starts_with(&format!("{}=", v.key))),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn vary_lines_and_plans_are_typed(
         lines in prop::collection::vec(
