@@ -37,7 +37,7 @@ pub use crate::ec2::Ec2Minute;
 pub use crate::subnet::BlockState;
 
 /// `summary.csv`: one row, DESIGN.md §5 column order.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,
