@@ -74,7 +74,7 @@ fn band(upper: &[(f64, f64)], lower: &[(f64, f64)]) -> Vec<(f64, f64)> {
 /// `ips.svg`: addresses held by the nodes over time — assigned to pods, warm (cooling
 /// included), and their sum, the total. Drawn with plotters (SVG backend, its built-in text
 /// metrics, integer coordinates: milliseconds across, addresses up; ticks are explicit key
-/// points from [`chart::time_axis`] and [`chart::value_axis`], so no float tick search).
+/// points from the report's own time and value axes, so no float tick search).
 pub fn ips_svg(run: &RunOutput) -> String {
     let ts = &run.timeseries;
     let s = &run.summary;
