@@ -24,6 +24,7 @@ pub mod csv;
 pub mod folder;
 pub mod html;
 mod page;
+mod pl;
 pub mod plots;
 mod svg;
 mod sweep_page;
