@@ -129,6 +129,9 @@ pub enum Ec2Error {
     /// The action's token bucket was empty on every attempt.
     #[error("RequestLimitExceeded")]
     RequestLimitExceeded,
+    /// The instance already has its type's maximum number of ENIs attached.
+    #[error("AttachmentLimitExceeded")]
+    AttachmentLimitExceeded,
 }
 
 /// The outcome of one ipamd-level call: its result and how long it took (SDK retry waits
@@ -404,6 +407,24 @@ impl Ec2 {
                 }
             }
             Ok(())
+        })
+    }
+
+    /// `AttachNetworkInterface` to an instance that has `attached` ENIs attached, of at most
+    /// `max_enis` (its type's `max_enis`; ec2-subnet.md §8): refused with
+    /// `AttachmentLimitExceeded` when full. The refused call takes its token and is counted.
+    pub fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()> {
+        self.call(now, Action::AttachNetworkInterface, |_| {
+            if attached >= max_enis {
+                Err(Ec2Error::AttachmentLimitExceeded)
+            } else {
+                Ok(())
+            }
         })
     }
 

@@ -65,13 +65,16 @@ struct HeldEni {
     cidrs: Vec<Cidr>,
 }
 
-/// A CIDR still on an ENI in EC2 after its `UnassignPrivateIpAddresses` failed.
+/// A CIDR on a datastore ENI in EC2 that the datastore lacks: its
+/// `UnassignPrivateIpAddresses` failed, or the ENI's `setupENI` failed after `AddENI`
+/// (spec §7.2 step 7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Drift {
     eni: EniId,
     cidr: Cidr,
-    /// When ipamd dropped it from the datastore (its reconcile-cooldown entry).
-    freed: Millis,
+    /// Until when reconcile leaves it out (its reconcile-cooldown entry's expiry; 0 when
+    /// it has none).
+    cached_until: Millis,
 }
 
 /// A step of `FreeENI` (§7.3).
@@ -92,6 +95,10 @@ enum Resume {
     InitDescribe(u32),
     /// Retry `DescribeAllENIs` in reconcile, attempt number.
     ReconDescribe(u32),
+    /// Retry `TagENI` at init (ENI, try).
+    InitTag(usize, u32),
+    /// Retry `setupENI` at init (ENI, try).
+    InitSetup(usize, u32),
 }
 
 /// The call (or built-in sleep) the main loop is waiting on, with EC2's answer.
@@ -139,6 +146,27 @@ enum Op {
     },
     SubnetsAtSetup {
         eni: NewEni,
+        resp: Response<()>,
+    },
+    /// The IMDS wait for the empty ENI ID `AllocENI` returns after a failed Modify whose
+    /// clean-up worked (spec §7.2 steps 5–6): all 12 polls fail.
+    ImdsGiveUp,
+    /// Node init, `TagENI` on ENI `next` of the rebuild list, try `attempt`.
+    InitTag {
+        next: usize,
+        attempt: u32,
+        resp: Response<()>,
+    },
+    /// Node init, `setupENI`'s `DescribeSubnets` for ENI `next`, try `attempt`.
+    InitSetup {
+        next: usize,
+        attempt: u32,
+        resp: Response<()>,
+    },
+    /// Reconcile adopts `held`: its `setupENI` `DescribeSubnets`.
+    ReconSetup {
+        held: HeldEni,
+        resp: Response<()>,
     },
     Free {
         held: HeldEni,
@@ -165,6 +193,14 @@ enum Op {
     Sleep {
         then: Resume,
     },
+}
+
+/// One ENI as node init rediscovers it from EC2 (§6.1 step 1, §6.4).
+#[derive(Clone, Debug)]
+struct Found {
+    id: EniId,
+    primary: bool,
+    cidrs: Vec<Cidr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,6 +279,7 @@ pub struct Ipamd {
     pick: IpPick,
     imds_delay: Millis,
     start_delay: Millis,
+    liveness_kill: Millis,
     node_subnet: SubnetId,
     pod_subnet: SubnetId,
     rng: Rng,
@@ -256,9 +293,24 @@ pub struct Ipamd {
     /// Detached ENIs whose delete failed: the cleanup goroutine's business.
     leaked: Vec<HeldEni>,
     drift: Vec<Drift>,
+    /// ipamd is up: its init succeeded and it serves gRPC (CNI ADDs fail otherwise).
     initialised: bool,
+    /// Consecutive failed inits: kubelet's crash-loop back-off.
     init_failures: u32,
-
+    /// When the node became Ready (first successful init + the entrypoint's probe, §6.3).
+    ready_at: Option<Millis>,
+    /// ipamd starts so far (the first, then every restart).
+    starts: u32,
+    /// When the current aws-node container started (liveness probe clock).
+    container_started: Millis,
+    /// EC2 still lacks ipamd's tags on the primary ENI (a fresh instance's, §6.1 step 2).
+    primary_untagged: bool,
+    /// Node init: the ENIs found in EC2, set up one by one, and the checkpoint to restore.
+    init_enis: Vec<Found>,
+    checkpoint: Vec<(u32, u32, Millis)>,
+    /// The growth step's FreeENI clean-up follows a failed `ModifyNetworkInterfaceAttribute`
+    /// (§7.2 step 5): success means no error and the IMDS wait for ENI "".
+    free_after_modify: bool,
     last_pool_action: Option<Millis>,
     last_decrease: Option<Millis>,
     last_insufficient_cidr: Option<Millis>,
@@ -305,6 +357,7 @@ impl Ipamd {
             pick: model.ip_pick,
             imds_delay: model.imds_delay.millis(),
             start_delay: model.ipamd_start_delay.millis(),
+            liveness_kill: model.liveness_kill.millis(),
             node_subnet,
             pod_subnet,
             rng,
@@ -316,7 +369,13 @@ impl Ipamd {
             drift: Vec::new(),
             initialised: false,
             init_failures: 0,
-            last_pool_action: None,
+            ready_at: None,
+            starts: 0,
+            container_started: 0,
+            primary_untagged: true,
+            init_enis: Vec::new(),
+            checkpoint: Vec::new(),
+            free_after_modify: false,            last_pool_action: None,
             last_decrease: None,
             last_insufficient_cidr: None,
             growth_error: None,
@@ -352,8 +411,9 @@ impl Ipamd {
         &self.ds
     }
 
-    /// The node becomes ready at `now`: its primary ENI is launched with the instance (no
-    /// API call) and ipamd starts `ipamd_start_delay` later. Err if the node subnet has no
+    /// The instance starts at `now`: its primary ENI is launched with it (no API call, no
+    /// ipamd tags yet) and ipamd starts `ipamd_start_delay` later. The node is NotReady until
+    /// that ipamd's init succeeds ([`Ipamd::ready_at`]). Err if the node subnet has no
     /// address for the primary ENI.
     pub fn launch(&mut self, now: Millis, ec2: &mut Ec2) -> Result<(), Ec2Error> {
         self.launch_with(now, ec2)
@@ -371,14 +431,25 @@ impl Ipamd {
             born: now,
             cidrs: primary.cidrs,
         });
-        let start = now + self.start_delay;
-        self.main = Main::Start { at: start };
-        if self.leaked_eni_cleanup {
-            self.cleanup = Cleanup::Wait {
-                until: start + self.cleanup_delay(),
-            };
-        }
+        self.start_container(now);
         Ok(())
+    }
+
+    /// When the node became Ready: its first successful ipamd init plus the entrypoint's
+    /// wait for the gRPC socket (spec §6.3). `None` while it never has. Once Ready it stays
+    /// Ready: nothing removes the CNI config, whatever later ipamds do.
+    pub fn ready_at(&self) -> Option<Millis> {
+        self.ready_at
+    }
+
+    /// Whether ipamd is up (init done, serving gRPC): CNI ADDs fail while it is not.
+    pub fn is_up(&self) -> bool {
+        self.initialised
+    }
+
+    /// ipamd restarts so far: every start after the instance's first.
+    pub fn restarts(&self) -> u32 {
+        self.starts.saturating_sub(1)
     }
 
     /// When the agent next wants [`Ipamd::wake`] called (`u64::MAX` = never).
@@ -445,7 +516,10 @@ impl Ipamd {
 
     /// Waits `latency` for `op` (a call, or a sleep).
     fn busy(&mut self, now: Millis, latency: Millis, op: Op) {
-        if !matches!(op, Op::Imds { .. } | Op::FreeWait { .. } | Op::Sleep { .. }) {
+        if !matches!(
+            op,
+            Op::Imds { .. } | Op::ImdsGiveUp | Op::FreeWait { .. } | Op::Sleep { .. }
+        ) {
             self.pass_acted = true;
         }
         self.main = Main::Busy {
@@ -486,7 +560,12 @@ impl Ipamd {
     }
 
     /// CNI ADD for `pod` at `now`: its address, or why it has to wait. Idempotent.
+    /// While ipamd is down (not yet initialised, or restarting) the CNI plugin cannot reach
+    /// it and the ADD fails (spec §6.3); reported as `no_ip`.
     pub fn assign_pod(&mut self, pod: u32, now: Millis) -> Result<u32, WaitReason> {
+        if !self.initialised {
+            return Err(WaitReason::NoIp);
+        }
         let had = self.ds.pod_address(pod);
         match self.ds.assign(pod, now, self.pick, &mut self.rng) {
             Ok(addr) => {
@@ -525,7 +604,9 @@ impl Ipamd {
         }
     }
 
-    /// CNI DEL for `pod` at `now`: its address starts cooling.
+    /// CNI DEL for `pod` at `now`: its address starts cooling. While ipamd is down the DEL
+    /// is taken as reaching the next ipamd (kubelet retries it): the checkpoint loses the
+    /// pod, and the restart forgets the cooling record anyway.
     pub fn release_pod(&mut self, pod: u32, now: Millis) {
         if self.ds.release(pod, now).is_some() {
             self.pull_back(now);

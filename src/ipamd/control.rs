@@ -33,6 +33,9 @@ pub(crate) trait ControlPlane {
         eni: EniId,
         cidrs: &[Cidr],
     ) -> Response<()>;
+    /// [`Ec2::attach_network_interface`].
+    fn attach_network_interface(&mut self, now: Millis, attached: u32, max_enis: u32)
+    -> Response<()>;
     /// [`Ec2::delete_network_interface`].
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
     /// [`Ec2::request`].
@@ -70,6 +73,14 @@ impl ControlPlane for Ec2 {
         cidrs: &[Cidr],
     ) -> Response<()> {
         Ec2::unassign_private_ip_addresses(self, now, eni, cidrs)
+    }
+    fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()> {
+        Ec2::attach_network_interface(self, now, attached, max_enis)
     }
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
         Ec2::delete_network_interface(self, now, eni)

@@ -164,6 +164,11 @@ impl Datastore {
         }
     }
 
+    /// An empty datastore with the same mode and cooldown (a new ipamd process's).
+    pub fn emptied(&self) -> Self {
+        Datastore::new(self.mode, self.cooldown)
+    }
+
     /// The mode whose CIDRs count.
     pub fn mode(&self) -> Mode {
         self.mode
@@ -504,16 +509,20 @@ impl Datastore {
         );
     }
 
-    /// ENIs in map order into `out` (the shrink's `range eniInfos.ENIs`).
+    /// ENIs in the order the shrink visits them (`tryUnassignCidrsFromAll` ranging over
+    /// `GetENIInfos().ENIs`, spec §4.6): `GetENIInfos` copies the ENI map by walking it
+    /// (one map order) into a fresh map, and the shrink walks that copy (a second map
+    /// order over the copy's slots, filled in the first walk's order).
     pub fn eni_order(&self, pick: IpPick, rng: &mut Rng, out: &mut Vec<EniId>) {
         let mut order = Vec::with_capacity(self.enis.len());
         visit_order(&self.enis, pick, rng, &mut order);
+        let mut copy = Slots::new();
+        for s in order.drain(..) {
+            copy.insert(self.enis.get(s).expect("live").id);
+        }
+        visit_order(&copy, pick, rng, &mut order);
         out.clear();
-        out.extend(
-            order
-                .into_iter()
-                .map(|s| self.enis.get(s).expect("live").id),
-        );
+        out.extend(order.into_iter().map(|s| *copy.get(s).expect("live")));
     }
 
     /// `CheckFreeableENIexists`: a non-primary ENI with no pod (no age or cooldown check).
@@ -580,6 +589,72 @@ impl Datastore {
                 aged.max(cooled)
             })
             .min()
+    }
+
+    /// The checkpoint file (`/var/run/aws-node/ipam.json`, spec §6.4): one entry per
+    /// assigned address, `(pod, address, assigned at)`, in pod order. It survives an ipamd
+    /// restart; cooling records do not.
+    pub fn checkpoint(&self) -> Vec<(u32, u32, Millis)> {
+        self.pods
+            .iter()
+            .map(|&(pod, loc)| {
+                let c = self
+                    .enis
+                    .get(usize::from(loc.eni))
+                    .and_then(|e| e.cidrs.get(usize::from(loc.cidr)))
+                    .expect("pod's CIDR is live");
+                let at = match c.recs[usize::from(loc.offset)] {
+                    Rec::Assigned { at, .. } => at,
+                    _ => 0,
+                };
+                (pod, c.cidr.addr + u32::from(loc.offset), at)
+            })
+            .collect()
+    }
+
+    /// Restores one checkpoint entry (`nodeInit` step 3, `ReadBackingStore` →
+    /// `AssignPodIPv4Address` with the recorded address): `pod` holds `addr` again since
+    /// `at`. False (a stale entry, dropped as upstream does) when no CIDR in the datastore
+    /// holds `addr`, or the address or pod is already taken.
+    pub fn restore(&mut self, pod: u32, addr: u32, at: Millis) -> bool {
+        if self.pod_address(pod).is_some() {
+            return false;
+        }
+        let found = self.enis.iter().find_map(|(e, eni)| {
+            eni.cidrs
+                .iter()
+                .find(|(_, c)| addr >= c.cidr.addr && addr - c.cidr.addr < c.size())
+                .map(|(c, _)| (e, c))
+        });
+        let Some((eslot, cslot)) = found else {
+            return false;
+        };
+        let mode = self.mode;
+        let eni = self.enis.get_mut(eslot).expect("slot is live");
+        let c = eni.cidrs.get_mut(cslot).expect("slot is live");
+        let offset = (addr - c.cidr.addr) as usize;
+        if matches!(c.recs[offset], Rec::Assigned { .. }) {
+            return false;
+        }
+        if c.recs[offset] == Rec::Unused {
+            c.recorded += 1;
+        }
+        c.recs[offset] = Rec::Assigned { pod, at };
+        c.assigned += 1;
+        if mode == Mode::PrefixDelegation && c.assigned == 1 {
+            eni.free_prefixes -= 1;
+            self.free_prefixes -= 1;
+        }
+        eni.assigned += 1;
+        self.assigned += 1;
+        let loc = Loc {
+            eni: eslot as u16,
+            cidr: cslot as u16,
+            offset: offset as u8,
+        };
+        let i = self.pods.partition_point(|p| p.0 < pod);
+        self.pods.insert(i, (pod, loc));
+        true
     }
 
     /// `RemoveUnusedENIFromStore`: takes [`Datastore::deletable_eni`] out of the datastore

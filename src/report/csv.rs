@@ -11,7 +11,7 @@
 use super::{Ec2Row, NodeRow, PodWait, Sample, Summary, WaitReason};
 
 /// `summary.csv` columns, in contract order.
-pub const SUMMARY_COLUMNS: [&str; 33] = [
+pub const SUMMARY_COLUMNS: [&str; 36] = [
     "scenario",
     "seed",
     "duration_s",
@@ -45,10 +45,13 @@ pub const SUMMARY_COLUMNS: [&str; 33] = [
     "ec2_throttled",
     "events",
     "nodes_launch_failed",
+    "nodes_ready_final",
+    "node_ready_p50_s",
+    "node_ready_max_s",
 ];
 
 /// `nodes.csv` columns, in contract order.
-pub const NODES_COLUMNS: [&str; 14] = [
+pub const NODES_COLUMNS: [&str; 16] = [
     "node",
     "nodegroup",
     "instance_type",
@@ -63,10 +66,12 @@ pub const NODES_COLUMNS: [&str; 14] = [
     "cooling_ips",
     "total_ips_peak",
     "ec2_calls",
+    "ready_s",
+    "ipamd_restarts",
 ];
 
 /// `timeseries.csv` columns, in contract order.
-pub const TIMESERIES_COLUMNS: [&str; 16] = [
+pub const TIMESERIES_COLUMNS: [&str; 17] = [
     "time_s",
     "pods_running",
     "pods_waiting_ip",
@@ -83,6 +88,7 @@ pub const TIMESERIES_COLUMNS: [&str; 16] = [
     "fragmentation_score",
     "ec2_calls",
     "insufficient_cidr_blocks",
+    "nodes_ready",
 ];
 
 /// `ec2_calls.csv` columns, in contract order.
@@ -160,6 +166,9 @@ pub fn summary_fields(s: &Summary) -> Vec<String> {
         s.ec2_throttled.to_string(),
         s.events.to_string(),
         s.nodes_launch_failed.to_string(),
+        s.nodes_ready_final.to_string(),
+        s.node_ready_p50_s.map(secs).unwrap_or_default(),
+        s.node_ready_max_s.map(secs).unwrap_or_default(),
     ]
 }
 
@@ -193,6 +202,8 @@ pub fn nodes_csv(rows: &[NodeRow]) -> String {
                 r.cooling_ips.to_string(),
                 r.total_ips_peak.to_string(),
                 r.ec2_calls.to_string(),
+                r.ready_s.map(secs).unwrap_or_default(),
+                r.ipamd_restarts.to_string(),
             ],
         );
     }
@@ -223,6 +234,7 @@ pub fn timeseries_csv(rows: &[Sample]) -> String {
                 r.fragmentation_score.to_string(),
                 r.ec2_calls.to_string(),
                 r.insufficient_cidr_blocks.to_string(),
+                r.nodes_ready.to_string(),
             ],
         );
     }

@@ -227,6 +227,26 @@ impl ControlPlane for Fake {
         respond(r, latency)
     }
 
+    fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()> {
+        let (r, latency) = self.outcome(now, Action::AttachNetworkInterface);
+        let r = r.and_then(|()| {
+            if attached >= max_enis {
+                if let Some(last) = self.log.last_mut() {
+                    last.2 = false;
+                }
+                Err(Ec2Error::AttachmentLimitExceeded)
+            } else {
+                Ok(())
+            }
+        });
+        respond(r, latency)
+    }
+
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
         let (r, latency) = self.outcome(now, Action::DeleteNetworkInterface);
         if r.is_ok() {
