@@ -340,8 +340,12 @@ mod tests {
         assert_eq!(parse("IP_COOLDOWN_PERIOD = 0").unwrap().ip_cooldown(), 0);
         let pd = parse("ENABLE_PREFIX_DELEGATION = true\nWARM_PREFIX_TARGET = 0").unwrap();
         let m = pd.entrypoint_refusal().expect("refused");
-        assert!(m.contains("never becomes Ready") || m.contains("no node becomes Ready"), "{m}");
-        let ok = parse("ENABLE_PREFIX_DELEGATION = true\nWARM_PREFIX_TARGET = 0\nWARM_IP_TARGET = 3");
+        assert!(
+            m.contains("never becomes Ready") || m.contains("no node becomes Ready"),
+            "{m}"
+        );
+        let ok =
+            parse("ENABLE_PREFIX_DELEGATION = true\nWARM_PREFIX_TARGET = 0\nWARM_IP_TARGET = 3");
         assert_eq!(ok.unwrap().entrypoint_refusal(), None);
         let sip = parse("WARM_PREFIX_TARGET = 0").unwrap();
         assert_eq!(sip.entrypoint_refusal(), None);

@@ -34,8 +34,12 @@ pub(crate) trait ControlPlane {
         cidrs: &[Cidr],
     ) -> Response<()>;
     /// [`Ec2::attach_network_interface`].
-    fn attach_network_interface(&mut self, now: Millis, attached: u32, max_enis: u32)
-    -> Response<()>;
+    fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()>;
     /// [`Ec2::delete_network_interface`].
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
     /// [`Ec2::request`].

@@ -115,7 +115,13 @@ impl Ipamd {
         }
     }
 
-    pub(super) fn init_tag(&mut self, now: Millis, next: usize, attempt: u32, ec2: &mut impl ControlPlane) {
+    pub(super) fn init_tag(
+        &mut self,
+        now: Millis,
+        next: usize,
+        attempt: u32,
+        ec2: &mut impl ControlPlane,
+    ) {
         let resp = ec2.request(now, Action::CreateTags);
         self.busy(
             now,

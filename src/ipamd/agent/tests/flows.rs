@@ -476,7 +476,11 @@ fn a_failed_init_restarts_when_the_liveness_probe_kills_the_container() {
     assert_eq!(n.ipamd.assign_pod(1, 5_000), Err(WaitReason::NoIp));
     assert_eq!((n.ipamd.ready_at(), n.ipamd.restarts()), (None, 0));
     n.run_to(80_000);
-    assert_eq!(n.ec2.calls(DescribeNetworkInterfaces), 13, "restarted at 80 s");
+    assert_eq!(
+        n.ec2.calls(DescribeNetworkInterfaces),
+        13,
+        "restarted at 80 s"
+    );
     assert_eq!(n.ipamd.restarts(), 1);
     n.run_to(90_000);
     assert_eq!(n.stats(90_000).total_ips, 9);
@@ -506,7 +510,11 @@ fn repeated_init_failures_back_off_like_kubelet() {
     }
     // Starts at 0, then kill + back-off: 80 + 0, 160 + 10, 250 + 20, 350 + 40.
     assert_eq!(starts, [0, 80_000, 170_000, 270_000, 390_000]);
-    assert_eq!(n.ipamd.ready_at(), None, "a node whose ipamd never initialises");
+    assert_eq!(
+        n.ipamd.ready_at(),
+        None,
+        "a node whose ipamd never initialises"
+    );
 }
 
 #[test]
