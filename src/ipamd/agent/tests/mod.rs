@@ -6,6 +6,7 @@ mod flows;
 mod real;
 mod skip;
 mod steady;
+mod stress;
 
 use super::*;
 use crate::catalog;
