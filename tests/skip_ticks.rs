@@ -19,7 +19,11 @@ fn scenario(
     replicas: (u32, u32),
     rate: u32,
 ) -> Scenario {
-    let (warm_eni, warm_ip, min_ip, warm_prefix) = warm;
+    let (warm_eni, warm_ip, min_ip, mut warm_prefix) = warm;
+    // The aws-node entrypoint refuses prefix delegation without any target (spec §2).
+    if prefix && warm_ip == 0 && min_ip == 0 && warm_prefix == 0 {
+        warm_prefix = 1;
+    }
     let text = format!(
         r#"
 name = "skip"

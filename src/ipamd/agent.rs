@@ -293,6 +293,13 @@ pub struct Ipamd {
     /// Detached ENIs whose delete failed: the cleanup goroutine's business.
     leaked: Vec<HeldEni>,
     drift: Vec<Drift>,
+    /// `reconcileCooldownCache` (§6.2): every IP/prefix the shrink released, with its
+    /// expiry. Entries stay until the address comes back to this node.
+    recon_cache: std::collections::BTreeMap<Cidr, Millis>,
+    /// Released addresses EC2 handed back to this node (ENI, CIDR, cache expiry): the next
+    /// reconcile after the expiry verifies each such ENI with one
+    /// `DescribeNetworkInterfaces` and drops the entries.
+    returned: Vec<(EniId, Cidr, Millis)>,
     /// ipamd is up: its init succeeded and it serves gRPC (CNI ADDs fail otherwise).
     initialised: bool,
     /// Consecutive failed inits: kubelet's crash-loop back-off.
@@ -367,6 +374,8 @@ impl Ipamd {
             attached: Vec::new(),
             leaked: Vec::new(),
             drift: Vec::new(),
+            recon_cache: std::collections::BTreeMap::new(),
+            returned: Vec::new(),
             initialised: false,
             init_failures: 0,
             ready_at: None,
@@ -558,6 +567,19 @@ impl Ipamd {
             self.ds.add_cidr(eni, c);
         }
         self.total_ips_peak = self.total_ips_peak.max(self.ds.total_ips());
+    }
+
+    /// EC2 handed ENI `eni` the CIDRs `cidrs` (an Assign, a new ENI): those this node
+    /// released earlier are still in its reconcile cooldown cache (§6.2).
+    fn note_returned(&mut self, eni: EniId, cidrs: &[Cidr]) {
+        if self.recon_cache.is_empty() {
+            return;
+        }
+        for c in cidrs {
+            if let Some(expiry) = self.recon_cache.remove(c) {
+                self.returned.push((eni, *c, expiry));
+            }
+        }
     }
 
     /// CNI ADD for `pod` at `now`: its address, or why it has to wait. Idempotent.

@@ -322,6 +322,8 @@ impl Ipamd {
         self.growth_error = None;
         self.reconcile_from = None;
         self.free_after_modify = false;
+        self.recon_cache.clear();
+        self.returned.clear();
         self.stage = Stage::Init;
         self.main = Main::Down;
         self.cleanup = Cleanup::Off;
@@ -445,12 +447,26 @@ impl Ipamd {
     }
 
     /// The next datastore ENI with drifted CIDRs: one `DescribeNetworkInterfaces(eni)`.
+    /// Then the next ENI holding an address EC2 handed back past its cache expiry: one
+    /// `DescribeNetworkInterfaces(eni)` each (§6.2).
     fn recon_drift(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        if self.order_pos == 0 && !self.returned.is_empty() {
+            let ds = &self.ds;
+            self.returned
+                .retain(|(e, c, _)| ds.eni(*e).is_some_and(|eni| eni.cidrs().any(|x| x == *c)));
+        }
+        let visited = &self.order[..self.order_pos];
         let next = self
             .drift
             .iter()
             .map(|d| d.eni)
-            .find(|&e| self.ds.eni(e).is_some() && !self.order[..self.order_pos].contains(&e));
+            .chain(
+                self.returned
+                    .iter()
+                    .filter(|r| now >= r.2)
+                    .map(|r| r.0),
+            )
+            .find(|&e| self.ds.eni(e).is_some() && !visited.contains(&e));
         match next {
             Some(eni) => {
                 if self.order_pos == 0 {
@@ -479,6 +495,7 @@ impl Ipamd {
         if resp.result.is_ok() {
             let mut back = std::mem::take(&mut self.cidr_buf);
             back.clear();
+            self.returned.retain(|r| r.0 != eni || now < r.2);
             let cooled = |d: &Drift| d.eni == eni && now >= d.cached_until;
             back.extend(self.drift.iter().filter(|d| cooled(d)).map(|d| d.cidr));
             self.drift.retain(|d| !cooled(d));

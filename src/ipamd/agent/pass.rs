@@ -117,6 +117,7 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(cidrs) => {
+                self.note_returned(eni, &cidrs);
                 self.add_cidrs(eni, &cidrs);
                 self.grew(now, ec2);
             }
@@ -328,12 +329,14 @@ impl Ipamd {
                     let r = ec2.request(now, Action::DescribeSubnets);
                     self.busy(now, r.latency, Op::SubnetsAtSetup { eni, resp: r });
                 } else {
+                    self.note_returned(eni.id, &eni.cidrs);
                     self.add_cidrs(eni.id, &eni.cidrs);
                     self.grew(now, ec2);
                 }
             }
             Op::SubnetsAtSetup { eni, resp } => match resp.result {
                 Ok(()) => {
+                    self.note_returned(eni.id, &eni.cidrs);
                     self.add_cidrs(eni.id, &eni.cidrs);
                     self.grew(now, ec2);
                 }
@@ -396,6 +399,10 @@ impl Ipamd {
                 continue;
             }
             self.want -= batch.len() as u32;
+            // `DeallocCidrs`: each released IP/prefix enters the reconcile cooldown cache.
+            for &c in &batch {
+                self.recon_cache.insert(c, now + IP_RECONCILE_COOLDOWN);
+            }
             let r = ec2.unassign_private_ip_addresses(now, eni, &batch);
             self.busy(
                 now,
