@@ -460,12 +460,7 @@ impl Ipamd {
             .drift
             .iter()
             .map(|d| d.eni)
-            .chain(
-                self.returned
-                    .iter()
-                    .filter(|r| now >= r.2)
-                    .map(|r| r.0),
-            )
+            .chain(self.returned.iter().filter(|r| now >= r.2).map(|r| r.0))
             .find(|&e| self.ds.eni(e).is_some() && !visited.contains(&e));
         match next {
             Some(eni) => {

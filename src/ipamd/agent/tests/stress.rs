@@ -235,3 +235,39 @@ fn the_shrink_walks_a_fresh_copy_of_the_eni_map() {
     let p = first as f64 / f64::from(draws);
     assert!((p - 50.0 / 64.0).abs() < 0.01, "{p}");
 }
+
+/// `reconcileCooldownCache` (`nodeIPPoolReconcile`, §6.2): the shrink puts each released
+/// address in the cache; when EC2 hands one back to this node (here: `lowest` placement
+/// gives the freed /32s again), the next reconcile past the 60 s expiry verifies that ENI
+/// with one `DescribeNetworkInterfaces` and drops the entries. With `random` placement in a
+/// large subnet the addresses do not come back and no such call is made.
+#[test]
+fn an_address_handed_back_costs_a_describe_at_the_next_reconcile() {
+    let describes = |placement: &str| {
+        let subnet = format!("cidr = \"10.0.0.0/16\"\nplacement = \"{placement}\"");
+        let cni = "WARM_IP_TARGET = 1\nDISABLE_LEAKED_ENI_CLEANUP = true";
+        let mut n = Node::real("m5.large", cni, 110, &subnet, 7);
+        n.launch(0);
+        n.run_to(2_000);
+        for pod in 0..5 {
+            n.run_to(2_000 + 6_000 * u64::from(pod));
+            let _ = n.ipamd.assign_pod(pod, 2_000 + 6_000 * u64::from(pod));
+        }
+        n.run_to(60_000);
+        for pod in 0..5 {
+            n.ipamd.release_pod(pod, 60_000);
+        }
+        n.run_to(120_000); // the shrink gives 5 IPs back
+        assert_eq!(n.stats(120_000).total_ips, 1);
+        for pod in 10..15 {
+            n.run_to(120_000 + 6_000 * u64::from(pod - 10));
+            let _ = n
+                .ipamd
+                .assign_pod(pod, 120_000 + 6_000 * u64::from(pod - 10));
+        }
+        n.run_to(600_000);
+        n.ec2.counters(Action::DescribeNetworkInterfaces).calls
+    };
+    let (lowest, random) = (describes("lowest"), describes("random"));
+    assert_eq!(lowest, random + 1, "lowest {lowest}, random {random}");
+}
