@@ -221,6 +221,8 @@ struct EniRecord {
     slots: u32,
     cidrs: Vec<Cidr>,
     deleted: bool,
+    /// Its `createdAt` tag.
+    created: Millis,
 }
 
 /// SDK v2 standard retryer: attempts in all for a throttled call.
@@ -240,6 +242,9 @@ pub struct Ec2 {
     retry_rng: Rng,
     first_insufficient_cidr_blocks: Option<Millis>,
     per_minute: Vec<Ec2Minute>,
+    /// ENIs ipamd created that exist and are not attached (`available`), with their
+    /// `createdAt`: what the leaked-ENI cleanup's filtered describe finds, VPC-wide.
+    available: std::collections::BTreeMap<EniId, Millis>,
 }
 
 impl Ec2 {
@@ -260,6 +265,7 @@ impl Ec2 {
             retry_rng: streams.stream("ec2-retry", 0),
             first_insufficient_cidr_blocks: None,
             per_minute: Vec::new(),
+            available: std::collections::BTreeMap::new(),
         }
     }
 
@@ -351,7 +357,7 @@ impl Ec2 {
     /// The primary ENI a node gets at launch (part of RunInstances: no API call, no token,
     /// no latency). `slots` = IPv4Limit − 1, the ENI's room for secondary IPs/prefixes.
     pub fn launch_primary_eni(&mut self, subnet: SubnetId, slots: u32) -> Result<NewEni, Ec2Error> {
-        self.new_eni(subnet, slots, Request::Ips(0))
+        self.new_eni(subnet, slots, Request::Ips(0), 0)
     }
 
     /// `CreateNetworkInterface` in `subnet` pre-loaded with `req`; `slots` = IPv4Limit − 1.
@@ -363,7 +369,9 @@ impl Ec2 {
         req: Request,
     ) -> Response<NewEni> {
         self.call(now, Action::CreateNetworkInterface, |ec2| {
-            ec2.new_eni(subnet, slots, req)
+            let eni = ec2.new_eni(subnet, slots, req, now)?;
+            ec2.available.insert(eni.id, now);
+            Ok(eni)
         })
     }
 
@@ -416,15 +424,42 @@ impl Ec2 {
     pub fn attach_network_interface(
         &mut self,
         now: Millis,
+        eni: EniId,
         attached: u32,
         max_enis: u32,
     ) -> Response<()> {
-        self.call(now, Action::AttachNetworkInterface, |_| {
+        self.call(now, Action::AttachNetworkInterface, |ec2| {
             if attached >= max_enis {
                 Err(Ec2Error::AttachmentLimitExceeded)
             } else {
+                ec2.available.remove(&eni);
                 Ok(())
             }
+        })
+    }
+
+    /// `DetachNetworkInterface`: the ENI is `available` again, its addresses still taken.
+    pub fn detach_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
+        self.call(now, Action::DetachNetworkInterface, |ec2| {
+            let rec = &ec2.enis[eni.0 as usize];
+            if !rec.deleted {
+                ec2.available.insert(eni, rec.created);
+            }
+            Ok(())
+        })
+    }
+
+    /// The leaked-ENI cleanup's `DescribeNetworkInterfaces` (`getLeakedENIs`, ipamd-policy
+    /// §7.5): filtered on ipamd's tag key, status `available` and the VPC, so it lists every
+    /// node's detached ENIs, of which those whose `createdAt` is at least `min_age` old.
+    pub fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>> {
+        self.call(now, Action::DescribeNetworkInterfaces, |ec2| {
+            Ok(ec2
+                .available
+                .iter()
+                .filter(|(_, created)| **created + min_age <= now)
+                .map(|(id, _)| *id)
+                .collect())
         })
     }
 
@@ -436,6 +471,7 @@ impl Ec2 {
                 return Ok(()); // NotFound is success for ipamd
             }
             rec.deleted = true;
+            ec2.available.remove(&eni);
             let subnet = &mut ec2.subnets[rec.subnet];
             for c in rec.cidrs.drain(..) {
                 release(subnet, c);
@@ -510,7 +546,13 @@ impl Ec2 {
     }
 
     /// Creates an ENI record with a primary address and `req`, all or nothing.
-    fn new_eni(&mut self, subnet: SubnetId, slots: u32, req: Request) -> Result<NewEni, Ec2Error> {
+    fn new_eni(
+        &mut self,
+        subnet: SubnetId,
+        slots: u32,
+        req: Request,
+        created: Millis,
+    ) -> Result<NewEni, Ec2Error> {
         let n = match req {
             Request::Ips(n) | Request::Prefixes(n) => n,
         };
@@ -532,6 +574,7 @@ impl Ec2 {
             slots,
             cidrs: cidrs.clone(),
             deleted: false,
+            created,
         });
         Ok(NewEni { id, primary, cidrs })
     }

@@ -259,7 +259,7 @@ enum Cleanup {
     /// Waiting for the paginated `DescribeNetworkInterfaces`.
     Describe {
         until: Millis,
-        resp: Response<()>,
+        resp: Response<Vec<EniId>>,
     },
     /// Deleting `targets[0]` (try `attempt`), `None` response while backing off.
     Delete {

@@ -37,9 +37,14 @@ pub(crate) trait ControlPlane {
     fn attach_network_interface(
         &mut self,
         now: Millis,
+        eni: EniId,
         attached: u32,
         max_enis: u32,
     ) -> Response<()>;
+    /// [`Ec2::detach_network_interface`].
+    fn detach_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
+    /// [`Ec2::describe_leaked_enis`].
+    fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>>;
     /// [`Ec2::delete_network_interface`].
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
     /// [`Ec2::request`].
@@ -81,10 +86,17 @@ impl ControlPlane for Ec2 {
     fn attach_network_interface(
         &mut self,
         now: Millis,
+        eni: EniId,
         attached: u32,
         max_enis: u32,
     ) -> Response<()> {
-        Ec2::attach_network_interface(self, now, attached, max_enis)
+        Ec2::attach_network_interface(self, now, eni, attached, max_enis)
+    }
+    fn detach_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
+        Ec2::detach_network_interface(self, now, eni)
+    }
+    fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>> {
+        Ec2::describe_leaked_enis(self, now, min_age)
     }
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
         Ec2::delete_network_interface(self, now, eni)

@@ -505,29 +505,24 @@ impl Ipamd {
         self.rng.random_range(0..CLEANUP_MAX_DELAY_S) * SECOND
     }
 
-    /// The leaked-ENI cleanup: after its delay, one `DescribeNetworkInterfaces`; then
-    /// `DeleteNetworkInterface` (12 tries) for each detached ENI of this node at least
-    /// 5 min old; then an hour's wait and a new delay.
+    /// The leaked-ENI cleanup (`cleanUpLeakedENIs`): after its delay, one filtered
+    /// `DescribeNetworkInterfaces`, which lists every detached ipamd ENI of the VPC at least
+    /// 5 min old, whichever node leaked it; then `DeleteNetworkInterface` (12 tries) for
+    /// each; then an hour's wait and a new delay.
     pub(super) fn step_cleanup(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
         match std::mem::replace(&mut self.cleanup, Cleanup::Off) {
             Cleanup::Off => {}
             Cleanup::Wait { .. } => {
-                let r = ec2.request(now, Action::DescribeNetworkInterfaces);
+                let r = ec2.describe_leaked_enis(now, LEAKED_MIN_AGE);
                 self.cleanup = Cleanup::Describe {
                     until: now + r.latency,
                     resp: r,
                 };
             }
             Cleanup::Describe { resp, .. } => {
-                let targets = match resp.result {
-                    Ok(()) => self
-                        .leaked
-                        .iter()
-                        .filter(|h| h.born + LEAKED_MIN_AGE <= now)
-                        .map(|h| h.id)
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
+                // VPC-wide (cluster-wide with CLUSTER_NAME): every leaked ENI it finds,
+                // whichever node leaked it (§7.5).
+                let targets = resp.result.unwrap_or_default();
                 self.cleanup_delete(now, targets, 0, ec2);
             }
             Cleanup::Delete {

@@ -292,7 +292,7 @@ impl Ipamd {
                     // EC2 counts every ENI attached to the instance: the datastore's and
                     // those ipamd dropped while they stayed attached.
                     let attached = self.ds.eni_count() + self.attached.len() as u32;
-                    let r = ec2.attach_network_interface(now, attached, self.s.eni_limit);
+                    let r = ec2.attach_network_interface(now, eni.id, attached, self.s.eni_limit);
                     self.busy(now, r.latency, Op::Attach { eni, resp: r });
                 }
                 // attachENI failed: delete the new, unattached ENI.
@@ -484,7 +484,7 @@ impl Ipamd {
     ) {
         let resp = match step {
             FreeStep::Describe => ec2.request(now, Action::DescribeNetworkInterfaces),
-            FreeStep::Detach(_) => ec2.request(now, Action::DetachNetworkInterface),
+            FreeStep::Detach(_) => ec2.detach_network_interface(now, held.id),
             FreeStep::Delete(_) => ec2.delete_network_interface(now, held.id),
         };
         self.busy(now, resp.latency, Op::Free { held, step, resp });

@@ -271,3 +271,20 @@ fn an_address_handed_back_costs_a_describe_at_the_next_reconcile() {
     let (lowest, random) = (describes("lowest"), describes("random"));
     assert_eq!(lowest, random + 1, "lowest {lowest}, random {random}");
 }
+
+/// `cleanUpLeakedENIs` is VPC-wide (§7.5): a node's hourly run deletes a leaked ENI that
+/// another node left detached, which this node never knew.
+#[test]
+fn the_leaked_eni_cleanup_deletes_other_nodes_leaks() {
+    let mut n = Node::new("t3.small", "", 11);
+    let other = n.ec2.create_network_interface(0, 1, 2, Request::Ips(2));
+    let other = other.result.unwrap().id;
+    n.ec2.detach_network_interface(10, other);
+    n.launch(0);
+    n.run_to(2 * 3_600_000);
+    assert!(
+        n.ec2.eni_cidrs(other).is_none(),
+        "deleted by this node's cleanup"
+    );
+    assert!(n.ipamd.leaked.is_empty());
+}
