@@ -8,7 +8,14 @@
 //! the loop for the sum of its calls, the 2 s sleep between detach and delete and the IMDS
 //! wait of a new ENI; the next 2.5 s sleep starts when it ends. The loop's phase is offset by
 //! a draw in [0, 5 s) from the node's stream. A second thread of control is the leaked-ENI
-//! cleanup (one `DescribeNetworkInterfaces` an hour after a 0–300 s delay).
+//! cleanup (one `DescribeNetworkInterfaces` an hour after a 0–300 s delay; it deletes every
+//! leaked ENI of the VPC, §7.5).
+//!
+//! **Readiness and restarts** (§6.3, §6.4). Node init runs at every ipamd start; the first
+//! that succeeds makes the node Ready ([`Ipamd::ready_at`]). A failed init ends the process:
+//! the liveness probe kills the container and kubelet restarts it with its crash-loop
+//! back-off, and the new ipamd rebuilds its datastore from EC2 and the checkpoint
+//! (`rebuild_from_ec2_and_checkpoint`), everything else in memory being lost.
 //!
 //! The engine calls [`Ipamd::wake`] at [`Ipamd::next_wake`], and the CNI calls
 //! [`Ipamd::assign_pod`] / [`Ipamd::release_pod`] at any time.
