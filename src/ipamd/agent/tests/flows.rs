@@ -503,7 +503,7 @@ fn repeated_init_failures_back_off_like_kubelet() {
         let w = n.ipamd.next_wake();
         n.ipamd.wake_with(w, &mut n.ec2);
         let c = n.ec2.calls(DescribeNetworkInterfaces);
-        if c > seen && (c - 1) % 12 == 0 {
+        if c > seen && (c - 1).is_multiple_of(12) {
             starts.push(w);
         }
         seen = c;
