@@ -139,3 +139,35 @@ proptest! {
         both(&scenario(seed, instance, nodes, prefix, warm, cidr, background, replicas, rate));
     }
 }
+
+/// Readiness and restarts (spec §6.3, §6.4) under a throttled launch: inits fail, the
+/// liveness probe and kubelet restart ipamd, nodes turn Ready late. Skipping still changes
+/// nothing.
+#[test]
+fn throttled_launch_with_ipamd_restarts() {
+    let mut s = scenario(
+        9,
+        "m5.large",
+        4,
+        false,
+        (1, 2, 6, 1),
+        "10.0.0.0/22",
+        10,
+        (30, 70),
+        6,
+    );
+    s.ec2 = toml::from_str(
+        r#"
+[throttle]
+DescribeNetworkInterfaces = { capacity = 1, refill_per_s = 0.02 }
+AssignPrivateIpAddresses = { capacity = 1, refill_per_s = 0.05 }
+"#,
+    )
+    .expect("throttle table");
+    let out = run_with(&s, RunOptions::default()).unwrap();
+    assert!(
+        out.nodes.iter().any(|n| n.ipamd_restarts > 0),
+        "some ipamd restarts"
+    );
+    both(&s);
+}
