@@ -306,6 +306,9 @@ fn the_folder_holds_every_file_and_they_parse() {
 fn the_page_is_self_contained() {
     let run = synthetic();
     let html = report::html::report_html(&run);
+    // Ready nodes next to pods over time (spec/ipamd-policy.md §6.3).
+    assert!(html.contains("<h2>Nodes Ready and pods</h2>"));
+    assert!(html.contains("<td class=\"num\">12 of 12</td>"));
     let lower = html.to_lowercase();
     for banned in [
         "<script", "<link", "<img", "<iframe", "<object", "@import", "url(", " src=",
