@@ -1,4 +1,6 @@
-//! Node readiness end to end (spec/ipamd-policy.md §6.3, issue 8's acceptance check): with
+//! Node readiness end to end (spec/ipamd-policy.md §6.3: the aws-node entrypoint's
+//! `waitForIPAM` writes the CNI config only once ipamd's `nodeInit` succeeded and it serves
+//! gRPC; until then kubelet keeps the node NotReady). Issue 8's acceptance check: with
 //! `run --events`, no pod is ever bound to a node before that node's `ready_s` in
 //! `nodes.csv`, also when EC2 throttles the launch so that inits fail and ipamd restarts.
 
