@@ -88,11 +88,20 @@ impl Ipamd {
             primary: h.primary,
             cidrs: h.cidrs,
         }));
+        // A previous init that failed part-way: the ENIs it had not set up yet are still
+        // attached in EC2, and its checkpoint was not restored yet.
+        for f in std::mem::take(&mut self.init_enis) {
+            if self.ds.eni(f.id).is_none() {
+                found.push(f);
+            }
+        }
         if found.len() > 1 {
             use rand::seq::SliceRandom as _;
             found.shuffle(&mut self.rng);
         }
-        self.checkpoint = self.ds.checkpoint();
+        if self.checkpoint.is_empty() {
+            self.checkpoint = self.ds.checkpoint();
+        }
         self.ds = self.ds.emptied();
         self.init_enis = found;
     }

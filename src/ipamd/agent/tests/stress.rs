@@ -288,3 +288,34 @@ fn the_leaked_eni_cleanup_deletes_other_nodes_leaks() {
     );
     assert!(n.ipamd.leaked.is_empty());
 }
+
+/// An init that fails part-way (`TagENI` exhausting its 5 tries) loses nothing that lives
+/// outside ipamd: the next init still finds every ENI in EC2 and the checkpoint (§6.4).
+#[test]
+fn an_init_failing_part_way_keeps_the_enis_and_the_checkpoint() {
+    let mut n = Node::with("t3.small", "DISABLE_LEAKED_ENI_CLEANUP = true", "", 11, 1);
+    n.ipamd.phase = 0;
+    n.launch(0);
+    n.run_to(2_000);
+    let a = n.ipamd.assign_pod(1, 2_000).unwrap();
+    // A restart whose tagging fails: the primary is untagged again (as if a tag was lost).
+    n.ipamd.primary_untagged = true;
+    for _ in 0..5 {
+        n.ec2
+            .failures
+            .push_back((CreateTags, Ec2Error::RequestLimitExceeded));
+    }
+    n.ipamd.restart(10_000);
+    n.run_to(60_000);
+    assert!(!n.ipamd.is_up(), "init failed at TagENI");
+    n.run_to(200_000);
+    assert!(n.ipamd.is_up());
+    assert_eq!(n.ipamd.restarts(), 2);
+    assert_eq!(n.ipamd.assign_pod(1, 200_000), Ok(a), "checkpoint kept");
+    let primary = n.ipamd.datastore().enis().find(|e| e.is_primary()).unwrap();
+    assert_eq!(
+        primary.cidr_count(),
+        3,
+        "the primary and its addresses found again"
+    );
+}
