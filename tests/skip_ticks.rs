@@ -70,6 +70,7 @@ fn both(s: &Scenario) {
         s,
         RunOptions {
             skip_idle_ticks: true,
+            check_invariants: true,
         },
     )
     .unwrap();
@@ -77,6 +78,7 @@ fn both(s: &Scenario) {
         s,
         RunOptions {
             skip_idle_ticks: false,
+            check_invariants: true,
         },
     )
     .unwrap();

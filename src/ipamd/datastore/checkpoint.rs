@@ -22,7 +22,7 @@ impl Datastore {
                     Rec::Assigned { at, .. } => at,
                     _ => 0,
                 };
-                (pod, c.cidr.addr + u32::from(loc.offset), at)
+                (pod, c.cidr.addr() + u32::from(loc.offset), at)
             })
             .collect()
     }
@@ -38,7 +38,7 @@ impl Datastore {
         let found = self.enis.iter().find_map(|(e, eni)| {
             eni.cidrs
                 .iter()
-                .find(|(_, c)| addr >= c.cidr.addr && addr - c.cidr.addr < c.size())
+                .find(|(_, c)| addr >= c.cidr.addr() && addr - c.cidr.addr() < c.size())
                 .map(|(c, _)| (e, c))
         });
         let Some((eslot, cslot)) = found else {
@@ -47,7 +47,7 @@ impl Datastore {
         let mode = self.mode;
         let eni = self.enis.get_mut(eslot).expect("slot is live");
         let c = eni.cidrs.get_mut(cslot).expect("slot is live");
-        let offset = (addr - c.cidr.addr) as usize;
+        let offset = (addr - c.cidr.addr()) as usize;
         if matches!(c.recs[offset], Rec::Assigned { .. }) {
             return false;
         }
