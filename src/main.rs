@@ -463,16 +463,16 @@ fn sweep_shard(args: SweepArgs, spec: &str) -> Result<(), ipamsim::Error> {
         .join(shard.folder_name());
     partial::write(&out, &result)?;
     let m = &result.manifest;
-    emit(&if m.empty {
-        format!(
+    if m.empty {
+        emit(&format!(
             "shard {}/{} holds no runs (the sweep has {}): an empty shard; wrote {}\n",
             m.shard,
             m.shards,
             m.runs_total,
             out.display()
-        )
+        ))
     } else {
-        format!(
+        emit(&format!(
             "shard {}/{}: {} of {} runs in {wall:.2} s wall time on {threads} thread{}; wrote {}\n",
             m.shard,
             m.shards,
@@ -480,8 +480,8 @@ fn sweep_shard(args: SweepArgs, spec: &str) -> Result<(), ipamsim::Error> {
             m.runs_total,
             if threads == 1 { "" } else { "s" },
             out.display()
-        )
-    })
+        ))
+    }
 }
 
 /// `ipamsim merge`: shard folders into sweep.csv, sweep.svg, sweep.html.

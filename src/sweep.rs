@@ -317,8 +317,8 @@ impl Prepared {
         for (values, overrides) in plan.cells.iter().zip(plan.cell_overrides()) {
             let all: Vec<String> = sets.iter().chain(&overrides).cloned().collect();
             let scenario = text.build(&all).map_err(|e| {
-                // An error in one of the cell's own overrides (numbered after the --sets)
-                // names it as the --vary it is.
+                // An error in one of the cell's own overrides (numbered after the --sets) names
+                // it as the --vary it is.
                 if let Some(Location::Override { index, set }) = e.location()
                     && *index >= sets.len()
                 {

@@ -92,6 +92,12 @@ pub(super) fn build(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path) -> Res
     };
     let subnets = subnets(&raw, loc)?;
     let cni = raw.cni.unwrap_or_default();
+    if let Some(message) = cni.entrypoint_refusal() {
+        return Err(ScenarioError::Invalid {
+            at: loc.whole(),
+            message,
+        });
+    }
     let nodegroups = nodegroups(&raw.nodegroup, &subnets, &cni, loc, &mut warnings)?;
     for g in nodegroups
         .iter()
