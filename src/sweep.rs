@@ -329,7 +329,8 @@ impl Prepared {
                     .keys
                     .iter()
                     .zip(values)
-                    .map(|(k, v)| format!("{k}={v}"))
+                    // shown(): a value with a line break keeps the message on one line.
+                    .map(|(k, v)| shown(&format!("{k}={v}")))
                     .collect();
                 Error::Usage(format!("sweep cell {}: {msg}", label.join(", ")))
             })?;
