@@ -65,9 +65,18 @@ impl Batch {
     /// Runs every scenario with every seed and returns the summaries, `[scenario][seed]`,
     /// in the order given. The scenarios' own seeds are replaced.
     pub fn summaries(&self, scenarios: &[Scenario]) -> Result<Vec<Vec<Summary>>, Error> {
+        self.summaries_with(scenarios, &self.seeds)
+    }
+
+    /// Like [`Batch::summaries`], with the given seeds instead of all of them.
+    pub fn summaries_with(
+        &self,
+        scenarios: &[Scenario],
+        seeds: &[u64],
+    ) -> Result<Vec<Vec<Summary>>, Error> {
         let jobs: Vec<Job> = (0..scenarios.len())
             .flat_map(|cell| {
-                self.seeds.iter().map(move |&seed| Job {
+                seeds.iter().map(move |&seed| Job {
                     cell,
                     seed,
                     overrides: Vec::new(),
@@ -85,7 +94,7 @@ impl Batch {
         let mut flat = flat.into_iter();
         Ok(scenarios
             .iter()
-            .map(|_| flat.by_ref().take(self.seeds.len()).collect())
+            .map(|_| flat.by_ref().take(seeds.len()).collect())
             .collect())
     }
 

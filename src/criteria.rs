@@ -134,7 +134,11 @@ impl Criterion {
 
     /// Parses `COLUMN OP BOUND`; `relative` allows `fastest[+N]`. `Ok(None)` is
     /// `COLUMN=any`: drop the column. `flag` names the command-line flag in messages.
-    fn parse(text: &str, relative: bool, flag: &str) -> Result<(&'static str, Option<Self>), Error> {
+    fn parse(
+        text: &str,
+        relative: bool,
+        flag: &str,
+    ) -> Result<(&'static str, Option<Self>), Error> {
         let t = text.trim();
         let bad = |why: String| {
             Error::Usage(format!(
@@ -174,7 +178,9 @@ impl Criterion {
             return if op == Op::Eq {
                 Ok((column, None))
             } else {
-                Err(bad("`any` only goes with `=` (COLUMN=any drops the column)".into()))
+                Err(bad(
+                    "`any` only goes with `=` (COLUMN=any drops the column)".into(),
+                ))
             };
         }
         let bound = if let Some(margin) = rhs.strip_prefix("fastest") {
@@ -187,9 +193,9 @@ impl Criterion {
             let m = if margin.is_empty() {
                 0.0
             } else {
-                let m = margin.strip_prefix('+').ok_or_else(|| {
-                    bad(format!("after `fastest` write +N, not {margin:?}"))
-                })?;
+                let m = margin
+                    .strip_prefix('+')
+                    .ok_or_else(|| bad(format!("after `fastest` write +N, not {margin:?}")))?;
                 parse_number(m).ok_or_else(|| bad(format!("{m:?} is not a number")))?
             };
             Bound::FastestPlus(m)
@@ -332,7 +338,11 @@ mod tests {
     #[test]
     fn a_list_changes_the_defaults_column_by_column() {
         let c = Criteria::headroom_defaults()
-            .changed_by("ip_wait_p99_s<=30, throttled=0,pods_unschedulable=any", false, "--until")
+            .changed_by(
+                "ip_wait_p99_s<=30, throttled=0,pods_unschedulable=any",
+                false,
+                "--until",
+            )
             .unwrap();
         assert_eq!(
             c.to_string(),

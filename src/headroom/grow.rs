@@ -70,7 +70,10 @@ impl Grow {
     ) -> Result<(Grow, u64), Error> {
         let key = key.trim();
         if key.is_empty() {
-            return Err(usage(key, "the key is empty; e.g. --grow nodegroup.general.count"));
+            return Err(usage(
+                key,
+                "the key is empty; e.g. --grow nodegroup.general.count",
+            ));
         }
         if key == "seed" {
             return Err(usage(key, "the seed is not a size; use --seeds N"));
@@ -347,7 +350,12 @@ lifetime = { mean = "1m" }
     fn keys_start_from_the_scenarios_own_value() {
         assert_eq!(resolve("nodegroup.general.count", &[]).unwrap().1, 4);
         assert_eq!(resolve("nodegroup.0.count", &[]).unwrap().1, 4);
-        assert_eq!(resolve("nodegroup.general.count", &["nodegroup.0.count=7"]).unwrap().1, 7);
+        assert_eq!(
+            resolve("nodegroup.general.count", &["nodegroup.0.count=7"])
+                .unwrap()
+                .1,
+            7
+        );
         assert_eq!(resolve("WARM_IP_TARGET", &[]).unwrap().1, 3);
         assert_eq!(resolve("cni.WARM_ENI_TARGET", &[]).unwrap().1, 1);
         assert_eq!(resolve("load", &[]).unwrap().1, 100);
@@ -359,7 +367,9 @@ lifetime = { mean = "1m" }
         assert_eq!(start, 40);
         assert_eq!(
             g.overrides(60),
-            ["workload.0.steps=[{ at = \"0ms\", replicas = 15 }, { at = \"300000ms\", replicas = 60 }, { at = \"480000ms\", replicas = 38 }]"]
+            [
+                "workload.0.steps=[{ at = \"0ms\", replicas = 15 }, { at = \"300000ms\", replicas = 60 }, { at = \"480000ms\", replicas = 38 }]"
+            ]
         );
         let t = text();
         let s = t.build(&g.overrides(60)).unwrap();

@@ -328,7 +328,11 @@ fn describe_failure(criterion: &str, s: &Summary, run: &RunOutput) -> String {
         "insufficient_free_addresses" => format!(
             "EC2 answers `InsufficientFreeAddressesInSubnet` ({} time{})",
             s.insufficient_free_addresses,
-            if s.insufficient_free_addresses == 1 { "" } else { "s" }
+            if s.insufficient_free_addresses == 1 {
+                ""
+            } else {
+                "s"
+            }
         ),
         "pods_unschedulable" => {
             let first = run

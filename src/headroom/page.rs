@@ -127,14 +127,34 @@ fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<(f64, &str)
     panel.draw_axes(&mut svg, true);
     if let Some((v, label)) = limit {
         let y = panel.py(v);
-        svg.line(panel.x, y, panel.x + panel.w, y, "#718096", 1.2, Some("5 4"));
-        svg.text(panel.x + panel.w - 4.0, y - 5.0, Anchor::End, Font::muted(11.0), label);
+        svg.line(
+            panel.x,
+            y,
+            panel.x + panel.w,
+            y,
+            "#718096",
+            1.2,
+            Some("5 4"),
+        );
+        svg.text(
+            panel.x + panel.w - 4.0,
+            y - 5.0,
+            Anchor::End,
+            Font::muted(11.0),
+            label,
+        );
     }
     let mark = |svg: &mut Svg, v: Option<u64>, colour: &str, label: &str| {
         if let Some(v) = v {
             let x = panel.px(v as f64);
             svg.line(x, panel.y, x, panel.y + panel.h, colour, 1.2, Some("3 3"));
-            svg.text(x + 4.0, panel.y + 12.0, Anchor::Start, Font::bold(11.0), label);
+            svg.text(
+                x + 4.0,
+                panel.y + 12.0,
+                Anchor::Start,
+                Font::bold(11.0),
+                label,
+            );
         }
     };
     mark(

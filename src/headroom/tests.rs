@@ -44,7 +44,10 @@ fn the_sentence_reads_like_the_issue() {
     );
     let mut h = result(640, Some(1310), Some(1311));
     h.passed_above_failure = Some(1312);
-    assert!(h.sentence().contains("Not monotone: 1,312 passed although 1,311 failed"));
+    assert!(
+        h.sentence()
+            .contains("Not monotone: 1,312 passed although 1,311 failed")
+    );
     assert!(
         result(640, Some(300), Some(301))
             .sentence()

@@ -93,9 +93,7 @@ fn replaceable(out: &Path) -> Result<bool, Error> {
     if entries.next().is_none() {
         return Ok(true);
     }
-    Ok(RESULT_MARKERS
-        .iter()
-        .any(|f| out.join(f).is_file()))
+    Ok(RESULT_MARKERS.iter().any(|f| out.join(f).is_file()))
 }
 
 /// Writes `files` (name, contents) plus whatever `extra` writes into a folder at `out`,

@@ -7,9 +7,11 @@
 //! search, Torczon 1997) around the best feasible settings:
 //! 1. run the coarse grid ([`space::Space::coarse`], 56 settings for the default space):
 //!    every mode, the ends and a geometric ladder of each target;
-//! 2. take the [`INCUMBENTS`] best feasible settings and run their neighbours one `step`
-//!    away along each dimension (index space); when a round finds nothing better, halve the
-//!    step; stop after a round at step 1 that finds nothing better (or after [`MAX_ROUNDS`]).
+//! 2. take the [`INCUMBENTS`] best feasible settings, and the best feasible setting of each
+//!    regime (mode × WARM_IP/MINIMUM_IP set or not: different pool policies, which may tie
+//!    on the objective), and run their neighbours one `step` away along each dimension
+//!    (index space); when a round leaves these incumbents as they were, halve the step;
+//!    stop after a round at step 1 that changes nothing (or after [`MAX_ROUNDS`]).
 //!
 //! Why this and not a finer grid: the objectives are close to monotone in each target
 //! (more warm addresses, more held; fewer, more waits and calls), and a feasible region is
@@ -18,6 +20,12 @@
 //! run thousands. It can miss an isolated optimum far from every coarse point; the ladder
 //! includes both ends of every dimension, so the regimes (warm ENI, warm IP, minimum,
 //! warm prefix) are all started from.
+//!
+//! A setting runs its first seed first: when that run already breaks a constraint for good
+//! (see `ruled_out`), the setting can never be feasible and its other seeds are not run
+//! (`tune.csv` then has one row for it). This matters: a setting under which pods never
+//! get an address retries CNI ADD every second for hours, a hundred times the events of a
+//! healthy run.
 //!
 //! Every setting runs with the same seeds (common random numbers, [`crate::batch`]), each
 //! round's settings in a fixed order, so `tune.csv` and the choice do not depend on
@@ -177,7 +185,7 @@ impl Tune {
 /// Judges every evaluated setting against the constraints: per setting and seed, the first
 /// constraint not met.
 pub fn judge(evaluated: &[Evaluated], constraints: &Criteria) -> Vec<Vec<Option<String>>> {
-    let seeds = evaluated.first().map_or(0, |e| e.runs.len());
+    let seeds = evaluated.iter().map(|e| e.runs.len()).max().unwrap_or(0);
     // The smallest value of each relative column, per seed.
     let relative: Vec<&'static str> = constraints
         .0
@@ -204,7 +212,7 @@ pub fn judge(evaluated: &[Evaluated], constraints: &Criteria) -> Vec<Vec<Option<
                     let min_of = |only_ok: bool| {
                         evaluated
                             .iter()
-                            .map(|e| &e.runs[k])
+                            .filter_map(|e| e.runs.get(k))
                             .filter(|s| !only_ok || absolute.first_unmet(s, |_| 0.0).is_none())
                             .filter_map(|s| criteria::value(s, col))
                             .fold(f64::INFINITY, f64::min)
@@ -241,8 +249,9 @@ pub fn ranking(
     unmet: &[Vec<Option<String>>],
     objective: Objective,
 ) -> Vec<usize> {
+    let seeds = evaluated.iter().map(|e| e.runs.len()).max().unwrap_or(0);
     let mut ok: Vec<usize> = (0..evaluated.len())
-        .filter(|&i| unmet[i].iter().all(Option::is_none))
+        .filter(|&i| evaluated[i].runs.len() == seeds && unmet[i].iter().all(Option::is_none))
         .collect();
     let key = |i: usize| {
         let e = &evaluated[i];
@@ -262,9 +271,48 @@ pub fn ranking(
     ok
 }
 
+/// Per evaluated setting: whether its first seed already breaks a constraint for good — a
+/// fixed bound, or a `<=`/`<` bound relative to the fastest (which more settings can only
+/// lower). Such a setting can never be feasible, so its other seeds are not run.
+fn ruled_out(evaluated: &[Evaluated], constraints: &Criteria) -> Vec<bool> {
+    let first: Vec<Evaluated> = evaluated
+        .iter()
+        .map(|e| Evaluated {
+            runs: e.runs[..1.min(e.runs.len())].to_vec(),
+            ..e.clone()
+        })
+        .collect();
+    let fixed = |c: &&criteria::Criterion| matches!(c.bound, Bound::Value(_));
+    let absolute = Criteria(constraints.0.iter().filter(fixed).cloned().collect());
+    // The fastest only ever falls once it comes from a run that meets the fixed bounds;
+    // before there is one, a relative bound may still rise, so only fixed bounds rule out.
+    let settled = first
+        .iter()
+        .filter_map(|e| e.runs.first())
+        .any(|s| absolute.first_unmet(s, |_| 0.0).is_none());
+    let lasting = Criteria(
+        constraints
+            .0
+            .iter()
+            .filter(|c| {
+                fixed(c) || (settled && matches!(c.op, criteria::Op::Le | criteria::Op::Lt))
+            })
+            .cloned()
+            .collect(),
+    );
+    judge(&first, &lasting)
+        .into_iter()
+        .map(|u| u.first().is_some_and(Option::is_some))
+        .collect()
+}
+
 /// When nothing is feasible yet: the settings closest to it (fewest failing seeds, then the
 /// lowest mean p99 wait, then the objective), to refine around.
-fn nearest_feasible(evaluated: &[Evaluated], unmet: &[Vec<Option<String>>], o: Objective) -> Vec<usize> {
+fn nearest_feasible(
+    evaluated: &[Evaluated],
+    unmet: &[Vec<Option<String>>],
+    o: Objective,
+) -> Vec<usize> {
     let mut all: Vec<usize> = (0..evaluated.len()).collect();
     let key = |i: usize| {
         (
@@ -307,9 +355,8 @@ pub fn tune(text: &ScenarioText, req: &Request) -> Result<Tune, Error> {
     let batch = Batch::new(seeds_from(base.seed, req.seeds)?, req.threads, req.progress)?;
     let build = |s: &Setting| -> Result<Scenario, Error> {
         let all: Vec<String> = req.sets.iter().cloned().chain(s.overrides()).collect();
-        text.build(&all).map_err(|e| {
-            Error::Usage(format!("tune setting {}: {e}", s.label()))
-        })
+        text.build(&all)
+            .map_err(|e| Error::Usage(format!("tune setting {}: {e}", s.label())))
     };
     let mut evaluated: Vec<Evaluated> = Vec::new();
     let mut warnings = base.warnings.clone();
@@ -327,14 +374,29 @@ pub fn tune(text: &ScenarioText, req: &Request) -> Result<Tune, Error> {
             }
         }
         batch.say(format!("round {round}: {} settings", points.len()));
-        let runs = batch.summaries(&scenarios)?;
-        for ((point, setting), runs) in points.into_iter().zip(runs) {
+        // The first seed for all, then the other seeds for those it did not rule out.
+        let seeds = batch.seeds();
+        let first = batch.summaries_with(&scenarios, &seeds[..1])?;
+        let before = evaluated.len();
+        for ((point, setting), runs) in points.into_iter().zip(first) {
             evaluated.push(Evaluated {
                 setting,
                 point,
                 round,
                 runs,
             });
+        }
+        if seeds.len() > 1 {
+            let out = ruled_out(evaluated, &req.constraints);
+            let keep: Vec<usize> = (before..evaluated.len()).filter(|&i| !out[i]).collect();
+            let rest: Vec<Scenario> = keep
+                .iter()
+                .map(|&i| scenarios[i - before].clone())
+                .collect();
+            let more = batch.summaries_with(&rest, &seeds[1..])?;
+            for (i, runs) in keep.into_iter().zip(more) {
+                evaluated[i].runs.extend(runs);
+            }
         }
         Ok(())
     };
@@ -348,7 +410,20 @@ pub fn tune(text: &ScenarioText, req: &Request) -> Result<Tune, Error> {
         } else {
             ranked
         };
-        list.into_iter().take(INCUMBENTS).collect()
+        // The best few, plus the best of each regime (mode × targets set or not): those are
+        // different pool policies, and a tie on the objective between regimes must not
+        // keep the search out of one of them.
+        let mut picked: Vec<usize> = list.iter().copied().take(INCUMBENTS).collect();
+        for &i in &list {
+            let regime = |j: usize| {
+                let s = &evaluated[j].setting;
+                (s.prefix_delegation, s.targets())
+            };
+            if !picked.iter().any(|&j| regime(j) == regime(i)) {
+                picked.push(i);
+            }
+        }
+        picked
     };
     let mut step = req.space.first_step();
     let mut current = incumbents(&evaluated);
@@ -360,8 +435,7 @@ pub fn tune(text: &ScenarioText, req: &Request) -> Result<Tune, Error> {
                 let Some(s) = req.space.setting(&p, &base.cni) else {
                     continue;
                 };
-                if !evaluated.iter().any(|e| e.setting == s) && !next.iter().any(|(_, t)| *t == s)
-                {
+                if !evaluated.iter().any(|e| e.setting == s) && !next.iter().any(|(_, t)| *t == s) {
                     next.push((p, s));
                 }
             }

@@ -34,10 +34,7 @@ pub fn tune_csv(t: &Tune) -> String {
                 &mut out,
                 std::iter::once(e.round.to_string())
                     .chain(e.setting.all().into_iter().map(|(_, v)| v))
-                    .chain([
-                        t.feasible(i).to_string(),
-                        unmet.clone().unwrap_or_default(),
-                    ])
+                    .chain([t.feasible(i).to_string(), unmet.clone().unwrap_or_default()])
                     .chain(summary_fields(s)),
             );
         }
@@ -144,7 +141,8 @@ pub fn pareto(evaluated: &[Evaluated]) -> Vec<usize> {
     (0..all.len())
         .filter(|&i| {
             !all.iter().any(|o| {
-                o.iter().zip(&all[i]).all(|(a, b)| a <= b) && o.iter().zip(&all[i]).any(|(a, b)| a < b)
+                o.iter().zip(&all[i]).all(|(a, b)| a <= b)
+                    && o.iter().zip(&all[i]).any(|(a, b)| a < b)
             })
         })
         .collect()
@@ -160,8 +158,18 @@ const BAD: &str = "#e53e3e";
 /// pinned to the top edge.
 fn pareto_svg(t: &Tune, front: &[usize]) -> String {
     let (width, height) = (960.0, 460.0);
-    let mut svg = Svg::new(width, height, "Pareto front: peak IPs, p99 pod IP wait, EC2 calls");
-    svg.text(16.0, 24.0, Anchor::Start, Font::bold(14.0), "Every setting evaluated: peak IPs held against p99 pod IP wait");
+    let mut svg = Svg::new(
+        width,
+        height,
+        "Pareto front: peak IPs, p99 pod IP wait, EC2 calls",
+    );
+    svg.text(
+        16.0,
+        24.0,
+        Anchor::Start,
+        Font::bold(14.0),
+        "Every setting evaluated: peak IPs held against p99 pod IP wait",
+    );
     svg.text(
         16.0,
         42.0,
@@ -195,7 +203,11 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
         y: 60.0,
         w: width - 120.0,
         h: height - 120.0,
-        xaxis: chart::value_axis(xmax * 1.05, true, "Peak IPs held by the nodes (mean over seeds)"),
+        xaxis: chart::value_axis(
+            xmax * 1.05,
+            true,
+            "Peak IPs held by the nodes (mean over seeds)",
+        ),
         yaxis: chart::value_axis(ycap * 1.1, false, "p99 pod IP wait, s (mean)"),
     };
     panel.draw_axes(&mut svg, true);
@@ -213,7 +225,13 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
         } else {
             OTHER
         };
-        svg.circle(cx, cy, r, fill, if t.feasible(i) { None } else { Some(BAD) });
+        svg.circle(
+            cx,
+            cy,
+            r,
+            fill,
+            if t.feasible(i) { None } else { Some(BAD) },
+        );
         if y > panel.yaxis.max {
             svg.polygon(
                 &[(cx - 4.0, cy - 4.0), (cx, cy - 10.0), (cx + 4.0, cy - 4.0)],
@@ -243,12 +261,19 @@ fn setting_row(t: &Tune, i: usize, tag: &str) -> String {
         .find_map(|(u, seed)| u.as_ref().map(|u| format!("seed {seed}: {u}")));
     let verdict = match first_unmet {
         None => "<span class=\"badge ok\">feasible</span>".to_string(),
-        Some(u) => format!("<span class=\"badge bad\">breaks</span> <code>{}</code>", escape(&u)),
+        Some(u) => format!(
+            "<span class=\"badge bad\">breaks</span> <code>{}</code>",
+            escape(&u)
+        ),
     };
     format!(
         "<tr{}><td>{tag}{}</td><td>{verdict}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
          <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-        if Some(i) == t.winner { " class=\"best\"" } else { "" },
+        if Some(i) == t.winner {
+            " class=\"best\""
+        } else {
+            ""
+        },
         escape(&e.setting.label()),
         int(e.mean(|s| s.total_ips_peak as f64).round() as u64),
         int(e.mean(|s| s.subnet_used_peak as f64).round() as u64),
@@ -312,9 +337,8 @@ pub fn tune_html(t: &Tune) -> String {
                         value: runner.map_or("none".into(), |r| {
                             int(r.mean(|s| t.objective.of(s)).round() as u64)
                         }),
-                        note: runner.map_or("no other setting is feasible".into(), |r| {
-                            r.setting.label()
-                        }),
+                        note: runner
+                            .map_or("no other setting is feasible".into(), |r| r.setting.label()),
                         tone: "",
                     },
                     Kpi {

@@ -59,10 +59,7 @@ impl Setting {
 
     /// All five variables as `--set` overrides (what reproduces the run).
     pub fn overrides(&self) -> Vec<String> {
-        self.all()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect()
+        self.all().iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
 
     /// All five variables, by name, with their values as `--set` takes them.
@@ -224,9 +221,9 @@ impl Space {
                     ));
                 }
                 let int = |s: &str| {
-                    s.trim().parse::<u32>().map_err(|_| {
-                        bad(part, format!("{s:?} is not a whole number ≥ 0"))
-                    })
+                    s.trim()
+                        .parse::<u32>()
+                        .map_err(|_| bad(part, format!("{s:?} is not a whole number ≥ 0")))
                 };
                 match v.split_once('-') {
                     Some((a, b)) => {

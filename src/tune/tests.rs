@@ -54,8 +54,14 @@ fn the_winner_is_the_leanest_setting_that_meets_every_constraint_in_every_seed()
 
 #[test]
 fn objectives_parse_and_bad_ones_say_what_to_use() {
-    assert_eq!("ec2_calls".parse::<Objective>().unwrap(), Objective::Ec2Calls);
+    assert_eq!(
+        "ec2_calls".parse::<Objective>().unwrap(),
+        Objective::Ec2Calls
+    );
     let err = "ips".parse::<Objective>().unwrap_err();
     assert_eq!(err.exit_code(), 2);
-    assert!(err.to_string().contains("peak_ips, subnet_used_peak or ec2_calls"));
+    assert!(
+        err.to_string()
+            .contains("peak_ips, subnet_used_peak or ec2_calls")
+    );
 }
