@@ -229,6 +229,29 @@ fn start_value(
             k.to_string()
         }
     };
+    // Node groups as the scenario runs them (whichever way a --set named the group).
+    if let [group, sel, field] = path
+        && *group == "nodegroup"
+        && let Some(g) = base
+            .nodegroups
+            .iter()
+            .position(|g| g.name == *sel)
+            .or_else(|| {
+                sel.parse::<usize>()
+                    .ok()
+                    .filter(|i| *i < base.nodegroups.len())
+            })
+            .map(|i| &base.nodegroups[i])
+    {
+        match *field {
+            "count" => return Ok(u64::from(g.count)),
+            "host_network_pods" => return Ok(u64::from(g.host_network_pods)),
+            "max_pods" if g.max_pods.is_some() => {
+                return Ok(u64::from(g.max_pods.unwrap_or_default()));
+            }
+            _ => {}
+        }
+    }
     for set in sets.iter().rev() {
         if let Some((k, v)) = set.split_once('=')
             && canonical(k) == canonical(key)

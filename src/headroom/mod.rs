@@ -394,8 +394,8 @@ impl Headroom {
                 ratio(a)
             ),
             (Some(a), Some(_)) => format!(
-                "{key} fails already at its own value, {}: {failing}; the largest value that \
-                 passes is {}{}",
+                "{key} fails already at its own value, {}; the largest value that passes is \
+                 {}{}; {failing}",
                 count(self.start),
                 count(a),
                 ratio(a)

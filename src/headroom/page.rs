@@ -9,7 +9,7 @@ use super::{Headroom, Probe};
 use crate::Error;
 use crate::criteria;
 use crate::report::chart::{self, Panel};
-use crate::report::csv::{SUMMARY_COLUMNS, push_record, secs, summary_fields};
+use crate::report::csv::{SUMMARY_COLUMNS, push_record, summary_fields};
 use crate::report::page::{Kpi, int, kpis, page};
 use crate::report::svg::{Anchor, Font, Svg, escape};
 
@@ -308,26 +308,35 @@ pub fn headroom_html(h: &Headroom) -> String {
         let result = if p.passed() {
             "<span class=\"badge ok\">pass</span>".to_string()
         } else {
-            let fails: Vec<String> = p
-                .runs
+            // Seeds grouped by the criterion they failed: "seeds 11, 12: insufficient_..".
+            let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+            for (s, u) in p.runs.iter().zip(&p.unmet) {
+                if let Some(u) = u {
+                    match groups.iter_mut().find(|g| g.0 == u.as_str()) {
+                        Some(g) => g.1.push(s.seed.to_string()),
+                        None => groups.push((u, vec![s.seed.to_string()])),
+                    }
+                }
+            }
+            let fails: Vec<String> = groups
                 .iter()
-                .zip(&p.unmet)
-                .filter_map(|(s, u)| {
-                    u.as_ref()
-                        .map(|u| format!("seed {}: {}", s.seed, escape(u)))
+                .map(|(u, seeds)| {
+                    format!(
+                        "seed{} {}: <code>{}</code>",
+                        if seeds.len() == 1 { "" } else { "s" },
+                        seeds.join(", "),
+                        escape(u)
+                    )
                 })
                 .collect();
-            format!(
-                "<span class=\"badge bad\">fail</span> <code>{}</code>",
-                fails.join("; ")
-            )
+            format!("<span class=\"badge bad\">fail</span> {}", fails.join("; "))
         };
         let range = |f: &dyn Fn(&crate::report::Summary) -> f64, wait: bool| {
             let lo = p.runs.iter().map(f).fold(f64::INFINITY, f64::min);
             let hi = p.runs.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
             let show = |x: f64| {
                 if wait {
-                    format!("{} s", secs(x))
+                    crate::report::page::wait(x)
                 } else {
                     int(x as u64)
                 }

@@ -127,9 +127,27 @@ pub fn tune_json(t: &Tune) -> String {
     s
 }
 
-/// The settings no other setting beats on all three of peak IPs, p99 wait and EC2 calls
+/// The Pareto front of the choices: among the feasible settings (all settings when none is
+/// feasible), those no other one beats on all three of peak IPs, p99 wait and EC2 calls
 /// (means; lower is better), in evaluation order.
-pub fn pareto(evaluated: &[Evaluated]) -> Vec<usize> {
+pub fn pareto(t: &Tune) -> Vec<usize> {
+    let feasible: Vec<usize> = (0..t.evaluated.len()).filter(|&i| t.feasible(i)).collect();
+    let pool = if feasible.is_empty() {
+        (0..t.evaluated.len()).collect()
+    } else {
+        feasible
+    };
+    let front = non_dominated(
+        &pool
+            .iter()
+            .map(|&i| t.evaluated[i].clone())
+            .collect::<Vec<_>>(),
+    );
+    front.into_iter().map(|k| pool[k]).collect()
+}
+
+/// The settings no other setting beats on all three of peak IPs, p99 wait and EC2 calls.
+fn non_dominated(evaluated: &[Evaluated]) -> Vec<usize> {
     let m = |e: &Evaluated| {
         [
             e.mean(|s| s.total_ips_peak as f64),
@@ -140,10 +158,12 @@ pub fn pareto(evaluated: &[Evaluated]) -> Vec<usize> {
     let all: Vec<[f64; 3]> = evaluated.iter().map(m).collect();
     (0..all.len())
         .filter(|&i| {
-            !all.iter().any(|o| {
-                o.iter().zip(&all[i]).all(|(a, b)| a <= b)
-                    && o.iter().zip(&all[i]).any(|(a, b)| a < b)
-            })
+            // Equal figures: the first stands for them all.
+            !all[..i].contains(&all[i])
+                && !all.iter().any(|o| {
+                    o.iter().zip(&all[i]).all(|(a, b)| a <= b)
+                        && o.iter().zip(&all[i]).any(|(a, b)| a < b)
+                })
         })
         .collect()
 }
@@ -175,7 +195,14 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
         42.0,
         Anchor::Start,
         Font::muted(11.5),
-        "Dot area: EC2 calls. Blue: Pareto front (no setting is better on all three). Green: winner. Red ring: breaks a constraint in some seed.",
+        "Dot area: EC2 calls. Blue: Pareto front of the feasible settings (none better on all three). Green: winner.",
+    );
+    svg.text(
+        16.0,
+        58.0,
+        Anchor::Start,
+        Font::muted(11.5),
+        "Red ring: breaks a constraint in some seed. ▲ at the top edge: a wait off the scale (pods that never got an address).",
     );
     let pts: Vec<(f64, f64, f64)> = t
         .evaluated
@@ -189,7 +216,8 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
         })
         .collect();
     let xmax = pts.iter().map(|p| p.0).fold(0.0, f64::max);
-    // The wait axis ends at 3 × the front's largest wait when outliers run far beyond it.
+    // The wait axis ends at 3 × the front's largest wait when outliers (settings under which
+    // pods starve) run far beyond it; they are pinned to the top edge.
     let front_wait = front.iter().map(|&i| pts[i].1).fold(0.0, f64::max);
     let all_wait = pts.iter().map(|p| p.1).fold(0.0, f64::max);
     let ycap = if all_wait > 3.0 * front_wait.max(1.0) {
@@ -200,9 +228,9 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
     let cmax = pts.iter().map(|p| p.2).fold(1.0, f64::max);
     let panel = Panel {
         x: 80.0,
-        y: 60.0,
+        y: 78.0,
         w: width - 120.0,
-        h: height - 120.0,
+        h: height - 138.0,
         xaxis: chart::value_axis(
             xmax * 1.05,
             true,
@@ -242,10 +270,17 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
     }
     if let Some(w) = t.winner {
         let (x, y, _) = pts[w];
+        let (cx, cy) = (panel.px(x), panel.py(y.min(panel.yaxis.max)));
+        // Label on the side with room.
+        let (lx, anchor) = if cx > panel.x + panel.w / 2.0 {
+            (cx - 12.0, Anchor::End)
+        } else {
+            (cx + 12.0, Anchor::Start)
+        };
         svg.text(
-            panel.px(x) + 12.0,
-            panel.py(y.min(panel.yaxis.max)) - 8.0,
-            Anchor::Start,
+            lx,
+            cy - 12.0,
+            anchor,
             Font::bold(12.0),
             &format!("winner: {}", t.evaluated[w].setting.label()),
         );
@@ -362,14 +397,16 @@ pub fn tune_html(t: &Tune) -> String {
              constraints or widen the space.</p></div>\n",
         ),
     }
-    let front = super::page::pareto(&t.evaluated);
+    let front = pareto(t);
     let _ = writeln!(
         body,
         "<h2>The Pareto front</h2><figure>\n{}<figcaption>Means over seeds; each seed runs the \
          same workload draws for every setting (common random numbers).</figcaption></figure>",
         pareto_svg(t, &front)
     );
-    body.push_str("<h3>Settings on the front</h3>\n");
+    body.push_str(
+        "<h3>Settings on the front (feasible settings no other beats on all three)</h3>\n",
+    );
     body.push_str(TABLE_HEAD);
     for &i in &front {
         body.push_str(&setting_row(t, i, ""));
