@@ -90,7 +90,7 @@ impl fmt::Display for Criterion {
         write!(f, "{}{}", self.column, self.op.text())?;
         match self.bound {
             Bound::Value(v) => write!(f, "{}", number(v)),
-            Bound::FastestPlus(m) if m == 0.0 => write!(f, "fastest"),
+            Bound::FastestPlus(0.0) => write!(f, "fastest"),
             Bound::FastestPlus(m) => write!(f, "fastest+{}", number(m)),
         }
     }
