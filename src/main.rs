@@ -438,9 +438,11 @@ fn headroom(args: HeadroomArgs) -> Result<(), ipamsim::Error> {
     headroom::page::write_headroom(&out, &h)?;
     println!("{}.", h.sentence().replace('`', ""));
     println!(
-        "{} probes × {} seeds in {wall:.2} s wall time; wrote {}",
+        "{} probe{} × {} seed{} in {wall:.2} s wall time; wrote {}",
         h.probes.len(),
+        if h.probes.len() == 1 { "" } else { "s" },
         h.seeds.len(),
+        if h.seeds.len() == 1 { "" } else { "s" },
         out.display()
     );
     Ok(())
@@ -479,10 +481,13 @@ fn tune(args: TuneArgs) -> Result<(), ipamsim::Error> {
     tune::page::write_tune(&out, &t)?;
     print!("{}", tune::page::tune_text(&t));
     println!(
-        "{} settings × {} seeds ({} refine rounds) in {wall:.2} s wall time; wrote {}",
+        "{} setting{} × {} seed{} ({} refine round{}) in {wall:.2} s wall time; wrote {}",
         t.evaluated.len(),
+        if t.evaluated.len() == 1 { "" } else { "s" },
         t.seeds.len(),
+        if t.seeds.len() == 1 { "" } else { "s" },
         t.rounds,
+        if t.rounds == 1 { "" } else { "s" },
         out.display()
     );
     Ok(())

@@ -19,7 +19,7 @@
 //! one passes, the result says so. The answer stays the largest value below the smallest
 //! failing value seen, which the result also names.
 //!
-//! Growth stops without a failure after 20 doublings, or where the scenario refuses the value
+//! Growth stops without a failure after 10 doublings (1,024×), or where the scenario refuses the value
 //! (more nodes or pods than a scenario may have); the result then says how far it got.
 
 mod grow;
@@ -35,7 +35,7 @@ use crate::report::{RunOutput, Summary};
 use crate::scenario::{Scenario, ScenarioText};
 
 /// Doublings before the search gives up looking for a failure.
-const MAX_DOUBLINGS: u32 = 20;
+const MAX_DOUBLINGS: u32 = 10;
 
 /// What `headroom` was asked.
 #[derive(Clone, Debug)]
@@ -147,11 +147,13 @@ impl Search<'_> {
             }
         }
         self.batch.say(format!("probing {value}"));
-        let runs = self
-            .batch
-            .summaries(std::slice::from_ref(&scenario))?
-            .pop()
-            .unwrap_or_default();
+        let runs = match self.batch.summaries(std::slice::from_ref(&scenario)) {
+            Ok(mut r) => r.pop().unwrap_or_default(),
+            // The engine refuses what validation cannot see (nodes ready at t=0 that do not
+            // fit their subnet): as for a value the scenario refuses.
+            Err(e) if e.exit_code() == 2 => return Ok(Err(Refused(e.to_string()))),
+            Err(e) => return Err(e),
+        };
         let unmet = runs
             .iter()
             .map(|s| self.until.first_unmet(s, |_| 0.0).map(ToString::to_string))
@@ -239,7 +241,8 @@ pub fn headroom(text: &ScenarioText, req: &Request) -> Result<Headroom, Error> {
                 }
             }
         }
-        Err(Refused(why)) => return Err(Error::Usage(format!("--grow {}: {why}", req.grow))),
+        // The scenario as given cannot run: the engine's own message says why.
+        Err(Refused(why)) => return Err(Error::Usage(why)),
     }
     if let (Some(l), Some(h)) = (lo, hi) {
         if stopped.is_some() {
@@ -327,7 +330,7 @@ fn describe_failure(criterion: &str, s: &Summary, run: &RunOutput) -> String {
         },
         "insufficient_free_addresses" => format!(
             "EC2 answers `InsufficientFreeAddressesInSubnet` ({} time{})",
-            s.insufficient_free_addresses,
+            count(s.insufficient_free_addresses),
             if s.insufficient_free_addresses == 1 {
                 ""
             } else {
@@ -343,13 +346,13 @@ fn describe_failure(criterion: &str, s: &Summary, run: &RunOutput) -> String {
                 .unwrap_or_default();
             format!(
                 "{} pod{} find no node slot{first}",
-                s.pods_unschedulable,
+                count(u64::from(s.pods_unschedulable)),
                 if s.pods_unschedulable == 1 { "" } else { "s" }
             )
         }
         "nodes_launch_failed" => format!(
             "{} joining node{} find no address for the primary ENI",
-            s.nodes_launch_failed,
+            count(u64::from(s.nodes_launch_failed)),
             if s.nodes_launch_failed == 1 { "" } else { "s" }
         ),
         "ip_wait_p99_s" => format!(

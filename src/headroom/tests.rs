@@ -54,7 +54,7 @@ fn the_sentence_reads_like_the_issue() {
             .contains("fails already at its own value, 640")
     );
     let mut none = result(640, Some(655_360_000), None);
-    none.stopped = Some("no failure after 20 doublings".into());
+    none.stopped = Some("no failure after 10 doublings".into());
     assert!(none.sentence().contains("at least 655,360,000"));
 }
 
