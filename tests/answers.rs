@@ -301,3 +301,30 @@ fn bad_input_is_one_line_and_exit_2() {
     }
     assert!(!dir.path().join("output").exists());
 }
+
+#[test]
+fn growth_the_scenario_cannot_take_bounds_the_answer() {
+    // With every criterion dropped, nothing fails: the node count grows until its nodes no
+    // longer fit the /24 at t=0 (251 usable addresses, one primary ENI address per node).
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "static.toml", STATIC);
+    let o = ipamsim(
+        &[
+            "headroom",
+            "static.toml",
+            "--grow",
+            "nodegroup.workers.count",
+            "--until",
+            "insufficient_free_addresses=any,ip_wait_p99_s=any,insufficient_cidr_blocks=any,\
+             pods_unschedulable=any,nodes_launch_failed=any",
+            "--out",
+            "h",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j = json(&dir.path().join("h/headroom.json"));
+    assert_eq!(j["answer"].as_u64(), Some(251), "{j}");
+    assert!(j["first_failing"].is_null());
+    assert!(j["stopped"].as_str().unwrap().contains("no free address"), "{j}");
+}
