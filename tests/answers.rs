@@ -326,5 +326,8 @@ fn growth_the_scenario_cannot_take_bounds_the_answer() {
     let j = json(&dir.path().join("h/headroom.json"));
     assert_eq!(j["answer"].as_u64(), Some(251), "{j}");
     assert!(j["first_failing"].is_null());
-    assert!(j["stopped"].as_str().unwrap().contains("no free address"), "{j}");
+    assert!(
+        j["stopped"].as_str().unwrap().contains("no free address"),
+        "{j}"
+    );
 }
