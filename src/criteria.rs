@@ -18,7 +18,6 @@ use std::fmt;
 
 use crate::Error;
 use crate::report::Summary;
-use crate::report::csv::{SUMMARY_COLUMNS, summary_fields};
 
 /// A comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +77,7 @@ pub enum Bound {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Criterion {
     /// The `summary.csv` column.
-    pub column: &'static str,
+    pub column: String,
     /// How the run's value compares with the bound.
     pub op: Op,
     /// The bound.
@@ -102,18 +101,31 @@ fn number(v: f64) -> String {
 }
 
 /// The value of `column` in a run's summary (`None` for a column that is empty, such as
-/// `first_insufficient_cidr_s` when nothing happened).
+/// `first_insufficient_cidr_s` when nothing happened). Columns are the summary's serde
+/// field names, which are `summary.csv`'s columns.
 pub fn value(s: &Summary, column: &str) -> Option<f64> {
-    let i = SUMMARY_COLUMNS.iter().position(|c| *c == column)?;
-    summary_fields(s)[i].parse().ok()
+    match serde_json::to_value(s).ok()?.get(column)? {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(t) => t.parse().ok(),
+        _ => None,
+    }
 }
 
 /// The columns a criterion may name: every numeric `summary.csv` column.
-fn numeric_columns() -> impl Iterator<Item = &'static str> {
-    SUMMARY_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| !matches!(*c, "scenario" | "seed"))
+fn numeric_columns() -> Vec<String> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(Summary::default()) else {
+        return Vec::new();
+    };
+    fields
+        .into_iter()
+        .filter(|(k, v)| {
+            k != "seed"
+                && (v.is_number()
+                    || v.is_null()
+                    || v.as_str().is_some_and(|t| t.parse::<f64>().is_ok()))
+        })
+        .map(|(k, _)| k)
+        .collect()
 }
 
 impl Criterion {
@@ -122,7 +134,7 @@ impl Criterion {
     /// empty column (e.g. no `InsufficientCidrBlocks`, so no time of the first) meets any
     /// criterion: there is nothing to compare.
     pub fn met(&self, s: &Summary, fastest: f64) -> bool {
-        let Some(v) = value(s, self.column) else {
+        let Some(v) = value(s, &self.column) else {
             return true;
         };
         let bound = match self.bound {
@@ -134,11 +146,7 @@ impl Criterion {
 
     /// Parses `COLUMN OP BOUND`; `relative` allows `fastest[+N]`. `Ok(None)` is
     /// `COLUMN=any`: drop the column. `flag` names the command-line flag in messages.
-    fn parse(
-        text: &str,
-        relative: bool,
-        flag: &str,
-    ) -> Result<(&'static str, Option<Self>), Error> {
+    fn parse(text: &str, relative: bool, flag: &str) -> Result<(String, Option<Self>), Error> {
         let t = text.trim();
         let bad = |why: String| {
             Error::Usage(format!(
@@ -166,14 +174,20 @@ impl Criterion {
         } else {
             name
         };
-        let column = numeric_columns().find(|c| *c == name).ok_or_else(|| {
-            let near = numeric_columns()
-                .min_by_key(|c| crate::catalog::edit_distance(c, name))
-                .unwrap_or("ip_wait_p99_s");
-            bad(format!(
-                "{name:?} is not a numeric summary.csv column (did you mean {near}?)"
-            ))
-        })?;
+        let columns = numeric_columns();
+        let column = columns
+            .iter()
+            .find(|c| *c == name)
+            .cloned()
+            .ok_or_else(|| {
+                let near = columns
+                    .iter()
+                    .min_by_key(|c| crate::catalog::edit_distance(c, name))
+                    .map_or("ip_wait_p99_s", String::as_str);
+                bad(format!(
+                    "{name:?} is not a numeric summary.csv column (did you mean {near}?)"
+                ))
+            })?;
         if rhs == "any" {
             return if op == Op::Eq {
                 Ok((column, None))
@@ -202,7 +216,7 @@ impl Criterion {
         } else {
             Bound::Value(parse_number(rhs).ok_or_else(|| bad(format!("{rhs:?} is not a number")))?)
         };
-        Ok((column, Some(Criterion { column, op, bound })))
+        Ok((column.clone(), Some(Criterion { column, op, bound })))
     }
 }
 
@@ -230,8 +244,8 @@ impl Criteria {
     /// `InsufficientFreeAddressesInSubnet`, node that could not launch, unschedulable pod, or
     /// a p99 pod IP wait above 10 s.
     pub fn headroom_defaults() -> Criteria {
-        let v = |column, op, b| Criterion {
-            column,
+        let v = |column: &str, op, b| Criterion {
+            column: column.to_string(),
             op,
             bound: Bound::Value(b),
         };
@@ -247,14 +261,14 @@ impl Criteria {
     /// `tune`'s defaults: p99 pod IP wait within 2 s of the fastest setting's, never
     /// throttled, no `Insufficient*` error — in every seed.
     pub fn tune_defaults() -> Criteria {
-        let v = |column, op, b| Criterion {
-            column,
+        let v = |column: &str, op, b| Criterion {
+            column: column.to_string(),
             op,
             bound: Bound::Value(b),
         };
         Criteria(vec![
             Criterion {
-                column: "ip_wait_p99_s",
+                column: "ip_wait_p99_s".to_string(),
                 op: Op::Le,
                 bound: Bound::FastestPlus(2.0),
             },
@@ -273,7 +287,7 @@ impl Criteria {
                 "{flag} is empty; give COLUMN OP VALUE criteria, e.g. ip_wait_p99_s<=10"
             )));
         }
-        let mut given: Vec<(&'static str, Option<Criterion>)> = Vec::new();
+        let mut given: Vec<(String, Option<Criterion>)> = Vec::new();
         for part in text.split(',') {
             if part.trim().is_empty() {
                 return Err(Error::Usage(format!(
@@ -308,7 +322,7 @@ impl Criteria {
     /// The first criterion `s` does not meet, if any (`fastest`: see [`Criterion::met`],
     /// a function of the column).
     pub fn first_unmet(&self, s: &Summary, fastest: impl Fn(&str) -> f64) -> Option<&Criterion> {
-        self.0.iter().find(|c| !c.met(s, fastest(c.column)))
+        self.0.iter().find(|c| !c.met(s, fastest(&c.column)))
     }
 }
 

@@ -187,11 +187,11 @@ impl Tune {
 pub fn judge(evaluated: &[Evaluated], constraints: &Criteria) -> Vec<Vec<Option<String>>> {
     let seeds = evaluated.iter().map(|e| e.runs.len()).max().unwrap_or(0);
     // The smallest value of each relative column, per seed.
-    let relative: Vec<&'static str> = constraints
+    let relative: Vec<&str> = constraints
         .0
         .iter()
         .filter(|c| matches!(c.bound, Bound::FastestPlus(_)))
-        .map(|c| c.column)
+        .map(|c| c.column.as_str())
         .collect();
     // "The fastest setting" is one that could be chosen: among the runs of a seed that meet
     // every fixed-bound constraint (no throttling, no subnet error, ...); when none does,
