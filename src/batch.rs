@@ -120,3 +120,31 @@ pub fn seeds_from(base: u64, count: u32) -> Result<Vec<u64>, Error> {
         .map(|i| base.wrapping_add(i))
         .collect())
 }
+
+/// A CSV of runs: the columns `lead`, then `summary.csv`'s, one row per (lead fields, run);
+/// every field through the `csv` crate, and the summary's fields exactly as `summary.csv`
+/// writes them. An empty `rows` still has the header.
+pub fn runs_csv<'a>(
+    lead: &[&str],
+    rows: impl IntoIterator<Item = (Vec<String>, &'a Summary)>,
+) -> String {
+    let summary = |s: &Summary| {
+        let text = crate::report::csv::summary_csv(s);
+        let mut r = ::csv::Reader::from_reader(text.as_bytes());
+        let header = r.headers().cloned().unwrap_or_default();
+        let row = r.records().next().and_then(Result::ok).unwrap_or_default();
+        (header, row)
+    };
+    let mut w = ::csv::WriterBuilder::new()
+        .has_headers(false)
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let (header, _) = summary(&Summary::default());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(lead.iter().copied().chain(header.iter()));
+    for (fields, s) in rows {
+        let (_, row) = summary(s);
+        let _ = w.write_record(fields.iter().map(String::as_str).chain(row.iter()));
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

@@ -9,7 +9,6 @@ use super::{Headroom, Probe};
 use crate::Error;
 use crate::criteria;
 use crate::report::chart::{self, Panel};
-use crate::report::csv::{SUMMARY_COLUMNS, push_record, summary_fields};
 use crate::report::page::{Kpi, int, kpis, page};
 use crate::report::svg::{Anchor, Font, Svg, escape};
 
@@ -19,30 +18,23 @@ pub const FAILING_DIR: &str = "first-failing";
 /// `headroom.csv`: `probe,value,seed,pass,failing_criterion`, then the summary columns; one
 /// row per probe × seed, probes in the order they ran.
 pub fn headroom_csv(h: &Headroom) -> String {
-    let mut out = String::new();
-    push_record(
-        &mut out,
-        ["probe", "value", "seed", "pass", "failing_criterion"]
-            .into_iter()
-            .chain(SUMMARY_COLUMNS),
-    );
-    for (i, p) in h.probes.iter().enumerate() {
-        for (s, unmet) in p.runs.iter().zip(&p.unmet) {
-            push_record(
-                &mut out,
-                [
-                    (i + 1).to_string(),
-                    p.value.to_string(),
-                    s.seed.to_string(),
-                    if unmet.is_none() { "pass" } else { "fail" }.to_string(),
-                    unmet.clone().unwrap_or_default(),
-                ]
-                .into_iter()
-                .chain(summary_fields(s)),
-            );
-        }
-    }
-    out
+    crate::batch::runs_csv(
+        &["probe", "value", "seed", "pass", "failing_criterion"],
+        h.probes.iter().enumerate().flat_map(|(i, p)| {
+            p.runs.iter().zip(&p.unmet).map(move |(s, unmet)| {
+                (
+                    vec![
+                        (i + 1).to_string(),
+                        p.value.to_string(),
+                        s.seed.to_string(),
+                        if unmet.is_none() { "pass" } else { "fail" }.to_string(),
+                        unmet.clone().unwrap_or_default(),
+                    ],
+                    s,
+                )
+            })
+        }),
+    )
 }
 
 #[derive(serde::Serialize)]

@@ -9,7 +9,6 @@ use super::space::{DIMS, Setting};
 use super::{Evaluated, Tune};
 use crate::Error;
 use crate::report::chart::{self, Panel};
-use crate::report::csv::{SUMMARY_COLUMNS, push_record, summary_fields};
 use crate::report::page::{Kpi, int, kpis, page, wait};
 use crate::report::svg::{Anchor, Font, Svg, escape};
 
@@ -19,27 +18,23 @@ pub const WINNER_DIR: &str = "winner";
 /// `tune.csv`: `round,` the five aws-node variables, `feasible,unmet,` then the summary
 /// columns; one row per evaluated setting × seed, in the order run.
 pub fn tune_csv(t: &Tune) -> String {
-    let mut out = String::new();
-    push_record(
-        &mut out,
-        ["round"]
-            .into_iter()
-            .chain(DIMS)
-            .chain(["feasible", "unmet"])
-            .chain(SUMMARY_COLUMNS),
-    );
-    for (i, e) in t.evaluated.iter().enumerate() {
-        for (s, unmet) in e.runs.iter().zip(&t.unmet[i]) {
-            push_record(
-                &mut out,
-                std::iter::once(e.round.to_string())
+    let lead: Vec<&str> = ["round"]
+        .into_iter()
+        .chain(DIMS)
+        .chain(["feasible", "unmet"])
+        .collect();
+    crate::batch::runs_csv(
+        &lead,
+        t.evaluated.iter().enumerate().flat_map(|(i, e)| {
+            e.runs.iter().zip(&t.unmet[i]).map(move |(s, unmet)| {
+                let fields = std::iter::once(e.round.to_string())
                     .chain(e.setting.all().into_iter().map(|(_, v)| v))
                     .chain([t.feasible(i).to_string(), unmet.clone().unwrap_or_default()])
-                    .chain(summary_fields(s)),
-            );
-        }
-    }
-    out
+                    .collect();
+                (fields, s)
+            })
+        }),
+    )
 }
 
 #[derive(serde::Serialize)]
