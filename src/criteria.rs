@@ -180,9 +180,17 @@ impl Criterion {
             .find(|c| *c == name)
             .cloned()
             .ok_or_else(|| {
+                // The column sharing the longest start with the name (`ip_wait_p99` →
+                // `ip_wait_p99_s`), then the closest in length.
+                let shared = |c: &str| {
+                    c.bytes()
+                        .zip(name.bytes())
+                        .take_while(|(a, b)| a == b)
+                        .count()
+                };
                 let near = columns
                     .iter()
-                    .min_by_key(|c| crate::catalog::edit_distance(c, name))
+                    .max_by_key(|c| (shared(c), std::cmp::Reverse(c.len().abs_diff(name.len()))))
                     .map_or("ip_wait_p99_s", String::as_str);
                 bad(format!(
                     "{name:?} is not a numeric summary.csv column (did you mean {near}?)"

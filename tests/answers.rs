@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ipamsim::calc::steady_state::settle;
-use ipamsim::catalog;
 use ipamsim::scenario::Scenario;
 
 fn ipamsim(args: &[&str], cwd: &Path) -> Output {
@@ -80,7 +79,8 @@ fn closed_form_replicas(scenario: &Scenario) -> u64 {
     let group = &scenario.nodegroups[0];
     let t = group.instance_type;
     let nodes = u64::from(group.count);
-    let max_pods = catalog::max_pods(t, &ipamsim::calc::plan::max_pods_options(&scenario.cni));
+    // EKS's max-pods formula in secondary-IP mode: ENIs × (IPv4 per ENI − 1) + 2.
+    let max_pods = t.max_enis * (t.ipv4_per_eni - 1) + 2;
     let usable = 256 - 5;
     let fits = |r: u64| {
         let (q, extra) = (r / nodes, r % nodes);
