@@ -367,7 +367,8 @@ fn callouts(out: &mut String, run: &RunOutput) {
         let _ = writeln!(
             out,
             "<div class=\"callout warn\"><strong>{} pods could not be scheduled.</strong>\
-             <p>No node had room under its max pods.</p></div>",
+             <p>No Ready node had room under its max pods when they arrived: nodes take pods \
+             only once their ipamd has initialised (see Nodes Ready and pods below).</p></div>",
             int(s.pods_unschedulable.into())
         );
     }
