@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod ec2;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod ipamd;
 pub mod report;
 pub mod rng;
