@@ -121,7 +121,11 @@ pub fn cni_json(c: &CniConfig) -> serde_json::Map<String, serde_json::Value> {
 
 impl Account {
     /// The account of `snap`, with the trace written (if any) and extra ignored entries.
-    pub fn of(snap: &Snapshot, trace: Option<TraceAccount>, more_ignored: &[(String, String)]) -> Account {
+    pub fn of(
+        snap: &Snapshot,
+        trace: Option<TraceAccount>,
+        more_ignored: &[(String, String)],
+    ) -> Account {
         Account {
             subnets: snap
                 .subnets
@@ -222,5 +226,9 @@ impl Account {
 
 /// For messages and tests: an address list.
 pub fn addresses(addrs: &[u32]) -> String {
-    addrs.iter().map(|a| ipv4(*a)).collect::<Vec<_>>().join(", ")
+    addrs
+        .iter()
+        .map(|a| ipv4(*a))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -213,10 +213,14 @@ fn read_file(
             cur.as_str()
         };
         if s(&["kind"]) != Some("Event") && v.get("auditID").is_none() {
-            warnings.push(format!("{file}:{line}: not an audit event (no auditID): skipped"));
+            warnings.push(format!(
+                "{file}:{line}: not an audit event (no auditID): skipped"
+            ));
             continue;
         }
-        if s(&["stage"]) != Some("ResponseComplete") || s(&["objectRef", "resource"]) != Some("pods") {
+        if s(&["stage"]) != Some("ResponseComplete")
+            || s(&["objectRef", "resource"]) != Some("pods")
+        {
             continue;
         }
         if s(&["objectRef", "apiGroup"]).is_some_and(|g| !g.is_empty()) {
@@ -235,7 +239,9 @@ fn read_file(
             continue;
         }
         let Some(t) = s(&["stageTimestamp"]).and_then(parse_rfc3339_us) else {
-            warnings.push(format!("{file}:{line}: no readable stageTimestamp: skipped"));
+            warnings.push(format!(
+                "{file}:{line}: no readable stageTimestamp: skipped"
+            ));
             continue;
         };
         let ns = s(&["objectRef", "namespace"]).unwrap_or("");
@@ -257,18 +263,31 @@ fn read_file(
         match (verb, sub) {
             ("create", "binding") => {
                 if let (Some(n), Some(node)) = (name, s(&["requestObject", "target", "name"])) {
-                    push(Fact::Bind { pod: key(n), node: node.to_string() });
+                    push(Fact::Bind {
+                        pod: key(n),
+                        node: node.to_string(),
+                    });
                 } else if let Some(n) = name {
-                    push(Fact::Bind { pod: key(n), node: String::new() });
+                    push(Fact::Bind {
+                        pod: key(n),
+                        node: String::new(),
+                    });
                 }
             }
             ("create", "") => {
                 let n = name.or_else(|| s(&["responseObject", "metadata", "name"]));
                 if let Some(n) = n {
-                    if b(&["requestObject", "spec", "hostNetwork"]) || b(&["responseObject", "spec", "hostNetwork"]) {
+                    if b(&["requestObject", "spec", "hostNetwork"])
+                        || b(&["responseObject", "spec", "hostNetwork"])
+                    {
                         push(Fact::Host { pod: key(n) });
-                    } else if let (Some(n), Some(node)) = (name, s(&["requestObject", "spec", "nodeName"])) {
-                        push(Fact::Bind { pod: key(n), node: node.to_string() });
+                    } else if let (Some(n), Some(node)) =
+                        (name, s(&["requestObject", "spec", "nodeName"]))
+                    {
+                        push(Fact::Bind {
+                            pod: key(n),
+                            node: node.to_string(),
+                        });
                     }
                 }
             }
@@ -357,7 +376,12 @@ pub fn context_from(pods: Option<&Path>, nodes: Option<&Path>) -> Result<Context
     if let Some(n) = nodes {
         let file = shown(n);
         let obj = read(n, &file, Input::Nodes)?;
-        ctx.nodes = Some(super::nodes::read(&obj, &file)?.into_iter().map(|n| n.name).collect());
+        ctx.nodes = Some(
+            super::nodes::read(&obj, &file)?
+                .into_iter()
+                .map(|n| n.name)
+                .collect(),
+        );
     }
     Ok(ctx)
 }
@@ -413,6 +437,12 @@ mod tests {
             "time_s,pod,event,node\n0.000,store/web-8b6f5d4c3-q2w8r,add,ip-10-20-0-37.us-west-2.compute.internal\n14.475,store/web-6d9f7c5b8-x2kqp,delete,\n"
         );
         assert_eq!(t.warnings.len(), 1);
-        assert!(t.warnings[0].ends_with("audit.jsonl:4: not a complete audit event (the JSON ends early): skipped"), "{:?}", t.warnings);
+        assert!(
+            t.warnings[0].ends_with(
+                "audit.jsonl:4: not a complete audit event (the JSON ends early): skipped"
+            ),
+            "{:?}",
+            t.warnings
+        );
     }
 }

@@ -25,7 +25,11 @@ pub struct AwsNode {
 
 /// Reads the DaemonSet. `provided` names `[cni]` variables the scenario (or `--set`) gives
 /// itself: those may come from `valueFrom`/`envFrom` without an error.
-pub fn read(obj: &Map<String, Value>, file: &str, provided: &[String]) -> Result<AwsNode, ImportError> {
+pub fn read(
+    obj: &Map<String, Value>,
+    file: &str,
+    provided: &[String],
+) -> Result<AwsNode, ImportError> {
     let bad = |message: String| ImportError::Invalid {
         file: file.to_string(),
         message,
@@ -41,7 +45,10 @@ pub fn read(obj: &Map<String, Value>, file: &str, provided: &[String]) -> Result
                 .find(|c| c.get("name").and_then(Value::as_str) == Some("aws-node"))
         })
         .ok_or_else(|| bad("no container named aws-node in spec.template.spec.containers; is this the aws-node DaemonSet?".into()))?;
-    if container.get("envFrom").is_some_and(|e| e.as_array().is_none_or(|a| !a.is_empty())) {
+    if container
+        .get("envFrom")
+        .is_some_and(|e| e.as_array().is_none_or(|a| !a.is_empty()))
+    {
         let missing: Vec<&str> = CniConfig::VARIABLES
             .iter()
             .copied()
@@ -55,7 +62,12 @@ pub fn read(obj: &Map<String, Value>, file: &str, provided: &[String]) -> Result
         }
     }
     let mut env: Vec<(String, String)> = Vec::new();
-    for e in container.get("env").and_then(Value::as_array).into_iter().flatten() {
+    for e in container
+        .get("env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(name) = e.get("name").and_then(Value::as_str) else {
             continue;
         };
@@ -102,7 +114,10 @@ pub fn read(obj: &Map<String, Value>, file: &str, provided: &[String]) -> Result
     if truthy("ENABLE_IPv6") {
         return Err(bad("ENABLE_IPv6 is true: the CNI's IPv6 mode has no warm pool and takes no IPv4 addresses; ipamsim models IPv4 only".into()));
     }
-    for v in ["DISABLE_NETWORK_RESOURCE_PROVISIONING", "ENABLE_IMDS_ONLY_MODE"] {
+    for v in [
+        "DISABLE_NETWORK_RESOURCE_PROVISIONING",
+        "ENABLE_IMDS_ONLY_MODE",
+    ] {
         if truthy(v) {
             return Err(bad(format!(
                 "{v} is true: ipamd then leaves the pool alone, so there is nothing to simulate"
@@ -148,19 +163,54 @@ mod tests {
         assert_eq!(a.cni.warm_prefix_target, 0);
         assert_eq!(a.cni.warm_eni_target, 1);
         assert_eq!(a.cni.warm_ip_target, 0, "the node agent's env is not read");
-        let a = read(&ds(r#"{"name":"WARM_IP_TARGET","value":"5"},{"name":"CLUSTER_NAME","value":"prod"}"#), "a.json", &[]).unwrap();
-        assert_eq!((a.cni.warm_ip_target, a.cluster_name.as_deref()), (5, Some("prod")));
+        let a = read(
+            &ds(r#"{"name":"WARM_IP_TARGET","value":"5"},{"name":"CLUSTER_NAME","value":"prod"}"#),
+            "a.json",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (a.cni.warm_ip_target, a.cluster_name.as_deref()),
+            (5, Some("prod"))
+        );
     }
 
     #[test]
     fn bad_settings_are_errors() {
         let e = read(&ds(r#"{"name":"WARM_ENI_TARGET","valueFrom":{"configMapKeyRef":{"name":"c","key":"k"}}}"#), "a.json", &[]).unwrap_err();
-        assert_eq!(e.to_string(), "a.json: WARM_ENI_TARGET comes from a ConfigMap (valueFrom); its value is not in the file: give it with --set WARM_ENI_TARGET=…");
-        assert!(read(&ds(r#"{"name":"WARM_ENI_TARGET","valueFrom":{"configMapKeyRef":{}}}"#), "a.json", &["WARM_ENI_TARGET".into()]).is_ok());
-        let e = read(&ds(r#"{"name":"ENABLE_PREFIX_DELEGATION","value":"true"}"#), "a.json", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a.json: WARM_ENI_TARGET comes from a ConfigMap (valueFrom); its value is not in the file: give it with --set WARM_ENI_TARGET=…"
+        );
+        assert!(
+            read(
+                &ds(r#"{"name":"WARM_ENI_TARGET","valueFrom":{"configMapKeyRef":{}}}"#),
+                "a.json",
+                &["WARM_ENI_TARGET".into()]
+            )
+            .is_ok()
+        );
+        let e = read(
+            &ds(r#"{"name":"ENABLE_PREFIX_DELEGATION","value":"true"}"#),
+            "a.json",
+            &[],
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("would not start"), "{e}");
-        let e = read(&ds(r#"{"name":"WARM_IP_TARGET","value":"-1"}"#), "a.json", &[]).unwrap_err();
+        let e = read(
+            &ds(r#"{"name":"WARM_IP_TARGET","value":"-1"}"#),
+            "a.json",
+            &[],
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("ipamd would silently use"), "{e}");
-        assert!(read(&ds(r#"{"name":"ENABLE_IPv6","value":"true"}"#), "a.json", &[]).is_err());
+        assert!(
+            read(
+                &ds(r#"{"name":"ENABLE_IPv6","value":"true"}"#),
+                "a.json",
+                &[]
+            )
+            .is_err()
+        );
     }
 }

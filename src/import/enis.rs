@@ -125,10 +125,16 @@ pub fn read(obj: &Map<String, Value>, file: &str) -> Result<Vec<ExportedEni>, Im
         let Some(primary_text) = &r.private_ip_address else {
             return Err(bad("no PrivateIpAddress (IPv6-only interfaces are not modelled; export the IPv4 subnets)".into()));
         };
-        let primary = parse_ipv4(primary_text)
-            .ok_or_else(|| bad(format!("PrivateIpAddress {primary_text:?} is not an IPv4 address")))?;
-        let primaries: Vec<&RawAddress> =
-            r.private_ip_addresses.iter().filter(|a| a.primary).collect();
+        let primary = parse_ipv4(primary_text).ok_or_else(|| {
+            bad(format!(
+                "PrivateIpAddress {primary_text:?} is not an IPv4 address"
+            ))
+        })?;
+        let primaries: Vec<&RawAddress> = r
+            .private_ip_addresses
+            .iter()
+            .filter(|a| a.primary)
+            .collect();
         let listed_primary = match primaries.as_slice() {
             [] if r.private_ip_addresses.is_empty() => Some(primary),
             [one] => parse_ipv4(&one.private_ip_address),

@@ -140,7 +140,10 @@ pub fn parse_value(text: &str, shown: &str, command: &str) -> Result<Value, Impo
             file: shown.to_string(),
             line,
             column,
-            message: format!("not JSON ({}); export with `{command}`", looks_like(&text[at..])),
+            message: format!(
+                "not JSON ({}); export with `{command}`",
+                looks_like(&text[at..])
+            ),
         });
     }
     serde_json::from_str(text).map_err(|e| {
@@ -169,16 +172,18 @@ fn strip_position(msg: &str) -> &str {
 /// What non-JSON text looks like.
 fn looks_like(text: &str) -> &'static str {
     let first_line = text.lines().next().unwrap_or("");
-    if first_line.starts_with("---")
-        && !first_line.starts_with("----")
+    if first_line.starts_with("---") && !first_line.starts_with("----")
         || first_line.starts_with("apiVersion:")
         || first_line.starts_with("kind:")
-        || first_line
-            .split_once(':')
-            .is_some_and(|(k, v)| !k.contains(' ') && !k.is_empty() && (v.is_empty() || v.starts_with(' ')))
+        || first_line.split_once(':').is_some_and(|(k, v)| {
+            !k.contains(' ') && !k.is_empty() && (v.is_empty() || v.starts_with(' '))
+        })
     {
         "it looks like YAML"
-    } else if first_line.starts_with("----") || first_line.starts_with('|') || first_line.starts_with('+') {
+    } else if first_line.starts_with("----")
+        || first_line.starts_with('|')
+        || first_line.starts_with('+')
+    {
         "it looks like the AWS CLI's table output"
     } else if first_line.starts_with("NAME ") || first_line.starts_with("NAMESPACE ") {
         "it looks like kubectl's table output"
@@ -242,7 +247,9 @@ fn json_type(v: &Value) -> &'static str {
 pub fn items(obj: &Map<String, Value>) -> Vec<&Value> {
     match obj.get("items") {
         Some(Value::Array(a)) => a.iter().collect(),
-        _ if obj.contains_key("kind") && obj.get("kind").and_then(Value::as_str) != Some("List") => {
+        _ if obj.contains_key("kind")
+            && obj.get("kind").and_then(Value::as_str) != Some("List") =>
+        {
             vec![]
         }
         _ => vec![],
@@ -293,7 +300,10 @@ fn count(obj: &Map<String, Value>, key: &str) -> usize {
 }
 
 fn describe(f: &Found, obj: &Map<String, Value>) -> String {
-    let n_items = obj.get("items").and_then(Value::as_array).map_or(1, Vec::len);
+    let n_items = obj
+        .get("items")
+        .and_then(Value::as_array)
+        .map_or(1, Vec::len);
     match f {
         Found::Is(Input::Subnets) => format!(
             "`aws ec2 describe-subnets` output ({} subnets)",
@@ -324,7 +334,11 @@ fn describe(f: &Found, obj: &Map<String, Value>) -> String {
             let keys: Vec<&str> = obj.keys().take(4).map(String::as_str).collect();
             format!(
                 "a JSON object with keys {}, none of the exports ipamsim reads",
-                if keys.is_empty() { "(none)".to_string() } else { keys.join(", ") }
+                if keys.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    keys.join(", ")
+                }
             )
         }
         Found::Other(k) if obj.contains_key("items") => {
@@ -361,8 +375,13 @@ mod tests {
             "f.json:1:1: not JSON (it looks like YAML); export with `kubectl get pods -A -o json`"
         );
         assert!(err("SUBNETS\tus-east-1a\t251\n", Input::Subnets).contains("text output"));
-        assert!(err("-----------\n|  DescribeSubnets |\n", Input::Subnets).contains("table output"));
-        let e = err("{\"NetworkInterfaces\": [\n {\"A\": 1,\n", Input::NetworkInterfaces);
+        assert!(
+            err("-----------\n|  DescribeSubnets |\n", Input::Subnets).contains("table output")
+        );
+        let e = err(
+            "{\"NetworkInterfaces\": [\n {\"A\": 1,\n",
+            Input::NetworkInterfaces,
+        );
         assert!(
             e.starts_with("f.json:3:0: the JSON ends in the middle of an object")
                 || e.starts_with("f.json:2:")

@@ -117,7 +117,10 @@ pub(crate) struct Tag {
 
 /// The value of tag `key`.
 pub(crate) fn tag<'a>(tags: Option<&'a [Tag]>, key: &str) -> Option<&'a str> {
-    tags?.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+    tags?
+        .iter()
+        .find(|t| t.key == key)
+        .map(|t| t.value.as_str())
 }
 
 /// Deserialises one array element, naming it on failure.
@@ -134,7 +137,10 @@ pub(crate) fn from_item<T: serde::de::DeserializeOwned>(
 
 /// A dotted IPv4 address as a `u32`.
 pub fn parse_ipv4(text: &str) -> Option<u32> {
-    text.trim().parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+    text.trim()
+        .parse::<std::net::Ipv4Addr>()
+        .ok()
+        .map(u32::from)
 }
 
 /// A `u32` as a dotted IPv4 address.

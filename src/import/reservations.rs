@@ -32,13 +32,18 @@ struct Raw {
 
 /// The reservations of one file (IPv6 reservations are ignored).
 pub fn read(obj: &Map<String, Value>, file: &str) -> Result<Vec<ExportedReservation>, ImportError> {
-    let list = obj.get("SubnetIpv4CidrReservations").and_then(Value::as_array);
+    let list = obj
+        .get("SubnetIpv4CidrReservations")
+        .and_then(Value::as_array);
     let mut out = Vec::new();
     for (i, item) in list.into_iter().flatten().enumerate() {
         let r: Raw = from_item(item, file, &format!("SubnetIpv4CidrReservations[{i}]"))?;
         let bad = |message: String| ImportError::Invalid {
             file: file.to_string(),
-            message: format!("reservation {} ({}): {message}", r.cidr, r.subnet_cidr_reservation_id),
+            message: format!(
+                "reservation {} ({}): {message}",
+                r.cidr, r.subnet_cidr_reservation_id
+            ),
         };
         let kind = match r.reservation_type.as_str() {
             "prefix" => ReservationKind::Prefix,

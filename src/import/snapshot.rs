@@ -183,7 +183,9 @@ fn dedupe<'a>(seen: &mut BTreeMap<String, String>, id: &'a str, file: &str) -> R
     if let Some(first) = seen.get(id) {
         return Err(invalid(
             file,
-            format!("{id} is also in {first}; give each object once (several files for one input are merged)"),
+            format!(
+                "{id} is also in {first}; give each object once (several files for one input are merged)"
+            ),
         ));
     }
     seen.insert(id.to_string(), file.to_string());
@@ -301,7 +303,10 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
                     "{nodes_file}: node {} is a {t} node; not modelled (its pods are ignored, its interfaces are background)",
                     n.name
                 ));
-                ignored.push((format!("node {}", n.name), format!("compute-type {t}: not modelled")));
+                ignored.push((
+                    format!("node {}", n.name),
+                    format!("compute-type {t}: not modelled"),
+                ));
                 not_modelled.insert(n.name.as_str());
             }
             _ => modelled_nodes.push(n),
@@ -357,7 +362,9 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             None => {
                 return Err(invalid(
                     &subnets_file,
-                    format!("a node group names subnet {want:?}, which is neither a SubnetId nor a Name tag in this file"),
+                    format!(
+                        "a node group names subnet {want:?}, which is neither a SubnetId nor a Name tag in this file"
+                    ),
                 ));
             }
         }
@@ -378,7 +385,10 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             Some((v, other)) if v != s.vpc => {
                 return Err(invalid(
                     &subnets_file,
-                    format!("{} is in {} but {other} is in {v}; the modelled subnets must share one VPC", s.id, s.vpc),
+                    format!(
+                        "{} is in {} but {other} is in {v}; the modelled subnets must share one VPC",
+                        s.id, s.vpc
+                    ),
                 ));
             }
             _ => vpc = Some((&s.vpc, &s.id)),
@@ -424,14 +434,26 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             if !s.cidr.contains(addr) {
                 return Err(invalid(
                     file,
-                    format!("{} has {}, outside its subnet {} ({})", e.id, ipv4(addr), s.id, s.cidr),
+                    format!(
+                        "{} has {}, outside its subnet {} ({})",
+                        e.id,
+                        ipv4(addr),
+                        s.id,
+                        s.cidr
+                    ),
                 ));
             }
             let off = addr - s.cidr.addr();
             if off < RESERVED_ADDRESSES - 1 || off as u64 == s.cidr.size() - 1 {
                 return Err(invalid(
                     file,
-                    format!("{} has {}, one of the five addresses AWS reserves in {} ({})", e.id, ipv4(addr), s.id, s.cidr),
+                    format!(
+                        "{} has {}, one of the five addresses AWS reserves in {} ({})",
+                        e.id,
+                        ipv4(addr),
+                        s.id,
+                        s.cidr
+                    ),
                 ));
             }
             Ok(())
@@ -440,8 +462,16 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             if let Some(old) = h.get(&addr) {
                 let (a, b) = (&enis[old.eni].0.id, &e.id);
                 let message = match (old.prefix, new.prefix) {
-                    (Some(p), None) => format!("{b} has {}, inside prefix {}/28 of {a}", ipv4(addr), ipv4(p)),
-                    (None, Some(p)) => format!("{a} has {}, inside prefix {}/28 of {b}", ipv4(addr), ipv4(p)),
+                    (Some(p), None) => format!(
+                        "{b} has {}, inside prefix {}/28 of {a}",
+                        ipv4(addr),
+                        ipv4(p)
+                    ),
+                    (None, Some(p)) => format!(
+                        "{a} has {}, inside prefix {}/28 of {b}",
+                        ipv4(addr),
+                        ipv4(p)
+                    ),
                     (Some(p), Some(_)) => format!("{}/28 is held by {a} and by {b}", ipv4(p)),
                     (None, None) => format!("{} is held by {a} and by {b}", ipv4(addr)),
                 };
@@ -451,10 +481,26 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             Ok(())
         };
         in_subnet(e.primary)?;
-        take(h, e.primary, Holder { eni: i, prefix: None, primary: true })?;
+        take(
+            h,
+            e.primary,
+            Holder {
+                eni: i,
+                prefix: None,
+                primary: true,
+            },
+        )?;
         for &a in &e.secondaries {
             in_subnet(a)?;
-            take(h, a, Holder { eni: i, prefix: None, primary: false })?;
+            take(
+                h,
+                a,
+                Holder {
+                    eni: i,
+                    prefix: None,
+                    primary: false,
+                },
+            )?;
         }
         for p in &e.prefixes {
             let blocks = s.cidr.size() as u32 / PREFIX_SIZE;
@@ -462,17 +508,31 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             if p.prefix_len() != 28 || !s.cidr.covers(*p) {
                 return Err(invalid(
                     file,
-                    format!("{} has prefix {p}, which is not an aligned /28 inside its subnet {} ({})", e.id, s.id, s.cidr),
+                    format!(
+                        "{} has prefix {p}, which is not an aligned /28 inside its subnet {} ({})",
+                        e.id, s.id, s.cidr
+                    ),
                 ));
             }
             if off / PREFIX_SIZE == 0 || off / PREFIX_SIZE == blocks - 1 {
                 return Err(invalid(
                     file,
-                    format!("{} has prefix {p}, in the first or last /28 of {} ({}), which hold addresses AWS reserves", e.id, s.id, s.cidr),
+                    format!(
+                        "{} has prefix {p}, in the first or last /28 of {} ({}), which hold addresses AWS reserves",
+                        e.id, s.id, s.cidr
+                    ),
                 ));
             }
             for a in p.addr()..p.addr() + PREFIX_SIZE {
-                take(h, a, Holder { eni: i, prefix: Some(p.addr()), primary: false })?;
+                take(
+                    h,
+                    a,
+                    Holder {
+                        eni: i,
+                        prefix: Some(p.addr()),
+                        primary: false,
+                    },
+                )?;
             }
         }
     }
@@ -500,19 +560,33 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
         if !s.cidr.covers(r.cidr) {
             return Err(invalid(
                 file,
-                format!("reservation {} ({}) is outside its subnet {} ({})", r.cidr, kind(r.kind), s.id, s.cidr),
+                format!(
+                    "reservation {} ({}) is outside its subnet {} ({})",
+                    r.cidr,
+                    kind(r.kind),
+                    s.id,
+                    s.cidr
+                ),
             ));
         }
         if let Some((c, k)) = s.reservations.iter().find(|(c, _)| c.overlaps(r.cidr)) {
             return Err(invalid(
                 file,
-                format!("reservation {} ({}) overlaps {c} ({})", r.cidr, kind(r.kind), kind(*k)),
+                format!(
+                    "reservation {} ({}) overlaps {c} ({})",
+                    r.cidr,
+                    kind(r.kind),
+                    kind(*k)
+                ),
             ));
         }
         s.reservations.push((r.cidr, r.kind));
     }
     if other_res > 0 {
-        ignored.push((format!("{other_res} reservations"), "of subnets that are not modelled".into()));
+        ignored.push((
+            format!("{other_res} reservations"),
+            "of subnets that are not modelled".into(),
+        ));
     }
     if src.reservations.is_empty() {
         for s in &subnets {
@@ -535,10 +609,13 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
     for (ni, n) in modelled_nodes.iter().enumerate() {
         let who = format!("node {} ({})", n.name, n.instance_id);
         let type_name = n.instance_type.as_deref().ok_or_else(|| {
-            invalid(&nodes_file, format!("{who}: no node.kubernetes.io/instance-type label"))
+            invalid(
+                &nodes_file,
+                format!("{who}: no node.kubernetes.io/instance-type label"),
+            )
         })?;
-        let instance_type = catalog::lookup(type_name)
-            .map_err(|e| invalid(&nodes_file, format!("{who}: {e}")))?;
+        let instance_type =
+            catalog::lookup(type_name).map_err(|e| invalid(&nodes_file, format!("{who}: {e}")))?;
         let mut mine: Vec<(usize, &ExportedEni, usize)> = Vec::new();
         let mut unmanaged = Vec::new();
         for (i, ((e, f), c)) in enis.iter().zip(&classes).enumerate() {
@@ -552,19 +629,32 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             let files: Vec<String> = eni_files.iter().map(|(f, _)| f.clone()).collect();
             return Err(invalid(
                 &nodes_file,
-                format!("{who}: no interface in {} is attached to it; export the interfaces of its subnet", files.join(", ")),
+                format!(
+                    "{who}: no interface in {} is attached to it; export the interfaces of its subnet",
+                    files.join(", ")
+                ),
             ));
         }
         mine.sort_by_key(|(_, e, _)| e.attachment.as_ref().map_or(0, |a| a.device_index));
         let device = |e: &ExportedEni| e.attachment.as_ref().map_or(0, |a| a.device_index);
         if mine.first().is_none_or(|(_, e, _)| device(e) != 0) {
-            return Err(invalid(&nodes_file, format!("{who}: no ENI at DeviceIndex 0 in the interfaces export; export the interfaces of its subnet")));
+            return Err(invalid(
+                &nodes_file,
+                format!(
+                    "{who}: no ENI at DeviceIndex 0 in the interfaces export; export the interfaces of its subnet"
+                ),
+            ));
         }
         for w in mine.windows(2) {
             if device(w[0].1) == device(w[1].1) {
                 return Err(invalid(
                     &eni_files[w[1].2].0,
-                    format!("{} and {} are both at DeviceIndex {} of {who}", w[0].1.id, w[1].1.id, device(w[1].1)),
+                    format!(
+                        "{} and {} are both at DeviceIndex {} of {who}",
+                        w[0].1.id,
+                        w[1].1.id,
+                        device(w[1].1)
+                    ),
                 ));
             }
         }
@@ -572,7 +662,10 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
         if attached > instance_type.max_enis {
             return Err(invalid(
                 &nodes_file,
-                format!("{who}: {attached} ENIs attached, more than the {} a {} takes", instance_type.max_enis, instance_type.name),
+                format!(
+                    "{who}: {attached} ENIs attached, more than the {} a {} takes",
+                    instance_type.max_enis, instance_type.name
+                ),
             ));
         }
         for (_, e, f) in &mine {
@@ -581,7 +674,10 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
                     &eni_files[*f].0,
                     format!(
                         "{} on {who} holds {} addresses (primary, secondary IPs and prefixes), more than the {} an ENI of a {} takes",
-                        e.id, e.slots(), instance_type.ipv4_per_eni, instance_type.name
+                        e.id,
+                        e.slots(),
+                        instance_type.ipv4_per_eni,
+                        instance_type.name
                     ),
                 ));
             }
@@ -642,7 +738,8 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
                 let s = &mut subnets[si];
                 s.background.push(e.primary);
                 s.background.extend(&e.secondaries);
-                s.background_prefixes.extend(e.prefixes.iter().map(|p| p.addr()));
+                s.background_prefixes
+                    .extend(e.prefixes.iter().map(|p| p.addr()));
                 let _ = i;
             }
         }
@@ -684,7 +781,13 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             None => None,
             Some(name) if not_modelled.contains(name.as_str()) => continue,
             Some(name) => Some(node_index(name).ok_or_else(|| {
-                invalid(&pods_file, format!("pod {} is on node {name}, which is not in {nodes_file}", p.key))
+                invalid(
+                    &pods_file,
+                    format!(
+                        "pod {} is on node {name}, which is not in {nodes_file}",
+                        p.key
+                    ),
+                )
             })?),
         };
         if p.host_network {
@@ -696,43 +799,69 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
         }
         let Some(n) = node else {
             pending += 1;
-            pods.push(PodState { key: p.key.clone(), node: None, ip: None, on_branch: false });
+            pods.push(PodState {
+                key: p.key.clone(),
+                node: None,
+                ip: None,
+                on_branch: false,
+            });
             continue;
         };
         let Some(ip) = p.ip else {
             nodes[n].pods_waiting_for_ip += 1;
-            pods.push(PodState { key: p.key.clone(), node: Some(n), ip: None, on_branch: false });
+            pods.push(PodState {
+                key: p.key.clone(),
+                node: Some(n),
+                ip: None,
+                on_branch: false,
+            });
             continue;
         };
         let holder = subnets
             .iter()
             .position(|s| s.cidr.contains(ip))
             .and_then(|si| holders[si].get(&ip));
-        if let Some(h) = holder.filter(|h| h.primary) {
+        let on_branch = holder.is_some_and(|h| enis[h.eni].0.interface_type == "branch");
+        // A branch ENI (security groups for pods) is the pod's own: its primary is the pod's.
+        if let Some(h) = holder.filter(|h| h.primary && !on_branch) {
             return Err(invalid(
                 &pods_file,
                 format!(
                     "pod {} has {}, the primary address of {}; ipamd never gives it to a pod (is spec.hostNetwork missing?)",
-                    p.key, ipv4(ip), enis[h.eni].0.id
+                    p.key,
+                    ipv4(ip),
+                    enis[h.eni].0.id
                 ),
             ));
         }
-        let on_branch = holder.is_some_and(|h| enis[h.eni].0.interface_type == "branch");
-        let on_node = holder.is_some_and(|h| classes[h.eni] == Class::Node(modelled_index(&modelled_nodes, &nodes[n].name)));
+        let on_node = holder.is_some_and(|h| {
+            classes[h.eni] == Class::Node(modelled_index(&modelled_nodes, &nodes[n].name))
+        });
         if !on_branch && !on_node {
             return Err(invalid(
                 &pods_file,
                 format!(
                     "pod {} on {} has {}, which is not one of that node's pod addresses ({})",
-                    p.key, nodes[n].name, ipv4(ip), pod_addresses(&nodes[n])
+                    p.key,
+                    nodes[n].name,
+                    ipv4(ip),
+                    pod_addresses(&nodes[n])
                 ),
             ));
         }
         if let Some(other) = by_addr.insert(ip, &p.key) {
-            return Err(invalid(&pods_file, format!("pods {other} and {} both have {}", p.key, ipv4(ip))));
+            return Err(invalid(
+                &pods_file,
+                format!("pods {other} and {} both have {}", p.key, ipv4(ip)),
+            ));
         }
         nodes[n].pods += 1;
-        pods.push(PodState { key: p.key.clone(), node: Some(n), ip: Some(ip), on_branch });
+        pods.push(PodState {
+            key: p.key.clone(),
+            node: Some(n),
+            ip: Some(ip),
+            on_branch,
+        });
     }
     if ended > 0 {
         ignored.push((
@@ -741,7 +870,10 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
         ));
     }
     if host > 0 {
-        ignored.push((format!("{host} hostNetwork pods"), "use the node's address, no pod address (they count against max pods)".into()));
+        ignored.push((
+            format!("{host} hostNetwork pods"),
+            "use the node's address, no pod address (they count against max pods)".into(),
+        ));
     }
     if pending > 0 {
         warnings.push(format!(
@@ -764,7 +896,10 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
 }
 
 fn modelled_index(nodes: &[&ExportedNode], name: &str) -> usize {
-    nodes.iter().position(|n| n.name == name).unwrap_or(usize::MAX)
+    nodes
+        .iter()
+        .position(|n| n.name == name)
+        .unwrap_or(usize::MAX)
 }
 
 /// "prefix 10.20.1.32/28", or a few secondary IPs, for messages.
@@ -773,7 +908,11 @@ fn pod_addresses(n: &NodeState) -> String {
     for e in &n.enis {
         parts.extend(e.prefixes.iter().map(|p| format!("prefix {}/28", ipv4(*p))));
     }
-    let secondaries: Vec<u32> = n.enis.iter().flat_map(|e| e.secondaries.iter().copied()).collect();
+    let secondaries: Vec<u32> = n
+        .enis
+        .iter()
+        .flat_map(|e| e.secondaries.iter().copied())
+        .collect();
     match secondaries.len() {
         0 => {}
         1..=3 => parts.extend(secondaries.iter().map(|a| ipv4(*a))),
@@ -826,8 +965,7 @@ fn free_prefix_blocks(s: &SubnetState, held: &BTreeMap<u32, Holder>) -> u32 {
         if held.range(first..first + PREFIX_SIZE).next().is_some() {
             continue;
         }
-        if s
-            .reservations
+        if s.reservations
             .iter()
             .any(|(c, k)| *k == ReservationKind::Explicit && c.overlaps(block))
         {

@@ -125,17 +125,20 @@ pub fn import(req: &ImportRequest) -> Result<Imported, ImportError> {
         }
         None => 2 * HOUR,
     };
-    let text = scenario_text(&ScenarioFiles {
-        name: &name,
-        duration,
-        subnets: subnets.as_deref().unwrap_or("subnets.json"),
-        enis: &enis,
-        reservations: &reservations,
-        nodes: nodes.as_deref().unwrap_or("nodes.json"),
-        pods: pods.as_deref(),
-        aws_node: aws_node.as_deref(),
-        audits: &audits,
-    }, &snap);
+    let text = scenario_text(
+        &ScenarioFiles {
+            name: &name,
+            duration,
+            subnets: subnets.as_deref().unwrap_or("subnets.json"),
+            enis: &enis,
+            reservations: &reservations,
+            nodes: nodes.as_deref().unwrap_or("nodes.json"),
+            pods: pods.as_deref(),
+            aws_node: aws_node.as_deref(),
+            audits: &audits,
+        },
+        &snap,
+    );
     let path = req.out.join("scenario.toml");
     std::fs::write(&path, text).map_err(|e| io(&path, e))?;
     let account = Account::of(&snap, trace_account, &[]);
@@ -164,8 +167,14 @@ fn list(items: &[String]) -> String {
 /// The generated scenario.
 fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
     let mut t = String::new();
-    let _ = writeln!(t, "# Written by `ipamsim import` from the exports in this folder (spec: real-inputs.md).");
-    let _ = writeln!(t, "# The run starts from the cluster as exported: every address at its place, every node");
+    let _ = writeln!(
+        t,
+        "# Written by `ipamsim import` from the exports in this folder (spec: real-inputs.md)."
+    );
+    let _ = writeln!(
+        t,
+        "# The run starts from the cluster as exported: every address at its place, every node"
+    );
     let _ = writeln!(t, "# with its ENIs, every pod with its address.");
     let _ = writeln!(t, "name = {:?}", f.name);
     let _ = writeln!(t, "duration = {:?}", format_duration(f.duration));
@@ -187,7 +196,11 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
     let _ = writeln!(t, "placement = \"random\"");
     if let Some(a) = &snap.aws_node {
         let _ = writeln!(t);
-        let _ = writeln!(t, "# [cni] comes from {}; a key here (or --set NAME=VALUE) overrides one value.", f.aws_node.unwrap_or(""));
+        let _ = writeln!(
+            t,
+            "# [cni] comes from {}; a key here (or --set NAME=VALUE) overrides one value.",
+            f.aws_node.unwrap_or("")
+        );
         let _ = writeln!(t, "[cni]");
         for (k, v) in cni_json(&a.cni) {
             match v {
@@ -208,7 +221,11 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
         seen.push(&n.group);
         let members = snap.nodes.iter().filter(|m| m.group == n.group).count();
         let _ = writeln!(t);
-        let _ = writeln!(t, "# {members} imported node(s); `count` adds nodes to them (--set nodegroup.{}.count=N).", n.group);
+        let _ = writeln!(
+            t,
+            "# {members} imported node(s); `count` adds nodes to them (--set nodegroup.{}.count=N).",
+            n.group
+        );
         let _ = writeln!(t, "[[nodegroup]]");
         let _ = writeln!(t, "name = {:?}", n.group);
         let _ = writeln!(t, "instance_type = {:?}", n.instance_type.name);
@@ -224,7 +241,10 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
     }
     if !f.audits.is_empty() {
         let _ = writeln!(t);
-        let _ = writeln!(t, "# Pod arrivals and departures from the API server's audit log (also in trace.csv).");
+        let _ = writeln!(
+            t,
+            "# Pod arrivals and departures from the API server's audit log (also in trace.csv)."
+        );
         let _ = writeln!(t, "[[workload]]");
         let _ = writeln!(t, "kind = \"audit\"");
         let _ = writeln!(t, "name = \"audit\"");
