@@ -32,12 +32,15 @@ pub struct Node {
     pub ipamd: Ipamd,
     /// The node has joined the cluster (its group's `start` has come and its launch worked).
     pub ready: bool,
+    /// Not cordoned (an imported node that was cordoned or not Ready keeps its pods and
+    /// ipamd but gets no new pods, spec/real-inputs.md §6).
+    pub schedulable: bool,
 }
 
 impl Node {
     /// Whether the node is ready and one more pod fits under max pods.
     pub fn has_room(&self) -> bool {
-        self.ready && self.pods + self.host_network_pods < self.max_pods
+        self.ready && self.schedulable && self.pods + self.host_network_pods < self.max_pods
     }
 }
 

@@ -351,6 +351,43 @@ impl Ec2 {
         self.new_eni(subnet, slots, Request::Ips(0))
     }
 
+    /// An ENI that exists before the run (spec/real-inputs.md §4, §9: an imported node's ENI
+    /// or a leaked one), holding exactly `primary` and `cidrs` (/32s and /28s) in `subnet`.
+    /// No API call. The addresses must be free (the importer checked them); one that is not
+    /// is left out of the record rather than held twice.
+    pub fn adopt_eni(
+        &mut self,
+        subnet: SubnetId,
+        primary: u32,
+        slots: u32,
+        cidrs: &[Cidr],
+    ) -> EniId {
+        let s = &mut self.subnets[subnet];
+        let took = s.take_address(primary);
+        debug_assert!(took, "imported primary {primary:#x} was not free");
+        let kept: Vec<Cidr> = cidrs
+            .iter()
+            .copied()
+            .filter(|c| {
+                if c.len == 28 {
+                    s.take_prefix(c.addr)
+                } else {
+                    s.take_address(c.addr)
+                }
+            })
+            .collect();
+        debug_assert_eq!(kept.len(), cidrs.len(), "an imported address was not free");
+        let id = EniId(self.enis.len() as u32);
+        self.enis.push(EniRecord {
+            subnet,
+            primary,
+            slots,
+            cidrs: kept,
+            deleted: false,
+        });
+        id
+    }
+
     /// `CreateNetworkInterface` in `subnet` pre-loaded with `req`; `slots` = IPv4Limit − 1.
     pub fn create_network_interface(
         &mut self,

@@ -26,6 +26,7 @@ pub mod ipamd;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod start;
 pub mod subnet;
 pub mod sweep;
 pub mod time;

@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// Subnets of the export not modelled.
     pub unmodelled_subnets: Vec<String>,
+    /// Live hostNetwork pods (`namespace/name`): an audit log writes no rows for them.
+    pub host_network_pods: BTreeSet<String>,
 }
 
 /// One modelled subnet at t=0.
@@ -105,6 +107,8 @@ pub struct NodeState {
 pub struct NodeEni {
     /// `NetworkInterfaceId`.
     pub id: String,
+    /// Index into [`Snapshot::subnets`].
+    pub subnet: usize,
     /// `DeviceIndex` (0 = primary ENI).
     pub device_index: u32,
     /// Its primary address.
@@ -706,6 +710,7 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
                 .iter()
                 .map(|(_, e, _)| NodeEni {
                     id: e.id.clone(),
+                    subnet: subnet_index(&e.subnet).expect("node ENI subnets are modelled"),
                     device_index: device(e),
                     primary: e.primary,
                     secondaries: e.secondaries.clone(),
@@ -772,6 +777,7 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
     let mut pods = Vec::new();
     let mut by_addr: BTreeMap<u32, &str> = BTreeMap::new();
     let (mut ended, mut pending, mut host) = (0, 0, 0);
+    let mut host_network_pods = BTreeSet::new();
     for p in &exported_pods {
         if !p.is_live() {
             ended += 1;
@@ -795,6 +801,7 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
                 nodes[n].host_network_pods += 1;
             }
             host += 1;
+            host_network_pods.insert(p.key.clone());
             continue;
         }
         let Some(n) = node else {
@@ -892,6 +899,7 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
         ignored,
         warnings,
         unmodelled_subnets: unmodelled,
+        host_network_pods,
     })
 }
 

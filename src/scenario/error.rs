@@ -90,6 +90,9 @@ pub enum ScenarioError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A `[start]` export that cannot be used (spec/real-inputs.md §10).
+    #[error(transparent)]
+    Import(crate::import::ImportError),
     /// Workloads that would create more pods than the simulator supports.
     #[error(
         "workloads create {pods} pods; the simulator supports at most {max}. Lower rates, replicas or the duration"

@@ -10,6 +10,8 @@ use crate::time::{HOUR, MINUTE};
 const CLEANUP_MAX_DELAY_S: u64 = 300;
 /// Leaked ENIs younger than this (by their `createdAt` tag) are left alone.
 const LEAKED_MIN_AGE: Millis = 5 * MINUTE;
+/// `born` of a leaked ENI of a `[start]`: created before the run, older than any minimum age.
+pub(super) const IMPORTED_BIRTH: Millis = Millis::MAX;
 /// Kubernetes restarts a failed aws-node after 10 s, doubling up to 5 min.
 const RESTART_BACKOFF: Millis = 10 * SECOND;
 const RESTART_BACKOFF_MAX: Millis = 5 * MINUTE;
@@ -37,7 +39,7 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(()) => {
-                self.adopt_attached(now);
+                self.adopt_attached(now, ec2);
                 self.init_modify(now, 0, ec2);
             }
             Err(_) if attempt + 1 < MAX_ENI_EC2_RETRIES => {
@@ -48,11 +50,44 @@ impl Ipamd {
         }
     }
 
-    /// `setupENI` for every attached ENI the datastore lacks (`createTime = now`).
-    fn adopt_attached(&mut self, now: Millis) {
+    /// `setupENI` for every attached ENI the datastore lacks (`createTime = now`); then the
+    /// checkpoint's pod addresses are restored (§6.1 step 3; entries on no adopted address are
+    /// dropped as stale) and the mode clean-up (§6.1 step 4) releases the CIDRs of the other
+    /// mode that no pod holds. Those clean-up calls are issued here and their latency is not
+    /// waited for (a simplification: the addresses are gone from EC2 at once). CIDRs of the
+    /// other mode a pod holds stay on the ENI, outside the datastore: that pod runs until it
+    /// is deleted, and its address is returned only with its ENI.
+    fn adopt_attached(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        let mut other_mode: Vec<(EniId, Vec<Cidr>)> = Vec::new();
         for held in std::mem::take(&mut self.attached) {
             self.ds.add_eni(held.id, held.primary, now);
             self.add_cidrs(held.id, &held.cidrs);
+            let rejected: Vec<Cidr> = held
+                .cidrs
+                .iter()
+                .copied()
+                .filter(|c| {
+                    self.ds
+                        .eni(held.id)
+                        .is_some_and(|e| !e.cidrs().any(|x| x == *c))
+                })
+                .collect();
+            if !rejected.is_empty() {
+                other_mode.push((held.id, rejected));
+            }
+        }
+        for (pod, addr) in std::mem::take(&mut self.checkpoint) {
+            if !self.ds.restore(pod, addr, now) {
+                // Held on a CIDR of the other mode: keep that CIDR.
+                for (_, cidrs) in &mut other_mode {
+                    cidrs.retain(|c| !(addr >= c.addr && addr - c.addr < c.size()));
+                }
+            }
+        }
+        for (eni, cidrs) in other_mode {
+            if !cidrs.is_empty() {
+                let _ = ec2.unassign_private_ip_addresses(now, eni, &cidrs);
+            }
         }
     }
 
@@ -169,7 +204,7 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(()) => {
-                self.adopt_attached(now);
+                self.adopt_attached(now, ec2);
                 self.recon_drift(now, ec2);
             }
             Err(_) if attempt + 1 < MAX_ENI_EC2_RETRIES => {
@@ -248,7 +283,7 @@ impl Ipamd {
                     Ok(()) => self
                         .leaked
                         .iter()
-                        .filter(|h| h.born + LEAKED_MIN_AGE <= now)
+                        .filter(|h| h.born == IMPORTED_BIRTH || h.born + LEAKED_MIN_AGE <= now)
                         .map(|h| h.id)
                         .collect(),
                     Err(_) => Vec::new(),
