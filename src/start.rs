@@ -138,3 +138,81 @@ fn cidrs(secondaries: &[u32], prefixes: &[u32]) -> Vec<Cidr> {
         .chain(prefixes.iter().map(|&addr| Cidr { addr, len: 28 }))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subnet::PREFIX_SIZE;
+
+    /// The bundled example's block map at t=0 is the snapshot's, address for address.
+    #[test]
+    fn the_block_map_at_t0_is_the_snapshots() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/imported/scenario.toml");
+        let s = Scenario::load(&path, &[]).unwrap();
+        let st = s.start.as_ref().unwrap();
+        let snap = &st.snapshot;
+        let streams = Streams::new(s.seed);
+        let mut subnets: Vec<Subnet> = s
+            .subnets
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Subnet::new(c, &streams, i).unwrap())
+            .collect();
+        place_background(snap, &mut subnets);
+        let mut ec2 = Ec2::new(&s.ec2, subnets, &streams);
+        let mut nodes = Vec::new();
+        let bound = super::nodes(
+            &s,
+            st,
+            &mut ec2,
+            &streams,
+            RunOptions::default(),
+            &mut nodes,
+        );
+        assert_eq!(nodes.len(), 4);
+        assert_eq!(
+            bound.len(),
+            snap.pods.iter().filter(|p| p.node.is_some()).count()
+        );
+        // Every address the export shows is held where it is…
+        let mut expected: Vec<Vec<u32>> = vec![Vec::new(); snap.subnets.len()];
+        for n in &snap.nodes {
+            for e in &n.enis {
+                expected[e.subnet].push(e.primary);
+                expected[e.subnet].extend(&e.secondaries);
+                for p in &e.prefixes {
+                    expected[e.subnet].extend(*p..*p + PREFIX_SIZE);
+                }
+            }
+        }
+        for l in &snap.leaked {
+            expected[l.subnet].push(l.primary);
+            expected[l.subnet].extend(&l.secondaries);
+        }
+        for (i, sub) in snap.subnets.iter().enumerate() {
+            expected[i].extend(&sub.background);
+            for p in &sub.background_prefixes {
+                expected[i].extend(*p..*p + PREFIX_SIZE);
+            }
+            let live = &ec2.subnets()[i];
+            for a in &expected[i] {
+                assert!(live.is_held(*a), "{} not held", crate::import::ipv4(*a));
+            }
+            // …and nothing else.
+            assert_eq!(live.used(), sub.used, "{}", sub.id);
+            assert_eq!(expected[i].len() as u32, sub.used, "{}", sub.id);
+            assert_eq!(
+                live.free_prefix_blocks(),
+                sub.free_prefix_blocks,
+                "{}",
+                sub.id
+            );
+        }
+        assert_eq!(
+            ec2.subnets()[0].prefix_blocks(),
+            2,
+            "the c5.xlarge's two prefixes"
+        );
+    }
+}

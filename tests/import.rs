@@ -350,3 +350,172 @@ fn an_audit_log_without_events_is_an_error() {
         "error: export/audit.jsonl: no audit event in the file; export the API server's audit log (JSON lines of audit.k8s.io/v1 Event)"
     );
 }
+
+fn bundled() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/imported")
+}
+
+#[test]
+fn the_bundled_example_is_what_import_writes_from_the_fixtures() {
+    let dir = copy_fixtures();
+    assert!(import(dir.path(), "imported").status.success());
+    for f in [
+        "scenario.toml",
+        "import.json",
+        "trace.csv",
+        "enis-1.json",
+        "audit.jsonl",
+    ] {
+        assert_eq!(
+            fs::read_to_string(dir.path().join("imported").join(f)).unwrap(),
+            fs::read_to_string(bundled().join(f)).unwrap(),
+            "scenarios/imported/{f} is stale: regenerate it with `ipamsim import` (README)"
+        );
+    }
+}
+
+/// The row of timeseries.csv at `time_s`, as (header, cells).
+fn sample(dir: &Path, time_s: &str) -> (Vec<String>, Vec<String>) {
+    let text = fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    let row = lines
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>())
+        .find(|r| r[0] == time_s)
+        .unwrap();
+    (header, row)
+}
+
+#[test]
+fn a_run_from_the_import_starts_from_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = bundled().join("scenario.toml");
+    let out = ipamsim(
+        &["run", scenario.to_str().unwrap(), "--out", "a", "--quiet"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let account: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(bundled().join("import.json")).unwrap()).unwrap();
+    let sum = |k: &str| -> u64 {
+        account["subnets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[k].as_u64().unwrap())
+            .sum()
+    };
+    let (h, row) = sample(&dir.path().join("a"), "0");
+    let col = |name: &str| {
+        row[h.iter().position(|c| c == name).unwrap()]
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(col("subnet_used"), sum("used"));
+    assert_eq!(col("subnet_used"), 68);
+    assert_eq!(col("free_prefix_blocks"), sum("free_prefix_blocks"));
+    assert_eq!(col("subnet_free"), 251 + 123 - 68);
+    let nodes = fs::read_to_string(dir.path().join("a/nodes.csv")).unwrap();
+    assert!(
+        nodes.contains("\nip-10-20-0-37.us-west-2.compute.internal,general-m5.large,m5.large,29,"),
+        "{nodes}"
+    );
+    // The same again, byte for byte.
+    let again = ipamsim(
+        &["run", scenario.to_str().unwrap(), "--out", "b", "--quiet"],
+        dir.path(),
+    );
+    assert!(again.status.success());
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "nodes.csv",
+        "ec2_calls.csv",
+    ] {
+        assert_eq!(
+            fs::read(dir.path().join("a").join(f)).unwrap(),
+            fs::read(dir.path().join("b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn node_groups_add_nodes_and_set_overrides_imported_aws_node_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = bundled().join("scenario.toml");
+    let out = ipamsim(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            "a",
+            "--quiet",
+            "--set",
+            "nodegroup.batch.count=2",
+            "--set",
+            "WARM_IP_TARGET=0",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let nodes = fs::read_to_string(dir.path().join("a/nodes.csv")).unwrap();
+    assert_eq!(nodes.lines().count(), 1 + 4 + 2, "{nodes}");
+    assert!(nodes.contains("\nbatch-0,batch,c5.xlarge,"), "{nodes}");
+    let s = ipamsim::scenario::Scenario::load(&scenario, &["WARM_IP_TARGET=0".into()]).unwrap();
+    assert_eq!(s.cni.warm_ip_target, 0);
+    assert_eq!(s.cni.minimum_ip_target, 10, "other imported values stay");
+    assert_eq!(
+        s.cni.warm_prefix_target, 0,
+        "ipamd's code default, not the manifest's 1"
+    );
+    let s = ipamsim::scenario::Scenario::load(&scenario, &[]).unwrap();
+    assert_eq!(s.cni.warm_ip_target, 5);
+    assert_eq!(s.node_count(), 4);
+    assert_eq!(
+        s.node_index("ip-10-20-1-20.us-west-2.compute.internal"),
+        Some(3)
+    );
+}
+
+#[test]
+fn start_refuses_a_subnet_table() {
+    let dir = copy_fixtures();
+    let text = format!(
+        "duration = \"1h\"\n[subnet]\ncidr = \"10.0.0.0/24\"\n[start]\nsubnets = \"export/subnets.json\"\nnetwork_interfaces = [\"export/enis-page1.json\", \"export/enis-page2.json\"]\nnodes = \"export/nodes.json\"\n"
+    );
+    fs::write(dir.path().join("s.toml"), text).unwrap();
+    let out = ipamsim(&["run", "s.toml", "--quiet"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("s.toml:2:1: [subnet] cannot be used with [start]"),
+        "{e}"
+    );
+    // Without pods and aws-node, a start still runs; a bad export is the export's error.
+    let text = "duration = \"10m\"\n[start]\nsubnets = \"export/subnets.json\"\nnetwork_interfaces = [\"export/enis-page1.json\", \"export/enis-page2.json\"]\nnodes = \"export/nodes.json\"\nreservations = [\"export/res-a.json\"]\n[[nodegroup]]\nname = \"more\"\ninstance_type = \"m5.large\"\ncount = 1\nsubnet = \"prod-private-2b\"\n[[workload]]\nkind = \"deployment\"\nsteps = [{ at = \"0s\", replicas = 5 }]\n";
+    fs::write(dir.path().join("s.toml"), text).unwrap();
+    let out = ipamsim(&["run", "s.toml", "--quiet", "--out", "o"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let nodes = fs::read_to_string(dir.path().join("o/nodes.csv")).unwrap();
+    assert!(nodes.contains("\nmore-0,more,m5.large,"), "{nodes}");
+    fs::write(dir.path().join("export/nodes.json"), "kind: List\n").unwrap();
+    let out = ipamsim(&["run", "s.toml", "--quiet", "--out", "o"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: export/nodes.json:1:1: not JSON (it looks like YAML); export with `kubectl get nodes -o json`"
+    );
+}
