@@ -489,9 +489,7 @@ fn node_groups_add_nodes_and_set_overrides_imported_aws_node_values() {
 #[test]
 fn start_refuses_a_subnet_table() {
     let dir = copy_fixtures();
-    let text = format!(
-        "duration = \"1h\"\n[subnet]\ncidr = \"10.0.0.0/24\"\n[start]\nsubnets = \"export/subnets.json\"\nnetwork_interfaces = [\"export/enis-page1.json\", \"export/enis-page2.json\"]\nnodes = \"export/nodes.json\"\n"
-    );
+    let text = "duration = \"1h\"\n[subnet]\ncidr = \"10.0.0.0/24\"\n[start]\nsubnets = \"export/subnets.json\"\nnetwork_interfaces = [\"export/enis-page1.json\", \"export/enis-page2.json\"]\nnodes = \"export/nodes.json\"\n";
     fs::write(dir.path().join("s.toml"), text).unwrap();
     let out = ipamsim(&["run", "s.toml", "--quiet"], dir.path());
     assert_eq!(out.status.code(), Some(2));

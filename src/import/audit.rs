@@ -116,7 +116,7 @@ pub fn convert(paths: &[std::path::PathBuf], ctx: &Context) -> Result<Trace, Imp
             host.insert(pod.clone());
         }
     }
-    events.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    events.sort_by_key(|a| (a.0, a.1, a.2));
     let mut live = ctx.live.clone();
     let mut rows = Vec::new();
     let mut t0: Option<i64> = None;

@@ -183,7 +183,7 @@ fn read_all(paths: &[PathBuf], want: Input) -> Result<Vec<(String, Map<String, V
 }
 
 /// An ID seen in two files of one input is an error.
-fn dedupe<'a>(seen: &mut BTreeMap<String, String>, id: &'a str, file: &str) -> Result<()> {
+fn dedupe(seen: &mut BTreeMap<String, String>, id: &str, file: &str) -> Result<()> {
     if let Some(first) = seen.get(id) {
         return Err(invalid(
             file,
