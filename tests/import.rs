@@ -459,6 +459,8 @@ fn node_groups_add_nodes_and_set_overrides_imported_aws_node_values() {
             "nodegroup.batch.count=2",
             "--set",
             "WARM_IP_TARGET=0",
+            "--set",
+            "nodegroup.general-m5.large.count=1",
         ],
         dir.path(),
     );
@@ -468,7 +470,11 @@ fn node_groups_add_nodes_and_set_overrides_imported_aws_node_values() {
         String::from_utf8_lossy(&out.stderr)
     );
     let nodes = fs::read_to_string(dir.path().join("a/nodes.csv")).unwrap();
-    assert_eq!(nodes.lines().count(), 1 + 4 + 2, "{nodes}");
+    assert_eq!(nodes.lines().count(), 1 + 4 + 2 + 1, "{nodes}");
+    assert!(
+        nodes.contains("\ngeneral-m5.large-0,general-m5.large,m5.large,"),
+        "a group name with a dot is selected by --set: {nodes}"
+    );
     assert!(nodes.contains("\nbatch-0,batch,c5.xlarge,"), "{nodes}");
     let s = ipamsim::scenario::Scenario::load(&scenario, &["WARM_IP_TARGET=0".into()]).unwrap();
     assert_eq!(s.cni.warm_ip_target, 0);

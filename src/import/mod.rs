@@ -16,8 +16,10 @@ pub mod enis;
 pub mod json;
 pub mod nodes;
 pub mod pods;
+mod read;
 pub mod reservations;
 mod snapshot;
+mod state;
 pub mod subnets;
 pub mod write;
 
@@ -26,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use snapshot::{FixedEni, NodeEni, NodeState, PodState, Snapshot, SubnetState};
+pub use state::{FixedEni, NodeEni, NodeState, PodState, Snapshot, SubnetState};
 
 /// An export that cannot be used, and why. Every message names the file; JSON errors also the
 /// line and column, semantic ones the object's ID.

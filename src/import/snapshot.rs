@@ -2,152 +2,14 @@
 //! in that order.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
-use serde_json::{Map, Value};
-
-use super::aws_node::AwsNode;
 use super::enis::ExportedEni;
-use super::json::{self, Input};
 use super::nodes::ExportedNode;
-use super::pods::ExportedPod;
-use super::subnets::ExportedSubnet;
-use super::{ImportError, Options, Sources, ipv4, shown};
-use crate::catalog::{self, InstanceType};
+use super::read::{Exports, read_exports};
+use super::state::{FixedEni, NodeEni, NodeState, PodState, Snapshot, SubnetState};
+use super::{ImportError, Options, Sources, ipv4};
+use crate::catalog;
 use crate::subnet::{Ipv4Cidr, PREFIX_SIZE, RESERVED_ADDRESSES, ReservationKind};
-
-/// The cluster as exported, checked: what a run starts from.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot {
-    /// Modelled subnets, in `describe-subnets` order.
-    pub subnets: Vec<SubnetState>,
-    /// Modelled nodes, in `kubectl get nodes` order.
-    pub nodes: Vec<NodeState>,
-    /// Live pods that take a pod address, bound or pending, in file order.
-    pub pods: Vec<PodState>,
-    /// Leaked ENIs (detached, ipamd's tags): held until the leaked-ENI cleanup deletes them.
-    pub leaked: Vec<FixedEni>,
-    /// The aws-node DaemonSet, when given.
-    pub aws_node: Option<AwsNode>,
-    /// What was left out and why (`import.json`'s `ignored`).
-    pub ignored: Vec<(String, String)>,
-    /// Accepted inputs worth a word (printed before a run).
-    pub warnings: Vec<String>,
-    /// Subnets of the export not modelled.
-    pub unmodelled_subnets: Vec<String>,
-    /// Live hostNetwork pods (`namespace/name`): an audit log writes no rows for them.
-    pub host_network_pods: BTreeSet<String>,
-}
-
-/// One modelled subnet at t=0.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SubnetState {
-    /// `SubnetId`.
-    pub id: String,
-    /// The `Name` tag.
-    pub name: Option<String>,
-    /// `CidrBlock`.
-    pub cidr: Ipv4Cidr,
-    /// `AvailabilityZone`.
-    pub zone: String,
-    /// `AvailableIpAddressCount`.
-    pub available: Option<u32>,
-    /// Its reservations, in file order.
-    pub reservations: Vec<(Ipv4Cidr, ReservationKind)>,
-    /// Addresses held by background interfaces and unmanaged attachments (never change).
-    pub background: Vec<u32>,
-    /// /28 prefixes (first addresses) held by them.
-    pub background_prefixes: Vec<u32>,
-    /// Every address taken (prefixes as 16).
-    pub used: u32,
-    /// Aligned /28s a prefix request could still get.
-    pub free_prefix_blocks: u32,
-}
-
-impl SubnetState {
-    /// Usable addresses: 2^(32-p) − 5.
-    pub fn usable(&self) -> u32 {
-        self.cidr.size() as u32 - RESERVED_ADDRESSES
-    }
-}
-
-/// One modelled node at t=0.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeState {
-    /// Kubernetes name.
-    pub name: String,
-    /// EC2 instance id.
-    pub instance_id: String,
-    /// Instance type.
-    pub instance_type: &'static InstanceType,
-    /// The ipamsim node group (label value, or `value-type` when a value has several types).
-    pub group: String,
-    /// `allocatable.pods` (else the max-pods calculator's value when absent).
-    pub max_pods: Option<u32>,
-    /// Ready and not cordoned: may get new pods.
-    pub schedulable: bool,
-    /// Live hostNetwork pods.
-    pub host_network_pods: u32,
-    /// Index into [`Snapshot::subnets`] of its primary ENI.
-    pub subnet: usize,
-    /// Index of the subnet its other ENIs are in (its primary's when it has none).
-    pub pod_subnet: usize,
-    /// Its ENIs ipamd manages, by `DeviceIndex`.
-    pub enis: Vec<NodeEni>,
-    /// Attached ENIs ipamd does not manage (trunk, EFA-only, no_manage, card > 0).
-    pub unmanaged: Vec<String>,
-    /// Live pods bound to it holding a pod address.
-    pub pods: u32,
-    /// Live pods bound to it without one yet.
-    pub pods_waiting_for_ip: u32,
-}
-
-/// A node ENI at t=0.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeEni {
-    /// `NetworkInterfaceId`.
-    pub id: String,
-    /// Index into [`Snapshot::subnets`].
-    pub subnet: usize,
-    /// `DeviceIndex` (0 = primary ENI).
-    pub device_index: u32,
-    /// Its primary address.
-    pub primary: u32,
-    /// Secondary IPs.
-    pub secondaries: Vec<u32>,
-    /// /28 prefixes (first addresses).
-    pub prefixes: Vec<u32>,
-    /// Carries `node.k8s.amazonaws.com/instance_id`.
-    pub tagged: bool,
-}
-
-/// An interface whose addresses stay where they are (leaked ENIs).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FixedEni {
-    /// `NetworkInterfaceId`.
-    pub id: String,
-    /// Index into [`Snapshot::subnets`].
-    pub subnet: usize,
-    /// Primary address.
-    pub primary: u32,
-    /// Secondary IPs.
-    pub secondaries: Vec<u32>,
-    /// Prefixes (first addresses).
-    pub prefixes: Vec<u32>,
-}
-
-/// A live pod that takes a pod address.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PodState {
-    /// `namespace/name`.
-    pub key: String,
-    /// Index into [`Snapshot::nodes`] when bound.
-    pub node: Option<usize>,
-    /// Its address when it has one.
-    pub ip: Option<u32>,
-    /// Its address is on a `branch` ENI (security groups for pods): no pool address.
-    pub on_branch: bool,
-}
 
 type Result<T> = std::result::Result<T, ImportError>;
 
@@ -156,44 +18,6 @@ fn invalid(file: &str, message: String) -> ImportError {
         file: file.to_string(),
         message,
     }
-}
-
-/// Reads the files of one input, merging pages: a `NextToken` is an error unless some file
-/// of the input has none (the last page).
-fn read_all(paths: &[PathBuf], want: Input) -> Result<Vec<(String, Map<String, Value>)>> {
-    let mut out = Vec::new();
-    for p in paths {
-        let file = shown(p);
-        let obj = json::read(p, &file, want)?;
-        out.push((file, obj));
-    }
-    let token = |o: &Map<String, Value>| {
-        o.get("NextToken")
-            .is_some_and(|t| !t.is_null() && t.as_str() != Some(""))
-    };
-    if let Some((file, _)) = out.iter().find(|(_, o)| token(o))
-        && out.iter().all(|(_, o)| token(o))
-    {
-        return Err(invalid(
-            file,
-            "\"NextToken\" is set: this is one page of a longer answer; export without --max-items/--no-paginate, or list every page".into(),
-        ));
-    }
-    Ok(out)
-}
-
-/// An ID seen in two files of one input is an error.
-fn dedupe(seen: &mut BTreeMap<String, String>, id: &str, file: &str) -> Result<()> {
-    if let Some(first) = seen.get(id) {
-        return Err(invalid(
-            file,
-            format!(
-                "{id} is also in {first}; give each object once (several files for one input are merged)"
-            ),
-        ));
-    }
-    seen.insert(id.to_string(), file.to_string());
-    Ok(())
 }
 
 /// Who holds an address of a subnet.
@@ -217,84 +41,18 @@ enum Class {
 pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
     let mut warnings = Vec::new();
     let mut ignored: Vec<(String, String)> = Vec::new();
-    let need = |p: &Option<PathBuf>, input: Input| {
-        p.clone().ok_or_else(|| {
-            ImportError::Usage(format!(
-                "no {} export given; export it with `{}`",
-                input.key(),
-                input.command()
-            ))
-        })
-    };
-    // Parse every file first, in the order of §3–§8.
-    let subnets_path = need(&src.subnets, Input::Subnets)?;
-    if src.network_interfaces.is_empty() {
-        return Err(ImportError::Usage(format!(
-            "no network_interfaces export given; export it with `{}`",
-            Input::NetworkInterfaces.command()
-        )));
-    }
-    let nodes_path = need(&src.nodes, Input::Nodes)?;
-    let subnet_files = read_all(std::slice::from_ref(&subnets_path), Input::Subnets)?;
-    let eni_files = read_all(&src.network_interfaces, Input::NetworkInterfaces)?;
-    let res_files = read_all(&src.reservations, Input::Reservations)?;
-    let node_files = read_all(std::slice::from_ref(&nodes_path), Input::Nodes)?;
-    let pod_files = match &src.pods {
-        Some(p) => read_all(std::slice::from_ref(p), Input::Pods)?,
-        None => Vec::new(),
-    };
-    let ds_file = match &src.aws_node {
-        Some(p) => read_all(std::slice::from_ref(p), Input::AwsNode)?.pop(),
-        None => None,
-    };
-
-    let mut all_subnets: Vec<ExportedSubnet> = Vec::new();
-    let mut seen = BTreeMap::new();
-    for (file, obj) in &subnet_files {
-        for s in super::subnets::read(obj, file)? {
-            dedupe(&mut seen, &s.id, file)?;
-            all_subnets.push(s);
-        }
-    }
-    let subnets_file = shown(&subnets_path);
-    let mut enis: Vec<(ExportedEni, usize)> = Vec::new();
-    let mut seen = BTreeMap::new();
-    for (f, (file, obj)) in eni_files.iter().enumerate() {
-        for e in super::enis::read(obj, file)? {
-            dedupe(&mut seen, &e.id, file)?;
-            enis.push((e, f));
-        }
-    }
-    let mut reservations = Vec::new();
-    let mut seen = BTreeMap::new();
-    for (file, obj) in &res_files {
-        for r in super::reservations::read(obj, file)? {
-            dedupe(&mut seen, &r.id, file)?;
-            reservations.push((r, file.clone()));
-        }
-    }
-    let nodes_file = shown(&nodes_path);
-    let mut exported_nodes: Vec<ExportedNode> = Vec::new();
-    let mut seen = BTreeMap::new();
-    for (file, obj) in &node_files {
-        for n in super::nodes::read(obj, file)? {
-            dedupe(&mut seen, &n.name, file)?;
-            exported_nodes.push(n);
-        }
-    }
-    let pods_file = src.pods.as_deref().map(shown).unwrap_or_default();
-    let mut exported_pods: Vec<ExportedPod> = Vec::new();
-    let mut seen = BTreeMap::new();
-    for (file, obj) in &pod_files {
-        for p in super::pods::read(obj, file)? {
-            dedupe(&mut seen, &p.key, file)?;
-            exported_pods.push(p);
-        }
-    }
-    let aws_node = match &ds_file {
-        Some((file, obj)) => Some(super::aws_node::read(obj, file, &opt.provided_cni)?),
-        None => None,
-    };
+    let Exports {
+        subnets_file,
+        all_subnets,
+        eni_files,
+        enis,
+        reservations,
+        nodes_file,
+        exported_nodes,
+        pods_file,
+        exported_pods,
+        aws_node,
+    } = read_exports(src, opt)?;
     let cluster_name = aws_node.as_ref().and_then(|a| a.cluster_name.clone());
 
     // Nodes that are modelled (fargate, hybrid and auto nodes are not), by instance id.

@@ -201,7 +201,7 @@ impl<'s> Setter<'s> {
                     .collect();
                 // A name may hold dots (an imported group `general-m5.large`): the longest run
                 // of segments that names an entry wins.
-                let found = (1..path.len()).rev().find_map(|k| {
+                let found = (1..=path.len()).rev().find_map(|k| {
                     let joined = path[..k].join(".");
                     names.iter().position(|n| *n == joined).map(|i| (i, k))
                 });
