@@ -84,7 +84,7 @@ pub fn nodes(
             .map(|e| {
                 let cidrs = cidrs(&e.secondaries, &e.prefixes);
                 let id = ec2.adopt_eni(e.subnet, e.primary, slots, &cidrs);
-                (id, e.device_index == 0, cidrs)
+                (id, e.device_index == 0, e.tagged, cidrs)
             })
             .collect();
         let mut checkpoint = Vec::new();

@@ -424,6 +424,9 @@ fn a_run_from_the_import_starts_from_the_snapshot() {
         nodes.contains("\nip-10-20-0-37.us-west-2.compute.internal,general-m5.large,m5.large,29,"),
         "{nodes}"
     );
+    // Init over the imported ENIs tags the three without ipamd's instance-id tag.
+    let calls = fs::read_to_string(dir.path().join("a/ec2_calls.csv")).unwrap();
+    assert!(calls.contains("\nCreateTags,3,3,"), "{calls}");
     // The same again, byte for byte.
     let again = ipamsim(
         &["run", scenario.to_str().unwrap(), "--out", "b", "--quiet"],

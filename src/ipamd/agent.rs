@@ -282,8 +282,8 @@ pub struct Ipamd {
 
     ec2_calls: u64,
     total_ips_peak: u32,
-    /// Pod addresses to restore at init, as from the checkpoint file (`[start]` only).
-    checkpoint: Vec<(u32, u32)>,
+    /// What init restores on a node of a `[start]` (None otherwise).
+    imported: Option<Box<imported::ImportedInit>>,
 }
 
 impl Ipamd {
@@ -337,7 +337,7 @@ impl Ipamd {
             cleanup: Cleanup::Off,
             ec2_calls: 0,
             total_ips_peak: 0,
-            checkpoint: Vec::new(),
+            imported: None,
         }
     }
 
@@ -531,9 +531,9 @@ impl Ipamd {
 
     /// CNI DEL for `pod` at `now`: its address starts cooling.
     pub fn release_pod(&mut self, pod: u32, now: Millis) {
-        if !self.checkpoint.is_empty() {
+        if let Some(i) = &mut self.imported {
             // Deleted before init restored it: the checkpoint entry goes with the pod.
-            self.checkpoint.retain(|&(p, _)| p != pod);
+            i.checkpoint.retain(|&(p, _)| p != pod);
         }
         if self.ds.release(pod, now).is_some() {
             self.pull_back(now);

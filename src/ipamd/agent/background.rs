@@ -50,45 +50,15 @@ impl Ipamd {
         }
     }
 
-    /// `setupENI` for every attached ENI the datastore lacks (`createTime = now`); then the
-    /// checkpoint's pod addresses are restored (§6.1 step 3; entries on no adopted address are
-    /// dropped as stale) and the mode clean-up (§6.1 step 4) releases the CIDRs of the other
-    /// mode that no pod holds. Those clean-up calls are issued here and their latency is not
-    /// waited for (a simplification: the addresses are gone from EC2 at once). CIDRs of the
-    /// other mode a pod holds stay on the ENI, outside the datastore: that pod runs until it
-    /// is deleted, and its address is returned only with its ENI.
+    /// `setupENI` for every attached ENI the datastore lacks (`createTime = now`); for a node
+    /// of a `[start]`, then what a restart does next (`restore_imported`).
     fn adopt_attached(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        let mut other_mode: Vec<(EniId, Vec<Cidr>)> = Vec::new();
-        for held in std::mem::take(&mut self.attached) {
-            self.ds.add_eni(held.id, held.primary, now);
-            self.add_cidrs(held.id, &held.cidrs);
-            let rejected: Vec<Cidr> = held
-                .cidrs
-                .iter()
-                .copied()
-                .filter(|c| {
-                    self.ds
-                        .eni(held.id)
-                        .is_some_and(|e| !e.cidrs().any(|x| x == *c))
-                })
-                .collect();
-            if !rejected.is_empty() {
-                other_mode.push((held.id, rejected));
-            }
+        let held = std::mem::take(&mut self.attached);
+        for h in &held {
+            self.ds.add_eni(h.id, h.primary, now);
+            self.add_cidrs(h.id, &h.cidrs);
         }
-        for (pod, addr) in std::mem::take(&mut self.checkpoint) {
-            if !self.ds.restore(pod, addr, now) {
-                // Held on a CIDR of the other mode: keep that CIDR.
-                for (_, cidrs) in &mut other_mode {
-                    cidrs.retain(|c| !(addr >= c.addr && addr - c.addr < c.size()));
-                }
-            }
-        }
-        for (eni, cidrs) in other_mode {
-            if !cidrs.is_empty() {
-                let _ = ec2.unassign_private_ip_addresses(now, eni, &cidrs);
-            }
-        }
+        self.restore_imported(now, &held, ec2);
     }
 
     /// `RefreshSGIDs` on first run: one `ModifyNetworkInterfaceAttribute(Groups)` per
