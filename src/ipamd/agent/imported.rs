@@ -25,7 +25,7 @@ impl Ipamd {
     /// against `maxENI` (`hasRoomForEni`: maxENI − unmanagedENIs).
     ///
     /// Built on today's init (`start_init`: DescribeNetworkInterfaces, adopt, Modify per ENI,
-    /// pre-scaling) with [`Ipamd::restore_imported`] after the adoption; the `fidelity`
+    /// pre-scaling) with `restore_imported` after the adoption; the `fidelity`
     /// branch's restart semantics (§6.4) may take these steps over.
     pub fn launch_imported(
         &mut self,
