@@ -741,3 +741,72 @@ fn free_prefix_blocks(s: &SubnetState, held: &BTreeMap<u32, Holder>) -> u32 {
     }
     n
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Streams;
+    use crate::subnet::{Placement, Subnet};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// import.json's `free_prefix_blocks` is what the simulator's subnet counts once the
+        /// same addresses, prefixes and reservations are placed (DESIGN.md §5).
+        #[test]
+        fn free_prefix_blocks_match_the_simulated_subnet(
+            singles in prop::collection::btree_set(4u32..255, 0..40),
+            prefixes in prop::collection::btree_set(1u32..15, 0..6),
+            explicit in prop::option::of(1u32..15),
+            prefix_res in prop::option::of(0u32..4),
+        ) {
+            let cidr = Ipv4Cidr::parse_subnet("10.0.0.0/24").unwrap();
+            let base = cidr.addr();
+            let mut reservations = Vec::new();
+            if let Some(r) = prefix_res {
+                reservations.push((Ipv4Cidr::new(base + 64 * r, 26).unwrap(), ReservationKind::Prefix));
+            }
+            if let Some(b) = explicit {
+                let block = Ipv4Cidr::new(base + 16 * b, 28).unwrap();
+                if !reservations.iter().any(|(c, _)| c.overlaps(block)) {
+                    reservations.push((block, ReservationKind::Explicit));
+                }
+            }
+            let mut held = BTreeMap::new();
+            let holder = |prefix| Holder { eni: 0, prefix, primary: false };
+            for b in &prefixes {
+                for a in 0..PREFIX_SIZE {
+                    held.insert(base + 16 * b + a, holder(Some(base + 16 * b)));
+                }
+            }
+            for s in &singles {
+                held.entry(base + s).or_insert(holder(None));
+            }
+            let state = SubnetState {
+                id: "subnet-x".into(),
+                name: None,
+                cidr,
+                zone: String::new(),
+                available: None,
+                reservations: reservations.clone(),
+                background: Vec::new(),
+                background_prefixes: Vec::new(),
+                used: held.len() as u32,
+                free_prefix_blocks: 0,
+            };
+            let mut sub = Subnet::empty("x".into(), cidr, Placement::Lowest, Streams::new(0).stream("t", 0));
+            for (c, k) in &reservations {
+                sub.add_reservation(*c, *k).unwrap();
+            }
+            for b in &prefixes {
+                prop_assert!(sub.take_prefix(base + 16 * b));
+            }
+            for (a, h) in &held {
+                if h.prefix.is_none() {
+                    prop_assert!(sub.take_background(*a));
+                }
+            }
+            prop_assert_eq!(sub.used(), state.used);
+            prop_assert_eq!(sub.free_prefix_blocks(), free_prefix_blocks(&state, &held));
+        }
+    }
+}
