@@ -143,17 +143,9 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 
 /// Up to `n` known names closest to `name` (edit distance, then name order).
 pub fn closest(name: &str, n: usize) -> Vec<String> {
-    let mut scored: Vec<(usize, &str)> = all()
-        .iter()
-        .map(|t| (edit_distance(name, &t.name), t.name.as_str()))
-        .collect();
-    scored.sort();
-    let limit = (name.len() / 2).max(2);
-    scored
+    crate::suggest::closest(name, all().iter().map(|t| t.name.as_str()), n)
         .into_iter()
-        .filter(|(d, _)| *d <= limit)
-        .take(n)
-        .map(|(_, s)| s.to_string())
+        .map(String::from)
         .collect()
 }
 
@@ -255,6 +247,21 @@ impl Default for MaxPodsOptions {
     }
 }
 
+impl MaxPodsOptions {
+    /// The options a node of a scenario gets: the script run with the scenario's CNI settings
+    /// (`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`, `ENABLE_PREFIX_DELEGATION`, `MAX_ENI`) at the
+    /// latest CNI version, capped as EKS caps it.
+    pub fn for_cni(cni: &crate::ipamd::config::CniConfig) -> MaxPodsOptions {
+        MaxPodsOptions {
+            cni_version: CniVersion::LATEST,
+            custom_networking: cni.custom_network_cfg,
+            prefix_delegation: cni.enable_prefix_delegation,
+            max_eni: cni.max_eni,
+            show_max_allowed: false,
+        }
+    }
+}
+
 /// Ceiling on the recommended max pods for types with more than 30 vCPUs.
 pub const MAX_PODS_CEILING_HIGH_CPU: u32 = 250;
 /// Ceiling on the recommended max pods for types with 30 vCPUs or fewer (or unknown).
@@ -262,13 +269,13 @@ pub const MAX_PODS_CEILING_LOW_CPU: u32 = 110;
 
 /// Whether `max-pods-calculator.sh` uses its prefix formula for this type: prefix delegation
 /// asked for, CNI ≥ 1.9, and an instance that `DescribeInstanceTypes` calls `nitro`. Bare-metal
-/// types report no hypervisor there, so they never qualify (c7g.metal included, although the
-/// CNI's table lists it as nitro).
+/// types report no hypervisor there, and the data says so (`unknown` for every bare-metal
+/// type, c7g.metal included; see `data/instance-types.SOURCE.txt`), so the hypervisor alone
+/// decides, exactly as in the script.
 pub fn max_pods_uses_prefixes(t: &InstanceType, o: &MaxPodsOptions) -> bool {
     o.prefix_delegation
         && o.cni_version.supports_prefix_delegation()
         && t.hypervisor == Hypervisor::Nitro
-        && !t.bare_metal
 }
 
 /// Max pods for an instance type, exactly as `max-pods-calculator.sh` computes it.
@@ -301,21 +308,6 @@ pub fn max_pods(t: &InstanceType, o: &MaxPodsOptions) -> u32 {
         _ => MAX_PODS_CEILING_LOW_CPU,
     };
     raw.min(ceiling)
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn parse(text: &str) -> Vec<InstanceType> {
@@ -403,6 +395,33 @@ mod tests {
         );
         assert!(names("zz*").is_empty());
         assert!(glob(b"a*b*c", b"axxbyyc") && !glob(b"a*b", b"ab_") && glob(b"*", b""));
+    }
+
+    #[test]
+    fn bare_metal_types_report_no_hypervisor_as_ec2_does() {
+        // DescribeInstanceTypes has no Hypervisor for *.metal: no bare-metal entry says nitro.
+        let metal: Vec<_> = all().iter().filter(|t| t.bare_metal).collect();
+        assert!(metal.len() > 100);
+        assert!(metal.iter().all(|t| t.hypervisor != Hypervisor::Nitro));
+        // c7g.metal: 15 ENIs × 49 + 2 with prefix delegation too, capped at 250 (64 vCPUs).
+        let c7g = |f: fn(&mut MaxPodsOptions)| mp("c7g.metal", "1.23.1", f);
+        assert_eq!(c7g(|o| o.prefix_delegation = true), 250);
+        let raw = |o: &mut MaxPodsOptions| {
+            o.prefix_delegation = true;
+            o.max_eni = Some(2);
+            o.show_max_allowed = true;
+        };
+        assert_eq!(c7g(raw), 2 * 49 + 2);
+    }
+
+    #[test]
+    fn the_filled_vcpu_counts_lift_the_cap() {
+        let vcpus = |n: &str| lookup(n).unwrap().vcpus;
+        assert_eq!(vcpus("u-6tb1.metal"), Some(448));
+        assert_eq!(vcpus("trn2.3xlarge"), Some(12));
+        // 5 ENIs × 29 + 2 = 147 IPs, capped at 250 (was 110 without a vCPU count).
+        assert_eq!(mp("u-6tb1.metal", "1.23.1", |_| {}), 147);
+        assert_eq!(all().iter().filter(|t| t.vcpus.is_none()).count(), 5);
     }
 
     fn mp(name: &str, version: &str, f: impl FnOnce(&mut MaxPodsOptions)) -> u32 {

@@ -126,3 +126,38 @@ mod tests {
         }
     }
 }
+
+/// Why a bound pod waited for an address (`pod_waits.csv` `reason`, `events.csv` `pod_ip_wait`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The node's pool had no address at all.
+    NoIp,
+    /// Spare addresses existed but all were in `IP_COOLDOWN_PERIOD`.
+    Cooling,
+    /// The node could not grow: every ENI slot is used and full.
+    EniLimit,
+    /// EC2 answered `InsufficientFreeAddressesInSubnet`.
+    SubnetExhausted,
+    /// ipamd was in its 120 s back-off after `InsufficientCidrBlocks`.
+    InsufficientCidrCooldown,
+    /// EC2 throttled ipamd's calls.
+    Throttled,
+    /// The pool reached max pods (ipamd's growth ceiling) without a free address.
+    MaxPodsCeiling,
+}
+
+impl WaitReason {
+    /// Its name in `pod_waits.csv` and `events.csv` (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitReason::NoIp => "no_ip",
+            WaitReason::Cooling => "cooling",
+            WaitReason::EniLimit => "eni_limit",
+            WaitReason::SubnetExhausted => "subnet_exhausted",
+            WaitReason::InsufficientCidrCooldown => "insufficient_cidr_cooldown",
+            WaitReason::Throttled => "throttled",
+            WaitReason::MaxPodsCeiling => "max_pods_ceiling",
+        }
+    }
+}

@@ -17,7 +17,6 @@
 
 use rand::RngExt as _;
 
-use crate::report::{Ec2Minute, Ec2Row};
 use crate::rng::{Rng, Streams};
 use crate::subnet::Subnet;
 use crate::time::{Millis, SECOND};
@@ -33,22 +32,9 @@ pub type SubnetId = usize;
 pub struct EniId(pub u32);
 
 /// An IPv4 CIDR held by an ENI besides its primary address: a /32 secondary IP or a /28
-/// prefix. `addr` is the address as a `u32` (network byte order value, e.g. 10.0.0.16 =
-/// `0x0a00_0010`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cidr {
-    /// First address.
-    pub addr: u32,
-    /// Prefix length: 32 (secondary IP) or 28 (prefix).
-    pub len: u8,
-}
-
-impl Cidr {
-    /// Number of addresses: 1 for a /32, 16 for a /28.
-    pub fn size(self) -> u32 {
-        1u32 << (32 - u32::from(self.len))
-    }
-}
+/// prefix. The project's one CIDR type ([`crate::subnet::Ipv4Cidr`]); `addr()` is the first
+/// address as a `u32` (10.0.0.16 = `0x0a00_0010`).
+pub use crate::subnet::Ipv4Cidr as Cidr;
 
 /// What an `AssignPrivateIpAddresses` or `CreateNetworkInterface` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +136,23 @@ pub struct NewEni {
     pub primary: u32,
     /// The secondary IPs (/32) or prefixes (/28) it was created with.
     pub cidrs: Vec<Cidr>,
+}
+
+/// EC2 activity in one minute of simulated time: plain counts (the report draws `ec2.svg`).
+///
+/// The engine records one entry per minute in which any call was issued (minutes without
+/// calls may be left out), in increasing `minute` order. Calls are counted exactly as in
+/// `ec2_calls.csv` (every SDK attempt, throttled ones included), at the time they are issued.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ec2Minute {
+    /// The minute: covers simulated seconds `[60 × minute, 60 × (minute + 1))`.
+    pub minute: u32,
+    /// Calls issued by action, indexed like [`crate::ec2::Action::ALL`].
+    pub calls: [u64; Action::ALL.len()],
+    /// Of those calls, how many failed (any error code).
+    pub failed: u64,
+    /// Of the failed calls, how many were `RequestLimitExceeded`.
+    pub throttled: u64,
 }
 
 /// Per-action counters. Every *attempt* is a call: `calls = succeeded + failed`, and the
@@ -369,10 +372,10 @@ impl Ec2 {
             .iter()
             .copied()
             .filter(|c| {
-                if c.len == 28 {
-                    s.take_prefix(c.addr)
+                if c.prefix_len() == 28 {
+                    s.take_prefix(c.addr())
                 } else {
-                    s.take_address(c.addr)
+                    s.take_address(c.addr())
                 }
             })
             .collect();
@@ -472,28 +475,19 @@ impl Ec2 {
         &self.subnets
     }
 
+    /// The ENIs EC2 holds (not deleted): id, subnet, primary address and CIDRs. For the
+    /// invariant checker ([`crate::invariants`]).
+    pub fn live_enis(&self) -> impl Iterator<Item = (EniId, SubnetId, u32, &[Cidr])> + '_ {
+        self.enis
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.deleted)
+            .map(|(i, e)| (EniId(i as u32), e.subnet, e.primary, e.cidrs.as_slice()))
+    }
+
     /// Counters of `action`.
     pub fn counters(&self, action: Action) -> Counters {
         self.counters[action.index()]
-    }
-
-    /// `ec2_calls.csv` rows, in [`Action::ALL`] order.
-    pub fn call_rows(&self) -> Vec<Ec2Row> {
-        Action::ALL
-            .iter()
-            .map(|a| {
-                let c = self.counters(*a);
-                Ec2Row {
-                    action: a.name().to_string(),
-                    calls: c.calls,
-                    succeeded: c.succeeded,
-                    failed: c.failed,
-                    throttled: c.throttled,
-                    insufficient_cidr_blocks: c.insufficient_cidr_blocks,
-                    insufficient_free_addresses: c.insufficient_free_addresses,
-                }
-            })
-            .collect()
     }
 
     fn sum(&self, f: impl Fn(&Counters) -> u64) -> u64 {
@@ -561,10 +555,7 @@ impl Ec2 {
                     return Err(Ec2Error::InsufficientFreeAddressesInSubnet);
                 }
                 Ok((0..n)
-                    .map(|_| Cidr {
-                        addr: s.alloc_address().expect("counted free"),
-                        len: 32,
-                    })
+                    .map(|_| Cidr::host(s.alloc_address().expect("counted free")))
                     .collect())
             }
             Request::Prefixes(n) => {
@@ -572,10 +563,7 @@ impl Ec2 {
                     return Err(Ec2Error::InsufficientCidrBlocks);
                 }
                 Ok((0..n)
-                    .map(|_| Cidr {
-                        addr: s.alloc_prefix().expect("counted free"),
-                        len: 28,
-                    })
+                    .map(|_| Cidr::prefix28(s.alloc_prefix().expect("counted free")))
                     .collect())
             }
         }
@@ -583,10 +571,10 @@ impl Ec2 {
 }
 
 fn release(subnet: &mut Subnet, c: Cidr) {
-    let ok = if c.len == 28 {
-        subnet.free_prefix(c.addr)
+    let ok = if c.prefix_len() == 28 {
+        subnet.free_prefix(c.addr())
     } else {
-        subnet.free_address(c.addr)
+        subnet.free_address(c.addr())
     };
     debug_assert!(ok, "released {c:?} that the subnet did not hold");
 }

@@ -24,12 +24,13 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use crate::catalog;
+use crate::cluster::WaitReason;
 use crate::cluster::{Node, Scheduler};
 use crate::ec2::Ec2;
 use crate::error::Error;
 use crate::ipamd::Ipamd;
+use crate::report::RunOutput;
 use crate::report::collect::{Collector, PodCounts};
-use crate::report::{RunOutput, WaitReason};
 use crate::rng::Streams;
 use crate::scenario::Scenario;
 use crate::subnet::Subnet;
@@ -42,12 +43,16 @@ pub struct RunOptions {
     /// Let idle ipamd loops skip ticks that provably change nothing (spec "Modelling
     /// choices" 7). Off only in the tests that prove the equivalence.
     pub skip_idle_ticks: bool,
+    /// Run the state checker ([`crate::invariants`]) after every batch of same-time events;
+    /// a broken invariant panics. On by default in debug builds; tests turn it on in release.
+    pub check_invariants: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             skip_idle_ticks: true,
+            check_invariants: cfg!(debug_assertions),
         }
     }
 }
@@ -146,6 +151,8 @@ struct Sim<'a> {
     events: u64,
     /// Recorded events, when asked for.
     log: Option<Vec<EventRecord>>,
+    /// Run [`crate::invariants::check`] between event batches.
+    check_invariants: bool,
 }
 
 impl<'a> Sim<'a> {
@@ -162,7 +169,7 @@ impl<'a> Sim<'a> {
         }
         let mut ec2 = Ec2::new(&s.ec2, subnets, &streams);
         let workloads = Workloads::for_scenario(s, &streams)?;
-        let max_pods_options = crate::calc::plan::max_pods_options(&s.cni);
+        let max_pods_options = catalog::MaxPodsOptions::for_cni(&s.cni);
 
         let mut nodes = Vec::new();
         let bound = match &s.start {
@@ -239,6 +246,7 @@ impl<'a> Sim<'a> {
             collector,
             events: 0,
             log: None,
+            check_invariants: options.check_invariants,
         };
         for n in 0..sim.nodes.len() {
             match s.nodegroups[sim.nodes[n].nodegroup].start {
@@ -300,7 +308,15 @@ impl<'a> Sim<'a> {
     }
 
     /// Records an event when recording.
-    fn record(&mut self, time: Millis, kind: EventKind, pod: u32, node: u32, a: u32, b: u32) {
+    fn record(
+        &mut self,
+        time: Millis,
+        kind: EventKind,
+        pod: Option<u32>,
+        node: Option<u32>,
+        a: u32,
+        b: u32,
+    ) {
         if let Some(log) = &mut self.log {
             log.push(EventRecord {
                 time,
@@ -317,6 +333,7 @@ impl<'a> Sim<'a> {
         let end = self.scenario.duration;
         let step = (end / 200).max(1);
         let mut next_progress = 0;
+        let mut batch = 0;
         loop {
             let next_workload = self
                 .workloads
@@ -327,6 +344,10 @@ impl<'a> Sim<'a> {
             let t = next_workload.min(next_queued);
             if t > end {
                 break;
+            }
+            if self.check_invariants && t != batch {
+                self.check(batch);
+                batch = t;
             }
             if t >= next_progress {
                 progress(t);
@@ -351,8 +372,21 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        if self.check_invariants {
+            self.check(batch);
+        }
         self.collector
             .sample_before(end + 1, &self.nodes, &self.ec2, self.counts);
+    }
+
+    /// The state checker, after the batch of events at `t`: a violation is a simulator bug.
+    fn check(&self, t: Millis) {
+        if let Err(v) = crate::invariants::check(&self.ec2, &self.nodes) {
+            panic!(
+                "{v} (after the events at t = {} s)",
+                crate::time::seconds(t)
+            );
+        }
     }
 
     fn wake(&mut self, n: usize, generation: u32, now: Millis) {
@@ -370,7 +404,7 @@ impl<'a> Sim<'a> {
                     enis_before: b.enis as u8,
                     enis_after: a.enis as u8,
                 };
-                self.record(now, kind, u32::MAX, n as u32, b.total_ips, a.total_ips);
+                self.record(now, kind, None, Some(n as u32), b.total_ips, a.total_ips);
             }
         }
         if !had_icb && self.ec2.first_insufficient_cidr_blocks().is_some() {
@@ -383,10 +417,10 @@ impl<'a> Sim<'a> {
     /// pods waiting for a slot may now go there.
     fn launch(&mut self, n: usize, now: Millis) {
         if self.nodes[n].ipamd.launch(now, &mut self.ec2).is_err() {
-            self.record(now, EventKind::NodeLaunchFailed, u32::MAX, n as u32, 0, 0);
+            self.record(now, EventKind::NodeLaunchFailed, None, Some(n as u32), 0, 0);
             return;
         }
-        self.record(now, EventKind::NodeReady, u32::MAX, n as u32, 0, 0);
+        self.record(now, EventKind::NodeReady, None, Some(n as u32), 0, 0);
         let node = &mut self.nodes[n];
         node.ready = true;
         let room = node.has_room().then_some(node.pods);
@@ -404,11 +438,11 @@ impl<'a> Sim<'a> {
     }
 
     fn add_pod(&mut self, pod: u32, now: Millis) {
-        self.record(now, EventKind::PodAdd, pod, u32::MAX, 0, 0);
+        self.record(now, EventKind::PodAdd, Some(pod), None, 0, 0);
         match self.pick_node(pod) {
             Some(n) => self.bind(pod, n, now),
             None => {
-                self.record(now, EventKind::PodUnschedulable, pod, u32::MAX, 0, 0);
+                self.record(now, EventKind::PodUnschedulable, Some(pod), None, 0, 0);
                 self.set_phase(pod, Phase::Unschedulable);
                 self.counts.ever_unschedulable += 1;
                 self.unschedulable.push_back(pod);
@@ -433,14 +467,21 @@ impl<'a> Sim<'a> {
         node.pods += 1;
         let room = node.has_room().then_some(node.pods);
         self.scheduler.update(n, room);
-        self.record(now, EventKind::PodBound, pod, n as u32, 0, 0);
+        self.record(now, EventKind::PodBound, Some(pod), Some(n as u32), 0, 0);
         let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(ip) => {
-                self.record(now, EventKind::PodIp, pod, n as u32, ip, 0);
+                self.record(now, EventKind::PodIp, Some(pod), Some(n as u32), ip, 0);
                 Phase::Running { node: n as u32 }
             }
             Err(reason) => {
-                self.record(now, EventKind::PodIpWait(reason), pod, n as u32, 0, 0);
+                self.record(
+                    now,
+                    EventKind::PodIpWait(reason),
+                    Some(pod),
+                    Some(n as u32),
+                    0,
+                    0,
+                );
                 self.push(
                     now + self.scenario.model.cni_retry.millis(),
                     Kind::Retry { pod },
@@ -468,7 +509,7 @@ impl<'a> Sim<'a> {
         let n = node as usize;
         match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(ip) => {
-                self.record(now, EventKind::PodIp, pod, node, ip, 0);
+                self.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
                 // The reason recorded is the one that held the pod up last.
                 self.collector.pod_waited(
                     &self.workloads.pod_name(pod),
@@ -498,10 +539,10 @@ impl<'a> Sim<'a> {
     fn delete_pod(&mut self, pod: u32, now: Millis) {
         if self.log.is_some() {
             let node = match self.pods[pod as usize] {
-                Phase::Running { node } | Phase::WaitingIp { node, .. } => node,
-                Phase::Absent | Phase::Unschedulable => u32::MAX,
+                Phase::Running { node } | Phase::WaitingIp { node, .. } => Some(node),
+                Phase::Absent | Phase::Unschedulable => None,
             };
-            self.record(now, EventKind::PodDelete, pod, node, 0, 0);
+            self.record(now, EventKind::PodDelete, Some(pod), node, 0, 0);
         }
         let n = match self.set_phase(pod, Phase::Absent) {
             Phase::Absent | Phase::Unschedulable => return,

@@ -45,7 +45,7 @@ pub fn place_background(snap: &Snapshot, subnets: &mut [Subnet]) {
             debug_assert!(ok, "background {a:#x} was not free");
         }
         for &p in &s.background_prefixes {
-            let ok = sub.take_prefix(p);
+            let ok = sub.take_background_prefix(p);
             debug_assert!(ok, "background prefix {p:#x} was not free");
         }
     }
@@ -61,7 +61,7 @@ pub fn nodes(
     nodes: &mut Vec<Node>,
 ) -> Vec<Bound> {
     let snap = &st.snapshot;
-    let max_pods_options = crate::calc::plan::max_pods_options(&s.cni);
+    let max_pods_options = catalog::MaxPodsOptions::for_cni(&s.cni);
     let mut bound = Vec::new();
     for (ni, n) in snap.nodes.iter().enumerate() {
         let max_pods = n
@@ -134,8 +134,8 @@ pub fn nodes(
 fn cidrs(secondaries: &[u32], prefixes: &[u32]) -> Vec<Cidr> {
     secondaries
         .iter()
-        .map(|&addr| Cidr { addr, len: 32 })
-        .chain(prefixes.iter().map(|&addr| Cidr { addr, len: 28 }))
+        .map(|&addr| Cidr::host(addr))
+        .chain(prefixes.iter().map(|&addr| Cidr::prefix28(addr)))
         .collect()
 }
 
@@ -214,5 +214,46 @@ mod tests {
             2,
             "the c5.xlarge's two prefixes"
         );
+        crate::invariants::check(&ec2, &nodes).unwrap();
+
+        // Its ipamd's init (secondary-IP mode) restores the pod on 10.20.0.81, keeps
+        // 10.20.0.160/28 (two pods hold addresses of it) and releases the unused
+        // 10.20.0.176/28 (the mode clean-up, spec/ipamd-policy.md §6.1 step 4).
+        let ip = |d: u8| u32::from(std::net::Ipv4Addr::new(10, 20, 0, d));
+        let c5 = &mut nodes[2];
+        assert_eq!(c5.instance.name, "c5.xlarge");
+        for t in [0, 1_000, 2_000, 5_000] {
+            c5.ipamd.wake(t, &mut ec2);
+        }
+        assert_eq!(ec2.subnets()[0].prefix_blocks(), 1);
+        assert!(ec2.subnets()[0].is_held(ip(161)));
+        assert!(!ec2.subnets()[0].is_held(ip(177)));
+        let tags = ec2.counters(crate::ec2::Action::CreateTags).calls;
+        assert_eq!(tags, 1, "its ENI lacks ipamd's instance-id tag");
+        assert_eq!(nodes[2].ipamd.stats(5_000).assigned_ips, 1);
+        crate::invariants::check(&ec2, &nodes).unwrap();
+    }
+
+    /// Whole runs from the bundled example, with the state checker between event batches.
+    #[test]
+    fn a_run_from_a_snapshot_keeps_every_invariant() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/imported/scenario.toml");
+        for set in [
+            vec![],
+            vec![
+                "ENABLE_PREFIX_DELEGATION=true".to_string(),
+                "WARM_PREFIX_TARGET=1".to_string(),
+                "nodegroup.general-m5.large.count=4".to_string(),
+            ],
+        ] {
+            let s = Scenario::load(&path, &set).unwrap();
+            let options = RunOptions {
+                check_invariants: true,
+                ..RunOptions::default()
+            };
+            let out = crate::engine::run_with(&s, options).unwrap();
+            assert!(out.summary.events > 0);
+        }
     }
 }

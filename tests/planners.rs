@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use ipamsim::calc::{InstanceRow, Sheet, SubnetSpec, spreadsheet};
+use ipamsim::calc::{InstanceRow, Sheet, SubnetSpec, lookup, spreadsheet};
 use ipamsim::catalog::{self, CniVersion, MaxPodsOptions};
 use proptest::prelude::*;
 
@@ -146,7 +146,7 @@ fn spreadsheet_shipped_example() {
     let csv = run_example(&["calc", "--spreadsheet", "--format", "csv"]);
     assert_eq!(
         csv.lines().last().unwrap(),
-        "total,3,,230,,,,,,,351,510,159"
+        "total,3,,230,,,,,,,351,,,,,510,159"
     );
 }
 
@@ -312,11 +312,11 @@ proptest! {
         prefix in 16u8..=28,
         warm_ip: bool,
         target in 0u32..6,
-        rows in prop::collection::vec((0..catalog::all().len(), 1u32..30, 0u32..300), 1..4),
+        rows in prop::collection::vec((0..lookup::all().len(), 1u32..30, 0u32..300), 1..4),
     ) {
         let spec: Vec<String> = rows
             .iter()
-            .map(|&(i, n, p)| format!("{}:{n}:{p}", catalog::all()[i].name))
+            .map(|&(i, n, p)| format!("{}:{n}:{p}", lookup::all()[i].instance_type.name))
             .collect();
         let subnet = format!("10.0.0.0/{prefix}");
         let target_s = target.to_string();
@@ -329,14 +329,67 @@ proptest! {
         let input: Vec<InstanceRow> = rows
             .iter()
             .map(|&(i, n, p)| InstanceRow {
-                instance_type: &catalog::all()[i],
+                instance_type: &lookup::all()[i].instance_type,
                 count: n,
                 pods_per_node: p,
             })
             .collect();
         let sheet = if warm_ip { Sheet::WarmIp(target) } else { Sheet::WarmEni(target) };
-        let spec = SubnetSpec { cidr: subnet.clone(), prefix_len: prefix };
+        let spec = SubnetSpec { cidr: subnet.parse().unwrap() };
         let want = spreadsheet::workbook(&spec, sheet, 2, &input);
         prop_assert_eq!(v, serde_json::to_value(&want).unwrap());
     }
+}
+
+/// Parity mode looks types up in the workbook's own table: the 13 types only it knows work,
+/// a type it lacks is the `#N/A` it shows, said in one line; the WarmIP sheet's visible
+/// "Warm ENIs Needed" column is 1 where the spare addresses are fewer than the target.
+#[test]
+fn spreadsheet_uses_the_workbooks_own_lookup_table() {
+    let only_in_workbook = "g2.2xlarge,g2.8xlarge,g3.4xlarge,g3.8xlarge,g3.16xlarge,g3s.xlarge,\
+        p2.xlarge,p2.8xlarge,p2.16xlarge,cc2.8xlarge,i3.metal,u-9tb1.112xlarge,u-12tb1.112xlarge";
+    let rows: Vec<String> = only_in_workbook
+        .split(',')
+        .map(|t| format!("{t}:1:10"))
+        .collect();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&[
+        "calc",
+        "--spreadsheet",
+        "--subnet",
+        "10.0.0.0/20",
+        "--instances",
+        &rows.join(","),
+        "--warm-ip-target",
+        "5",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 13);
+    // g3.4xlarge: 30 addresses per ENI, 10 pods on one ENI leave 20 spare ≥ 5: no warm ENI.
+    let g3 = &v["rows"][2];
+    assert_eq!(g3["ipv4_per_eni"], 30);
+    assert_eq!(g3["warm_enis"], 0);
+    assert_eq!(g3["ips_per_node"], 32);
+
+    let out = ipamsim(&[
+        "calc",
+        "--spreadsheet",
+        "--subnet",
+        "10.0.0.0/20",
+        "--instances",
+        "m7i.large:1:10",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("m7i.large") && err.contains("#N/A"), "{err}");
+    // Without --spreadsheet the same type is ipamd's.
+    stdout(&[
+        "calc",
+        "--subnet",
+        "10.0.0.0/20",
+        "--instances",
+        "m7i.large:1:10",
+    ]);
 }

@@ -107,7 +107,7 @@ fn synthetic() -> RunOutput {
         .collect();
     let block_map = |time_s: f64, fragmented_every: usize| BlockMap {
         subnet: "pods".into(),
-        cidr: "10.0.8.0/21".into(),
+        cidr: "10.0.8.0/21".parse().unwrap(),
         time_s,
         blocks: (0..128)
             .map(|i| match i {
@@ -266,7 +266,7 @@ fn the_folder_holds_every_file_and_they_parse() {
     assert_eq!(names, expected);
 
     let text = |name: &str| fs::read_to_string(out.join(name)).unwrap();
-    let csv_rows = |name: &str, columns: &[&str]| {
+    let csv_rows = |name: &str, columns: Vec<String>| {
         let body = text(name);
         let mut r = csv::Reader::from_reader(body.as_bytes());
         let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
@@ -277,15 +277,21 @@ fn the_folder_holds_every_file_and_they_parse() {
         }
         rows
     };
-    let summary = csv_rows("summary.csv", &rcsv::SUMMARY_COLUMNS);
+    let summary = csv_rows("summary.csv", rcsv::columns::<ipamsim::report::Summary>());
     assert_eq!(summary.len(), 1);
     assert_eq!(&summary[0][26], "14400.5", "first_insufficient_cidr_s");
-    assert_eq!(csv_rows("nodes.csv", &rcsv::NODES_COLUMNS).len(), 12);
-    let ts = csv_rows("timeseries.csv", &rcsv::TIMESERIES_COLUMNS);
+    assert_eq!(
+        csv_rows("nodes.csv", rcsv::columns::<ipamsim::report::NodeRow>()).len(),
+        12
+    );
+    let ts = csv_rows("timeseries.csv", rcsv::columns::<ipamsim::report::Sample>());
     assert_eq!(ts.len(), run.timeseries.len());
     assert_eq!(&ts[2161 - 1][0], "21600");
-    assert_eq!(csv_rows("ec2_calls.csv", &rcsv::EC2_COLUMNS).len(), 11);
-    let waits = csv_rows("pod_waits.csv", &rcsv::POD_WAITS_COLUMNS);
+    assert_eq!(
+        csv_rows("ec2_calls.csv", rcsv::columns::<ipamsim::report::Ec2Row>()).len(),
+        11
+    );
+    let waits = csv_rows("pod_waits.csv", rcsv::columns::<ipamsim::report::PodWait>());
     assert_eq!(waits.len(), 40);
     assert_eq!(&waits[1][2], "14537.25");
 
@@ -386,7 +392,7 @@ fn short_secondary_ip_run() -> RunOutput {
     run.blocks_first_insufficient = None;
     run.blocks_final = vec![BlockMap {
         subnet: "pods".into(),
-        cidr: "10.1.0.0/16".into(),
+        cidr: "10.1.0.0/16".parse().unwrap(),
         time_s: 1800.0,
         blocks: (0..4096usize)
             .map(|i| match i {

@@ -66,6 +66,7 @@ fn both(s: &Scenario) {
         s,
         RunOptions {
             skip_idle_ticks: true,
+            check_invariants: true,
         },
     )
     .unwrap();
@@ -73,6 +74,7 @@ fn both(s: &Scenario) {
         s,
         RunOptions {
             skip_idle_ticks: false,
+            check_invariants: true,
         },
     )
     .unwrap();

@@ -79,7 +79,7 @@ fn sweep_folder_has_a_row_per_cell_and_seed() {
     );
     assert_eq!(
         header.len(),
-        2 + ipamsim::report::csv::SUMMARY_COLUMNS.len()
+        2 + ipamsim::report::csv::columns::<ipamsim::report::Summary>().len()
     );
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 4 * 3 * 3, "cells × seeds");

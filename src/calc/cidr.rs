@@ -7,10 +7,7 @@ use crate::subnet::Ipv4Cidr;
 /// Parses `ADDRESS/PREFIX` into a subnet, or says (without the flag name) what is wrong.
 pub(crate) fn parse_subnet(text: &str) -> Result<SubnetSpec, String> {
     let cidr = Ipv4Cidr::parse_subnet(text.trim()).map_err(|e| e.to_string())?;
-    Ok(SubnetSpec {
-        cidr: cidr.to_string(),
-        prefix_len: cidr.prefix_len(),
-    })
+    Ok(SubnetSpec { cidr })
 }
 
 #[cfg(test)]
@@ -20,7 +17,10 @@ mod tests {
     #[test]
     fn accepts_subnets_16_to_28() {
         let s = parse_subnet("10.0.0.0/23").unwrap();
-        assert_eq!((s.cidr.as_str(), s.prefix_len), ("10.0.0.0/23", 23));
+        assert_eq!(
+            (s.cidr.to_string(), s.prefix_len()),
+            ("10.0.0.0/23".into(), 23)
+        );
         assert_eq!((s.size(), s.usable()), (512, 507));
         assert_eq!(parse_subnet(" 10.1.0.0/16 ").unwrap().usable(), 65_531);
         assert_eq!(parse_subnet("192.168.7.240/28").unwrap().usable(), 11);

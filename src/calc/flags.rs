@@ -88,7 +88,7 @@ impl CalcFlags {
             .instances
             .iter()
             .flat_map(|list| list.split(','))
-            .map(parse_row)
+            .map(|e| parse_row(e, self.spreadsheet))
             .collect::<Result<Vec<_>, _>>()?;
         let format = Format::parse(self.format.as_deref())?;
         let host_network = match &self.host_network_ips {
@@ -208,8 +208,9 @@ impl InstanceTypesFlags {
     }
 }
 
-/// One `TYPE:COUNT:PODS` entry.
-fn parse_row(entry: &str) -> Result<InstanceRow, CalcError> {
+/// One `TYPE:COUNT:PODS` entry. With `--spreadsheet` the type is looked up in the workbook's
+/// own table ([`super::lookup`]), else in ipamd's ([`catalog`]).
+fn parse_row(entry: &str, spreadsheet: bool) -> Result<InstanceRow, CalcError> {
     let bad = |why: String| CalcError::BadInstances {
         entry: entry.to_string(),
         why,
@@ -230,8 +231,19 @@ fn parse_row(entry: &str) -> Result<InstanceRow, CalcError> {
             Err(_) => Err(bad(format!("{what} {v:?} is not a whole number"))),
         }
     };
+    let instance_type = if spreadsheet {
+        match super::lookup::lookup(name) {
+            Some(b) => &b.instance_type,
+            None => {
+                let t = catalog::lookup(name)?;
+                return Err(CalcError::NotInWorkbook(t.name.clone()));
+            }
+        }
+    } else {
+        catalog::lookup(name)?
+    };
     Ok(InstanceRow {
-        instance_type: catalog::lookup(name)?,
+        instance_type,
         count: number("COUNT", n)?,
         pods_per_node: number("PODS", p)?,
     })

@@ -178,7 +178,10 @@ fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String 
     String::from_utf8(w.into_inner().expect("in-memory CSV")).expect("UTF-8 cells")
 }
 
-const WORKBOOK_COLUMNS: [&str; 13] = [
+/// The workbook's columns: a row's, then the totals-only `subnet_ips` and `ips_remaining`.
+/// `used_ips_shown`, `max_enis`, `max_pods` (`#N/A` where the workbook shows it) and
+/// `max_ipv4` are the sheet's visible per-row cells the totals do not read.
+const WORKBOOK_COLUMNS: [&str; 17] = [
     "instance_type",
     "count",
     "pods_per_node",
@@ -190,6 +193,10 @@ const WORKBOOK_COLUMNS: [&str; 13] = [
     "enis_per_node",
     "ips_per_node",
     "ips_total",
+    "used_ips_shown",
+    "max_enis",
+    "max_pods",
+    "max_ipv4",
     "subnet_ips",
     "ips_remaining",
 ];
@@ -210,6 +217,11 @@ fn workbook_cells(w: &Workbook) -> Vec<Vec<String>> {
                 r.enis_per_node.to_string(),
                 r.ips_per_node.to_string(),
                 r.ips_total.to_string(),
+                r.used_ips_shown.to_string(),
+                r.max_enis.to_string(),
+                r.max_pods
+                    .map_or_else(|| "#N/A".to_string(), |m| m.to_string()),
+                r.max_ipv4.to_string(),
             ]
         })
         .collect()
@@ -226,15 +238,15 @@ fn workbook_csv(w: &Workbook) -> String {
     total[1] = nodes.to_string();
     total[3] = w.pods.to_string();
     total[10] = w.ips_used.to_string();
-    total[11] = w.subnet_ips.to_string();
-    total[12] = w.ips_remaining.to_string();
+    total[15] = w.subnet_ips.to_string();
+    total[16] = w.ips_remaining.to_string();
     csv_text(&WORKBOOK_COLUMNS, rows.chain(std::iter::once(total)))
 }
 
 fn workbook_table(w: &Workbook) -> String {
     let target = match (w.warm_eni_target, w.warm_ip_target) {
         (Some(t), _) => format!("WARM_ENI_TARGET={t}"),
-        (_, Some(t)) => format!("WARM_IP_TARGET={t}, informational only"),
+        (_, Some(t)) => format!("WARM_IP_TARGET={t}: only the shown warm ENIs use it, no total"),
         _ => String::new(),
     };
     let mut out = format!(
@@ -242,7 +254,7 @@ fn workbook_table(w: &Workbook) -> String {
          subnet {}\n\n",
         w.sheet, w.host_network_ips, w.subnet
     );
-    out.push_str(&table(Some(&WORKBOOK_COLUMNS[..11]), &workbook_cells(w)));
+    out.push_str(&table(Some(&WORKBOOK_COLUMNS[..15]), &workbook_cells(w)));
     let summary = [
         ("subnet IPs", w.subnet_ips.to_string(), "2^(32-prefix) - 2"),
         ("IPs used", w.ips_used.to_string(), ""),

@@ -19,6 +19,7 @@
 mod cidr;
 pub mod flags;
 pub mod format;
+pub mod lookup;
 pub mod plan;
 pub mod spreadsheet;
 pub mod steady_state;
@@ -49,16 +50,19 @@ pub struct InstanceRow {
 /// The subnet the rows draw from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubnetSpec {
-    /// The CIDR as given, normalised (`10.0.0.0/20`).
-    pub cidr: String,
-    /// Its prefix length, 16 to 28.
-    pub prefix_len: u8,
+    /// The CIDR (`10.0.0.0/20`), prefix length 16 to 28.
+    pub cidr: crate::subnet::Ipv4Cidr,
 }
 
 impl SubnetSpec {
+    /// Its prefix length, 16 to 28.
+    pub fn prefix_len(&self) -> u8 {
+        self.cidr.prefix_len()
+    }
+
     /// All addresses in the subnet, 2^(32−p).
     pub fn size(&self) -> u64 {
-        1u64 << (32 - u32::from(self.prefix_len))
+        self.cidr.size()
     }
 
     /// Addresses EC2 lets you assign: all but the first four and the last (2^(32−p) − 5).
@@ -156,6 +160,12 @@ pub enum CalcError {
     /// Flags that cannot be combined.
     #[error("{0}")]
     Conflict(String),
+    /// A type ipamd knows that the workbook's lookup table lacks: its row there is `#N/A`.
+    #[error(
+        "--spreadsheet: the workbook has no {0} in its maxENI table, so its row and every \
+         total show #N/A; drop --spreadsheet for ipamd's steady state"
+    )]
+    NotInWorkbook(String),
     /// An unknown instance type.
     #[error(transparent)]
     UnknownType(#[from] CatalogError),

@@ -139,17 +139,6 @@ pub struct SteadyPlan {
     pub notes: Vec<String>,
 }
 
-/// The max-pods calculator options matching aws-node settings.
-pub fn max_pods_options(cni: &CniConfig) -> MaxPodsOptions {
-    MaxPodsOptions {
-        cni_version: CniVersion::LATEST,
-        custom_networking: cni.custom_network_cfg,
-        prefix_delegation: cni.enable_prefix_delegation,
-        max_eni: cni.max_eni,
-        show_max_allowed: false,
-    }
-}
-
 /// Plans the rows under `cni` with `host` host-network pods per node.
 pub fn steady_plan(
     subnet: &SubnetSpec,
@@ -157,7 +146,7 @@ pub fn steady_plan(
     host: u32,
     rows: &[InstanceRow],
 ) -> SteadyPlan {
-    let opts = max_pods_options(cni);
+    let opts = MaxPodsOptions::for_cni(cni);
     let sheet = if cni.warm_ip_targets_defined() {
         Sheet::WarmIp(cni.warm_ip_target)
     } else {
@@ -206,11 +195,16 @@ pub fn steady_plan(
             workbook_ips_per_node: w.ips_per_node,
         };
         let wb_per_node = w.ips_per_node - u64::from(host);
+        // The ENIs the workbook's totals count (WarmIP's visible "in use ENIs" may add one).
+        let counted_enis = match sheet {
+            Sheet::WarmEni(_) => w.enis_per_node,
+            Sheet::WarmIp(_) => w.active_enis,
+        };
         let delta = (wb_per_node as i64 - i64::from(node.subnet_addresses)) * i64::from(r.count);
         if delta != 0 {
             row_reasons.push(Reason {
                 addresses: delta,
-                reason: explain_row(cni, t, &row, &node, w.enis_per_node, wb_per_node),
+                reason: explain_row(cni, t, &row, &node, counted_enis, wb_per_node),
             });
         }
         out_rows.push(row);
@@ -245,7 +239,7 @@ pub fn steady_plan(
     );
     SteadyPlan {
         calculator: "steady-state",
-        subnet: subnet.cidr.clone(),
+        subnet: subnet.cidr.to_string(),
         subnet_ips,
         ips_used,
         pods: wb.pods,
@@ -419,8 +413,7 @@ mod tests {
 
     fn subnet(prefix_len: u8) -> SubnetSpec {
         SubnetSpec {
-            cidr: format!("10.0.0.0/{prefix_len}"),
-            prefix_len,
+            cidr: crate::subnet::Ipv4Cidr::new(0x0a00_0000, prefix_len).unwrap(),
         }
     }
 

@@ -9,8 +9,11 @@
 //! * subnet IPs = 2^(32−prefix) − 2 (it reserves network and broadcast only; EC2 reserves 5);
 //! * **WarmENI** sheet, target `W`: per node (⌈p/k⌉ + W)·k + h — every ENI, the warm ones
 //!   included, is counted full, and an ENI is taken to give pods all `k` of its addresses;
-//! * **WarmIP** sheet, target `T`: per node ⌈p/k⌉·k + h — still whole ENIs; `T` only fills the
-//!   informational "warm IPs" column;
+//! * **WarmIP** sheet, target `T`: per node ⌈p/k⌉·k + h — still whole ENIs, and this hidden
+//!   column is what the totals add up. The visible columns differ: "Warm ENIs Needed" is 1
+//!   when the spare addresses on the in-use ENIs (⌈p/k⌉·k − p) are fewer than `T`, else 0;
+//!   "in use ENIs" = ⌈p/k⌉ + that; "Used IPs" = in-use ENIs × k, without `h`. Both are
+//!   reported as the workbook shows them ([`WorkbookRow::used_ips_shown`]);
 //! * used = Σ per node × n, pods = Σ p·n, remaining = subnet IPs − used (negative when the
 //!   rows do not fit). ENIs are not capped at the type's limit.
 //!
@@ -52,16 +55,28 @@ pub struct WorkbookRow {
     pub pods_per_node: u32,
     /// `k`: IPv4 addresses per ENI, primary included.
     pub ipv4_per_eni: u32,
+    /// The workbook's MaxENI (its `maxENI` sheet; not capping anything).
+    pub max_enis: u32,
+    /// The workbook's max pods (its `maxPods` sheet); `None` is the `#N/A` it shows where
+    /// that sheet has no row (no total depends on it).
+    pub max_pods: Option<u32>,
+    /// Max IPv4 addresses: MaxENI × k.
+    pub max_ipv4: u64,
     /// ENIs holding pods, ⌈p/k⌉.
     pub active_enis: u64,
-    /// Warm ENIs per node: `W` on WarmENI, 0 on WarmIP.
+    /// Warm ENIs per node as the sheet shows them: `W` on WarmENI; on WarmIP its "Warm ENIs
+    /// Needed", 1 when ⌈p/k⌉·k − p < `T`, else 0 (not in the totals).
     pub warm_enis: u64,
     /// Warm IPs per node: `W·k` on WarmENI, `T` on WarmIP (informational).
     pub warm_ips: u64,
-    /// ENIs per node, active + warm.
+    /// ENIs per node as the sheet shows them ("in use ENIs"): active + warm.
     pub enis_per_node: u64,
-    /// Subnet IPs per node: ENIs × k + host-network IPs.
+    /// Subnet IPs per node, the column the totals add: (active + `W`) × k + h on WarmENI,
+    /// active × k + h on WarmIP (the sheet's hidden column).
     pub ips_per_node: u64,
+    /// The visible "Used IPs" column: the same as `ips_per_node` on WarmENI; on WarmIP
+    /// `enis_per_node` × k, without the host-network IPs.
+    pub used_ips_shown: u64,
     /// Subnet IPs for all nodes of the row.
     pub ips_total: u64,
 }
@@ -104,24 +119,40 @@ pub fn workbook(
     let rows: Vec<WorkbookRow> = rows
         .iter()
         .map(|r| {
-            let k = u64::from(r.instance_type.ipv4_per_eni);
-            let active = u64::from(r.pods_per_node).div_ceil(k);
-            let (warm_enis, warm_ips) = match sheet {
-                Sheet::WarmEni(w) => (u64::from(w), u64::from(w) * k),
-                Sheet::WarmIp(t) => (0, u64::from(t)),
+            let book = super::lookup::lookup(&r.instance_type.name);
+            let t = book.map_or(r.instance_type, |b| &b.instance_type);
+            let k = u64::from(t.ipv4_per_eni);
+            let p = u64::from(r.pods_per_node);
+            let active = p.div_ceil(k);
+            let (warm_enis, warm_ips, per_node) = match sheet {
+                Sheet::WarmEni(w) => {
+                    let w = u64::from(w);
+                    (w, w * k, (active + w) * k + h)
+                }
+                Sheet::WarmIp(t) => {
+                    let t = u64::from(t);
+                    (u64::from(active * k - p < t), t, active * k + h)
+                }
             };
             let enis = active + warm_enis;
-            let per_node = enis * k + h;
+            let used_ips_shown = match sheet {
+                Sheet::WarmEni(_) => per_node,
+                Sheet::WarmIp(_) => enis * k,
+            };
             WorkbookRow {
                 instance_type: r.instance_type.name.clone(),
                 count: r.count,
                 pods_per_node: r.pods_per_node,
-                ipv4_per_eni: r.instance_type.ipv4_per_eni,
+                ipv4_per_eni: t.ipv4_per_eni,
+                max_enis: t.max_enis,
+                max_pods: book.and_then(|b| b.max_pods),
+                max_ipv4: u64::from(t.max_enis) * k,
                 active_enis: active,
                 warm_enis,
                 warm_ips,
                 enis_per_node: enis,
                 ips_per_node: per_node,
+                used_ips_shown,
                 ips_total: per_node * u64::from(r.count),
             }
         })
@@ -144,7 +175,7 @@ pub fn workbook(
             Sheet::WarmEni(_) => None,
         },
         host_network_ips: host_ips,
-        subnet: subnet.cidr.clone(),
+        subnet: subnet.cidr.to_string(),
         subnet_ips,
         ips_used,
         pods,
@@ -161,8 +192,7 @@ mod tests {
 
     fn subnet(prefix_len: u8) -> SubnetSpec {
         SubnetSpec {
-            cidr: format!("10.0.0.0/{prefix_len}"),
-            prefix_len,
+            cidr: crate::subnet::Ipv4Cidr::new(0x0a00_0000, prefix_len).unwrap(),
         }
     }
 
@@ -197,10 +227,32 @@ mod tests {
             (w.subnet_ips, w.ips_used, w.pods, w.ips_remaining),
             (510, 276, 230, 234)
         );
-        // T changes only the informational column.
+        // T changes no total.
         let w9 = workbook(&subnet(23), Sheet::WarmIp(9), 2, &shipped_example());
         assert_eq!(w9.ips_used, 276);
         assert_eq!(w9.rows[0].warm_ips, 9);
+        // m5.12xlarge: k = 30, 100 pods on 4 ENIs leave 20 spare; c5.2xlarge: k = 15, 30
+        // pods on 2 ENIs leave none. "Warm ENIs Needed" is 1 where spare < T.
+        let shown = |w: &Workbook| -> Vec<(u64, u64, u64, u64)> {
+            w.rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.warm_enis,
+                        r.enis_per_node,
+                        r.used_ips_shown,
+                        r.ips_per_node,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(shown(&w), [(0, 4, 120, 122), (1, 3, 45, 32)]);
+        assert_eq!(shown(&w9), [(0, 4, 120, 122), (1, 3, 45, 32)]);
+        let w21 = workbook(&subnet(23), Sheet::WarmIp(21), 2, &shipped_example());
+        assert_eq!(shown(&w21), [(1, 5, 150, 122), (1, 3, 45, 32)]);
+        assert_eq!(w21.ips_used, 276);
+        let w0 = workbook(&subnet(23), Sheet::WarmIp(0), 2, &shipped_example());
+        assert_eq!(shown(&w0), [(0, 4, 120, 122), (0, 2, 30, 32)]);
     }
 
     #[test]

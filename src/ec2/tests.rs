@@ -46,7 +46,7 @@ fn create_assign_unassign_delete_round_trip() {
     assert!(
         eni.cidrs
             .iter()
-            .all(|c| c.len == 32 && c.addr != eni.primary)
+            .all(|c| c.prefix_len() == 32 && c.addr() != eni.primary)
     );
     assert_eq!(e.subnets()[0].used(), 4);
     let more = e
@@ -119,9 +119,9 @@ fn fragmented_subnet_refuses_prefixes_until_a_prefix_reservation_is_used() {
         {
             Ok(c) => {
                 assert!(
-                    (0x0a00_0800..0x0a00_0900).contains(&c[0].addr),
+                    (0x0a00_0800..0x0a00_0900).contains(&c[0].addr()),
                     "{:x}",
-                    c[0].addr
+                    c[0].addr()
                 );
                 got += 1;
             }

@@ -32,13 +32,13 @@ mod schedule;
 use rand::RngExt as _;
 
 use crate::catalog::InstanceType;
+use crate::cluster::WaitReason;
 use crate::ec2::{Cidr, Ec2, Ec2Error, EniId, NewEni, Response, SubnetId};
 use crate::ipamd::NodeIpStats;
 use crate::ipamd::config::{CniConfig, IpPick, ModelConfig};
 use crate::ipamd::control::ControlPlane;
 use crate::ipamd::datastore::{Datastore, EniTargets, NoAddress};
 use crate::ipamd::policy::{self, Mode, PoolStats, Settings};
-use crate::report::WaitReason;
 use crate::rng::Rng;
 use crate::time::{Millis, SECOND};
 

@@ -223,10 +223,10 @@ impl Datastore {
             return false;
         };
         let e = self.enis.get_mut(slot).expect("slot is live");
-        if cidr.len != want || e.cidrs.iter().any(|(_, c)| c.cidr == cidr) {
+        if cidr.prefix_len() != want || e.cidrs.iter().any(|(_, c)| c.cidr == cidr) {
             return false;
         }
-        let size = cidr.size();
+        let size = cidr.size_u32();
         e.cidrs.insert(CidrState::new(cidr));
         e.total_ips += size;
         self.total_ips += size;
@@ -262,7 +262,7 @@ impl Datastore {
         }
         if had_cooling {
             e.last_release = e.cidrs.iter().filter_map(|(_, c)| c.last_release).max();
-            let (lo, hi) = (cidr.addr, cidr.addr + (cidr.size() - 1));
+            let (lo, hi) = (cidr.addr(), cidr.last());
             self.cooling.retain(|&(_, a)| a < lo || a > hi);
         }
         Ok(())
@@ -283,7 +283,7 @@ impl Datastore {
         }
         if e.last_release.is_some() {
             for (_, c) in e.cidrs.iter() {
-                let (lo, hi) = (c.cidr.addr, c.cidr.addr + (c.size() - 1));
+                let (lo, hi) = (c.cidr.addr(), c.cidr.addr() + (c.size() - 1));
                 self.cooling.retain(|&(_, a)| a < lo || a > hi);
             }
         }
@@ -338,7 +338,7 @@ impl Datastore {
             .cidrs
             .get(usize::from(loc.cidr))
             .expect("pod's CIDR is live");
-        c.cidr.addr + u32::from(loc.offset)
+        c.cidr.addr() + u32::from(loc.offset)
     }
 
     /// `AssignPodIPv4Address` (§5.1): the pod's address if it already has one; else the first
@@ -387,7 +387,7 @@ impl Datastore {
             eni.free_prefixes -= 1;
             self.free_prefixes -= 1;
         }
-        let addr = c.cidr.addr + offset as u32;
+        let addr = c.cidr.addr() + offset as u32;
         eni.assigned += 1;
         self.assigned += 1;
         let loc = Loc {
@@ -434,7 +434,7 @@ impl Datastore {
             eni.free_prefixes += 1;
             self.free_prefixes += 1;
         }
-        let addr = c.cidr.addr + u32::from(loc.offset);
+        let addr = c.cidr.addr() + u32::from(loc.offset);
         eni.assigned -= 1;
         eni.last_release = Some(now);
         self.assigned -= 1;

@@ -10,6 +10,7 @@
 use super::chart::{self, Mark, group_thousands, human_time};
 use super::svg::{Anchor, Font, Svg};
 use super::{BlockMap, BlockState, RunOutput};
+use crate::subnet::Ipv4Cidr;
 
 /// Colour of each state, in legend order.
 const STATES: [(BlockState, &str, &str); 5] = [
@@ -47,25 +48,8 @@ fn columns(n: usize) -> usize {
     }
 }
 
-/// Parses `a.b.c.d/len` into the network address; `None` if it is not one.
-fn parse_base(cidr: &str) -> Option<u32> {
-    let (addr, _) = cidr.split_once('/')?;
-    let mut parts = addr.split('.');
-    let mut v = 0u32;
-    for _ in 0..4 {
-        v = (v << 8) | u32::from(parts.next()?.parse::<u8>().ok()?);
-    }
-    parts.next().is_none().then_some(v)
-}
-
 fn dotted(a: u32) -> String {
-    format!(
-        "{}.{}.{}.{}",
-        a >> 24,
-        (a >> 16) & 255,
-        (a >> 8) & 255,
-        a & 255
-    )
+    std::net::Ipv4Addr::from(a).to_string()
 }
 
 const CELL_GAP_LIMIT: usize = 1024;
@@ -109,17 +93,14 @@ fn panel(svg: &mut Svg, x: f64, y: f64, width: f64, caption: &str, map: &BlockMa
 
     let gy = y + 42.0;
     let gx = x + LABEL_W;
-    let base = parse_base(&map.cidr);
+    let base = map.cidr.addr();
     let tips = n <= CELL_GAP_LIMIT;
     let gap = if tips { 1.0 } else { 0.0 };
     let label_every = if rows > 32 { rows.div_ceil(16) } else { 1 };
     for r in 0..rows {
         let ry = gy + r as f64 * cell;
         if r % label_every == 0 {
-            let label = match base {
-                Some(b) => dotted(b.wrapping_add((r * cols * 16) as u32)),
-                None => format!("+{}", r * cols * 16),
-            };
+            let label = dotted(base.wrapping_add((r * cols * 16) as u32));
             svg.text(
                 gx - 6.0,
                 ry + cell / 2.0 + 4.0,
@@ -131,14 +112,11 @@ fn panel(svg: &mut Svg, x: f64, y: f64, width: f64, caption: &str, map: &BlockMa
         let row = &map.blocks[r * cols..((r + 1) * cols).min(n)];
         if tips {
             for (c, b) in row.iter().enumerate() {
-                let tip = match base {
-                    Some(base) => format!(
-                        "{}/28: {}",
-                        dotted(base.wrapping_add(((r * cols + c) * 16) as u32)),
-                        state_name(*b)
-                    ),
-                    None => format!("block {}: {}", r * cols + c, state_name(*b)),
-                };
+                let tip = format!(
+                    "{}: {}",
+                    Ipv4Cidr::prefix28(base.wrapping_add(((r * cols + c) * 16) as u32)),
+                    state_name(*b)
+                );
                 svg.rect_titled(
                     gx + c as f64 * cell,
                     ry,
@@ -247,11 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cidr_bases_parse() {
-        assert_eq!(parse_base("10.0.8.0/21"), Some(0x0a00_0800));
-        assert_eq!(parse_base("10.0.8/21"), None);
-        assert_eq!(parse_base("10.0.8.0.1/21"), None);
-        assert_eq!(parse_base("nonsense"), None);
+    fn addresses_are_dotted() {
         assert_eq!(dotted(0x0a00_0810), "10.0.8.16");
     }
 
@@ -281,7 +255,7 @@ mod tests {
         ];
         let map = BlockMap {
             subnet: "pods".into(),
-            cidr: "10.0.0.0/24".into(),
+            cidr: "10.0.0.0/24".parse().unwrap(),
             time_s: 60.0,
             blocks: (0..16).map(|i| states[i % 5]).collect(),
         };

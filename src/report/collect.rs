@@ -13,10 +13,29 @@
 //!   final state included.
 
 use crate::cluster::Node;
-use crate::ec2::Ec2;
-use crate::report::{BlockMap, NodeRow, PodWait, RunOutput, Sample, Summary, WaitReason};
+use crate::ec2::{Action, Ec2};
+use crate::report::{BlockMap, Ec2Row, NodeRow, PodWait, RunOutput, Sample, Summary, WaitReason};
 use crate::scenario::Scenario;
 use crate::time::Millis;
+
+/// `ec2_calls.csv` rows from EC2's plain counters, in [`Action::ALL`] order.
+fn ec2_rows(ec2: &Ec2) -> Vec<Ec2Row> {
+    Action::ALL
+        .iter()
+        .map(|a| {
+            let c = ec2.counters(*a);
+            Ec2Row {
+                action: a.name().to_string(),
+                calls: c.calls,
+                succeeded: c.succeeded,
+                failed: c.failed,
+                throttled: c.throttled,
+                insufficient_cidr_blocks: c.insufficient_cidr_blocks,
+                insufficient_free_addresses: c.insufficient_free_addresses,
+            }
+        })
+        .collect()
+}
 
 /// Where a live pod is, for the counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,7 +280,7 @@ impl Collector {
                 }
             })
             .collect();
-        let ec2_rows = ec2.call_rows();
+        let ec2_rows = ec2_rows(ec2);
         // Nodes whose group's start came but that never became ready: no primary address.
         let nodes_launch_failed = nodes
             .iter()
@@ -324,7 +343,7 @@ fn block_maps(ec2: &Ec2, at: Millis) -> Vec<BlockMap> {
         .iter()
         .map(|s| BlockMap {
             subnet: s.name().to_string(),
-            cidr: s.cidr().to_string(),
+            cidr: s.ipv4_cidr(),
             time_s: at as f64 / 1000.0,
             blocks: s.block_map(),
         })

@@ -8,7 +8,7 @@
 
 use super::Summary;
 use super::chart::group_thousands;
-use super::csv::{SUMMARY_COLUMNS, push_record, summary_fields};
+use super::csv::{Writer, columns};
 use super::page::wait;
 pub use super::sweep_page::{sweep_html, sweep_svg};
 
@@ -23,18 +23,11 @@ pub struct SweepRun {
 /// `sweep.csv`: the varied keys, then the summary columns; one row per cell × seed, in the
 /// order given.
 pub fn sweep_csv(keys: &[String], runs: &[SweepRun]) -> String {
-    let mut out = String::new();
-    push_record(
-        &mut out,
-        keys.iter().map(String::as_str).chain(SUMMARY_COLUMNS),
-    );
+    let mut w = Writer::with_header(keys.iter().cloned().chain(columns::<Summary>()));
     for r in runs {
-        push_record(
-            &mut out,
-            r.values.iter().cloned().chain(summary_fields(&r.summary)),
-        );
+        w.row((&r.values, &r.summary));
     }
-    out
+    w.finish()
 }
 
 /// Minimum, mean and maximum of one measure across a cell's seeds.
@@ -237,7 +230,7 @@ mod tests {
             lines.next().unwrap(),
             format!(
                 "WARM_IP_TARGET,MINIMUM_IP_TARGET,{}",
-                SUMMARY_COLUMNS.join(",")
+                columns::<Summary>().join(",")
             )
         );
         assert!(lines.next().unwrap().starts_with("5,10,s,1,"));

@@ -1,103 +1,105 @@
 //! The CSV files of a run (DESIGN.md §5): `summary.csv`, `nodes.csv`, `timeseries.csv`,
-//! `ec2_calls.csv` and `pod_waits.csv`.
+//! `ec2_calls.csv` and `pod_waits.csv`; and `sweep.csv` and `events.csv`, written by their
+//! own modules through [`Writer`] too.
 //!
-//! Column names and order are a contract. Numbers are written exactly and locale-free:
-//! integers as integers, times as seconds with up to three decimals and no trailing zeros
-//! (`1.5`, `2`, `0.125`), the same formatter as [`crate::time::seconds`]. An absent value
+//! Every file goes through the `csv` crate's serializer (`csv::Writer::serialize`), one row
+//! struct per file. The struct *is* the column list: its fields, in declaration order, name
+//! the columns (the contract order), stated once; [`columns`] reads them back for tests and
+//! for `sweep.csv`'s header.
+//!
+//! Numbers are written exactly and locale-free: integers as integers, times as seconds with
+//! up to three decimals and no trailing zeros (`1.5`, `2`, `0.125`), the same formatter as
+//! [`crate::time::seconds`] — the row structs' `f64` fields say so with
+//! `#[serde(serialize_with = "…")]` ([`ser_secs`], [`ser_opt_secs`]). An absent value
 //! (`first_insufficient_cidr_s` when no `InsufficientCidrBlocks` happened) is an empty field.
-//! Fields are quoted only when they contain a comma, quote or line break (RFC 4180); lines end
-//! with `\n`.
+//! Fields are quoted only when they contain a comma, quote or line break (RFC 4180, the
+//! crate's `QuoteStyle::Necessary`); lines end with `\n`.
 
-use super::{Ec2Row, NodeRow, PodWait, Sample, Summary, WaitReason};
+use serde::Serialize;
 
-/// `summary.csv` columns, in contract order.
-pub const SUMMARY_COLUMNS: [&str; 33] = [
-    "scenario",
-    "seed",
-    "duration_s",
-    "nodes",
-    "pods_peak",
-    "pods_final",
-    "pods_unschedulable",
-    "pods_waited_for_ip",
-    "ip_wait_p50_s",
-    "ip_wait_p99_s",
-    "ip_wait_max_s",
-    "assigned_ips_final",
-    "warm_ips_final",
-    "cooling_ips_final",
-    "total_ips_final",
-    "total_ips_peak",
-    "enis_final",
-    "prefixes_final",
-    "subnet_usable",
-    "subnet_used_final",
-    "subnet_used_peak",
-    "subnet_free_min",
-    "free_prefix_blocks_final",
-    "free_prefix_blocks_min",
-    "insufficient_cidr_blocks",
-    "insufficient_free_addresses",
-    "first_insufficient_cidr_s",
-    "fragmentation_score_final",
-    "fragmentation_score_max",
-    "ec2_calls",
-    "ec2_throttled",
-    "events",
-    "nodes_launch_failed",
-];
+use super::{Ec2Row, NodeRow, PodWait, Sample, Summary};
 
-/// `nodes.csv` columns, in contract order.
-pub const NODES_COLUMNS: [&str; 14] = [
-    "node",
-    "nodegroup",
-    "instance_type",
-    "max_pods",
-    "pods",
-    "enis",
-    "secondary_ips",
-    "prefixes",
-    "total_ips",
-    "assigned_ips",
-    "warm_ips",
-    "cooling_ips",
-    "total_ips_peak",
-    "ec2_calls",
-];
+/// A CSV writer with this project's settings: no automatic header (the header is written
+/// from [`columns`], so a file without rows still has one), `\n` line ends. In memory by
+/// default; `events.csv` streams to a file.
+pub struct Writer<W: std::io::Write = Vec<u8>>(::csv::Writer<W>);
 
-/// `timeseries.csv` columns, in contract order.
-pub const TIMESERIES_COLUMNS: [&str; 16] = [
-    "time_s",
-    "pods_running",
-    "pods_waiting_ip",
-    "pods_unschedulable",
-    "assigned_ips",
-    "warm_ips",
-    "cooling_ips",
-    "total_ips",
-    "enis",
-    "prefixes",
-    "subnet_used",
-    "subnet_free",
-    "free_prefix_blocks",
-    "fragmentation_score",
-    "ec2_calls",
-    "insufficient_cidr_blocks",
-];
+impl Writer {
+    /// An in-memory writer whose first line is `header`.
+    pub fn with_header<I, S>(header: I) -> Writer
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        Writer::into_writer(Vec::new(), header).expect("writing to memory")
+    }
 
-/// `ec2_calls.csv` columns, in contract order.
-pub const EC2_COLUMNS: [&str; 7] = [
-    "action",
-    "calls",
-    "succeeded",
-    "failed",
-    "throttled",
-    "insufficient_cidr_blocks",
-    "insufficient_free_addresses",
-];
+    /// An in-memory writer whose header is the columns of `T`.
+    pub fn for_rows<T: Serialize + Default>() -> Writer {
+        Writer::with_header(columns::<T>())
+    }
 
-/// `pod_waits.csv` columns, in contract order.
-pub const POD_WAITS_COLUMNS: [&str; 6] = ["pod", "node", "bound_s", "ip_s", "wait_s", "reason"];
+    /// The text written.
+    pub fn finish(self) -> String {
+        let bytes = self.0.into_inner().expect("writing to memory");
+        String::from_utf8(bytes).expect("fields are UTF-8")
+    }
+}
+
+impl<W: std::io::Write> Writer<W> {
+    /// A writer into `out` whose first line is `header`.
+    pub fn into_writer<I, S>(out: W, header: I) -> std::io::Result<Writer<W>>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        let mut w = ::csv::WriterBuilder::new()
+            .has_headers(false)
+            .terminator(::csv::Terminator::Any(b'\n'))
+            .from_writer(out);
+        w.write_record(header)?;
+        Ok(Writer(w))
+    }
+
+    /// Appends one row (a row struct, or a tuple of fields and row structs, flattened).
+    /// Fails only when the underlying writer fails.
+    pub fn try_row(&mut self, row: impl Serialize) -> std::io::Result<()> {
+        self.0.serialize(row).map_err(std::io::Error::other)
+    }
+
+    /// Appends one row to an in-memory file.
+    pub fn row(&mut self, row: impl Serialize) {
+        self.try_row(row).expect("row structs serialize to CSV");
+    }
+
+    /// Flushes the rows written into the underlying writer.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The columns of row struct `T`: its serde field names, in order.
+pub fn columns<T: Serialize + Default>() -> Vec<String> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.serialize(T::default())
+        .expect("row structs serialize to CSV");
+    let bytes = w.into_inner().expect("writing to memory");
+    let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+    r.headers()
+        .expect("a header was written")
+        .iter()
+        .map(String::from)
+        .collect()
+}
+
+/// Every row of `rows` under the header of `T`.
+pub fn to_csv<'a, T: Serialize + Default + 'a>(rows: impl IntoIterator<Item = &'a T>) -> String {
+    let mut w = Writer::for_rows::<T>();
+    for r in rows {
+        w.row(r);
+    }
+    w.finish()
+}
 
 /// Formats a time in seconds as the CSV files write it: rounded to the millisecond, up to
 /// three decimals, no trailing zeros (`90.25`, `2`). Negative values keep their sign;
@@ -111,190 +113,45 @@ pub fn secs(x: f64) -> String {
     format!("{sign}{}", crate::time::seconds(ms))
 }
 
-/// The `reason` column's word for a [`WaitReason`].
-pub fn reason_name(r: WaitReason) -> &'static str {
-    match r {
-        WaitReason::NoIp => "no_ip",
-        WaitReason::Cooling => "cooling",
-        WaitReason::EniLimit => "eni_limit",
-        WaitReason::SubnetExhausted => "subnet_exhausted",
-        WaitReason::InsufficientCidrCooldown => "insufficient_cidr_cooldown",
-        WaitReason::Throttled => "throttled",
-        WaitReason::MaxPodsCeiling => "max_pods_ceiling",
-    }
+/// Serializes seconds as [`secs`] writes them (for `#[serde(serialize_with)]`).
+pub fn ser_secs<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&secs(*x))
 }
 
-/// The summary's fields as text, in [`SUMMARY_COLUMNS`] order.
-pub fn summary_fields(s: &Summary) -> Vec<String> {
-    vec![
-        s.scenario.clone(),
-        s.seed.to_string(),
-        secs(s.duration_s),
-        s.nodes.to_string(),
-        s.pods_peak.to_string(),
-        s.pods_final.to_string(),
-        s.pods_unschedulable.to_string(),
-        s.pods_waited_for_ip.to_string(),
-        secs(s.ip_wait_p50_s),
-        secs(s.ip_wait_p99_s),
-        secs(s.ip_wait_max_s),
-        s.assigned_ips_final.to_string(),
-        s.warm_ips_final.to_string(),
-        s.cooling_ips_final.to_string(),
-        s.total_ips_final.to_string(),
-        s.total_ips_peak.to_string(),
-        s.enis_final.to_string(),
-        s.prefixes_final.to_string(),
-        s.subnet_usable.to_string(),
-        s.subnet_used_final.to_string(),
-        s.subnet_used_peak.to_string(),
-        s.subnet_free_min.to_string(),
-        s.free_prefix_blocks_final.to_string(),
-        s.free_prefix_blocks_min.to_string(),
-        s.insufficient_cidr_blocks.to_string(),
-        s.insufficient_free_addresses.to_string(),
-        s.first_insufficient_cidr_s.map(secs).unwrap_or_default(),
-        s.fragmentation_score_final.to_string(),
-        s.fragmentation_score_max.to_string(),
-        s.ec2_calls.to_string(),
-        s.ec2_throttled.to_string(),
-        s.events.to_string(),
-        s.nodes_launch_failed.to_string(),
-    ]
+/// Serializes optional seconds as [`secs`] writes them, `None` as an empty field.
+pub fn ser_opt_secs<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&x.map(secs).unwrap_or_default())
 }
 
 /// `summary.csv`: the header and one row.
 pub fn summary_csv(s: &Summary) -> String {
-    let mut out = String::new();
-    push_record(&mut out, SUMMARY_COLUMNS);
-    push_record(&mut out, summary_fields(s));
-    out
+    to_csv([s])
 }
 
 /// `nodes.csv`: the header and one row per node.
 pub fn nodes_csv(rows: &[NodeRow]) -> String {
-    let mut out = String::new();
-    push_record(&mut out, NODES_COLUMNS);
-    for r in rows {
-        push_record(
-            &mut out,
-            [
-                r.node.clone(),
-                r.nodegroup.clone(),
-                r.instance_type.clone(),
-                r.max_pods.to_string(),
-                r.pods.to_string(),
-                r.enis.to_string(),
-                r.secondary_ips.to_string(),
-                r.prefixes.to_string(),
-                r.total_ips.to_string(),
-                r.assigned_ips.to_string(),
-                r.warm_ips.to_string(),
-                r.cooling_ips.to_string(),
-                r.total_ips_peak.to_string(),
-                r.ec2_calls.to_string(),
-            ],
-        );
-    }
-    out
+    to_csv(rows)
 }
 
 /// `timeseries.csv`: the header and one row per sample.
 pub fn timeseries_csv(rows: &[Sample]) -> String {
-    let mut out = String::with_capacity(64 * (rows.len() + 1));
-    push_record(&mut out, TIMESERIES_COLUMNS);
-    for r in rows {
-        push_record(
-            &mut out,
-            [
-                secs(r.time_s),
-                r.pods_running.to_string(),
-                r.pods_waiting_ip.to_string(),
-                r.pods_unschedulable.to_string(),
-                r.assigned_ips.to_string(),
-                r.warm_ips.to_string(),
-                r.cooling_ips.to_string(),
-                r.total_ips.to_string(),
-                r.enis.to_string(),
-                r.prefixes.to_string(),
-                r.subnet_used.to_string(),
-                r.subnet_free.to_string(),
-                r.free_prefix_blocks.to_string(),
-                r.fragmentation_score.to_string(),
-                r.ec2_calls.to_string(),
-                r.insufficient_cidr_blocks.to_string(),
-            ],
-        );
-    }
-    out
+    to_csv(rows)
 }
 
 /// `ec2_calls.csv`: the header and one row per action.
 pub fn ec2_calls_csv(rows: &[Ec2Row]) -> String {
-    let mut out = String::new();
-    push_record(&mut out, EC2_COLUMNS);
-    for r in rows {
-        push_record(
-            &mut out,
-            [
-                r.action.clone(),
-                r.calls.to_string(),
-                r.succeeded.to_string(),
-                r.failed.to_string(),
-                r.throttled.to_string(),
-                r.insufficient_cidr_blocks.to_string(),
-                r.insufficient_free_addresses.to_string(),
-            ],
-        );
-    }
-    out
+    to_csv(rows)
 }
 
 /// `pod_waits.csv`: the header and one row per pod that waited for an IP.
 pub fn pod_waits_csv(rows: &[PodWait]) -> String {
-    let mut out = String::new();
-    push_record(&mut out, POD_WAITS_COLUMNS);
-    for r in rows {
-        push_record(
-            &mut out,
-            [
-                r.pod.clone(),
-                r.node.clone(),
-                secs(r.bound_s),
-                r.ip_s.map_or_else(String::new, secs),
-                secs(r.wait_s),
-                reason_name(r.reason).to_string(),
-            ],
-        );
-    }
-    out
-}
-
-/// Appends one record, quoting fields as RFC 4180 requires, and a `\n`.
-pub fn push_record<I, S>(out: &mut String, fields: I)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    for (i, f) in fields.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let f = f.as_ref();
-        if f.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&f.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(f);
-        }
-    }
-    out.push('\n');
+    to_csv(rows)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::WaitReason;
 
     fn parse(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
         let mut r = ::csv::Reader::from_reader(text.as_bytes());
@@ -330,9 +187,10 @@ mod tests {
             ..Summary::default()
         };
         let (header, rows) = parse(&summary_csv(&s));
-        assert_eq!(header, SUMMARY_COLUMNS);
+        assert_eq!(header, columns::<Summary>());
         assert_eq!(rows.len(), 1);
-        let col = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name).unwrap();
+        let cols = columns::<Summary>();
+        let col = |name: &str| cols.iter().position(|c| c == name).unwrap();
         assert_eq!(rows[0][col("scenario")], "prefix, m5");
         assert_eq!(rows[0][col("duration_s")], "7200");
         assert_eq!(rows[0][col("ip_wait_p99_s")], "3.25");
@@ -359,7 +217,7 @@ mod tests {
         let text = nodes_csv(&nodes);
         assert_eq!(text.lines().count(), 2);
         let (h, rows) = parse(&text);
-        assert_eq!(h, NODES_COLUMNS);
+        assert_eq!(h, columns::<NodeRow>());
         assert_eq!(rows[0][..4], ["general-0", "general", "m5.large", "29"]);
 
         let samples: Vec<Sample> = (0..3u32)
@@ -370,7 +228,7 @@ mod tests {
             })
             .collect();
         let (h, rows) = parse(&timeseries_csv(&samples));
-        assert_eq!(h, TIMESERIES_COLUMNS);
+        assert_eq!(h, columns::<Sample>());
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[2][0], "20");
         assert_eq!(rows[2][7], "12");
@@ -401,8 +259,32 @@ mod tests {
         let text = pod_waits_csv(&waits);
         assert!(text.ends_with("\"web-\"\"1\"\"\",n0,60,61.5,1.5,insufficient_cidr_cooldown\n"));
         let (h, rows) = parse(&text);
-        assert_eq!(h, POD_WAITS_COLUMNS);
+        assert_eq!(h, columns::<PodWait>());
         assert_eq!(rows[0][0], "web-\"1\"");
+    }
+
+    #[test]
+    fn a_file_without_rows_has_its_header() {
+        assert_eq!(pod_waits_csv(&[]), "pod,node,bound_s,ip_s,wait_s,reason\n");
+    }
+
+    #[test]
+    fn the_columns_are_the_contract_order() {
+        let s = columns::<Summary>();
+        assert_eq!(s[..3], ["scenario", "seed", "duration_s"]);
+        assert_eq!(s[26], "first_insufficient_cidr_s");
+        assert_eq!(
+            columns::<Ec2Row>(),
+            [
+                "action",
+                "calls",
+                "succeeded",
+                "failed",
+                "throttled",
+                "insufficient_cidr_blocks",
+                "insufficient_free_addresses"
+            ]
+        );
     }
 
     #[test]
@@ -418,7 +300,7 @@ mod tests {
         ] {
             assert_eq!(
                 serde_json::to_string(&r).unwrap(),
-                format!("\"{}\"", reason_name(r))
+                format!("\"{}\"", r.name())
             );
         }
     }

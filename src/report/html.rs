@@ -8,7 +8,6 @@
 use std::fmt::Write;
 
 use super::chart::human_time;
-use super::csv::reason_name;
 use super::page::{Kpi, int, kpis, page, wait};
 use super::svg::escape;
 use super::{PodWait, RunOutput, Summary, WaitReason, blocks, plots};
@@ -326,7 +325,7 @@ fn callouts(out: &mut String, run: &RunOutput) {
     }
     let reasons = reason_counts(&run.pod_waits)
         .iter()
-        .map(|(r, n)| format!("<code>{}</code> {}", reason_name(*r), int(*n as u64)))
+        .map(|(r, n)| format!("<code>{}</code> {}", r.name(), int(*n as u64)))
         .collect::<Vec<_>>()
         .join(", ");
     let never = run.pod_waits.iter().filter(|w| w.ip_s.is_none()).count();
@@ -361,7 +360,7 @@ fn callouts(out: &mut String, run: &RunOutput) {
                 Some(_) => wait(w.wait_s),
                 None => format!("{}, no IP", wait(w.wait_s)),
             }),
-            reason_name(w.reason)
+            w.reason.name()
         );
     }
     out.push_str("</tbody></table>\n");
@@ -636,6 +635,6 @@ mod tests {
     fn the_summary_table_lists_every_contract_column_in_order() {
         let rows = summary_rows(&Summary::default());
         let cols: Vec<&str> = rows.iter().map(|r| r.0).collect();
-        assert_eq!(cols, super::super::csv::SUMMARY_COLUMNS);
+        assert_eq!(cols, super::super::csv::columns::<Summary>());
     }
 }

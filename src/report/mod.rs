@@ -31,19 +31,28 @@ pub mod text;
 
 pub use folder::{render_run, write_folder, write_run, write_run_with};
 
+// The model's own types, converted here (they live with the idea they belong to).
+pub use crate::cluster::WaitReason;
+pub use crate::ec2::Ec2Minute;
+pub use crate::subnet::BlockState;
+
 /// `summary.csv`: one row, DESIGN.md §5 column order.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,
+    #[serde(serialize_with = "csv::ser_secs")]
     pub duration_s: f64,
     pub nodes: u32,
     pub pods_peak: u32,
     pub pods_final: u32,
     pub pods_unschedulable: u32,
     pub pods_waited_for_ip: u32,
+    #[serde(serialize_with = "csv::ser_secs")]
     pub ip_wait_p50_s: f64,
+    #[serde(serialize_with = "csv::ser_secs")]
     pub ip_wait_p99_s: f64,
+    #[serde(serialize_with = "csv::ser_secs")]
     pub ip_wait_max_s: f64,
     pub assigned_ips_final: u64,
     pub warm_ips_final: u64,
@@ -61,6 +70,7 @@ pub struct Summary {
     pub insufficient_cidr_blocks: u64,
     pub insufficient_free_addresses: u64,
     /// Empty when no `InsufficientCidrBlocks` happened.
+    #[serde(serialize_with = "csv::ser_opt_secs")]
     pub first_insufficient_cidr_s: Option<f64>,
     pub fragmentation_score_final: u32,
     pub fragmentation_score_max: u32,
@@ -94,6 +104,7 @@ pub struct NodeRow {
 /// `timeseries.csv`: one row per `sample_interval` (the last two columns cumulative).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Sample {
+    #[serde(serialize_with = "csv::ser_secs")]
     pub time_s: f64,
     pub pods_running: u32,
     pub pods_waiting_ip: u32,
@@ -124,53 +135,34 @@ pub struct Ec2Row {
     pub insufficient_free_addresses: u64,
 }
 
-/// Why a bound pod waited for an address (`pod_waits.csv` `reason`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaitReason {
-    /// The node's pool had no address at all.
-    NoIp,
-    /// Spare addresses existed but all were in `IP_COOLDOWN_PERIOD`.
-    Cooling,
-    /// The node could not grow: every ENI slot is used and full.
-    EniLimit,
-    /// EC2 answered `InsufficientFreeAddressesInSubnet`.
-    SubnetExhausted,
-    /// ipamd was in its 120 s back-off after `InsufficientCidrBlocks`.
-    InsufficientCidrCooldown,
-    /// EC2 throttled ipamd's calls.
-    Throttled,
-    /// The pool reached max pods (ipamd's growth ceiling) without a free address.
-    MaxPodsCeiling,
-}
-
 /// `pod_waits.csv`: one row per pod that waited for an IP.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PodWait {
     pub pod: String,
     pub node: String,
+    #[serde(serialize_with = "csv::ser_secs")]
     pub bound_s: f64,
     /// Empty when the pod never got an address (deleted while waiting, or still waiting at
     /// the end; `wait_s` then runs to that moment).
+    #[serde(serialize_with = "csv::ser_opt_secs")]
     pub ip_s: Option<f64>,
+    #[serde(serialize_with = "csv::ser_secs")]
     pub wait_s: f64,
     pub reason: WaitReason,
 }
 
-/// State of one /28 block of a subnet, for `blocks.svg`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockState {
-    /// None of its 16 addresses used or reserved.
-    Free,
-    /// Some, not all, addresses used.
-    Fragmented,
-    /// All 16 used by single addresses.
-    Full,
-    /// Assigned as a /28 prefix.
-    Prefix,
-    /// Holds a subnet-reserved address or lies in an explicit reservation.
-    Reserved,
+impl Default for PodWait {
+    /// An empty row (its serde field names are `pod_waits.csv`'s columns).
+    fn default() -> Self {
+        PodWait {
+            pod: String::new(),
+            node: String::new(),
+            bound_s: 0.0,
+            ip_s: None,
+            wait_s: 0.0,
+            reason: WaitReason::NoIp,
+        }
+    }
 }
 
 /// The block map of one subnet at one moment.
@@ -179,28 +171,11 @@ pub struct BlockMap {
     /// Subnet name.
     pub subnet: String,
     /// Subnet CIDR, e.g. `10.0.0.0/21`.
-    pub cidr: String,
+    pub cidr: crate::subnet::Ipv4Cidr,
     /// Simulated time of the snapshot, seconds.
     pub time_s: f64,
     /// One entry per /28, in address order.
     pub blocks: Vec<BlockState>,
-}
-
-/// EC2 activity in one minute of simulated time, for `ec2.svg`.
-///
-/// The engine records one entry per minute in which any call was issued (minutes without
-/// calls may be left out), in increasing `minute` order. Calls are counted exactly as in
-/// `ec2_calls.csv` (every SDK attempt, throttled ones included), at the time they are issued.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Ec2Minute {
-    /// The minute: covers simulated seconds `[60 × minute, 60 × (minute + 1))`.
-    pub minute: u32,
-    /// Calls issued by action, indexed like [`crate::ec2::Action::ALL`].
-    pub calls: [u64; 11],
-    /// Of those calls, how many failed (any error code).
-    pub failed: u64,
-    /// Of the failed calls, how many were `RequestLimitExceeded`.
-    pub throttled: u64,
 }
 
 /// Everything one run produced.

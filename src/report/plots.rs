@@ -22,7 +22,7 @@ const FAILED_OTHER: &str = "#f56565";
 const THROTTLED: &str = "#9b2c2c";
 
 /// Colours of the EC2 actions, in [`Action::ALL`] order (no red: red marks failures).
-const ACTION_COLOURS: [&str; 11] = [
+const ACTION_COLOURS: [&str; Action::ALL.len()] = [
     "#4e79a7", "#f28e2b", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
     "#bab0ac", "#86bcb6", "#d37295",
 ];
@@ -291,7 +291,7 @@ pub fn subnet_svg(run: &RunOutput) -> String {
 /// One bar of `ec2.svg`: calls by action and failures in `bin` minutes.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Bin {
-    calls: [u64; 11],
+    calls: [u64; Action::ALL.len()],
     failed: u64,
     throttled: u64,
 }
@@ -381,7 +381,7 @@ pub fn ec2_svg(run: &RunOutput) -> String {
     let top = header(&mut svg, &title, &subtitle);
     let w = WIDTH - LEFT - RIGHT;
 
-    let mut used = [false; 11];
+    let mut used = [false; Action::ALL.len()];
     for b in &bins {
         for (a, c) in b.calls.iter().enumerate() {
             used[a] |= *c > 0;

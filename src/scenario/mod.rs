@@ -325,7 +325,5 @@ pub(crate) fn default_workload_name(kind: &str, index: usize) -> String {
     format!("{kind}-{index}")
 }
 
-pub(crate) use crate::catalog::edit_distance;
-
 #[cfg(test)]
 mod tests;

@@ -84,13 +84,8 @@ fn looks_like_env_var(s: &str) -> bool {
 }
 
 fn unknown_variable(set: &str, name: &str) -> ScenarioError {
-    let mut best: Vec<(usize, &str)> = CniConfig::VARIABLES
-        .iter()
-        .map(|v| (crate::scenario::edit_distance(name, v), *v))
-        .collect();
-    best.sort();
-    let hint = match best.first() {
-        Some((d, v)) if *d <= 4 => format!("did you mean {v}? "),
+    let hint = match crate::suggest::closest(name, CniConfig::VARIABLES.iter().copied(), 1)[..] {
+        [v] => format!("did you mean {v}? "),
         _ => String::new(),
     };
     ScenarioError::Override {

@@ -1,13 +1,21 @@
-//! IPv4 CIDR blocks, validated.
+//! IPv4 CIDR blocks, validated: the project's one CIDR type.
 //!
-//! [`Ipv4Cidr`] is a network address and a prefix length with no host bits set. Its
-//! [`FromStr`](std::str::FromStr) accepts only what EC2 accepts as a *subnet* (/16 to /28),
-//! so `calc --subnet` and the scenario's `[subnet] cidr` share one parser and one set of
-//! messages; [`Ipv4Cidr::parse_block`] accepts any prefix length, for subnet CIDR
-//! reservations (which may be as small as a /32).
+//! [`Ipv4Cidr`] is a small newtype over [`ipnet::Ipv4Net`] that holds only networks (no host
+//! bits set). It serves every CIDR of the project: subnets, subnet CIDR reservations, the
+//! /32 secondary IPs and /28 prefixes EC2 hands to ENIs ([`crate::ec2::Cidr`] is this type),
+//! `calc --subnet` and the report's block maps. Inside the subnet bitmap addresses stay `u32`
+//! offsets (the hot path); this type is the boundary.
+//!
+//! Its [`FromStr`](std::str::FromStr) accepts only what EC2 accepts as a *subnet* (/16 to
+//! /28), so `calc --subnet` and the scenario's `[subnet] cidr` share one parser and one set
+//! of messages; [`Ipv4Cidr::parse_block`] accepts any prefix length, for subnet CIDR
+//! reservations (which may be as small as a /32). The parser is ours, not `ipnet`'s, for its
+//! messages: which part is wrong, and the network to write when host bits are set.
 
 use std::fmt;
 use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
 
 use super::error::SubnetError;
 
@@ -16,17 +24,25 @@ pub const MIN_SUBNET_LEN: u8 = 16;
 /// Largest prefix length (smallest subnet) EC2 accepts for a subnet.
 pub const MAX_SUBNET_LEN: u8 = 28;
 
-/// A validated IPv4 CIDR block: `addr` has no bits set past `len`.
+/// A validated IPv4 CIDR block: an [`Ipv4Net`] with no host bits set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Ipv4Cidr {
-    addr: u32,
-    len: u8,
-}
+pub struct Ipv4Cidr(Ipv4Net);
 
 impl Ipv4Cidr {
     /// The block `addr/len`, or `None` if `len > 32` or host bits are set.
     pub fn new(addr: u32, len: u8) -> Option<Ipv4Cidr> {
-        (len <= 32 && addr & !mask(len) == 0).then_some(Ipv4Cidr { addr, len })
+        let net = Ipv4Net::new(Ipv4Addr::from(addr), len).ok()?;
+        (net.trunc() == net).then_some(Ipv4Cidr(net))
+    }
+
+    /// A /32 (one secondary IP) at `addr`.
+    pub fn host(addr: u32) -> Ipv4Cidr {
+        Ipv4Cidr(Ipv4Net::from(Ipv4Addr::from(addr)))
+    }
+
+    /// The /28 prefix holding `addr` (host bits cleared).
+    pub fn prefix28(addr: u32) -> Ipv4Cidr {
+        Ipv4Cidr(Ipv4Net::new_assert(Ipv4Addr::from(addr), 28).trunc())
     }
 
     /// Parses any CIDR block (`/0` to `/32`), e.g. a subnet CIDR reservation. A bare
@@ -38,63 +54,66 @@ impl Ipv4Cidr {
     /// Parses an EC2 subnet CIDR: a block of length /16 to /28. Same as `text.parse()`.
     pub fn parse_subnet(text: &str) -> Result<Ipv4Cidr, SubnetError> {
         let cidr = parse(text, "a subnet")?;
-        if cidr.len > MAX_SUBNET_LEN {
+        let len = cidr.prefix_len();
+        if len > MAX_SUBNET_LEN {
             return Err(SubnetError::SubnetTooSmall {
                 cidr: cidr.to_string(),
-                len: cidr.len,
+                len,
             });
         }
-        if cidr.len < MIN_SUBNET_LEN {
+        if len < MIN_SUBNET_LEN {
             return Err(SubnetError::SubnetTooLarge {
                 cidr: cidr.to_string(),
-                len: cidr.len,
+                len,
             });
         }
         Ok(cidr)
     }
 
+    /// The `ipnet` network.
+    pub fn net(self) -> Ipv4Net {
+        self.0
+    }
+
     /// The first address, as a `u32` (10.0.0.16 = `0x0a00_0010`).
     pub fn addr(self) -> u32 {
-        self.addr
+        u32::from(self.0.network())
     }
 
     /// The prefix length.
     pub fn prefix_len(self) -> u8 {
-        self.len
+        self.0.prefix_len()
     }
 
     /// The number of addresses, `2^(32 − len)`.
     pub fn size(self) -> u64 {
-        1u64 << (32 - u32::from(self.len))
+        1u64 << (32 - u32::from(self.prefix_len()))
+    }
+
+    /// The number of addresses of a block no larger than a /1 (an ENI's /32 or /28, a
+    /// subnet), as a `u32`.
+    pub fn size_u32(self) -> u32 {
+        u32::try_from(self.size()).unwrap_or(u32::MAX)
     }
 
     /// The last address.
     pub fn last(self) -> u32 {
-        self.addr | !mask(self.len)
+        u32::from(self.0.broadcast())
     }
 
     /// Whether `addr` lies in this block.
     pub fn contains(self, addr: u32) -> bool {
-        addr & mask(self.len) == self.addr
+        self.0.contains(&Ipv4Addr::from(addr))
     }
 
     /// Whether `other` lies wholly inside this block.
     pub fn covers(self, other: Ipv4Cidr) -> bool {
-        self.len <= other.len && self.contains(other.addr)
+        self.0.contains(&other.0)
     }
 
     /// Whether the two blocks share an address (for CIDR blocks: one covers the other).
     pub fn overlaps(self, other: Ipv4Cidr) -> bool {
         self.covers(other) || other.covers(self)
-    }
-}
-
-/// The network mask of a prefix length (`mask(20)` = 255.255.240.0).
-fn mask(len: u8) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(len.min(32)))
     }
 }
 
@@ -113,25 +132,24 @@ fn parse(text: &str, what: &'static str) -> Result<Ipv4Cidr, SubnetError> {
     if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
         return Err(syntax("the prefix length is not a number"));
     }
-    let len: u8 = match len.parse() {
-        Ok(n) if n <= 32 => n,
-        _ => return Err(syntax("the prefix length is larger than 32")),
-    };
-    let addr = u32::from(ip);
-    Ipv4Cidr::new(addr, len).ok_or_else(|| SubnetError::HostBitsSet {
-        text: t.to_string(),
-        what,
-        suggestion: Ipv4Cidr {
-            addr: addr & mask(len),
-            len,
-        }
-        .to_string(),
-    })
+    let net = len
+        .parse()
+        .ok()
+        .and_then(|len| Ipv4Net::new(ip, len).ok())
+        .ok_or_else(|| syntax("the prefix length is larger than 32"))?;
+    if net.trunc() != net {
+        return Err(SubnetError::HostBitsSet {
+            text: t.to_string(),
+            what,
+            suggestion: net.trunc().to_string(),
+        });
+    }
+    Ok(Ipv4Cidr(net))
 }
 
 impl fmt::Display for Ipv4Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", Ipv4Addr::from(self.addr), self.len)
+        self.0.fmt(f)
     }
 }
 
@@ -235,5 +253,11 @@ mod tests {
         assert!(s.contains(0x0a00_0fff) && !s.contains(0x0a00_1000));
         assert_eq!(Ipv4Cidr::new(0x0a00_0001, 24), None);
         assert_eq!(Ipv4Cidr::new(0x0a00_0000, 33), None);
+        assert_eq!(Ipv4Cidr::host(0x0a00_0007).to_string(), "10.0.0.7/32");
+        assert_eq!(Ipv4Cidr::new(0x0a00_0010, 28).unwrap().size_u32(), 16);
+        assert_eq!(
+            Ipv4Cidr::new(0x0a00_0010, 28).unwrap().net(),
+            "10.0.0.16/28".parse::<ipnet::Ipv4Net>().unwrap()
+        );
     }
 }

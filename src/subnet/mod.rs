@@ -43,6 +43,7 @@ use rand::RngExt as _;
 pub use cidr::Ipv4Cidr;
 pub use config::{Background, Placement, ReservationConfig, ReservationKind, SubnetConfig};
 pub use error::SubnetError;
+pub use summary::BlockState;
 
 use crate::rng::{Rng, Streams};
 use rank::{RankTree, WORDS};
@@ -120,12 +121,12 @@ impl Subnet {
         let blocks = size / PREFIX_SIZE;
         let mut addrs = Box::new([AddrWord::default(); WORDS]);
         for off in RESERVED_ADDRESSES - 1..size - 1 {
-            addrs[aw(off)].single_ok |= 1 << (off % 64);
+            addrs[addr_word(off)].single_ok |= 1 << (off % 64);
         }
         let singles: Vec<u64> = addrs.iter().map(|a| a.candidates()).collect();
         let mut general_ok: BlockBits = [0; BLOCK_WORDS];
         for b in 1..blocks.saturating_sub(1) {
-            general_ok[bw(b)] |= 1 << (b % 64);
+            general_ok[block_word(b)] |= 1 << (b % 64);
         }
         Subnet {
             name,
@@ -177,9 +178,9 @@ impl Subnet {
         // Aligned power-of-two range: inside one word, or whole words.
         if size < 64 {
             let mask = (u64::MAX >> (64 - size)) << (off % 64);
-            self.addrs[aw(off)].single_ok &= !mask;
+            self.addrs[addr_word(off)].single_ok &= !mask;
         } else {
-            let w = aw(off);
+            let w = addr_word(off);
             for a in &mut self.addrs[w..w + (size / 64) as usize] {
                 a.single_ok = 0;
             }
@@ -187,7 +188,7 @@ impl Subnet {
         let first_block = off / PREFIX_SIZE;
         let last_block = (off + size - 1) / PREFIX_SIZE;
         for b in first_block..=last_block {
-            let (w, bit) = (bw(b), 1u64 << (b % 64));
+            let (w, bit) = (block_word(b), 1u64 << (b % 64));
             match kind {
                 ReservationKind::Explicit => {
                     self.explicit_blocks[w] |= bit;
@@ -225,7 +226,7 @@ impl Subnet {
         let mut bits = [0u64; BLOCK_WORDS];
         for b in 0..self.size / PREFIX_SIZE {
             if self.lane(b) == 0 {
-                bits[bw(b)] |= 1 << (b % 64);
+                bits[block_word(b)] |= 1 << (b % 64);
             }
         }
         bits
@@ -290,13 +291,13 @@ impl Subnet {
         if off % PREFIX_SIZE != 0 || self.is_edge(b) || self.lane(b) != 0 {
             return false;
         }
-        let (bw_, bit) = (bw(b), 1u64 << (b % 64));
+        let (bw_, bit) = (block_word(b), 1u64 << (b % 64));
         if self.preferred_ok[bw_] & bit != 0 {
             self.preferred.remove(b);
         } else if self.general_ok[bw_] & bit != 0 {
             self.general.remove(b);
         }
-        let (w, shift) = (lw(b), (b % 4) * 16);
+        let (w, shift) = (lane_word(b), (b % 4) * 16);
         let a = &mut self.addrs[w];
         a.used |= 0xffffu64 << shift;
         self.used_count += PREFIX_SIZE;
@@ -314,6 +315,15 @@ impl Subnet {
         ok
     }
 
+    /// Takes the /28 at `addr` for a tenant that never gives it back (an imported background
+    /// interface's prefix): like [`Subnet::take_prefix`], its 16 addresses counted as
+    /// background.
+    pub fn take_background_prefix(&mut self, addr: u32) -> bool {
+        let ok = self.take_prefix(addr);
+        self.background += if ok { PREFIX_SIZE } else { 0 };
+        ok
+    }
+
     /// Returns a single address taken by [`Subnet::alloc_address`] or
     /// [`Subnet::take_address`]. Returns `false`, changing nothing, if `addr` is not a held
     /// single address (outside the subnet, free, or part of a prefix).
@@ -325,7 +335,7 @@ impl Subnet {
         if !self.is_used(off) || self.is_prefix(b) {
             return false;
         }
-        let (w, bit) = (aw(off), 1u64 << (off % 64));
+        let (w, bit) = (addr_word(off), 1u64 << (off % 64));
         let was_full = self.lane(b) == 0xffff;
         let a = &mut self.addrs[w];
         a.used &= !bit;
@@ -361,14 +371,14 @@ impl Subnet {
             Placement::Lowest => pool.first()?,
         };
         pool.remove_member(b);
-        let (w, shift) = (lw(b), (b % 4) * 16);
+        let (w, shift) = (lane_word(b), (b % 4) * 16);
         let mask = 0xffffu64 << shift;
         let a = &mut self.addrs[w];
         debug_assert_eq!(a.used & mask, 0, "block {b} is a candidate but not free");
         a.used |= mask;
         self.used_count += PREFIX_SIZE;
         self.singles.sub(w, lane_ones(a.single_ok >> shift));
-        self.prefixes[bw(b)] |= 1 << (b % 64);
+        self.prefixes[block_word(b)] |= 1 << (b % 64);
         self.prefix_count += 1;
         Some(self.cidr.addr() + b * PREFIX_SIZE)
     }
@@ -383,13 +393,13 @@ impl Subnet {
         if off % PREFIX_SIZE != 0 || !self.is_prefix(b) {
             return false;
         }
-        let (w, shift) = (lw(b), (b % 4) * 16);
+        let (w, shift) = (lane_word(b), (b % 4) * 16);
         let mask = 0xffffu64 << shift;
         let a = &mut self.addrs[w];
         a.used &= !mask;
         self.used_count -= PREFIX_SIZE;
         self.singles.add(w, lane_ones(a.single_ok >> shift));
-        self.prefixes[bw(b)] &= !(1 << (b % 64));
+        self.prefixes[block_word(b)] &= !(1 << (b % 64));
         self.prefix_count -= 1;
         self.block_became_free(b);
         true
@@ -397,7 +407,7 @@ impl Subnet {
 
     /// Marks a free address held (any caller: placement, by value).
     fn hold(&mut self, off: u32) {
-        let (w, bit) = (aw(off), 1u64 << (off % 64));
+        let (w, bit) = (addr_word(off), 1u64 << (off % 64));
         let b = off / PREFIX_SIZE;
         let was_free_block = self.lane(b) == 0;
         let a = &mut self.addrs[w];
@@ -408,7 +418,7 @@ impl Subnet {
             self.singles.sub(w, 1);
         }
         if was_free_block {
-            let (bw, bbit) = (bw(b), 1u64 << (b % 64));
+            let (bw, bbit) = (block_word(b), 1u64 << (b % 64));
             if self.preferred_ok[bw] & bbit != 0 {
                 self.preferred.remove(b);
             } else if self.general_ok[bw] & bbit != 0 {
@@ -423,7 +433,7 @@ impl Subnet {
     /// Block `b` has no held address any more: it is a prefix candidate if its pool allows.
     #[inline(always)]
     fn block_became_free(&mut self, b: u32) {
-        let (w, bit) = (bw(b), 1u64 << (b % 64));
+        let (w, bit) = (block_word(b), 1u64 << (b % 64));
         if self.preferred_ok[w] & bit != 0 {
             self.preferred.insert(b);
         } else if self.general_ok[w] & bit != 0 {
@@ -433,7 +443,7 @@ impl Subnet {
 
     /// The 16 held-bits of block `b`.
     fn lane(&self, b: u32) -> u64 {
-        (self.addrs[lw(b)].used >> ((b % 4) * 16)) & 0xffff
+        (self.addrs[lane_word(b)].used >> ((b % 4) * 16)) & 0xffff
     }
 
     #[inline]
@@ -443,11 +453,11 @@ impl Subnet {
     }
 
     fn is_used(&self, off: u32) -> bool {
-        self.addrs[aw(off)].used >> (off % 64) & 1 == 1
+        self.addrs[addr_word(off)].used >> (off % 64) & 1 == 1
     }
 
     fn is_prefix(&self, b: u32) -> bool {
-        self.prefixes[bw(b)] >> (b % 64) & 1 == 1
+        self.prefixes[block_word(b)] >> (b % 64) & 1 == 1
     }
 
     fn is_aws_reserved(&self, off: u32) -> bool {
@@ -537,18 +547,18 @@ const BLOCK_WORDS: usize = BLOCKS / 64;
 
 /// The address-bitmap word of offset `off` (masked: no bounds check).
 #[inline(always)]
-fn aw(off: u32) -> usize {
+fn addr_word(off: u32) -> usize {
     (off / 64) as usize % WORDS
 }
 
 /// The block-bitmap word of block `b`.
 #[inline(always)]
-fn bw(b: u32) -> usize {
+fn block_word(b: u32) -> usize {
     (b / 64) as usize % BLOCK_WORDS
 }
 
 /// The address-bitmap word holding block `b`'s 16 bits.
 #[inline(always)]
-fn lw(b: u32) -> usize {
+fn lane_word(b: u32) -> usize {
     (b / 4) as usize % WORDS
 }

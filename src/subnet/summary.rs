@@ -10,7 +10,22 @@
 //! [`Subnet::block_map`] draws it as `Reserved`.
 
 use super::{PREFIX_SIZE, RESERVED_ADDRESSES, Subnet};
-use crate::report::BlockState;
+
+/// State of one /28 block of a subnet, for `blocks.svg`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockState {
+    /// None of its 16 addresses used or reserved.
+    Free,
+    /// Some, not all, addresses used.
+    Fragmented,
+    /// All 16 used by single addresses.
+    Full,
+    /// Assigned as a /28 prefix.
+    Prefix,
+    /// Holds a subnet-reserved address or lies in an explicit reservation.
+    Reserved,
+}
 
 impl Subnet {
     /// Addresses that can ever be held: 2^(32−len) − 5.
@@ -78,7 +93,7 @@ impl Subnet {
     pub fn block_map(&self) -> Vec<BlockState> {
         (0..self.size / PREFIX_SIZE)
             .map(|b| {
-                let explicit = self.explicit_blocks[super::bw(b)] >> (b % 64) & 1 == 1;
+                let explicit = self.explicit_blocks[super::block_word(b)] >> (b % 64) & 1 == 1;
                 if self.is_prefix(b) {
                     BlockState::Prefix
                 } else if explicit || self.is_edge(b) {

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use super::BlockState;
 use super::*;
-use crate::report::BlockState;
 
 pub(super) fn config(cidr: &str, placement: Placement) -> SubnetConfig {
     SubnetConfig {

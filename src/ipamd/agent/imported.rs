@@ -118,7 +118,7 @@ impl Ipamd {
             if !self.ds.restore(pod, addr, now) {
                 // Held on a CIDR of the other mode: that CIDR stays.
                 for (_, cidrs) in &mut other_mode {
-                    cidrs.retain(|c| !(addr >= c.addr && addr - c.addr < c.size()));
+                    cidrs.retain(|c| !c.contains(addr));
                 }
             }
         }

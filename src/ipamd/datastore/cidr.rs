@@ -30,7 +30,7 @@ impl CidrState {
     pub(super) fn new(cidr: Cidr) -> Self {
         CidrState {
             cidr,
-            recs: vec![Rec::Unused; cidr.size() as usize].into_boxed_slice(),
+            recs: vec![Rec::Unused; cidr.size_u32() as usize].into_boxed_slice(),
             assigned: 0,
             recorded: 0,
             last_release: None,

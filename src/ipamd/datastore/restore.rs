@@ -17,8 +17,8 @@ impl Datastore {
         let mut found = None;
         for (e, eni) in self.enis.iter() {
             for (c, st) in eni.cidrs.iter() {
-                let base = st.cidr.addr;
-                if addr >= base && addr - base < st.cidr.size() {
+                let base = st.cidr.addr();
+                if addr >= base && addr - base < st.cidr.size_u32() {
                     found = Some((e, c, (addr - base) as usize));
                 }
             }

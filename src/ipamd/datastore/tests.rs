@@ -12,11 +12,11 @@ fn ip(a: u8, b: u8, c: u8, d: u8) -> u32 {
 }
 
 fn slash32(addr: u32) -> Cidr {
-    Cidr { addr, len: 32 }
+    Cidr::host(addr)
 }
 
 fn slash28(addr: u32) -> Cidr {
-    Cidr { addr, len: 28 }
+    Cidr::new(addr, 28).expect("an aligned /28")
 }
 
 /// A SIP datastore: primary ENI 0 with `n0` /32s, ENI 1 (created at `t1`) with `n1`.

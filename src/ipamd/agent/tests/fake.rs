@@ -110,20 +110,14 @@ impl Fake {
                 Ok((0..n)
                     .map(|_| {
                         self.next_ip[subnet] += 1;
-                        Cidr {
-                            addr: self.next_ip[subnet],
-                            len: 32,
-                        }
+                        Cidr::host(self.next_ip[subnet])
                     })
                     .collect())
             }
             Request::Prefixes(n) => Ok((0..n)
                 .map(|_| {
                     self.next_prefix[subnet] += 16;
-                    Cidr {
-                        addr: self.next_prefix[subnet],
-                        len: 28,
-                    }
+                    Cidr::prefix28(self.next_prefix[subnet])
                 })
                 .collect()),
         }
@@ -152,7 +146,7 @@ fn respond<T>(result: Result<T, Ec2Error>, latency: Millis) -> Response<T> {
 
 impl ControlPlane for Fake {
     fn launch_primary_eni(&mut self, subnet: SubnetId, slots: u32) -> Result<NewEni, Ec2Error> {
-        let primary = self.carve(subnet, Request::Ips(1))?[0].addr;
+        let primary = self.carve(subnet, Request::Ips(1))?[0].addr();
         let id = EniId(self.next_eni);
         self.next_eni += 1;
         self.enis.insert(id, (slots, Vec::new(), subnet));
@@ -172,7 +166,7 @@ impl ControlPlane for Fake {
     ) -> Response<NewEni> {
         let (r, latency) = self.outcome(now, Action::CreateNetworkInterface);
         let result = r.and_then(|()| {
-            let primary = self.carve(subnet, Request::Ips(1))?[0].addr;
+            let primary = self.carve(subnet, Request::Ips(1))?[0].addr();
             let cidrs = self.carve(subnet, req)?;
             let id = EniId(self.next_eni);
             self.next_eni += 1;
