@@ -1,10 +1,15 @@
 //! The `ipamsim` command line: parse arguments, call the library, print, map errors to exit
 //! codes (0 success, 2 bad input, 1 internal failure). Nothing else lives here.
+//!
+//! Output goes through `io::Result` to the end, as ripgrep does (`crates/core/main.rs`): a
+//! closed pipe (`ipamsim instance-types | head -1`) ends the command quietly with exit 0, a
+//! stdout that cannot be written (`> /dev/full`) is one error line and exit 1. Flag errors
+//! from clap are one line too (the first line of clap's message, then a pointer to --help).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -141,7 +146,7 @@ struct RunArgs {
     /// Output folder (default: output/<scenario name>/).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Override the scenario's seed.
+    /// Override the scenario's seed (any integer 0 to 18446744073709551615).
     #[arg(long)]
     seed: Option<u64>,
     /// Override a scenario key (`subnet.cidr=10.0.0.0/22`) or an aws-node variable
@@ -165,11 +170,12 @@ struct SweepArgs {
     #[arg(long = "vary", value_name = "KEY=V1,V2,..", required = true)]
     vary: Vec<String>,
     /// Seeds per cell (seed, seed+1, ...).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(ipamsim::sweep::MAX_RUNS)))]
     seeds: u32,
-    /// Parallel runs (default: number of cores).
-    #[arg(long)]
-    jobs: Option<usize>,
+    /// Parallel runs (default and most: the machine's available parallelism).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
     /// Output folder (default: output/<scenario name>-sweep/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -280,8 +286,7 @@ impl CalcArgs {
             format: self.format,
         }
         .request()?;
-        print!("{}", calc::format::render(&calc::run(&req), req.format));
-        Ok(())
+        emit(&calc::format::render(&calc::run(&req), req.format))
     }
 }
 
@@ -296,8 +301,7 @@ impl MaxPodsArgs {
             show_max_allowed: self.show_max_allowed,
         }
         .options()?;
-        println!("{}", ipamsim::catalog::max_pods(t, &opts));
-        Ok(())
+        emit(&format!("{}\n", ipamsim::catalog::max_pods(t, &opts)))
     }
 }
 
@@ -310,16 +314,45 @@ impl InstanceTypesArgs {
         }
         .list()?;
         let header = std::io::stdout().is_terminal();
-        print!(
-            "{}",
-            ipamsim::calc::format::instance_types(&types, format, header)
-        );
-        Ok(())
+        emit(&ipamsim::calc::format::instance_types(
+            &types, format, header,
+        ))
     }
 }
 
+/// Writes `text` to stdout. A closed pipe is success: whoever reads has what they wanted.
+fn emit(text: &str) -> Result<(), ipamsim::Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(ipamsim::Error::Io {
+            path: PathBuf::from("<standard output>"),
+            source: e,
+            input: false,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// One line to stderr; if stderr itself is gone there is no one to tell.
+fn note(kind: &str, message: &str) {
+    // Control characters from user input (a newline in a --set value) stay visible and the
+    // message stays one line.
+    let mut line = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{kind}: {line}");
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(&err),
+    };
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
@@ -332,31 +365,63 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            note("error", &err.to_string());
             ExitCode::from(err.exit_code() as u8)
         }
     }
 }
 
+/// `--help` and `--version` as clap prints them; a flag error as one line, exit 2.
+fn clap_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        return match emit(&err.render().to_string()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                note("error", &e.to_string());
+                ExitCode::from(1)
+            }
+        };
+    }
+    // clap's message is paragraphs: the error (with any list it names), tips, the usage and
+    // a pointer to --help. Keep the error and the tips, on one line.
+    let text = err.render().to_string();
+    let mut kept: Vec<String> = Vec::new();
+    for (i, paragraph) in text.split("\n\n").enumerate() {
+        let words: Vec<&str> = paragraph.split_whitespace().collect();
+        if i == 0 || words.first() == Some(&"tip:") {
+            kept.push(words.join(" "));
+        }
+    }
+    let line = kept.join("; ");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    note("error", &format!("{line} (see ipamsim --help)"));
+    ExitCode::from(2)
+}
+
 /// `ipamsim run`: load, simulate, write the output folder, print the summary.
 fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
-    let mut overrides = args.set.clone();
-    if let Some(seed) = args.seed {
-        overrides.push(format!("seed={seed}"));
-    }
-    let (scenario, default_out) = match &args.scenario {
+    let (mut scenario, default_out) = match &args.scenario {
         Some(path) => {
-            let s = Scenario::load(path, &overrides)?;
+            let s = Scenario::load(path, &args.set)?;
             let out = PathBuf::from("output").join(&s.name);
             (s, out)
         }
         None => (
-            Scenario::embedded_default(&overrides)?,
+            Scenario::embedded_default(&args.set)?,
             PathBuf::from("output/default"),
         ),
     };
+    // Any u64, straight onto the scenario: a TOML integer (and so `--set seed=`) stops at
+    // i64::MAX, and the flag is not a `--set` the user wrote.
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
     for warning in &scenario.warnings {
-        eprintln!("warning: {warning}");
+        note("warning", warning);
     }
     let out = args.out.unwrap_or(default_out);
     let started = Instant::now();
@@ -384,13 +449,13 @@ fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
         Some(log) => log.write_into(dir),
     })?;
     if !args.quiet {
-        print!("{}", report::text::summary(&result));
-        println!(
-            "simulated {} events in {wall:.2} s wall time ({:.0} events/s); wrote {}",
+        emit(&format!(
+            "{}simulated {} events in {wall:.2} s wall time ({:.0} events/s); wrote {}\n",
+            report::text::summary(&result),
             result.summary.events,
             result.summary.events as f64 / wall.max(1e-9),
             out.display()
-        );
+        ))?;
     }
     Ok(())
 }
@@ -404,9 +469,10 @@ fn sweep(args: SweepArgs) -> Result<(), ipamsim::Error> {
         .map(|v| v.parse::<Vary>())
         .collect::<Result<Vec<_>, _>>()?;
     let text = ipamsim::scenario::ScenarioText::read(&args.scenario)?;
-    let threads = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let (threads, capped) = sweep::threads(args.jobs.map(|j| j as usize));
+    if let Some(capped) = capped {
+        note("note", &capped);
+    }
     let started = Instant::now();
     let result = sweep::sweep(
         &text,
@@ -419,20 +485,19 @@ fn sweep(args: SweepArgs) -> Result<(), ipamsim::Error> {
     )?;
     let wall = started.elapsed().as_secs_f64();
     for warning in &result.warnings {
-        eprintln!("warning: {warning}");
+        note("warning", warning);
     }
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sweep", result.name)));
     sweep::write_sweep(&out, &result.name, &result.keys, &result.runs)?;
     let cells = result.runs.len() / (args.seeds.max(1) as usize);
-    println!(
-        "{} runs ({cells} cells × {} seed{}) in {wall:.2} s wall time on {threads} thread{}; wrote {}",
+    emit(&format!(
+        "{} runs ({cells} cells × {} seed{}) in {wall:.2} s wall time on {threads} thread{}; wrote {}\n",
         result.runs.len(),
         args.seeds,
         if args.seeds == 1 { "" } else { "s" },
         if threads == 1 { "" } else { "s" },
         out.display()
-    );
-    Ok(())
+    ))
 }

@@ -19,6 +19,12 @@ pub const HOUR: Millis = 60 * MINUTE;
 /// One day in [`Millis`].
 pub const DAY: Millis = 24 * HOUR;
 
+/// The longest duration any scenario value may spell: 1,000 years (3.2·10¹³ ms). Far above
+/// any run ([`crate::scenario::MAX_DURATION`] is one year), and small enough that a time in
+/// the run plus a few such spans — or an exponential draw of up to ~40 times such a mean —
+/// never overflows a [`Millis`].
+pub const MAX_MILLIS: Millis = 1_000 * 365 * DAY;
+
 /// A duration as written in a scenario: `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`, or an
 /// integer number of seconds. Fractions are allowed (`"1.5s"`) and rounded to the
 /// nearest millisecond.
@@ -90,8 +96,8 @@ pub fn parse_duration(text: &str) -> Result<Millis, DurationError> {
         total += value * scale as f64;
     }
     let ms = total.round();
-    if ms > (u64::MAX / 4) as f64 {
-        return Err(err("it is too large"));
+    if ms > MAX_MILLIS as f64 {
+        return Err(err("it is too large (the most is 1000 years)"));
     }
     Ok(ms as Millis)
 }
@@ -158,10 +164,16 @@ impl<'de> serde::Deserialize<'de> for Duration {
                 if v < 0 {
                     return Err(E::custom(format!("invalid duration {v}: it is negative")));
                 }
-                Ok(Duration(v as Millis * SECOND))
+                self.visit_u64(v as u64)
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
-                Ok(Duration(v.saturating_mul(SECOND)))
+                // Checked, never wrapped: 18446744073709555 s is an error, not 3.4 s.
+                match v.checked_mul(SECOND).filter(|&ms| ms <= MAX_MILLIS) {
+                    Some(ms) => Ok(Duration(ms)),
+                    None => Err(E::custom(format!(
+                        "invalid duration {v} seconds: it is too large (the most is 1000 years)"
+                    ))),
+                }
             }
         }
         d.deserialize_any(V)
@@ -213,9 +225,34 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["", "-5s", "5 parsecs", "abc", "1e400s", "1h30", "s"] {
+        for bad in [
+            "",
+            "-5s",
+            "5 parsecs",
+            "abc",
+            "1e400s",
+            "1h30",
+            "s",
+            "366000d",
+            "18446744073709555",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn integer_seconds_never_wrap() {
+        use serde::Deserialize;
+        #[derive(Deserialize)]
+        struct T {
+            d: Duration,
+        }
+        let ok: T = toml::from_str("d = 90").unwrap();
+        assert_eq!(ok.d.millis(), 90_000);
+        // Issue 14: 18446744073709555 s wrapped to 3.4 s.
+        let err = toml::from_str::<T>("d = 18446744073709555").err().unwrap();
+        assert!(err.message().contains("too large"), "{err}");
+        assert!(toml::from_str::<T>("d = -1").is_err());
     }
 
     #[test]

@@ -135,13 +135,22 @@ impl<'de> Visitor<'de> for LatencyVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Latency, E> {
-        Ok(Latency::Fixed(Duration(v.saturating_mul(SECOND))))
+        // Whole seconds, checked like every scenario duration (time::MAX_MILLIS).
+        v.checked_mul(SECOND)
+            .filter(|&ms| ms <= crate::time::MAX_MILLIS)
+            .map(|ms| Latency::Fixed(Duration(ms)))
+            .ok_or_else(|| {
+                E::custom(format!(
+                    "latency {v} s is too large (the most is 1000 years)"
+                ))
+            })
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Latency, E> {
-        u64::try_from(v)
-            .map(|s| Latency::Fixed(Duration(s.saturating_mul(SECOND))))
-            .map_err(|_| E::custom(format!("latency {v} is negative")))
+        match u64::try_from(v) {
+            Ok(s) => self.visit_u64(s),
+            Err(_) => Err(E::custom(format!("latency {v} is negative"))),
+        }
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Latency, A::Error> {

@@ -147,8 +147,9 @@ pub struct ModelConfig {
     /// Pod IP choice.
     #[serde(default)]
     pub ip_pick: IpPick,
-    /// kubelet's retry interval for a failed CNI ADD (default 1 s).
-    #[serde(default = "one_second")]
+    /// kubelet's retry interval for a failed CNI ADD (default 1 s; at least
+    /// [`MIN_CNI_RETRY`]).
+    #[serde(default = "one_second", deserialize_with = "de_cni_retry")]
     pub cni_retry: Duration,
     /// IMDS visibility wait after attaching a new ENI (default 1 s).
     #[serde(default = "one_second")]
@@ -180,6 +181,22 @@ fn yes() -> bool {
 }
 fn one_second() -> Duration {
     Duration(SECOND)
+}
+
+/// The shortest `cni_retry`: a pod waiting for an address is retried every `cni_retry`, so
+/// the interval bounds the events one waiting pod costs (100 ms: 864,000 a day). A 0 would
+/// retry forever at one instant (issue 14). kubelet itself retries a failed sandbox on its
+/// pod-worker backoff, seconds apart, so nothing realistic is lost.
+pub const MIN_CNI_RETRY: Millis = 100;
+
+fn de_cni_retry<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = Duration::deserialize(d)?;
+    if v.millis() < MIN_CNI_RETRY {
+        return Err(serde::de::Error::custom(format!(
+            "cni_retry = {v} is below {MIN_CNI_RETRY} ms, the shortest retry interval (each waiting pod is retried every cni_retry; shorter floods the run with retries); use e.g. \"1s\""
+        )));
+    }
+    Ok(v)
 }
 
 /// An integer written as a TOML integer or a string, as a DaemonSet env value would be.

@@ -146,7 +146,8 @@ impl Collector {
         Collector {
             interval,
             next_sample: 0,
-            samples: Vec::with_capacity((scenario.duration / interval + 2) as usize),
+            // Grows with the run: nothing reserved for the worst case (issue 14).
+            samples: Vec::new(),
             waits: Vec::new(),
             wait_ms: Vec::new(),
             first_insufficient: None,

@@ -109,16 +109,22 @@ impl Cell<'_> {
     }
 }
 
-/// Groups runs into cells by their values, in order of first appearance.
+/// Groups runs into cells by their values, in order of first appearance. A map from values
+/// to cell index finds each run's cell (O(n log n), not a linear search per run); the map is
+/// only looked up, the cells keep their first-appearance order.
 pub fn cells(runs: &[SweepRun]) -> Vec<Cell<'_>> {
     let mut out: Vec<Cell<'_>> = Vec::new();
+    let mut index: std::collections::BTreeMap<&[String], usize> = std::collections::BTreeMap::new();
     for r in runs {
-        match out.iter_mut().find(|c| c.values == r.values.as_slice()) {
-            Some(c) => c.runs.push(&r.summary),
-            None => out.push(Cell {
-                values: &r.values,
-                runs: vec![&r.summary],
-            }),
+        match index.get(r.values.as_slice()) {
+            Some(&i) => out[i].runs.push(&r.summary),
+            None => {
+                index.insert(&r.values, out.len());
+                out.push(Cell {
+                    values: &r.values,
+                    runs: vec![&r.summary],
+                });
+            }
         }
     }
     out

@@ -6,10 +6,31 @@
 //! posing as complete. To never delete something that is not ours, an existing folder is
 //! replaced only when it is empty or holds an ipamsim result (`summary.csv`, `sweep.csv` or
 //! `report.html`).
+//!
+//! Nothing is left behind (issue 14):
+//! - **Signals.** The first folder written installs a Ctrl-C / SIGTERM / SIGHUP handler
+//!   (the `ctrlc` crate with its `termination` feature) that removes this process's
+//!   temporary folders and exits 130. `ctrlc` rather than `signal-hook`: one handler on a
+//!   thread of its own, the same code on Windows (Ctrl-C, console close) and Unix, and we
+//!   need no more than "stop and clean up" — `signal-hook`'s per-signal registry and
+//!   iterator would be machinery for nothing. A rename into place holds the same lock as the
+//!   handler, so a signal never lands between "old result moved away" and "new one moved in".
+//! - **kill -9.** A process killed outright cannot clean up; the next write into the same
+//!   place removes `<name>.tmp-<pid>` folders whose process is gone, and puts a stale
+//!   `<name>.old-<pid>` back when no result took its place (else removes it). Folders of a
+//!   live process (or, off Unix, of a process we cannot ask about) are left alone.
+//! - **Two writers at once.** Each fills its own temporary folder; the swap into place is
+//!   retried when another writer's result lands in between, so both succeed and the last
+//!   one wins. A writer that keeps losing the race gives up with exit 2 ("busy").
+//!
+//! Exit codes: an `--out` that cannot be created (a file in the way, no permission, a name
+//! too long) is bad input, exit 2; a file that cannot be written into a folder we created
+//! (a full disk) is exit 1, and nothing is left half-written.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, Once};
 
 use super::{RunOutput, blocks, csv, html, plots};
 use crate::Error;
@@ -58,23 +79,123 @@ fn io_err(path: &Path, source: io::Error) -> Error {
     }
 }
 
+/// A place the user chose that cannot hold the folder: exit 2, with what to do.
+fn out_err(path: &Path, source: &io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: io::Error::new(
+            source.kind(),
+            format!("cannot create the output folder here ({source}); choose another --out"),
+        ),
+        input: true,
+    }
+}
+
+/// Folders of this process that a signal must not leave behind.
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static HANDLER: Once = Once::new();
+
+fn in_flight() -> MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while holding the lock cannot leave the list inconsistent (push/retain only).
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Installs the clean-up-and-exit handler, once per process (see the module docs).
+fn install_signal_handler() {
+    HANDLER.call_once(|| {
+        // Another handler already installed (an embedding program's): leave it be.
+        let _ = ctrlc::set_handler(|| {
+            let dirs = in_flight();
+            for dir in dirs.iter() {
+                remove_all(dir);
+            }
+            // Exit holding the lock: no rename into place can start after the clean-up.
+            std::process::exit(130);
+        });
+    });
+}
+
+/// Removes `dir`, retrying while a writer still creates files in it.
+fn remove_all(dir: &Path) {
+    for _ in 0..20 {
+        match fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => continue,
+            _ => return,
+        }
+    }
+}
+
 /// Whether an existing path may be replaced by a result folder.
 fn replaceable(out: &Path) -> Result<bool, Error> {
     let meta = match fs::symlink_metadata(out) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),
-        Err(e) => return Err(io_err(out, e)),
+        // Under a file (ENOTDIR) or unreadable: the user's --out, not our failure.
+        Err(e) => return Err(out_err(out, &e)),
     };
     if !meta.is_dir() {
         return Ok(false);
     }
-    let mut entries = fs::read_dir(out).map_err(|e| io_err(out, e))?;
+    let mut entries = fs::read_dir(out).map_err(|e| out_err(out, &e))?;
     if entries.next().is_none() {
         return Ok(true);
     }
     Ok(["summary.csv", "sweep.csv", "report.html"]
         .iter()
         .any(|f| out.join(f).is_file()))
+}
+
+/// Whether process `pid` may still be running (`None`: cannot tell).
+fn alive(pid: u32) -> Option<bool> {
+    #[cfg(unix)]
+    {
+        use nix::errno::Errno;
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).ok()?);
+        match nix::sys::signal::kill(pid, None) {
+            Ok(()) | Err(Errno::EPERM) => Some(true),
+            Err(Errno::ESRCH) => Some(false),
+            Err(_) => None,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// Clears `<name>.tmp-<pid>` / `<name>.old-<pid>` left in `parent` by dead processes (see
+/// the module docs). Best effort: what cannot be removed stays.
+fn clear_stale(parent: &Path, name: &std::ffi::OsStr, out: &Path) {
+    let Some(name) = name.to_str() else { return };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let ours = std::process::id();
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(name)) else {
+            continue;
+        };
+        let (old, pid) = match (rest.strip_prefix(".tmp-"), rest.strip_prefix(".old-")) {
+            (Some(pid), _) => (false, pid),
+            (_, Some(pid)) => (true, pid),
+            _ => continue,
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid == ours || alive(pid) != Some(false) {
+            continue;
+        }
+        let path = entry.path();
+        if old && !out.exists() && fs::rename(&path, out).is_ok() {
+            continue; // the previous result, back where it was
+        }
+        remove_all(&path);
+    }
 }
 
 /// Writes `files` (name, contents) plus whatever `extra` writes into a folder at `out`,
@@ -107,7 +228,9 @@ pub fn write_folder(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|e| io_err(&parent, e))?;
+    fs::create_dir_all(&parent).map_err(|e| out_err(&parent, &e))?;
+    install_signal_handler();
+    clear_stale(&parent, name, out);
     let sibling = |tag: &str| {
         let mut n = name.to_os_string();
         n.push(format!(".{tag}-{}", std::process::id()));
@@ -117,7 +240,12 @@ pub fn write_folder(
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
     }
-    fs::create_dir(&tmp).map_err(|e| io_err(&tmp, e))?;
+    in_flight().push(tmp.clone());
+    let forget = |dir: &Path| in_flight().retain(|d| d != dir);
+    if let Err(e) = fs::create_dir(&tmp) {
+        forget(&tmp);
+        return Err(out_err(&tmp, &e));
+    }
 
     let filled = (|| {
         for (file, bytes) in files {
@@ -127,33 +255,74 @@ pub fn write_folder(
         extra(&tmp)
     })();
     if let Err(e) = filled {
-        let _ = fs::remove_dir_all(&tmp);
+        remove_all(&tmp);
+        forget(&tmp);
         return Err(e);
     }
 
     let old = sibling("old");
-    let had_old = out.exists();
-    if had_old {
-        if old.exists() {
-            fs::remove_dir_all(&old).map_err(|e| io_err(&old, e))?;
+    let swapped = swap_into_place(&tmp, out, &old);
+    forget(&tmp);
+    match swapped {
+        Ok(true) => {
+            // The new result is in place; the earlier one goes (a signal now removes it too).
+            remove_all(&old);
+            forget(&old);
+            Ok(())
         }
-        if let Err(e) = fs::rename(out, &old) {
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(io_err(out, e));
+        Ok(false) => Ok(()),
+        Err(e) => {
+            remove_all(&tmp);
+            Err(e)
         }
     }
-    if let Err(e) = fs::rename(&tmp, out) {
-        if had_old {
-            let _ = fs::rename(&old, out);
+}
+
+/// Moves the complete folder `tmp` to `out`, moving an earlier result aside to `old` first;
+/// returns whether `old` holds one to remove. Retried when another writer's result lands at
+/// `out` in between (last wins).
+fn swap_into_place(tmp: &Path, out: &Path, old: &Path) -> Result<bool, Error> {
+    const ATTEMPTS: usize = 50;
+    let mut had_old = false;
+    for _ in 0..ATTEMPTS {
+        let mut flight = in_flight();
+        if out.exists() {
+            if old.exists() {
+                // Only ours: an earlier result moved aside; the one at `out` is newer.
+                let _ = fs::remove_dir_all(old);
+            }
+            match fs::rename(out, old) {
+                Ok(()) => {
+                    had_old = true;
+                    flight.push(old.to_path_buf());
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {} // another writer moved it
+                Err(e) => return Err(io_err(out, e)),
+            }
         }
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(io_err(out, e));
+        match fs::rename(tmp, out) {
+            Ok(()) => return Ok(had_old),
+            // Another writer put its result at `out` since we looked: go again.
+            Err(_) if out.exists() => {
+                drop(flight);
+                std::thread::yield_now();
+            }
+            Err(e) => {
+                if had_old && fs::rename(old, out).is_ok() {
+                    flight.retain(|d| d != old);
+                }
+                return Err(io_err(out, e));
+            }
+        }
     }
-    if had_old {
-        // The new result is in place; a leftover old folder is untidy, not wrong.
-        let _ = fs::remove_dir_all(&old);
-    }
-    Ok(())
+    Err(Error::Io {
+        path: out.to_path_buf(),
+        source: io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            "busy: other ipamsim processes keep writing this folder; wait for them or choose another --out",
+        ),
+        input: true,
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,12 @@
 //! Every message is one line that starts with where the problem is — `FILE:LINE:COL` for a
 //! key or value in the scenario file, `--set KEY=VALUE` for an override, `FILE:LINE` for a
 //! row of a trace — and ends with what to do about it.
+//!
+//! Where is data, not text: a [`Location`] says file+line+column or override number, and
+//! callers match on it ([`ScenarioError::location`]) — `sweep` names an error in one of a
+//! cell's own overrides as the `--vary` it came from that way. The parser reports positions
+//! as byte spans, so overrides are given true spans too: they are read as if appended to the
+//! scenario text, one `KEY=VALUE` per line after a newline (see [`Locator::override_span`]).
 
 use std::fmt;
 use std::ops::Range;
@@ -25,11 +31,34 @@ pub enum Location {
         /// The scenario's `source`.
         file: String,
     },
-    /// A `--set KEY=VALUE` override, as given.
+    /// A `--set KEY=VALUE` override: its number among the overrides (from 0) and its text.
     Override {
-        /// The override text.
+        /// Which override, in the order given.
+        index: usize,
+        /// The override text, as given.
         set: String,
     },
+}
+
+/// At most this many characters of an override are echoed in a message.
+const SHOWN_CHARS: usize = 80;
+
+/// An override as shown in a message: control characters escaped (one line, always) and a
+/// very long one shortened.
+pub fn shown(set: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in set.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl fmt::Display for Location {
@@ -37,7 +66,7 @@ impl fmt::Display for Location {
         match self {
             Location::File { file, line, column } => write!(f, "{file}:{line}:{column}"),
             Location::Whole { file } => f.write_str(file),
-            Location::Override { set } => write!(f, "--set {set}"),
+            Location::Override { set, .. } => write!(f, "--set {}", shown(set)),
         }
     }
 }
@@ -73,10 +102,10 @@ pub enum ScenarioError {
         message: String,
     },
     /// A `--set` override that is malformed or selects nothing.
-    #[error("--set {set}: {message}")]
+    #[error("{at}: {message}")]
     Override {
-        /// The override as given.
-        set: String,
+        /// Which override ([`Location::Override`]).
+        at: Location,
         /// What is wrong and what to do.
         message: String,
     },
@@ -93,6 +122,17 @@ pub enum ScenarioError {
     /// A `[start]` export that cannot be used (spec/real-inputs.md §10).
     #[error(transparent)]
     Import(crate::import::ImportError),
+    /// A scenario file larger than [`super::MAX_SCENARIO_BYTES`].
+    #[error(
+        "{}: the scenario file is larger than {} MiB, the most ipamsim reads; a scenario is a few KB — is this the right file?",
+        path.display(), max >> 20
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        max: u64,
+    },
     /// Workloads that would create more pods than the simulator supports.
     #[error(
         "workloads create {pods} pods; the simulator supports at most {max}. Lower rates, replicas or the duration"
@@ -105,10 +145,28 @@ pub enum ScenarioError {
     },
 }
 
-/// Spans at or beyond this offset do not point into the scenario text: they stand for
-/// override number `span.start - OVERRIDE_SPAN_BASE`. Overrides are spliced into the parsed
-/// document with such spans so that an error inside one is reported against the `--set`.
-pub(crate) const OVERRIDE_SPAN_BASE: usize = usize::MAX / 2;
+impl ScenarioError {
+    /// Where the problem is, when it is at one place of the scenario or its overrides.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ScenarioError::Toml { at, .. }
+            | ScenarioError::Invalid { at, .. }
+            | ScenarioError::Override { at, .. } => Some(at),
+            _ => None,
+        }
+    }
+
+    /// What is wrong and what to do, without the location.
+    pub fn message(&self) -> String {
+        match self {
+            ScenarioError::Toml { message, .. }
+            | ScenarioError::Invalid { message, .. }
+            | ScenarioError::Override { message, .. }
+            | ScenarioError::Trace { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
 
 /// Turns byte spans into [`Location`]s for one scenario text and its overrides.
 #[derive(Clone, Copy, Debug)]
@@ -124,11 +182,15 @@ impl Locator<'_> {
         let Some(span) = span else {
             return self.whole();
         };
-        if span.start >= OVERRIDE_SPAN_BASE {
-            let k = span.start - OVERRIDE_SPAN_BASE;
-            return Location::Override {
-                set: self.overrides.get(k).cloned().unwrap_or_default(),
-            };
+        if span.start > self.text.len() {
+            let mut start = self.text.len() + 1;
+            for (index, set) in self.overrides.iter().enumerate() {
+                if span.start <= start + set.len() {
+                    return self.at_override(index);
+                }
+                start += set.len() + 1;
+            }
+            return self.whole();
         }
         // The document's own span (toml gives the root 0..0) stands for the file as a whole.
         if span.start == 0 && (span.end == 0 || span.end >= self.text.trim_end().len()) {
@@ -144,6 +206,34 @@ impl Locator<'_> {
             file: self.source.to_string(),
             line,
             column,
+        }
+    }
+
+    /// Override `index`'s span in the scenario text extended by the overrides, one per line:
+    /// `text \n set₀ \n set₁ …`. Every position in an override's line maps back to it.
+    pub(crate) fn override_span(&self, index: usize) -> Range<usize> {
+        let start = self.text.len()
+            + 1
+            + self.overrides[..index]
+                .iter()
+                .map(|s| s.len() + 1)
+                .sum::<usize>();
+        start..start + self.overrides[index].len().max(1)
+    }
+
+    /// Override `index`.
+    pub(crate) fn at_override(&self, index: usize) -> Location {
+        Location::Override {
+            index,
+            set: self.overrides.get(index).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// An [`ScenarioError::Override`] for override `index`.
+    pub(crate) fn override_error(&self, index: usize, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Override {
+            at: self.at_override(index),
+            message: message.into(),
         }
     }
 
@@ -215,11 +305,44 @@ mod tests {
         assert_eq!(loc.locate(Some(two..two + 1)).to_string(), "s.toml:2:6");
         assert_eq!(loc.locate(Some(0..text.len())).to_string(), "s.toml");
         assert_eq!(loc.locate(None).to_string(), "s.toml");
-        let o = OVERRIDE_SPAN_BASE;
+        let o = loc.override_span(0);
+        assert_eq!(o.start, text.len() + 1);
         assert_eq!(
-            loc.locate(Some(o..o + 1)).to_string(),
-            "--set WARM_IP_TARGET=5"
+            loc.locate(Some(o.clone())),
+            Location::Override {
+                index: 0,
+                set: "WARM_IP_TARGET=5".into()
+            }
         );
+        assert_eq!(loc.locate(Some(o)).to_string(), "--set WARM_IP_TARGET=5");
+    }
+
+    #[test]
+    fn overrides_are_told_apart_by_number() {
+        let sets = vec!["a=1".to_string(), "bb=22".to_string(), "c=3".to_string()];
+        let loc = Locator {
+            text: "x = 1\n",
+            source: "s.toml",
+            overrides: &sets,
+        };
+        for (k, want) in sets.iter().enumerate() {
+            let span = loc.override_span(k);
+            for at in [span.start, span.end - 1] {
+                match loc.locate(Some(at..at + 1)) {
+                    Location::Override { index, set } => {
+                        assert_eq!((index, set.as_str()), (k, want.as_str()))
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_or_multi_line_overrides_are_shown_on_one_short_line() {
+        assert_eq!(shown("a=1\n2"), "a=1\\n2");
+        let long = "k=".to_string() + &"x".repeat(10_000);
+        assert_eq!(shown(&long).chars().count(), SHOWN_CHARS + 1);
     }
 
     #[test]

@@ -21,13 +21,23 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
-use super::error::{OVERRIDE_SPAN_BASE, ScenarioError};
+use super::error::{Locator, ScenarioError};
 use crate::ipamd::config::CniConfig;
 
-/// Splits `KEY=VALUE` at its first `=`; the key is trimmed and must not be empty.
+/// The most segments a key may have. The deepest key of the schema has four
+/// (`ec2.latency.AssignPrivateIpAddresses.fixed`); the limit keeps a hostile key of
+/// thousands of segments (which the path walk and the deserialiser would follow one stack
+/// frame each) a one-line error.
+pub const MAX_KEY_SEGMENTS: usize = 16;
+
+/// Splits `KEY=VALUE` at its first `=`; the key is trimmed and must not be empty. The error
+/// names the override as number 0; applying the overrides gives the right number.
 pub fn parse_override(set: &str) -> Result<(&str, &str), ScenarioError> {
     let err = |message: &str| ScenarioError::Override {
-        set: set.to_string(),
+        at: super::Location::Override {
+            index: 0,
+            set: set.to_string(),
+        },
         message: message.to_string(),
     };
     let (key, value) = set.split_once('=').ok_or_else(|| {
@@ -39,6 +49,12 @@ pub fn parse_override(set: &str) -> Result<(&str, &str), ScenarioError> {
             "the key is empty or has an empty segment; write a dotted path such as `nodegroup.general.count`",
         ));
     }
+    // Counted without collecting: the count is bounded before anything walks the path.
+    if key.split('.').nth(MAX_KEY_SEGMENTS).is_some() {
+        return Err(err(&format!(
+            "the key has more than {MAX_KEY_SEGMENTS} dotted segments; scenario keys have at most 4 (e.g. `nodegroup.general.count`)"
+        )));
+    }
     Ok((key, value.trim()))
 }
 
@@ -46,31 +62,35 @@ pub fn parse_override(set: &str) -> Result<(&str, &str), ScenarioError> {
 pub(super) fn apply<'a>(
     doc: &mut DeTable<'a>,
     overrides: &'a [String],
+    loc: &Locator<'_>,
 ) -> Result<(), ScenarioError> {
     for (k, set) in overrides.iter().enumerate() {
-        let (key, value) = parse_override(set)?;
-        let span = OVERRIDE_SPAN_BASE + k..OVERRIDE_SPAN_BASE + k + 1;
+        let (key, value) = parse_override(set).map_err(|e| loc.override_error(k, e.message()))?;
+        let span = loc.override_span(k);
         let mut path: Vec<&str> = key.split('.').map(str::trim).collect();
         if path.len() == 1 && CniConfig::VARIABLES.contains(&path[0]) {
             path.insert(0, "cni");
         } else if path.len() == 1 && looks_like_env_var(path[0]) {
-            return Err(unknown_variable(set, path[0]));
+            return Err(loc.override_error(k, unknown_variable(path[0])));
         }
         if path[0] == "subnet" && !doc.contains_key("subnet") && doc.contains_key("subnets") {
-            return Err(ScenarioError::Override {
-                set: set.clone(),
-                message: "this scenario has [[subnets]]; select one by name or index, e.g. `subnets.0.cidr`".into(),
-            });
+            return Err(loc.override_error(
+                k,
+                "this scenario has [[subnets]]; select one by name or index, e.g. `subnets.0.cidr`",
+            ));
         }
         if path[0] == "subnets" && !doc.contains_key("subnets") && doc.contains_key("subnet") {
-            return Err(ScenarioError::Override {
-                set: set.clone(),
-                message:
-                    "this scenario has a single [subnet]; write `subnet.KEY`, e.g. `subnet.cidr`"
-                        .into(),
-            });
+            return Err(loc.override_error(
+                k,
+                "this scenario has a single [subnet]; write `subnet.KEY`, e.g. `subnet.cidr`",
+            ));
         }
-        let at = Setter { set, span, value };
+        let at = Setter {
+            index: k,
+            loc,
+            span,
+            value,
+        };
         at.set_in(doc, &path, &[])?;
     }
     Ok(())
@@ -83,18 +103,15 @@ fn looks_like_env_var(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn unknown_variable(set: &str, name: &str) -> ScenarioError {
+fn unknown_variable(name: &str) -> String {
     let hint = match crate::suggest::closest(name, CniConfig::VARIABLES.iter().copied(), 1)[..] {
         [v] => format!("did you mean {v}? "),
         _ => String::new(),
     };
-    ScenarioError::Override {
-        set: set.to_string(),
-        message: format!(
-            "{name} is not an aws-node variable ipamsim models; {hint}Known: {}",
-            CniConfig::VARIABLES.join(", ")
-        ),
-    }
+    format!(
+        "{name} is not an aws-node variable ipamsim models; {hint}Known: {}",
+        CniConfig::VARIABLES.join(", ")
+    )
 }
 
 /// Keys whose values are always strings in the schema (outside `[cni]`, whose variables
@@ -112,18 +129,16 @@ const STRING_KEYS: [&str; 10] = [
     "type",
 ];
 
-struct Setter<'s> {
-    set: &'s str,
+struct Setter<'s, 'l> {
+    index: usize,
+    loc: &'l Locator<'l>,
     span: Range<usize>,
     value: &'s str,
 }
 
-impl<'s> Setter<'s> {
+impl<'s> Setter<'s, '_> {
     fn err(&self, message: String) -> ScenarioError {
-        ScenarioError::Override {
-            set: self.set.to_string(),
-            message,
-        }
+        self.loc.override_error(self.index, message)
     }
 
     fn key<'i>(&self, k: &'i str) -> Spanned<Cow<'i, str>> {

@@ -9,13 +9,14 @@ use toml::Spanned;
 use super::error::Locator;
 use super::raw::{RawNodeGroup, RawScenario, RawWorkload};
 use super::{
-    DEFAULT_HOST_NETWORK_PODS, DEFAULT_SAMPLE_INTERVAL, Lifetime, MAX_NODES, MAX_PODS, NodeGroup,
-    Scenario, ScenarioError, WorkloadSpec, default_nodegroup_name, default_workload_name,
+    DEFAULT_HOST_NETWORK_PODS, DEFAULT_SAMPLE_INTERVAL, Lifetime, MAX_DURATION, MAX_NAME_BYTES,
+    MAX_NODES, MAX_PODS, MAX_SAMPLES, NodeGroup, Scenario, ScenarioError, WorkloadSpec,
+    default_nodegroup_name, default_workload_name,
 };
 use crate::catalog::{self, Hypervisor};
 use crate::ipamd::config::CniConfig;
 use crate::subnet::SubnetConfig;
-use crate::time::{MINUTE, Millis, format_duration};
+use crate::time::{MINUTE, Millis, SECOND, format_duration};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -49,11 +50,33 @@ pub(super) fn build(
             "duration is 0; give the run a length, e.g. \"2h\"",
         ));
     }
+    if duration > MAX_DURATION {
+        return Err(loc.invalid(
+            raw.duration.span(),
+            format!(
+                "duration = {} is longer than {}, the longest run the simulator supports (its clock, samples and counters are sized for a year); shorten it",
+                format_duration(duration),
+                format_duration(MAX_DURATION)
+            ),
+        ));
+    }
     let sample_interval = match &raw.sample_interval {
         Some(s) => {
             let v = s.get_ref().millis();
             if v == 0 {
                 return Err(loc.invalid(s.span(), "sample_interval is 0; use e.g. \"10s\""));
+            }
+            if duration / v > MAX_SAMPLES {
+                return Err(loc.invalid(
+                    s.span(),
+                    format!(
+                        "sample_interval = {} over {} is {} samples; the most is {MAX_SAMPLES} (about 128 MB of time series); use at least {}",
+                        format_duration(v),
+                        format_duration(duration),
+                        duration / v,
+                        format_duration(min_sample_interval(duration))
+                    ),
+                ));
             }
             if v > duration {
                 return Err(loc.invalid(
@@ -67,7 +90,10 @@ pub(super) fn build(
             }
             v
         }
-        None => DEFAULT_SAMPLE_INTERVAL.min(duration),
+        // 10 s, or coarser in whole seconds for runs past ~115 days (MAX_SAMPLES).
+        None => DEFAULT_SAMPLE_INTERVAL
+            .max(min_sample_interval(duration).next_multiple_of(SECOND))
+            .min(duration),
     };
     let start = super::start::load(&mut raw, loc, base_dir, cni_keys)?;
     let (subnets, cni) = match &start {
@@ -122,8 +148,19 @@ pub(super) fn build(
     })
 }
 
+/// The shortest sample interval that keeps a run of `duration` within [`MAX_SAMPLES`].
+fn min_sample_interval(duration: Millis) -> Millis {
+    duration.div_ceil(MAX_SAMPLES).max(1)
+}
+
 /// The name names an output folder: it must be one path component.
 fn check_folder_name(name: &str) -> std::result::Result<(), String> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "name is {} bytes long; it names the output folder, and the most is {MAX_NAME_BYTES} (file systems allow 255 per name, and ipamsim adds a suffix while writing); shorten it",
+            name.len()
+        ));
+    }
     if name.trim().is_empty()
         || name == "."
         || name == ".."
@@ -133,6 +170,23 @@ fn check_folder_name(name: &str) -> std::result::Result<(), String> {
     {
         return Err(format!(
             "name = {name:?} cannot name an output folder; use letters, digits, '-', '_' or '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// Subnet, node group and workload names label rows, charts and messages: one line, of a
+/// length a chart legend can hold.
+fn check_label(what: &str, name: &str) -> std::result::Result<(), String> {
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "the {what} name {name:?} has a control character (a line break, a tab); use letters, digits, '-', '_' or '.'"
+        ));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "the {what} name is {} bytes long; the most is {MAX_NAME_BYTES}; shorten it",
+            name.len()
         ));
     }
     Ok(())
@@ -194,6 +248,9 @@ fn check_subnet(s: &SubnetConfig, span: Range<usize>, loc: &Locator<'_>) -> Resu
     if s.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(loc.invalid(span, "a subnet name is empty; name it or drop the name"));
     }
+    if let Some(n) = s.name.as_deref() {
+        check_label("subnet", n).map_err(|m| loc.invalid(span.clone(), m))?;
+    }
     crate::subnet::Subnet::new(s, &crate::rng::Streams::new(0), 0)
         .map(drop)
         .map_err(|e| loc.invalid(span, e.to_string()))
@@ -249,6 +306,7 @@ fn nodegroups(
                         "the node group name is empty; name it or drop the name",
                     ));
                 }
+                check_label("node group", n.get_ref()).map_err(|m| loc.invalid(n.span(), m))?;
                 if out.iter().any(|o| &o.name == n.get_ref()) {
                     return Err(loc.invalid(
                         n.span(),
@@ -392,6 +450,7 @@ fn workloads(
                         "the workload name is empty; name it or drop the name",
                     ));
                 }
+                check_label("workload", n.get_ref()).map_err(|m| loc.invalid(n.span(), m))?;
                 n.get_ref().clone()
             }
             None => default_workload_name(kind, i),

@@ -51,7 +51,49 @@ pub(super) fn replay(path: &Path, sink: Sink<'_>) -> Result<Replayed, ScenarioEr
         line: None,
         message: format!("cannot read the trace: {e}"),
     })?;
-    replay_from(std::io::BufReader::new(file), path, sink)
+    replay_from(
+        LineLimit {
+            inner: std::io::BufReader::new(file),
+            run: 0,
+        },
+        path,
+        sink,
+    )
+}
+
+/// The longest line a trace may have: a row is a time, a pod name, an event and a node name,
+/// well under 1 KB; a longer line is not a trace (and would be buffered whole).
+pub const MAX_TRACE_LINE_BYTES: usize = 64 << 10;
+
+/// A reader that fails on a line longer than [`MAX_TRACE_LINE_BYTES`], so the CSV reader's
+/// record buffer stays bounded whatever the file holds.
+struct LineLimit<R> {
+    inner: R,
+    /// Bytes since the last line break.
+    run: usize,
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.run = 0;
+            } else {
+                self.run += 1;
+                if self.run > MAX_TRACE_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "a line is longer than {} KiB; a trace row is time_s,pod,event[,node]",
+                            MAX_TRACE_LINE_BYTES >> 10
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 const HEADER: &str = "time_s,pod,event[,node]";
