@@ -5,13 +5,20 @@
 //! settings), a number of host-network pods (default 2: aws-node and kube-proxy) that count
 //! against max pods but take no pod address, and its own ipamd.
 //!
-//! The scheduler binds each new pod to the node with the fewest pods among those under max
-//! pods, ties broken by the lowest node index — a stand-in for kube-scheduler's
+//! A node is Ready, and the scheduler may bind pods to it, only from the moment its first
+//! ipamd init succeeded (spec/ipamd-policy.md §6.3, "Modelling choices" 1): until aws-node
+//! has written the CNI config kubelet reports it NotReady and it carries the
+//! `node.kubernetes.io/not-ready:NoSchedule` taint. Once Ready it stays Ready (nothing
+//! removes the config), whatever its ipamd does later.
+//!
+//! The scheduler binds each new pod to the node with the fewest pods among the Ready nodes
+//! under max pods, ties broken by the lowest node index — a stand-in for kube-scheduler's
 //! `LeastAllocated` spreading that is deterministic and O(log n). Pods that fit nowhere queue
 //! FIFO until a slot frees.
 
 use crate::catalog::InstanceType;
 use crate::ipamd::Ipamd;
+use crate::time::Millis;
 
 /// One EKS node.
 #[derive(Debug)]
@@ -30,17 +37,64 @@ pub struct Node {
     pub pods: u32,
     /// The node's ipamd.
     pub ipamd: Ipamd,
-    /// The node has joined the cluster (its group's `start` has come and its launch worked).
+    /// The instance is running (its group's `start` has come and its primary ENI found an
+    /// address).
+    pub joined: bool,
+    /// The node is Ready (§6.3): pods may be bound to it.
     pub ready: bool,
+    /// Its readiness has been handed to the engine ([`Node::take_ready_time`]).
+    pub ready_scheduled: bool,
     /// Not cordoned (an imported node that was cordoned or not Ready keeps its pods and
     /// ipamd but gets no new pods, spec/real-inputs.md §6).
     pub schedulable: bool,
 }
 
 impl Node {
-    /// Whether the node is ready and one more pod fits under max pods.
+    /// A node that has not joined yet.
+    pub fn new(
+        name: String,
+        nodegroup: usize,
+        instance: &'static InstanceType,
+        max_pods: u32,
+        host_network_pods: u32,
+        ipamd: Ipamd,
+    ) -> Self {
+        Node {
+            name,
+            nodegroup,
+            instance,
+            max_pods,
+            host_network_pods,
+            pods: 0,
+            ipamd,
+            joined: false,
+            ready: false,
+            ready_scheduled: false,
+            schedulable: true,
+        }
+    }
+
+    /// Whether the node is Ready and one more pod fits under max pods.
     pub fn has_room(&self) -> bool {
         self.ready && self.schedulable && self.pods + self.host_network_pods < self.max_pods
+    }
+
+    /// When the node becomes Ready, the first time this is asked after its ipamd's first
+    /// successful init (the engine then schedules [`Node::become_ready`] for that time).
+    pub fn take_ready_time(&mut self) -> Option<Millis> {
+        if self.ready_scheduled {
+            return None;
+        }
+        let t = self.ipamd.ready_at()?;
+        self.ready_scheduled = true;
+        Some(t)
+    }
+
+    /// The node turns Ready: the scheduler may bind pods to it from now on. Returns its
+    /// pod count if it has room, for [`Scheduler::update`].
+    pub fn become_ready(&mut self) -> Option<u32> {
+        self.ready = true;
+        self.has_room().then_some(self.pods)
     }
 }
 

@@ -21,6 +21,7 @@ use crate::rng::{Rng, Streams};
 use crate::subnet::Subnet;
 use crate::time::{Millis, SECOND};
 
+mod attachments;
 mod config;
 pub use config::{BucketConfig, Ec2Config, Latency};
 
@@ -115,6 +116,9 @@ pub enum Ec2Error {
     /// The action's token bucket was empty on every attempt.
     #[error("RequestLimitExceeded")]
     RequestLimitExceeded,
+    /// The instance already has its type's maximum number of ENIs attached.
+    #[error("AttachmentLimitExceeded")]
+    AttachmentLimitExceeded,
 }
 
 /// The outcome of one ipamd-level call: its result and how long it took (SDK retry waits
@@ -221,6 +225,8 @@ struct EniRecord {
     slots: u32,
     cidrs: Vec<Cidr>,
     deleted: bool,
+    /// Its `createdAt` tag.
+    created: Millis,
 }
 
 /// SDK v2 standard retryer: attempts in all for a throttled call.
@@ -240,6 +246,9 @@ pub struct Ec2 {
     retry_rng: Rng,
     first_insufficient_cidr_blocks: Option<Millis>,
     per_minute: Vec<Ec2Minute>,
+    /// ENIs ipamd created that exist and are not attached (`available`), with their
+    /// `createdAt`: what the leaked-ENI cleanup's filtered describe finds, VPC-wide.
+    available: std::collections::BTreeMap<EniId, Millis>,
 }
 
 impl Ec2 {
@@ -260,6 +269,7 @@ impl Ec2 {
             retry_rng: streams.stream("ec2-retry", 0),
             first_insufficient_cidr_blocks: None,
             per_minute: Vec::new(),
+            available: std::collections::BTreeMap::new(),
         }
     }
 
@@ -351,7 +361,7 @@ impl Ec2 {
     /// The primary ENI a node gets at launch (part of RunInstances: no API call, no token,
     /// no latency). `slots` = IPv4Limit − 1, the ENI's room for secondary IPs/prefixes.
     pub fn launch_primary_eni(&mut self, subnet: SubnetId, slots: u32) -> Result<NewEni, Ec2Error> {
-        self.new_eni(subnet, slots, Request::Ips(0))
+        self.new_eni(subnet, slots, Request::Ips(0), 0)
     }
 
     /// An ENI that exists before the run (spec/real-inputs.md §4, §9: an imported node's ENI
@@ -387,7 +397,18 @@ impl Ec2 {
             slots,
             cidrs: kept,
             deleted: false,
+            created: 0,
         });
+        id
+    }
+
+    /// A leaked ENI of a `[start]` (detached, ipamd's tags; spec/real-inputs.md §4): like
+    /// [`Ec2::adopt_eni`], and `available` for the leaked-ENI cleanup of any node. Its
+    /// `createdAt` is taken as t=0 (the spec says "older than 5 min": the cleanup may find
+    /// it up to 5 min later than that).
+    pub fn adopt_leaked_eni(&mut self, subnet: SubnetId, primary: u32, cidrs: &[Cidr]) -> EniId {
+        let id = self.adopt_eni(subnet, primary, u32::MAX, cidrs);
+        self.available.insert(id, 0);
         id
     }
 
@@ -400,7 +421,9 @@ impl Ec2 {
         req: Request,
     ) -> Response<NewEni> {
         self.call(now, Action::CreateNetworkInterface, |ec2| {
-            ec2.new_eni(subnet, slots, req)
+            let eni = ec2.new_eni(subnet, slots, req, now)?;
+            ec2.available.insert(eni.id, now);
+            Ok(eni)
         })
     }
 
@@ -455,6 +478,7 @@ impl Ec2 {
                 return Ok(()); // NotFound is success for ipamd
             }
             rec.deleted = true;
+            ec2.available.remove(&eni);
             let subnet = &mut ec2.subnets[rec.subnet];
             for c in rec.cidrs.drain(..) {
                 release(subnet, c);
@@ -520,7 +544,13 @@ impl Ec2 {
     }
 
     /// Creates an ENI record with a primary address and `req`, all or nothing.
-    fn new_eni(&mut self, subnet: SubnetId, slots: u32, req: Request) -> Result<NewEni, Ec2Error> {
+    fn new_eni(
+        &mut self,
+        subnet: SubnetId,
+        slots: u32,
+        req: Request,
+        created: Millis,
+    ) -> Result<NewEni, Ec2Error> {
         let n = match req {
             Request::Ips(n) | Request::Prefixes(n) => n,
         };
@@ -542,6 +572,7 @@ impl Ec2 {
             slots,
             cidrs: cidrs.clone(),
             deleted: false,
+            created,
         });
         Ok(NewEni { id, primary, cidrs })
     }

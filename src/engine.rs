@@ -108,6 +108,8 @@ enum Kind {
     Retry { pod: u32 },
     /// Node `node` joins the cluster (its group's `start`).
     Launch { node: u32 },
+    /// Node `node` turns Ready (its first ipamd init succeeded, §6.3).
+    Ready { node: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,10 +196,10 @@ impl<'a> Sim<'a> {
                 );
                 ipamd.set_skip_idle_ticks(options.skip_idle_ticks);
                 let name = group.node_name(i);
-                // Nodes ready at t=0 must fit: a subnet too small for the initial cluster is
-                // bad input. Nodes joining later that find no address are counted instead.
-                let ready = group.start == 0;
-                if ready {
+                // Nodes launched at t=0 must fit: a subnet too small for the initial cluster
+                // is bad input. Nodes joining later that find no address are counted instead.
+                let joined = group.start == 0;
+                if joined {
                     ipamd.launch(0, &mut ec2).map_err(|e| {
                         Error::Usage(format!(
                             "{}: subnet {:?} has no free address for node {name}'s primary ENI ({e}); use a larger subnet or fewer nodes",
@@ -206,21 +208,22 @@ impl<'a> Sim<'a> {
                         ))
                     })?;
                 }
-                nodes.push(Node {
+                let mut node = Node::new(
                     name,
-                    nodegroup: g,
-                    instance: group.instance_type,
+                    g,
+                    group.instance_type,
                     max_pods,
-                    host_network_pods: group.host_network_pods,
-                    pods: 0,
+                    group.host_network_pods,
                     ipamd,
-                    ready,
-                    schedulable: true,
-                });
+                );
+                node.joined = joined;
+                nodes.push(node);
             }
         }
+        // No node is Ready before its ipamd's first init: the scheduler starts empty, but
+        // for the imported nodes, Ready at t=0.
         let mut scheduler = Scheduler::new(nodes.len());
-        for (i, n) in nodes.iter().enumerate() {
+        for (i, n) in nodes.iter().enumerate().take(imported) {
             scheduler.update(i, n.has_room().then_some(n.pods));
         }
         let pod_count = workloads.pods() as usize;
@@ -369,6 +372,7 @@ impl<'a> Sim<'a> {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
                     Kind::Retry { pod } => self.retry(pod, t),
                     Kind::Launch { node } => self.launch(node as usize, t),
+                    Kind::Ready { node } => self.node_ready(node as usize, t),
                 }
             }
         }
@@ -396,7 +400,14 @@ impl<'a> Sim<'a> {
         self.wake_at[n] = Millis::MAX;
         let had_icb = self.ec2.first_insufficient_cidr_blocks().is_some();
         let before = self.log.is_some().then(|| self.nodes[n].ipamd.stats(now));
+        let restarts = self.nodes[n].ipamd.restarts();
         self.nodes[n].ipamd.wake(now, &mut self.ec2);
+        if self.nodes[n].ipamd.restarts() != restarts {
+            self.record(now, EventKind::IpamdRestart, None, Some(n as u32), 0, 0);
+        }
+        if let Some(t) = self.nodes[n].take_ready_time() {
+            self.push(t.max(now), Kind::Ready { node: n as u32 });
+        }
         if let Some(b) = before {
             let a = self.nodes[n].ipamd.stats(now);
             if (a.total_ips, a.enis) != (b.total_ips, b.enis) {
@@ -413,19 +424,22 @@ impl<'a> Sim<'a> {
         self.reschedule_wake(n);
     }
 
-    /// A node of a group with a later `start` joins: its primary ENI, then ipamd's init;
-    /// pods waiting for a slot may now go there.
+    /// A node of a group with a later `start` joins: its primary ENI, then ipamd's init.
+    /// It takes pods once Ready.
     fn launch(&mut self, n: usize, now: Millis) {
         if self.nodes[n].ipamd.launch(now, &mut self.ec2).is_err() {
             self.record(now, EventKind::NodeLaunchFailed, None, Some(n as u32), 0, 0);
             return;
         }
-        self.record(now, EventKind::NodeReady, None, Some(n as u32), 0, 0);
-        let node = &mut self.nodes[n];
-        node.ready = true;
-        let room = node.has_room().then_some(node.pods);
-        self.scheduler.update(n, room);
+        self.nodes[n].joined = true;
         self.reschedule_wake(n);
+    }
+
+    /// Node `n` turns Ready: pods waiting for a slot may now go there.
+    fn node_ready(&mut self, n: usize, now: Millis) {
+        self.record(now, EventKind::NodeReady, None, Some(n as u32), 0, 0);
+        let room = self.nodes[n].become_ready();
+        self.scheduler.update(n, room);
         self.drain_unschedulable(now);
     }
 

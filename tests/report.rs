@@ -47,6 +47,7 @@ fn synthetic() -> RunOutput {
             fragmentation_score: (40 + t / 600).min(100) as u32,
             ec2_calls: calls,
             insufficient_cidr_blocks: icb,
+            nodes_ready: 12,
         });
     }
     let ec2_per_minute = (0..duration / 60)
@@ -85,6 +86,8 @@ fn synthetic() -> RunOutput {
             cooling_ips: i % 2,
             total_ips_peak: (3 + i % 3) * 16,
             ec2_calls: 100 + u64::from(i),
+            ready_s: Some(1.5),
+            ipamd_restarts: 0,
         })
         .collect();
     let pod_waits: Vec<PodWait> = (0..40)
@@ -168,6 +171,9 @@ fn synthetic() -> RunOutput {
             ec2_throttled: 7,
             events: 1_234_567,
             nodes_launch_failed: 0,
+            nodes_ready_final: 12,
+            node_ready_p50_s: Some(1.5),
+            node_ready_max_s: Some(1.5),
         },
         nodes,
         timeseries,
@@ -306,6 +312,9 @@ fn the_folder_holds_every_file_and_they_parse() {
 fn the_page_is_self_contained() {
     let run = synthetic();
     let html = report::html::report_html(&run);
+    // Ready nodes next to pods over time (spec/ipamd-policy.md §6.3).
+    assert!(html.contains("<h2>Nodes Ready and pods</h2>"));
+    assert!(html.contains("<td class=\"num\">12 of 12</td>"));
     let lower = html.to_lowercase();
     for banned in [
         "<script", "<link", "<img", "<iframe", "<object", "@import", "url(", " src=",

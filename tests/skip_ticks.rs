@@ -19,7 +19,11 @@ fn scenario(
     replicas: (u32, u32),
     rate: u32,
 ) -> Scenario {
-    let (warm_eni, warm_ip, min_ip, warm_prefix) = warm;
+    let (warm_eni, warm_ip, min_ip, mut warm_prefix) = warm;
+    // The aws-node entrypoint refuses prefix delegation without any target (spec §2).
+    if prefix && warm_ip == 0 && min_ip == 0 && warm_prefix == 0 {
+        warm_prefix = 1;
+    }
     let text = format!(
         r#"
 name = "skip"
@@ -136,4 +140,36 @@ proptest! {
         let cidr = if small { "10.0.0.0/24" } else { "10.0.0.0/21" };
         both(&scenario(seed, instance, nodes, prefix, warm, cidr, background, replicas, rate));
     }
+}
+
+/// Readiness and restarts (spec §6.3, §6.4) under a throttled launch: inits fail, the
+/// liveness probe and kubelet restart ipamd, nodes turn Ready late. Skipping still changes
+/// nothing.
+#[test]
+fn throttled_launch_with_ipamd_restarts() {
+    let mut s = scenario(
+        9,
+        "m5.large",
+        4,
+        false,
+        (1, 2, 6, 1),
+        "10.0.0.0/22",
+        10,
+        (30, 70),
+        6,
+    );
+    s.ec2 = toml::from_str(
+        r#"
+[throttle]
+DescribeNetworkInterfaces = { capacity = 1, refill_per_s = 0.02 }
+AssignPrivateIpAddresses = { capacity = 1, refill_per_s = 0.05 }
+"#,
+    )
+    .expect("throttle table");
+    let out = run_with(&s, RunOptions::default()).unwrap();
+    assert!(
+        out.nodes.iter().any(|n| n.ipamd_restarts > 0),
+        "some ipamd restarts"
+    );
+    both(&s);
 }

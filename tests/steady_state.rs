@@ -136,6 +136,8 @@ proptest! {
         custom in prop::bool::weighted(0.2),
         p in 0u32..120,
     ) {
+        // The aws-node entrypoint refuses prefix delegation without any target (spec §2).
+        prop_assume!(!(prefix && warm_ip == 0 && min_ip == 0 && warm_prefix == 0));
         let s = Settings { prefix, warm_eni, warm_ip, min_ip, warm_prefix, custom };
         let n = run(instance, s, p);
         if let Some((enis, res)) = closed_form(instance, s, p, n.max_pods) {

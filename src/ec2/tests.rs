@@ -330,3 +330,39 @@ fn exponential_draws_use_a_portable_logarithm() {
     xs.sort_unstable();
     assert!((xs[xs.len() / 2] as f64 - 693.0).abs() < 25.0);
 }
+
+/// `getLeakedENIs` filters on ipamd's tag key, status `available` and the VPC, not on the
+/// node: the describe lists every detached ipamd ENI whose `createdAt` is 5 min old
+/// (ec2-subnet.md §8, ipamd-policy §7.5).
+#[test]
+fn the_leaked_eni_describe_sees_every_detached_eni_of_the_vpc() {
+    let mut e = ec2("10.0.0.0/24");
+    let a = e
+        .create_network_interface(0, 0, 9, Request::Ips(2))
+        .result
+        .unwrap();
+    let b = e
+        .create_network_interface(0, 0, 9, Request::Ips(2))
+        .result
+        .unwrap();
+    assert!(e.attach_network_interface(1_000, a.id, 1, 3).result.is_ok());
+    assert!(e.attach_network_interface(1_000, b.id, 1, 3).result.is_ok());
+    let leaked = |e: &mut Ec2, t| e.describe_leaked_enis(t, 300_000).result.unwrap();
+    assert!(
+        leaked(&mut e, 400_000).is_empty(),
+        "attached ENIs are in use"
+    );
+    assert!(e.detach_network_interface(500_000, a.id).result.is_ok());
+    assert_eq!(leaked(&mut e, 600_000), [a.id]);
+    assert!(e.delete_network_interface(700_000, a.id).result.is_ok());
+    assert!(leaked(&mut e, 800_000).is_empty());
+    // A refused attach leaves the ENI available.
+    let c = e
+        .create_network_interface(0, 0, 9, Request::Ips(0))
+        .result
+        .unwrap();
+    let r = e.attach_network_interface(900_000, c.id, 3, 3);
+    assert_eq!(r.result, Err(Ec2Error::AttachmentLimitExceeded));
+    assert_eq!(e.counters(Action::AttachNetworkInterface).failed, 1);
+    assert_eq!(leaked(&mut e, 900_000), [c.id]);
+}

@@ -5,8 +5,10 @@
 //! - `pod_add`, `pod_unschedulable` (no node has room), `pod_bound` (scheduled to `node`),
 //!   `pod_ip_wait` (its first CNI ADD failed; `detail` = the reason, as in `pod_waits.csv`),
 //!   `pod_ip` (`detail` = the address), `pod_delete`;
-//! - `node_ready`, `node_launch_failed`: a node of a group with a later `start` joined, or
-//!   found no address for its primary ENI;
+//! - `node_ready`: a node became Ready (its first ipamd init succeeded; from then on pods may
+//!   be bound to it); `node_launch_failed`: a node of a group with a later `start` found no
+//!   address for its primary ENI; `ipamd_restart`: a node's ipamd started again (after a
+//!   failed init, spec §6.4);
 //! - `pool`: a node's pool changed during one ipamd wake-up; `detail` = `total_ips A->B
 //!   enis X->Y`.
 //!
@@ -41,8 +43,10 @@ pub enum EventKind {
     PodIp,
     /// It was deleted.
     PodDelete,
-    /// A node of a group with a later `start` joined.
+    /// A node became Ready.
     NodeReady,
+    /// A node's ipamd started again.
+    IpamdRestart,
     /// A node of a group with a later `start` found no address for its primary ENI.
     NodeLaunchFailed,
     /// A node's pool went from `a` to `b` total IPs (ENIs in `enis`).
@@ -127,6 +131,7 @@ impl EventLog {
                 }
                 EventKind::PodDelete => "pod_delete",
                 EventKind::NodeReady => "node_ready",
+                EventKind::IpamdRestart => "ipamd_restart",
                 EventKind::NodeLaunchFailed => "node_launch_failed",
                 EventKind::Pool {
                     enis_before,

@@ -8,7 +8,14 @@
 //! the loop for the sum of its calls, the 2 s sleep between detach and delete and the IMDS
 //! wait of a new ENI; the next 2.5 s sleep starts when it ends. The loop's phase is offset by
 //! a draw in [0, 5 s) from the node's stream. A second thread of control is the leaked-ENI
-//! cleanup (one `DescribeNetworkInterfaces` an hour after a 0–300 s delay).
+//! cleanup (one `DescribeNetworkInterfaces` an hour after a 0–300 s delay; it deletes every
+//! leaked ENI of the VPC, §7.5).
+//!
+//! **Readiness and restarts** (§6.3, §6.4). Node init runs at every ipamd start; the first
+//! that succeeds makes the node Ready ([`Ipamd::ready_at`]). A failed init ends the process:
+//! the liveness probe kills the container and kubelet restarts it with its crash-loop
+//! back-off, and the new ipamd rebuilds its datastore from EC2 and the checkpoint
+//! (`rebuild_from_ec2_and_checkpoint`), everything else in memory being lost.
 //!
 //! The engine calls [`Ipamd::wake`] at [`Ipamd::next_wake`], and the CNI calls
 //! [`Ipamd::assign_pod`] / [`Ipamd::release_pod`] at any time.
@@ -28,6 +35,9 @@ mod background;
 mod imported;
 mod pass;
 mod schedule;
+mod state;
+
+use state::*;
 
 use rand::RngExt as _;
 
@@ -55,186 +65,6 @@ pub const IP_RECONCILE_COOLDOWN: Millis = 60 * SECOND;
 
 const HALF_TICK: Millis = POOL_MONITOR_INTERVAL / 2;
 
-/// An ENI attached to the node (or only existing in EC2) that is not in the datastore.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct HeldEni {
-    id: EniId,
-    primary: bool,
-    /// When it was created (its `createdAt` tag), for the leaked-ENI cleanup's 5 min rule.
-    born: Millis,
-    /// Its CIDRs as EC2 knows them.
-    cidrs: Vec<Cidr>,
-}
-
-/// A CIDR still on an ENI in EC2 after its `UnassignPrivateIpAddresses` failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Drift {
-    eni: EniId,
-    cidr: Cidr,
-    /// When ipamd dropped it from the datastore (its reconcile-cooldown entry).
-    freed: Millis,
-}
-
-/// A step of `FreeENI` (§7.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FreeStep {
-    /// `DescribeNetworkInterfaces(eni)` for the attachment id.
-    Describe,
-    /// `DetachNetworkInterface`, try number.
-    Detach(u32),
-    /// `DeleteNetworkInterface`, try number.
-    Delete(u32),
-}
-
-/// What to do when a plain sleep ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Resume {
-    /// Retry `DescribeAllENIs` at node init, attempt number.
-    InitDescribe(u32),
-    /// Retry `DescribeAllENIs` in reconcile, attempt number.
-    ReconDescribe(u32),
-}
-
-/// The call (or built-in sleep) the main loop is waiting on, with EC2's answer.
-#[derive(Clone, Debug)]
-enum Op {
-    InitDescribe {
-        attempt: u32,
-        resp: Response<()>,
-    },
-    InitModify {
-        next: usize,
-        resp: Response<()>,
-    },
-    Assign {
-        eni: EniId,
-        retry: bool,
-        resp: Response<Vec<Cidr>>,
-    },
-    AssignResync {
-        eni: EniId,
-        resp: Response<()>,
-    },
-    SubnetsBeforeCreate {
-        second: bool,
-        n: u32,
-        resp: Response<()>,
-    },
-    Create {
-        resp: Response<NewEni>,
-    },
-    DescribeInstances {
-        eni: NewEni,
-        resp: Response<()>,
-    },
-    Attach {
-        eni: NewEni,
-        resp: Response<()>,
-    },
-    Modify {
-        eni: NewEni,
-        resp: Response<()>,
-    },
-    Imds {
-        eni: NewEni,
-    },
-    SubnetsAtSetup {
-        eni: NewEni,
-    },
-    Free {
-        held: HeldEni,
-        step: FreeStep,
-        resp: Response<()>,
-    },
-    FreeWait {
-        held: HeldEni,
-        next: FreeStep,
-    },
-    Unassign {
-        eni: EniId,
-        cidrs: Vec<Cidr>,
-        resp: Response<()>,
-    },
-    ReconDescribeAll {
-        attempt: u32,
-        resp: Response<()>,
-    },
-    ReconDescribeEni {
-        eni: EniId,
-        resp: Response<()>,
-    },
-    Sleep {
-        then: Resume,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TickKind {
-    PoolCheck,
-    Reconcile,
-}
-
-/// Where the main loop is.
-#[derive(Clone, Debug)]
-enum Main {
-    /// Node not launched yet.
-    Down,
-    /// ipamd (re)starts at `at`: node init (§6.1).
-    Start { at: Millis },
-    /// Sleeping until a loop tick. `skipped_from`: the idle check this sleep skips ticks
-    /// after (set only while skipping), which fixes the tick grid for pull-backs.
-    Tick {
-        at: Millis,
-        kind: TickKind,
-        skipped_from: Option<Millis>,
-    },
-    /// Waiting for a call or sleep that ends at `until`.
-    Busy { until: Millis, op: Op },
-}
-
-/// Which flow a growth step or an ENI free belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Init,
-    Grow,
-    Shrink,
-    FreeEni,
-    Reconcile,
-}
-
-/// How a growth step (`increaseDatastorePool`) ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Grown {
-    /// Addresses were added, or the step succeeded with nothing to add.
-    Grew,
-    /// Nothing done (back-off, no room) or an ENI could not be created (only logged).
-    Nothing,
-    /// `AssignPrivateIpAddresses` failed with an error other than Insufficient*.
-    AssignError,
-}
-
-/// The leaked-ENI cleanup goroutine (§7.5).
-#[derive(Clone, Debug)]
-enum Cleanup {
-    Off,
-    /// Sleeping until the next describe.
-    Wait {
-        until: Millis,
-    },
-    /// Waiting for the paginated `DescribeNetworkInterfaces`.
-    Describe {
-        until: Millis,
-        resp: Response<()>,
-    },
-    /// Deleting `targets[0]` (try `attempt`), `None` response while backing off.
-    Delete {
-        until: Millis,
-        targets: Vec<EniId>,
-        attempt: u32,
-        resp: Option<Response<()>>,
-    },
-}
-
 /// A node's ipamd. See the module docs.
 #[derive(Clone, Debug)]
 pub struct Ipamd {
@@ -244,6 +74,7 @@ pub struct Ipamd {
     pick: IpPick,
     imds_delay: Millis,
     start_delay: Millis,
+    liveness_kill: Millis,
     node_subnet: SubnetId,
     pod_subnet: SubnetId,
     rng: Rng,
@@ -257,9 +88,31 @@ pub struct Ipamd {
     /// Detached ENIs whose delete failed: the cleanup goroutine's business.
     leaked: Vec<HeldEni>,
     drift: Vec<Drift>,
+    /// `reconcileCooldownCache` (§6.2): every IP/prefix the shrink released, with its
+    /// expiry. Entries stay until the address comes back to this node.
+    recon_cache: std::collections::BTreeMap<Cidr, Millis>,
+    /// Released addresses EC2 handed back to this node (ENI, CIDR, cache expiry): the next
+    /// reconcile after the expiry verifies each such ENI with one
+    /// `DescribeNetworkInterfaces` and drops the entries.
+    returned: Vec<(EniId, Cidr, Millis)>,
+    /// ipamd is up: its init succeeded and it serves gRPC (CNI ADDs fail otherwise).
     initialised: bool,
+    /// Consecutive failed inits: kubelet's crash-loop back-off.
     init_failures: u32,
-
+    /// When the node became Ready (first successful init + the entrypoint's probe, §6.3).
+    ready_at: Option<Millis>,
+    /// ipamd starts so far (the first, then every restart).
+    starts: u32,
+    /// When the current aws-node container started (liveness probe clock).
+    container_started: Millis,
+    /// EC2 still lacks ipamd's tags on the primary ENI (a fresh instance's, §6.1 step 2).
+    primary_untagged: bool,
+    /// Node init: the ENIs found in EC2, set up one by one, and the checkpoint to restore.
+    init_enis: Vec<Found>,
+    checkpoint: Vec<(u32, u32, Millis)>,
+    /// The growth step's FreeENI clean-up follows a failed `ModifyNetworkInterfaceAttribute`
+    /// (§7.2 step 5): success means no error and the IMDS wait for ENI "".
+    free_after_modify: bool,
     last_pool_action: Option<Millis>,
     last_decrease: Option<Millis>,
     last_insufficient_cidr: Option<Millis>,
@@ -282,8 +135,6 @@ pub struct Ipamd {
 
     ec2_calls: u64,
     total_ips_peak: u32,
-    /// What init restores on a node of a `[start]` (None otherwise).
-    imported: Option<Box<imported::ImportedInit>>,
 }
 
 impl Ipamd {
@@ -308,6 +159,7 @@ impl Ipamd {
             pick: model.ip_pick,
             imds_delay: model.imds_delay.millis(),
             start_delay: model.ipamd_start_delay.millis(),
+            liveness_kill: model.liveness_kill.millis(),
             node_subnet,
             pod_subnet,
             rng,
@@ -317,8 +169,17 @@ impl Ipamd {
             attached: Vec::new(),
             leaked: Vec::new(),
             drift: Vec::new(),
+            recon_cache: std::collections::BTreeMap::new(),
+            returned: Vec::new(),
             initialised: false,
             init_failures: 0,
+            ready_at: None,
+            starts: 0,
+            container_started: 0,
+            primary_untagged: true,
+            init_enis: Vec::new(),
+            checkpoint: Vec::new(),
+            free_after_modify: false,
             last_pool_action: None,
             last_decrease: None,
             last_insufficient_cidr: None,
@@ -337,7 +198,6 @@ impl Ipamd {
             cleanup: Cleanup::Off,
             ec2_calls: 0,
             total_ips_peak: 0,
-            imported: None,
         }
     }
 
@@ -356,8 +216,9 @@ impl Ipamd {
         &self.ds
     }
 
-    /// The node becomes ready at `now`: its primary ENI is launched with the instance (no
-    /// API call) and ipamd starts `ipamd_start_delay` later. Err if the node subnet has no
+    /// The instance starts at `now`: its primary ENI is launched with it (no API call, no
+    /// ipamd tags yet) and ipamd starts `ipamd_start_delay` later. The node is NotReady until
+    /// that ipamd's init succeeds ([`Ipamd::ready_at`]). Err if the node subnet has no
     /// address for the primary ENI.
     pub fn launch(&mut self, now: Millis, ec2: &mut Ec2) -> Result<(), Ec2Error> {
         self.launch_with(now, ec2)
@@ -375,14 +236,25 @@ impl Ipamd {
             born: now,
             cidrs: primary.cidrs,
         });
-        let start = now + self.start_delay;
-        self.main = Main::Start { at: start };
-        if self.leaked_eni_cleanup {
-            self.cleanup = Cleanup::Wait {
-                until: start + self.cleanup_delay(),
-            };
-        }
+        self.start_container(now);
         Ok(())
+    }
+
+    /// When the node became Ready: its first successful ipamd init plus the entrypoint's
+    /// wait for the gRPC socket (spec §6.3). `None` while it never has. Once Ready it stays
+    /// Ready: nothing removes the CNI config, whatever later ipamds do.
+    pub fn ready_at(&self) -> Option<Millis> {
+        self.ready_at
+    }
+
+    /// Whether ipamd is up (init done, serving gRPC): CNI ADDs fail while it is not.
+    pub fn is_up(&self) -> bool {
+        self.initialised
+    }
+
+    /// ipamd restarts so far: every start after the instance's first.
+    pub fn restarts(&self) -> u32 {
+        self.starts.saturating_sub(1)
     }
 
     /// When the agent next wants [`Ipamd::wake`] called (`u64::MAX` = never).
@@ -449,7 +321,10 @@ impl Ipamd {
 
     /// Waits `latency` for `op` (a call, or a sleep).
     fn busy(&mut self, now: Millis, latency: Millis, op: Op) {
-        if !matches!(op, Op::Imds { .. } | Op::FreeWait { .. } | Op::Sleep { .. }) {
+        if !matches!(
+            op,
+            Op::Imds { .. } | Op::ImdsGiveUp | Op::FreeWait { .. } | Op::Sleep { .. }
+        ) {
             self.pass_acted = true;
         }
         self.main = Main::Busy {
@@ -489,8 +364,26 @@ impl Ipamd {
         self.total_ips_peak = self.total_ips_peak.max(self.ds.total_ips());
     }
 
+    /// EC2 handed ENI `eni` the CIDRs `cidrs` (an Assign, a new ENI): those this node
+    /// released earlier are still in its reconcile cooldown cache (§6.2).
+    fn note_returned(&mut self, eni: EniId, cidrs: &[Cidr]) {
+        if self.recon_cache.is_empty() {
+            return;
+        }
+        for c in cidrs {
+            if let Some(expiry) = self.recon_cache.remove(c) {
+                self.returned.push((eni, *c, expiry));
+            }
+        }
+    }
+
     /// CNI ADD for `pod` at `now`: its address, or why it has to wait. Idempotent.
+    /// While ipamd is down (not yet initialised, or restarting) the CNI plugin cannot reach
+    /// it and the ADD fails (spec §6.3); reported as `no_ip`.
     pub fn assign_pod(&mut self, pod: u32, now: Millis) -> Result<u32, WaitReason> {
+        if !self.initialised {
+            return Err(WaitReason::NoIp);
+        }
         let had = self.ds.pod_address(pod);
         match self.ds.assign(pod, now, self.pick, &mut self.rng) {
             Ok(addr) => {
@@ -529,11 +422,13 @@ impl Ipamd {
         }
     }
 
-    /// CNI DEL for `pod` at `now`: its address starts cooling.
+    /// CNI DEL for `pod` at `now`: its address starts cooling. While ipamd is down the DEL
+    /// is taken as reaching the next ipamd (kubelet retries it): the checkpoint loses the
+    /// pod, and the restart forgets the cooling record anyway.
     pub fn release_pod(&mut self, pod: u32, now: Millis) {
-        if let Some(i) = &mut self.imported {
+        if !self.checkpoint.is_empty() {
             // Deleted before init restored it: the checkpoint entry goes with the pod.
-            i.checkpoint.retain(|&(p, _)| p != pod);
+            self.checkpoint.retain(|&(p, _, _)| p != pod);
         }
         if self.ds.release(pod, now).is_some() {
             self.pull_back(now);

@@ -59,11 +59,12 @@ pub struct CniConfig {
         deserialize_with = "de_bool"
     )]
     pub custom_network_cfg: bool,
-    /// `IP_COOLDOWN_PERIOD` in seconds (default 30); ≤ 0 means no cooldown, as in ipamd.
+    /// `IP_COOLDOWN_PERIOD` in seconds (default 30); 0 means no cooldown. A negative value
+    /// is refused, as the aws-node entrypoint refuses it (spec §2).
     #[serde(
         rename = "IP_COOLDOWN_PERIOD",
         default = "thirty",
-        deserialize_with = "de_int"
+        deserialize_with = "de_cooldown"
     )]
     pub ip_cooldown_period_s: i64,
     /// `ENABLE_SUBNET_DISCOVERY` (default true): `DescribeSubnets` around ENI creation, and an
@@ -111,6 +112,20 @@ impl CniConfig {
         self.ip_cooldown_period_s.max(0) as Millis * SECOND
     }
 
+    /// Why the aws-node entrypoint (`cmd/aws-vpc-cni/main.go`, `validateEnvVars`) would
+    /// refuse these settings, if it would (spec §2): prefix delegation with
+    /// `WARM_PREFIX_TARGET`, `WARM_IP_TARGET` and `MINIMUM_IP_TARGET` all unset or 0. The
+    /// container then exits before ipamd starts, so no node ever becomes Ready (§6.3); the
+    /// scenario is rejected instead. (A negative or non-integer `IP_COOLDOWN_PERIOD`, the
+    /// entrypoint's other check, is refused when the table is read.)
+    pub fn entrypoint_refusal(&self) -> Option<String> {
+        let no_target =
+            self.warm_prefix_target == 0 && self.warm_ip_target == 0 && self.minimum_ip_target == 0;
+        (self.enable_prefix_delegation && no_target).then(|| {
+            "ENABLE_PREFIX_DELEGATION = true with WARM_PREFIX_TARGET, WARM_IP_TARGET and MINIMUM_IP_TARGET all 0 or unset: the aws-node entrypoint refuses to start (validateEnvVars), ipamd never runs and no node becomes Ready. Set WARM_PREFIX_TARGET = 1 (the manifest default) or a WARM_IP_TARGET / MINIMUM_IP_TARGET".to_string()
+        })
+    }
+
     /// The variable names this table accepts, for `--set` and messages.
     pub const VARIABLES: [&'static str; 10] = [
         "ENABLE_PREFIX_DELEGATION",
@@ -154,9 +169,16 @@ pub struct ModelConfig {
     /// IMDS visibility wait after attaching a new ENI (default 1 s).
     #[serde(default = "one_second")]
     pub imds_delay: Duration,
-    /// Delay from node ready to ipamd start (default 0).
+    /// Delay from the instance (or the aws-node container) starting to ipamd starting
+    /// (default 0).
     #[serde(default)]
     pub ipamd_start_delay: Duration,
+    /// When the aws-node liveness probe kills a container whose ipamd exited, counted from
+    /// the container's start (default 80 s: the chart's 60 s initial delay, then three
+    /// failures 10 s apart; spec §6.3 and "Modelling choices" 8). Later kills come on the
+    /// probe's 10 s grid.
+    #[serde(default = "eighty_seconds")]
+    pub liveness_kill: Duration,
 }
 
 impl Default for ModelConfig {
@@ -166,6 +188,7 @@ impl Default for ModelConfig {
             cni_retry: Duration(SECOND),
             imds_delay: Duration(SECOND),
             ipamd_start_delay: Duration(0),
+            liveness_kill: eighty_seconds(),
         }
     }
 }
@@ -181,6 +204,9 @@ fn yes() -> bool {
 }
 fn one_second() -> Duration {
     Duration(SECOND)
+}
+fn eighty_seconds() -> Duration {
+    Duration(80 * SECOND)
 }
 
 /// The shortest `cni_retry`: a pod waiting for an address is retried every `cni_retry`, so
@@ -226,6 +252,16 @@ fn non_negative<'de, D: Deserializer<'de>>(d: D, name: &str, ipamd: &str) -> Res
         )));
     }
     u32::try_from(v).map_err(|_| serde::de::Error::custom(format!("{name} = {v} is too large")))
+}
+
+fn de_cooldown<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let v = de_int(d)?;
+    if v < 0 {
+        return Err(serde::de::Error::custom(format!(
+            "IP_COOLDOWN_PERIOD = {v} is negative: the aws-node entrypoint refuses to start (validateEnvVars), ipamd never runs and the node never becomes Ready. Write 0 for no cooldown, or a number of seconds"
+        )));
+    }
+    Ok(v)
 }
 
 fn de_warm_eni<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
@@ -312,8 +348,23 @@ mod tests {
         assert!(e.contains("WARM_IP_TARGETS"), "{e}");
     }
 
+    /// `validateEnvVars` (cmd/aws-vpc-cni/main.go): the entrypoint refuses a negative
+    /// `IP_COOLDOWN_PERIOD` and prefix delegation without any target.
     #[test]
-    fn negative_cooldown_means_none() {
-        assert_eq!(parse("IP_COOLDOWN_PERIOD = -5").unwrap().ip_cooldown(), 0);
+    fn settings_the_entrypoint_refuses_are_errors_that_say_so() {
+        let e = parse("IP_COOLDOWN_PERIOD = -5").unwrap_err();
+        assert!(e.contains("entrypoint refuses"), "{e}");
+        assert_eq!(parse("IP_COOLDOWN_PERIOD = 0").unwrap().ip_cooldown(), 0);
+        let pd = parse("ENABLE_PREFIX_DELEGATION = true\nWARM_PREFIX_TARGET = 0").unwrap();
+        let m = pd.entrypoint_refusal().expect("refused");
+        assert!(
+            m.contains("never becomes Ready") || m.contains("no node becomes Ready"),
+            "{m}"
+        );
+        let ok =
+            parse("ENABLE_PREFIX_DELEGATION = true\nWARM_PREFIX_TARGET = 0\nWARM_IP_TARGET = 3");
+        assert_eq!(ok.unwrap().entrypoint_refusal(), None);
+        let sip = parse("WARM_PREFIX_TARGET = 0").unwrap();
+        assert_eq!(sip.entrypoint_refusal(), None);
     }
 }

@@ -33,6 +33,18 @@ pub(crate) trait ControlPlane {
         eni: EniId,
         cidrs: &[Cidr],
     ) -> Response<()>;
+    /// [`Ec2::attach_network_interface`].
+    fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        eni: EniId,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()>;
+    /// [`Ec2::detach_network_interface`].
+    fn detach_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
+    /// [`Ec2::describe_leaked_enis`].
+    fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>>;
     /// [`Ec2::delete_network_interface`].
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
     /// [`Ec2::request`].
@@ -70,6 +82,21 @@ impl ControlPlane for Ec2 {
         cidrs: &[Cidr],
     ) -> Response<()> {
         Ec2::unassign_private_ip_addresses(self, now, eni, cidrs)
+    }
+    fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        eni: EniId,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()> {
+        Ec2::attach_network_interface(self, now, eni, attached, max_enis)
+    }
+    fn detach_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
+        Ec2::detach_network_interface(self, now, eni)
+    }
+    fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>> {
+        Ec2::describe_leaked_enis(self, now, min_age)
     }
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
         Ec2::delete_network_interface(self, now, eni)

@@ -24,8 +24,8 @@ use crate::ipamd::policy::{IPS_PER_PREFIX, Mode, PoolStats};
 use crate::rng::Rng;
 use crate::time::{Millis, SECOND};
 
+mod checkpoint;
 mod cidr;
-mod restore;
 use cidr::{CidrState, Rec};
 
 /// `minENILifeTime`: an ENI younger than this is never freed.
@@ -163,6 +163,11 @@ impl Datastore {
             cooling: VecDeque::new(),
             pods: Vec::new(),
         }
+    }
+
+    /// An empty datastore with the same mode and cooldown (a new ipamd process's).
+    pub fn emptied(&self) -> Self {
+        Datastore::new(self.mode, self.cooldown)
     }
 
     /// The mode whose CIDRs count.
@@ -505,16 +510,20 @@ impl Datastore {
         );
     }
 
-    /// ENIs in map order into `out` (the shrink's `range eniInfos.ENIs`).
+    /// ENIs in the order the shrink visits them (`tryUnassignCidrsFromAll` ranging over
+    /// `GetENIInfos().ENIs`, spec §4.6): `GetENIInfos` copies the ENI map by walking it
+    /// (one map order) into a fresh map, and the shrink walks that copy (a second map
+    /// order over the copy's slots, filled in the first walk's order).
     pub fn eni_order(&self, pick: IpPick, rng: &mut Rng, out: &mut Vec<EniId>) {
         let mut order = Vec::with_capacity(self.enis.len());
         visit_order(&self.enis, pick, rng, &mut order);
+        let mut copy = Slots::new();
+        for s in order.drain(..) {
+            copy.insert(self.enis.get(s).expect("live").id);
+        }
+        visit_order(&copy, pick, rng, &mut order);
         out.clear();
-        out.extend(
-            order
-                .into_iter()
-                .map(|s| self.enis.get(s).expect("live").id),
-        );
+        out.extend(order.into_iter().map(|s| *copy.get(s).expect("live")));
     }
 
     /// `CheckFreeableENIexists`: a non-primary ENI with no pod (no age or cooldown check).

@@ -9,9 +9,9 @@
 //! - [`Ipamd`]: the reconcile loop as an event-driven state machine over the simulated
 //!   [`crate::ec2::Ec2`], with idle-tick skipping.
 //!
-//! The engine creates one [`Ipamd`] per node, calls [`Ipamd::launch`] when the node is
-//! ready, [`Ipamd::wake`] at [`Ipamd::next_wake`], and [`Ipamd::assign_pod`] /
-//! [`Ipamd::release_pod`] for CNI ADD / DEL. For exact equivalence with tick-by-tick runs, pod
+//! The engine creates one [`Ipamd`] per node, calls [`Ipamd::launch`] when the instance
+//! starts (the node turns Ready at [`Ipamd::ready_at`]), [`Ipamd::wake`] at
+//! [`Ipamd::next_wake`], and [`Ipamd::assign_pod`] / [`Ipamd::release_pod`] for CNI ADD / DEL. For exact equivalence with tick-by-tick runs, pod
 //! calls at some time must come before the agent's wake at that same time, and the engine
 //! must re-read `next_wake` after every pod call (it can move earlier).
 

@@ -178,6 +178,7 @@ impl Collector {
             ..Sample::default()
         };
         for n in nodes {
+            s.nodes_ready += u32::from(n.ready);
             let st = n.ipamd.stats(at);
             s.assigned_ips += u64::from(st.assigned_ips);
             s.warm_ips += u64::from(st.warm_ips);
@@ -278,15 +279,30 @@ impl Collector {
                     cooling_ips: st.cooling_ips,
                     total_ips_peak: st.total_ips_peak,
                     ec2_calls: st.ec2_calls,
+                    ready_s: ready_at(n, end).map(|t| t as f64 / 1000.0),
+                    ipamd_restarts: n.ipamd.restarts(),
                 }
             })
             .collect();
         let ec2_rows = ec2_rows(ec2);
-        // Nodes whose group's start came but that never became ready: no primary address.
+        // Nodes whose group's start came but that never joined: no primary address.
         let nodes_launch_failed = nodes
             .iter()
-            .filter(|n| !n.ready && s.nodegroups[n.nodegroup].start <= end)
+            .filter(|n| !n.joined && s.nodegroups[n.nodegroup].start <= end)
             .count() as u32;
+        // Time from each node's start to Ready, over nodes Ready by the end.
+        let mut ready_ms: Vec<Millis> = nodes
+            .iter()
+            .filter_map(|n| Some(ready_at(n, end)? - s.nodegroups[n.nodegroup].start))
+            .collect();
+        ready_ms.sort_unstable();
+        let ready_pct = |p: u64| -> Option<f64> {
+            let n = ready_ms.len() as u64;
+            let rank = (p * n).div_ceil(100).max(1);
+            ready_ms
+                .get((rank - 1) as usize)
+                .map(|m| *m as f64 / 1000.0)
+        };
         let summary = Summary {
             scenario: s.name.clone(),
             seed: s.seed,
@@ -324,6 +340,9 @@ impl Collector {
             ec2_throttled: ec2.total_throttled(),
             events,
             nodes_launch_failed,
+            nodes_ready_final: ready_ms.len() as u32,
+            node_ready_p50_s: ready_pct(50),
+            node_ready_max_s: ready_ms.last().map(|m| *m as f64 / 1000.0),
         };
         RunOutput {
             summary,
@@ -337,6 +356,11 @@ impl Collector {
             ec2_per_minute: ec2.per_minute().to_vec(),
         }
     }
+}
+
+/// When node `n` became Ready, if it did by `end`.
+fn ready_at(n: &Node, end: Millis) -> Option<Millis> {
+    n.ipamd.ready_at().filter(|&t| n.ready && t <= end)
 }
 
 fn block_maps(ec2: &Ec2, at: Millis) -> Vec<BlockMap> {

@@ -142,7 +142,7 @@ fn replaceable(out: &Path) -> Result<bool, Error> {
     if entries.next().is_none() {
         return Ok(true);
     }
-    Ok(["summary.csv", "sweep.csv", "report.html"]
+    Ok(["summary.csv", "sweep.csv", "report.html", "shard.json"]
         .iter()
         .any(|f| out.join(f).is_file()))
 }
@@ -218,8 +218,8 @@ pub fn write_folder(
             path: out.to_path_buf(),
             source: io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                "exists and is not an ipamsim output folder (no summary.csv, sweep.csv or \
-                 report.html in it); remove it or choose another --out",
+                "exists and is not an ipamsim output folder (no summary.csv, sweep.csv, \
+                 report.html or shard.json in it); remove it or choose another --out",
             ),
             input: true,
         });

@@ -24,6 +24,7 @@ pub mod csv;
 pub mod folder;
 pub mod html;
 mod page;
+mod pl;
 pub mod plots;
 mod svg;
 mod sweep_page;
@@ -37,7 +38,7 @@ pub use crate::ec2::Ec2Minute;
 pub use crate::subnet::BlockState;
 
 /// `summary.csv`: one row, DESIGN.md §5 column order.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,
@@ -80,6 +81,15 @@ pub struct Summary {
     /// Nodes of groups that join later (`start`) whose primary ENI found no free address;
     /// they never become ready. (After the DESIGN.md columns: an extension.)
     pub nodes_launch_failed: u32,
+    /// Nodes Ready at the end (spec §6.3: first successful ipamd init).
+    pub nodes_ready_final: u32,
+    /// Median time from a node's start to Ready, over nodes that became Ready (empty if
+    /// none did).
+    #[serde(serialize_with = "csv::ser_opt_secs")]
+    pub node_ready_p50_s: Option<f64>,
+    /// Longest time from a node's start to Ready, over nodes that became Ready.
+    #[serde(serialize_with = "csv::ser_opt_secs")]
+    pub node_ready_max_s: Option<f64>,
 }
 
 /// `nodes.csv`: one row per node at the end of the run.
@@ -99,6 +109,11 @@ pub struct NodeRow {
     pub cooling_ips: u32,
     pub total_ips_peak: u32,
     pub ec2_calls: u64,
+    /// When the node became Ready; empty if it never did.
+    #[serde(serialize_with = "csv::ser_opt_secs")]
+    pub ready_s: Option<f64>,
+    /// How often its ipamd started again (spec §6.4).
+    pub ipamd_restarts: u32,
 }
 
 /// `timeseries.csv`: one row per `sample_interval` (the last two columns cumulative).
@@ -121,6 +136,8 @@ pub struct Sample {
     pub fragmentation_score: u32,
     pub ec2_calls: u64,
     pub insufficient_cidr_blocks: u64,
+    /// Ready nodes (after the DESIGN.md columns: an extension).
+    pub nodes_ready: u32,
 }
 
 /// `ec2_calls.csv`: one row per action.

@@ -3,6 +3,7 @@
 //! Each function is a pure function of the [`RunOutput`]: same data, same bytes.
 
 use super::chart::{self, Axis, Mark, Panel, group_thousands, human_time};
+use super::pl;
 use super::svg::{Anchor, Font, Svg};
 use super::{Ec2Minute, RunOutput, Sample};
 use crate::ec2::Action;
@@ -71,15 +72,11 @@ fn band(upper: &[(f64, f64)], lower: &[(f64, f64)]) -> Vec<(f64, f64)> {
 }
 
 /// `ips.svg`: addresses held by the nodes over time — assigned to pods, warm (cooling
-/// included), and their sum, the total.
+/// included), and their sum, the total. Drawn with plotters (SVG backend, its built-in text
+/// metrics, integer coordinates: milliseconds across, addresses up; ticks are explicit key
+/// points from the report's own time and value axes, so no float tick search).
 pub fn ips_svg(run: &RunOutput) -> String {
     let ts = &run.timeseries;
-    let height = 400.0;
-    let mut svg = Svg::new(
-        WIDTH,
-        height,
-        "Pod IP addresses held by the nodes over time",
-    );
     let s = &run.summary;
     let subtitle = format!(
         "Peak {} IPs held by {} node{}; at the end {} assigned to pods, {} warm ({} cooling).",
@@ -90,72 +87,108 @@ pub fn ips_svg(run: &RunOutput) -> String {
         group_thousands(&s.warm_ips_final.to_string()),
         group_thousands(&s.cooling_ips_final.to_string()),
     );
-    let top = header(&mut svg, "IP addresses held by the nodes", &subtitle);
-    let entries = [
-        (Mark::Swatch(ASSIGNED), "Assigned to pods".to_string()),
-        (
-            Mark::Swatch(WARM),
-            "Warm (unassigned, cooling included)".to_string(),
-        ),
-        (
-            Mark::Line(TOTAL),
-            "Total held (assigned + warm)".to_string(),
-        ),
-    ];
-    let lh = chart::legend(&mut svg, LEFT, top, WIDTH - LEFT - RIGHT, &entries);
     let peak = ts
         .iter()
         .map(|s| s.total_ips.max(s.assigned_ips))
         .max()
         .unwrap_or(0);
-    let panel = Panel {
-        x: LEFT,
-        y: top + lh + 14.0,
-        w: WIDTH - LEFT - RIGHT,
-        h: height - (top + lh + 14.0) - 52.0,
-        xaxis: chart::time_axis(end_time(run)),
-        yaxis: chart::value_axis(peak as f64 * 1.08, true, "IP addresses"),
-    };
-    panel.draw_axes(&mut svg, true);
-    if ts.is_empty() {
-        no_data(&mut svg, &panel, "No samples were recorded.");
-        return svg.finish();
-    }
-    let base = panel.path(ts.iter().map(|s| (s.time_s, 0.0)));
-    let assigned = panel.path(series(ts, |s| s.assigned_ips));
-    let total = panel.path(series(ts, |s| s.total_ips));
-    svg.polygon(&band(&total, &assigned), WARM, 0.8);
-    svg.polygon(&band(&assigned, &base), ASSIGNED, 0.85);
-    svg.polyline(&total, TOTAL, 1.8);
-
-    // Mark the peak of the total.
-    if let Some(p) = ts.iter().enumerate().max_by(|a, b| {
-        a.1.total_ips
-            .cmp(&b.1.total_ips)
-            .then_with(|| b.0.cmp(&a.0)) // the first of equal peaks
-    }) {
-        let (x, y) = (panel.px(p.1.time_s), panel.py(p.1.total_ips as f64));
-        svg.circle(x, y, 3.5, TOTAL, Some("#ffffff"));
-        let label = format!(
-            "peak {} at {}",
-            group_thousands(&p.1.total_ips.to_string()),
-            human_time(p.1.time_s)
-        );
-        let right_half = x > panel.x + panel.w * 0.6;
-        let (lx, anchor) = if right_half {
-            (x - 7.0, Anchor::End)
-        } else {
-            (x + 7.0, Anchor::Start)
-        };
-        svg.text(
-            lx,
-            (y - 7.0).max(panel.y + 10.0),
-            anchor,
-            Font::bold(11.5),
-            &label,
-        );
-    }
-    svg.finish()
+    let xaxis = chart::time_axis(end_time(run));
+    let yaxis = chart::value_axis(peak as f64 * 1.08, true, "IP addresses");
+    pl::draw(
+        (WIDTH as u32, 400),
+        "Pod IP addresses held by the nodes over time",
+        |root| {
+            use plotters::prelude::*;
+            use plotters::style::text_anchor::{HPos, Pos, VPos};
+            let (head, body) = root.split_vertically(84);
+            pl::header(&head, "IP addresses held by the nodes", &subtitle)?;
+            pl::legend(
+                &head,
+                LEFT as i32,
+                62,
+                &[
+                    (pl::Key::Swatch(ASSIGNED), "Assigned to pods"),
+                    (pl::Key::Swatch(WARM), "Warm (unassigned, cooling included)"),
+                    (pl::Key::Line(TOTAL), "Total held (assigned + warm)"),
+                ],
+            )?;
+            let ms = |t: f64| (t * 1000.0).round() as i64;
+            let xkeys: Vec<i64> = xaxis.ticks.iter().map(|(v, _)| ms(*v)).collect();
+            let ykeys: Vec<i64> = yaxis.ticks.iter().map(|(v, _)| v.round() as i64).collect();
+            let mut chart = ChartBuilder::on(&body)
+                .margin_left(24)
+                .margin_right(RIGHT as i32)
+                .margin_top(10)
+                .x_label_area_size(44)
+                .y_label_area_size(60)
+                .build_cartesian_2d(
+                    (0..ms(xaxis.max)).with_key_points(xkeys),
+                    (0..yaxis.max.round() as i64).with_key_points(ykeys),
+                )?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(pl::rgb("#e2e8f0"))
+                .x_desc(xaxis.label.as_str())
+                .y_desc(yaxis.label.as_str())
+                .x_label_formatter(&|v| pl::tick_label(&xaxis, *v as f64 / 1000.0))
+                .y_label_formatter(&|v| pl::tick_label(&yaxis, *v as f64))
+                .label_style(pl::font(11.0, "#4a5568"))
+                .axis_desc_style(pl::font(12.0, "#2d3748"))
+                .draw()?;
+            if ts.is_empty() {
+                let (w, h) = body.dim_in_pixel();
+                let centre = pl::font(13.0, "#718096").pos(Pos::new(HPos::Center, VPos::Center));
+                return body.draw_text(
+                    "No samples were recorded.",
+                    &centre,
+                    (w as i32 / 2, h as i32 / 2),
+                );
+            }
+            let pts = |f: fn(&Sample) -> u64| -> Vec<(i64, i64)> {
+                ts.iter().map(|s| (ms(s.time_s), f(s) as i64)).collect()
+            };
+            chart.draw_series(AreaSeries::new(
+                pts(|s| s.total_ips),
+                0,
+                pl::rgb(WARM).mix(0.8),
+            ))?;
+            chart.draw_series(AreaSeries::new(
+                pts(|s| s.assigned_ips),
+                0,
+                pl::rgb(ASSIGNED).mix(0.85),
+            ))?;
+            chart.draw_series(LineSeries::new(
+                pts(|s| s.total_ips),
+                pl::rgb(TOTAL).stroke_width(2),
+            ))?;
+            // The peak of the total (the first of equal peaks).
+            if let Some(p) = ts.iter().enumerate().max_by(|a, b| {
+                a.1.total_ips
+                    .cmp(&b.1.total_ips)
+                    .then_with(|| b.0.cmp(&a.0))
+            }) {
+                let at = (ms(p.1.time_s), p.1.total_ips as i64);
+                let label = format!(
+                    "peak {} at {}",
+                    group_thousands(&p.1.total_ips.to_string()),
+                    human_time(p.1.time_s)
+                );
+                let right_half = at.0 * 10 > ms(xaxis.max) * 6;
+                let style = pl::bold(11.5, TOTAL).pos(Pos::new(
+                    if right_half { HPos::Right } else { HPos::Left },
+                    VPos::Bottom,
+                ));
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at(at)
+                        + Circle::new((0, 0), 3, pl::rgb(TOTAL).stroke_width(2))
+                        + Text::new(label, (if right_half { -7 } else { 7 }, -6), style),
+                ))?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// `subnet.svg`: addresses used in the subnet (every tenant: ENI primaries, secondary IPs,
@@ -531,5 +564,41 @@ mod tests {
         assert!(!by_action);
         assert_eq!(b[0].calls[0], 18, "samples at 10..60 s belong to minute 0");
         assert_eq!(b[1].calls[0], 18);
+    }
+
+    #[test]
+    fn ips_is_drawn_by_plotters_well_formed_and_byte_stable() {
+        let run = RunOutput {
+            timeseries: (0..=360u32)
+                .map(|i| Sample {
+                    time_s: f64::from(i) * 60.0,
+                    assigned_ips: u64::from(i % 50),
+                    total_ips: 60 + u64::from(i % 7),
+                    ..Sample::default()
+                })
+                .collect(),
+            ..RunOutput::default()
+        };
+        let a = ips_svg(&run);
+        assert_eq!(a, ips_svg(&run), "same data, same bytes");
+        let doc = roxmltree::Document::parse(&a).expect("well-formed SVG");
+        let texts: Vec<&str> = doc
+            .descendants()
+            .filter_map(|n| n.text())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        for want in [
+            "IP addresses held by the nodes",
+            "Assigned to pods",
+            "Time since start (h)",
+            "peak 66 at 6m",
+        ] {
+            assert!(texts.contains(&want), "{want:?} not in {texts:?}");
+        }
+        // Integer coordinates only (plotters-svg), so no platform float formatting.
+        assert!(!a.contains(" x=\"0.") && !a.contains("points=\"0."));
+        let empty = ips_svg(&RunOutput::default());
+        assert!(empty.contains("No samples were recorded."));
     }
 }

@@ -108,6 +108,12 @@ pub(super) fn build(
             (st.subnet_configs(), cni)
         }
     };
+    if let Some(message) = cni.entrypoint_refusal() {
+        return Err(ScenarioError::Invalid {
+            at: loc.whole(),
+            message,
+        });
+    }
     let mut nodegroups = nodegroups(&raw.nodegroup, &subnets, &cni, loc, &mut warnings)?;
     if let Some(st) = &start {
         super::start::add_imported_groups(st, &mut nodegroups);

@@ -10,16 +10,27 @@ use crate::time::{HOUR, MINUTE};
 const CLEANUP_MAX_DELAY_S: u64 = 300;
 /// Leaked ENIs younger than this (by their `createdAt` tag) are left alone.
 const LEAKED_MIN_AGE: Millis = 5 * MINUTE;
-/// `born` of a leaked ENI of a `[start]`: created before the run, older than any minimum age.
-pub(super) const IMPORTED_BIRTH: Millis = Millis::MAX;
-/// Kubernetes restarts a failed aws-node after 10 s, doubling up to 5 min.
+/// kubelet's crash-loop back-off: the first restart at once, then 10 s doubling up to
+/// 5 min (Kubernetes defaults, spec §6.3).
 const RESTART_BACKOFF: Millis = 10 * SECOND;
 const RESTART_BACKOFF_MAX: Millis = 5 * MINUTE;
+/// The liveness probe's period (Kubernetes default `periodSeconds`).
+const LIVENESS_PERIOD: Millis = 10 * SECOND;
 const DELETE_BACKOFF: Millis = 500;
+/// `TagENI`: 5 tries, back-off 0.5 s doubling, 30 % jitter.
+const TAG_TRIES: u32 = 5;
+const TAG_BACKOFF: Millis = 500;
+/// `maxRetryCheckENI` + 1 tries of `setupENI` at init, `eniAttachTime` apart.
+const SETUP_TRIES: u32 = 6;
+const SETUP_RETRY_WAIT: Millis = 10 * SECOND;
+/// The entrypoint's `waitForIPAM` runs `grpc-health-probe` in a loop without sleeping; one
+/// run that finds the socket serving, then writing `10-aws.conflist` (spec §6.3 step 3).
+pub(super) const GRPC_PROBE_WAIT: Millis = 100;
 
 impl Ipamd {
     /// ipamd starts: `DescribeAllENIs` (one `DescribeNetworkInterfaces`, up to 12 tries).
     pub(super) fn start_init(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        self.starts += 1;
         self.stage = Stage::Init;
         self.init_describe(now, 0, ec2);
     }
@@ -39,8 +50,8 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(()) => {
-                self.adopt_attached(now, ec2);
-                self.init_modify(now, 0, ec2);
+                self.rebuild_from_ec2_and_checkpoint();
+                self.init_next_eni(now, 0, ec2);
             }
             Err(_) if attempt + 1 < MAX_ENI_EC2_RETRIES => {
                 let then = Resume::InitDescribe(attempt + 1);
@@ -50,15 +61,175 @@ impl Ipamd {
         }
     }
 
-    /// `setupENI` for every attached ENI the datastore lacks (`createTime = now`); for a node
-    /// of a `[start]`, then what a restart does next (`restore_imported`).
-    fn adopt_attached(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        let held = std::mem::take(&mut self.attached);
-        for h in &held {
-            self.ds.add_eni(h.id, h.primary, now);
-            self.add_cidrs(h.id, &h.cidrs);
+    /// Node init rebuilds the datastore from what survives the process (spec §6.4): the
+    /// ENIs attached in EC2 with their addresses (the old datastore's ENIs, the CIDRs EC2
+    /// still holds beyond it, and attached ENIs it never had) and the checkpoint file's pod
+    /// assignments. Everything else starts afresh: the datastore is emptied here and
+    /// refilled ENI by ENI (`createTime = now`, so every ENI ages from zero) in an order
+    /// from a Go map (random once there are two or more), and cooling records are gone.
+    /// This is also how an ipamd starts over imported ENIs ([`Ipamd::attach_existing`]).
+    fn rebuild_from_ec2_and_checkpoint(&mut self) {
+        let mut found: Vec<Found> = self
+            .ds
+            .enis()
+            .map(|e| Found {
+                id: e.id(),
+                primary: e.is_primary(),
+                cidrs: e.cidrs().collect(),
+            })
+            .collect();
+        for d in self.drift.drain(..) {
+            if let Some(f) = found.iter_mut().find(|f| f.id == d.eni) {
+                f.cidrs.push(d.cidr);
+            }
         }
-        self.restore_imported(now, &held, ec2);
+        found.extend(self.attached.drain(..).map(|h| Found {
+            id: h.id,
+            primary: h.primary,
+            cidrs: h.cidrs,
+        }));
+        // A previous init that failed part-way: the ENIs it had not set up yet are still
+        // attached in EC2, and its checkpoint was not restored yet.
+        for f in std::mem::take(&mut self.init_enis) {
+            if self.ds.eni(f.id).is_none() {
+                found.push(f);
+            }
+        }
+        if found.len() > 1 {
+            use rand::seq::SliceRandom as _;
+            found.shuffle(&mut self.rng);
+        }
+        if self.checkpoint.is_empty() {
+            self.checkpoint = self.ds.checkpoint();
+        }
+        self.ds = self.ds.emptied();
+        self.init_enis = found;
+    }
+
+    /// §6.1 step 2 for ENI `i` of the rebuild list: `TagENI` (one `CreateTags` on a fresh
+    /// instance's untagged primary ENI), then `setupENI`. After the last ENI: restore the
+    /// checkpoint (step 3), then the security groups (step 5).
+    fn init_next_eni(&mut self, now: Millis, i: usize, ec2: &mut impl ControlPlane) {
+        let Some(f) = self.init_enis.get(i) else {
+            for (pod, addr, at) in std::mem::take(&mut self.checkpoint) {
+                self.ds.restore(pod, addr, at);
+            }
+            self.init_enis.clear();
+            return self.init_modify(now, 0, ec2);
+        };
+        if f.primary && self.primary_untagged {
+            self.init_tag(now, i, 0, ec2);
+        } else {
+            self.init_setup(now, i, 0, ec2);
+        }
+    }
+
+    pub(super) fn init_tag(
+        &mut self,
+        now: Millis,
+        next: usize,
+        attempt: u32,
+        ec2: &mut impl ControlPlane,
+    ) {
+        let resp = ec2.request(now, Action::CreateTags);
+        self.busy(
+            now,
+            resp.latency,
+            Op::InitTag {
+                next,
+                attempt,
+                resp,
+            },
+        );
+    }
+
+    /// `TagENI` answered: on failure retried (5 tries in all, 0.5 s doubling + 0–30 %);
+    /// if every try fails, init fails.
+    pub(super) fn init_tagged(
+        &mut self,
+        now: Millis,
+        next: usize,
+        attempt: u32,
+        resp: Response<()>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        match resp.result {
+            Ok(()) => {
+                self.primary_untagged = false;
+                self.init_setup(now, next, 0, ec2);
+            }
+            Err(_) if attempt + 1 < TAG_TRIES => {
+                let d = TAG_BACKOFF << attempt;
+                let wait = d + (d as f64 * self.rng.random_range(0.0..0.3)) as Millis;
+                let then = Resume::InitTag(next, attempt + 1);
+                self.busy(now, wait, Op::Sleep { then });
+            }
+            Err(e) => self.init_failed(now, e),
+        }
+    }
+
+    /// `setupENI` at init: `AddENI` (`createTime = now`; a duplicate is fine on a retry),
+    /// with subnet discovery one `DescribeSubnets` for the exclusion check, then the ENI's
+    /// addresses.
+    pub(super) fn init_setup(
+        &mut self,
+        now: Millis,
+        next: usize,
+        attempt: u32,
+        ec2: &mut impl ControlPlane,
+    ) {
+        let f = &self.init_enis[next];
+        self.ds.add_eni(f.id, f.primary, now);
+        if !self.subnet_discovery {
+            return self.init_setup_ok(now, next, ec2);
+        }
+        let resp = ec2.request(now, Action::DescribeSubnets);
+        self.busy(
+            now,
+            resp.latency,
+            Op::InitSetup {
+                next,
+                attempt,
+                resp,
+            },
+        );
+    }
+
+    fn init_setup_ok(&mut self, now: Millis, next: usize, ec2: &mut impl ControlPlane) {
+        let f = &self.init_enis[next];
+        let (id, cidrs) = (f.id, std::mem::take(&mut self.init_enis[next].cidrs));
+        self.add_cidrs(id, &cidrs);
+        self.init_next_eni(now, next + 1, ec2);
+    }
+
+    /// A failed setup is retried up to 5 more times, 10 s apart; after the last, init goes
+    /// on with the ENI in the datastore but empty (§6.1 step 2, §7.2 step 7): its addresses
+    /// wait in EC2 for a pool pass's resync or a reconcile.
+    pub(super) fn init_setup_done(
+        &mut self,
+        now: Millis,
+        next: usize,
+        attempt: u32,
+        resp: Response<()>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        match resp.result {
+            Ok(()) => self.init_setup_ok(now, next, ec2),
+            Err(_) if attempt + 1 < SETUP_TRIES => {
+                let then = Resume::InitSetup(next, attempt + 1);
+                self.busy(now, SETUP_RETRY_WAIT, Op::Sleep { then });
+            }
+            Err(_) => {
+                let f = &mut self.init_enis[next];
+                let eni = f.id;
+                self.drift.extend(f.cidrs.drain(..).map(|cidr| Drift {
+                    eni,
+                    cidr,
+                    cached_until: 0,
+                }));
+                self.init_next_eni(now, next + 1, ec2);
+            }
+        }
     }
 
     /// `RefreshSGIDs` on first run: one `ModifyNetworkInterfaceAttribute(Groups)` per
@@ -85,10 +256,10 @@ impl Ipamd {
         resp: Response<()>,
         ec2: &mut impl ControlPlane,
     ) {
-        match resp.result {
-            Ok(()) => self.init_modify(now, next, ec2),
-            Err(e) => self.init_failed(now, e),
-        }
+        // `applySecurityGroupsToENIs`: a failure is only logged; init goes on, and the
+        // group cache already holds the groups, so it is not retried (§6.1 step 5).
+        let _ = resp.result;
+        self.init_modify(now, next, ec2)
     }
 
     /// `handlePreScaling`: one growth step if the pool is too low.
@@ -112,10 +283,13 @@ impl Ipamd {
         }
     }
 
-    /// The loop starts: its first 2.5 s sleep begins after the node's phase offset.
+    /// The loop starts: its first 2.5 s sleep begins after the node's phase offset, and
+    /// gRPC is served. The first time, the entrypoint's probe finds the socket and writes
+    /// the CNI config: the node is Ready (§6.3).
     fn init_done(&mut self, now: Millis) {
         self.initialised = true;
         self.init_failures = 0;
+        self.ready_at.get_or_insert(now + GRPC_PROBE_WAIT);
         self.reconcile_from = None;
         self.main = Main::Tick {
             at: now + self.phase + HALF_TICK,
@@ -124,15 +298,76 @@ impl Ipamd {
         };
     }
 
-    /// ipamd exits and the kubelet restarts it. The restart re-runs init against the same
-    /// datastore (ENI ages are not reset: a simplification of a rare path).
-    fn init_failed(&mut self, now: Millis, e: Ec2Error) {
-        self.growth_error = Some(e);
+    /// ipamd's init failed at `now`: the process exits (exit code 1, §6.3). The entrypoint
+    /// keeps probing the socket, so the container lives on until the liveness probe kills
+    /// it; kubelet then restarts it after its crash-loop back-off, and the new ipamd starts
+    /// from scratch (§6.4, "Modelling choices" 8).
+    fn init_failed(&mut self, now: Millis, _e: Ec2Error) {
         self.init_failures += 1;
-        let delay = RESTART_BACKOFF
-            .saturating_mul(1 << (self.init_failures - 1).min(10))
-            .min(RESTART_BACKOFF_MAX);
-        self.main = Main::Start { at: now + delay };
+        let kill = self.liveness_kill_at(now);
+        let back_off = crash_loop_back_off(self.init_failures);
+        self.exit(now);
+        self.start_container(kill + back_off);
+    }
+
+    /// When the liveness probe kills the container of an ipamd that exited at `exited`:
+    /// its third failure (`liveness_kill` after the container's start), or the first probe
+    /// after the exit on the probe's 10 s grid if init ran longer than that.
+    pub(super) fn liveness_kill_at(&self, exited: Millis) -> Millis {
+        let first = self.container_started + self.liveness_kill;
+        if exited <= first {
+            return first;
+        }
+        first + (exited - first).div_ceil(LIVENESS_PERIOD) * LIVENESS_PERIOD
+    }
+
+    /// The ipamd process ends at `now`: everything it held in memory is lost (§6.4). What
+    /// survives (EC2's ENIs and addresses, the checkpoint) is read back by the next init.
+    pub(super) fn exit(&mut self, _now: Millis) {
+        self.initialised = false;
+        self.last_pool_action = None;
+        self.last_decrease = None;
+        self.last_insufficient_cidr = None;
+        self.growth_error = None;
+        self.reconcile_from = None;
+        self.free_after_modify = false;
+        self.recon_cache.clear();
+        self.returned.clear();
+        self.stage = Stage::Init;
+        self.main = Main::Down;
+        self.cleanup = Cleanup::Off;
+    }
+
+    /// A new aws-node container starts at `at`; its ipamd `ipamd_start_delay` later, with a
+    /// fresh leaked-ENI cleanup schedule.
+    pub(super) fn start_container(&mut self, at: Millis) {
+        self.container_started = at;
+        let start = at + self.start_delay;
+        self.main = Main::Start { at: start };
+        if self.leaked_eni_cleanup {
+            self.cleanup = Cleanup::Wait {
+                until: start + self.cleanup_delay(),
+            };
+        }
+    }
+
+    /// ipamd is restarted at `now` (a crash, a container restart, an upgrade): the process
+    /// exits and a new one starts from scratch (spec §6.4). Meant for a loop between EC2
+    /// calls; a call in flight is abandoned. A node that was Ready stays Ready.
+    pub fn restart(&mut self, now: Millis) {
+        self.exit(now);
+        self.start_container(now);
+    }
+
+    /// An ENI already attached to the instance with `cidrs` (an imported node's, spec §6.4):
+    /// the next init finds it in EC2 and sets it up like any other.
+    pub fn attach_existing(&mut self, id: EniId, primary: bool, born: Millis, cidrs: Vec<Cidr>) {
+        self.attached.push(HeldEni {
+            id,
+            primary,
+            born,
+            cidrs,
+        });
     }
 
     /// A reconcile tick. Only if more than 60 s passed since the last pool action; then,
@@ -173,10 +408,7 @@ impl Ipamd {
         ec2: &mut impl ControlPlane,
     ) {
         match resp.result {
-            Ok(()) => {
-                self.adopt_attached(now, ec2);
-                self.recon_drift(now, ec2);
-            }
+            Ok(()) => self.recon_adopt_next(now, ec2),
             Err(_) if attempt + 1 < MAX_ENI_EC2_RETRIES => {
                 let then = Resume::ReconDescribe(attempt + 1);
                 self.busy(now, 10 * Millis::from(attempt), Op::Sleep { then });
@@ -186,13 +418,59 @@ impl Ipamd {
         }
     }
 
+    /// Reconcile adopts the next attached ENI the datastore lacks (ipamd created it, so
+    /// it carries the tags): `setupENI`, with subnet discovery one `DescribeSubnets`; a
+    /// failure is only logged, leaving the ENI known but empty (§6.2, §7.2 step 7).
+    fn recon_adopt_next(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        if self.attached.is_empty() {
+            return self.recon_drift(now, ec2);
+        }
+        let held = self.attached.remove(0);
+        self.ds.add_eni(held.id, held.primary, now);
+        if !self.subnet_discovery {
+            self.add_cidrs(held.id, &held.cidrs);
+            return self.recon_adopt_next(now, ec2);
+        }
+        let resp = ec2.request(now, Action::DescribeSubnets);
+        self.busy(now, resp.latency, Op::ReconSetup { held, resp });
+    }
+
+    pub(super) fn recon_setup_done(
+        &mut self,
+        now: Millis,
+        held: HeldEni,
+        resp: Response<()>,
+        ec2: &mut impl ControlPlane,
+    ) {
+        if resp.result.is_ok() {
+            self.add_cidrs(held.id, &held.cidrs);
+        } else {
+            let eni = held.id;
+            self.drift.extend(held.cidrs.into_iter().map(|cidr| Drift {
+                eni,
+                cidr,
+                cached_until: 0,
+            }));
+        }
+        self.recon_adopt_next(now, ec2);
+    }
+
     /// The next datastore ENI with drifted CIDRs: one `DescribeNetworkInterfaces(eni)`.
+    /// Then the next ENI holding an address EC2 handed back past its cache expiry: one
+    /// `DescribeNetworkInterfaces(eni)` each (§6.2).
     fn recon_drift(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
+        if self.order_pos == 0 && !self.returned.is_empty() {
+            let ds = &self.ds;
+            self.returned
+                .retain(|(e, c, _)| ds.eni(*e).is_some_and(|eni| eni.cidrs().any(|x| x == *c)));
+        }
+        let visited = &self.order[..self.order_pos];
         let next = self
             .drift
             .iter()
             .map(|d| d.eni)
-            .find(|&e| self.ds.eni(e).is_some() && !self.order[..self.order_pos].contains(&e));
+            .chain(self.returned.iter().filter(|r| now >= r.2).map(|r| r.0))
+            .find(|&e| self.ds.eni(e).is_some() && !visited.contains(&e));
         match next {
             Some(eni) => {
                 if self.order_pos == 0 {
@@ -221,7 +499,8 @@ impl Ipamd {
         if resp.result.is_ok() {
             let mut back = std::mem::take(&mut self.cidr_buf);
             back.clear();
-            let cooled = |d: &Drift| d.eni == eni && now >= d.freed + IP_RECONCILE_COOLDOWN;
+            self.returned.retain(|r| r.0 != eni || now < r.2);
+            let cooled = |d: &Drift| d.eni == eni && now >= d.cached_until;
             back.extend(self.drift.iter().filter(|d| cooled(d)).map(|d| d.cidr));
             self.drift.retain(|d| !cooled(d));
             self.add_cidrs(eni, &back);
@@ -235,29 +514,24 @@ impl Ipamd {
         self.rng.random_range(0..CLEANUP_MAX_DELAY_S) * SECOND
     }
 
-    /// The leaked-ENI cleanup: after its delay, one `DescribeNetworkInterfaces`; then
-    /// `DeleteNetworkInterface` (12 tries) for each detached ENI of this node at least
-    /// 5 min old; then an hour's wait and a new delay.
+    /// The leaked-ENI cleanup (`cleanUpLeakedENIs`): after its delay, one filtered
+    /// `DescribeNetworkInterfaces`, which lists every detached ipamd ENI of the VPC at least
+    /// 5 min old, whichever node leaked it; then `DeleteNetworkInterface` (12 tries) for
+    /// each; then an hour's wait and a new delay.
     pub(super) fn step_cleanup(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
         match std::mem::replace(&mut self.cleanup, Cleanup::Off) {
             Cleanup::Off => {}
             Cleanup::Wait { .. } => {
-                let r = ec2.request(now, Action::DescribeNetworkInterfaces);
+                let r = ec2.describe_leaked_enis(now, LEAKED_MIN_AGE);
                 self.cleanup = Cleanup::Describe {
                     until: now + r.latency,
                     resp: r,
                 };
             }
             Cleanup::Describe { resp, .. } => {
-                let targets = match resp.result {
-                    Ok(()) => self
-                        .leaked
-                        .iter()
-                        .filter(|h| h.born == IMPORTED_BIRTH || h.born + LEAKED_MIN_AGE <= now)
-                        .map(|h| h.id)
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
+                // VPC-wide (cluster-wide with CLUSTER_NAME): every leaked ENI it finds,
+                // whichever node leaked it (§7.5).
+                let targets = resp.result.unwrap_or_default();
                 self.cleanup_delete(now, targets, 0, ec2);
             }
             Cleanup::Delete {
@@ -311,5 +585,15 @@ impl Ipamd {
             attempt,
             resp: Some(r),
         };
+    }
+}
+
+/// kubelet's wait before restart number `n` (≥ 1) of a crash-looping container.
+fn crash_loop_back_off(n: u32) -> Millis {
+    match n {
+        0 | 1 => 0,
+        n => RESTART_BACKOFF
+            .saturating_mul(1 << (n - 2).min(10))
+            .min(RESTART_BACKOFF_MAX),
     }
 }

@@ -117,6 +117,7 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(cidrs) => {
+                self.note_returned(eni, &cidrs);
                 self.add_cidrs(eni, &cidrs);
                 self.grew(now, ec2);
             }
@@ -288,7 +289,10 @@ impl Ipamd {
             },
             Op::DescribeInstances { eni, resp } => match resp.result {
                 Ok(()) => {
-                    let r = ec2.request(now, Action::AttachNetworkInterface);
+                    // EC2 counts every ENI attached to the instance: the datastore's and
+                    // those ipamd dropped while they stayed attached.
+                    let attached = self.ds.eni_count() + self.attached.len() as u32;
+                    let r = ec2.attach_network_interface(now, eni.id, attached, self.s.eni_limit);
                     self.busy(now, r.latency, Op::Attach { eni, resp: r });
                 }
                 // attachENI failed: delete the new, unattached ENI.
@@ -309,31 +313,56 @@ impl Ipamd {
             },
             Op::Modify { eni, resp } => match resp.result {
                 Ok(()) => self.busy(now, self.imds_delay, Op::Imds { eni }),
-                // Attached: a full FreeENI.
+                // Attached: a full FreeENI, whose outcome `AllocENI` returns in place of the
+                // Modify error (shadowed, §7.2 step 5).
                 Err(e) => {
                     self.growth_error = Some(e);
+                    self.free_after_modify = true;
                     self.free_step(now, held(&eni), FreeStep::Describe, ec2);
                 }
             },
+            // `setupENI` (§7.2 step 7): `AddENI` first (`createTime = now`), then with subnet
+            // discovery the exclusion check's `DescribeSubnets`, then the addresses.
             Op::Imds { eni } => {
+                self.ds.add_eni(eni.id, false, now);
                 if self.subnet_discovery {
                     let r = ec2.request(now, Action::DescribeSubnets);
-                    self.busy(now, r.latency, Op::SubnetsAtSetup { eni });
+                    self.busy(now, r.latency, Op::SubnetsAtSetup { eni, resp: r });
                 } else {
-                    self.setup_eni(now, eni, ec2);
+                    self.note_returned(eni.id, &eni.cidrs);
+                    self.add_cidrs(eni.id, &eni.cidrs);
+                    self.grew(now, ec2);
                 }
             }
-            // The exclusion check's answer does not change a simulated subnet's fate.
-            Op::SubnetsAtSetup { eni } => self.setup_eni(now, eni, ec2),
+            Op::SubnetsAtSetup { eni, resp } => match resp.result {
+                Ok(()) => {
+                    self.note_returned(eni.id, &eni.cidrs);
+                    self.add_cidrs(eni.id, &eni.cidrs);
+                    self.grew(now, ec2);
+                }
+                // setupENI fails right after AddENI: the ENI stays, known and empty; its
+                // addresses are in EC2 only (drift without a cache entry). No pool action.
+                Err(e) => {
+                    self.growth_error = Some(e);
+                    let id = eni.id;
+                    self.drift.extend(eni.cidrs.into_iter().map(|cidr| Drift {
+                        eni: id,
+                        cidr,
+                        cached_until: 0,
+                    }));
+                    self.grown(now, Grown::Nothing, ec2);
+                }
+            },
+            // `WaitForENIAndIPsAttached` for ENI "" gave up: the allocation fails.
+            Op::ImdsGiveUp => self.grown(now, Grown::Nothing, ec2),
             _ => unreachable!("not a new-ENI step"),
         }
     }
 
-    /// `setupENI`: the ENI (`createTime = now`) and its CIDRs enter the datastore.
-    fn setup_eni(&mut self, now: Millis, eni: NewEni, ec2: &mut impl ControlPlane) {
-        self.ds.add_eni(eni.id, false, now);
-        self.add_cidrs(eni.id, &eni.cidrs);
-        self.grew(now, ec2);
+    /// `WaitForENIAndIPsAttached` for an ENI IMDS never lists: 12 polls, 11 sleeps of
+    /// 0.1 s doubling (capped at 60 s) plus 0–15 % jitter each, 162.3–186.6 s in all.
+    fn imds_give_up_wait(&mut self) -> Millis {
+        (0..11).map(|i| self.backoff(100, i)).sum()
     }
 
     /// `decreaseDatastorePool` → `tryUnassignCidrsFromAll`: over ENIs in map order, drop up
@@ -370,6 +399,10 @@ impl Ipamd {
                 continue;
             }
             self.want -= batch.len() as u32;
+            // `DeallocCidrs`: each released IP/prefix enters the reconcile cooldown cache.
+            for &c in &batch {
+                self.recon_cache.insert(c, now + IP_RECONCILE_COOLDOWN);
+            }
             let r = ec2.unassign_private_ip_addresses(now, eni, &batch);
             self.busy(
                 now,
@@ -395,9 +428,12 @@ impl Ipamd {
         ec2: &mut impl ControlPlane,
     ) {
         if resp.result.is_err() {
-            let freed = now.saturating_sub(resp.latency);
-            self.drift
-                .extend(cidrs.iter().map(|&cidr| Drift { eni, cidr, freed }));
+            let cached_until = now.saturating_sub(resp.latency) + IP_RECONCILE_COOLDOWN;
+            self.drift.extend(cidrs.iter().map(|&cidr| Drift {
+                eni,
+                cidr,
+                cached_until,
+            }));
         }
         self.cidr_buf = cidrs;
         self.shrink_next(now, ec2);
@@ -448,7 +484,7 @@ impl Ipamd {
     ) {
         let resp = match step {
             FreeStep::Describe => ec2.request(now, Action::DescribeNetworkInterfaces),
-            FreeStep::Detach(_) => ec2.request(now, Action::DetachNetworkInterface),
+            FreeStep::Detach(_) => ec2.detach_network_interface(now, held.id),
             FreeStep::Delete(_) => ec2.delete_network_interface(now, held.id),
         };
         self.busy(now, resp.latency, Op::Free { held, step, resp });
@@ -466,6 +502,7 @@ impl Ipamd {
         ec2: &mut impl ControlPlane,
     ) {
         let ok = resp.result.is_ok();
+        let deleted = ok && matches!(step, FreeStep::Delete(_));
         match step {
             FreeStep::Describe if ok => return self.free_step(now, held, FreeStep::Detach(0), ec2),
             FreeStep::Detach(_) if ok => {
@@ -488,6 +525,11 @@ impl Ipamd {
         }
         match self.stage {
             Stage::FreeEni => self.end_pass(now),
+            // AllocENI returned no ENI and no error: wait for ENI "" in IMDS (§7.2 step 5).
+            _ if std::mem::take(&mut self.free_after_modify) && deleted => {
+                let wait = self.imds_give_up_wait();
+                self.busy(now, wait, Op::ImdsGiveUp);
+            }
             _ => self.grown(now, Grown::Nothing, ec2),
         }
     }
@@ -507,7 +549,19 @@ impl Ipamd {
             | Op::Attach { .. }
             | Op::Modify { .. }
             | Op::Imds { .. }
-            | Op::SubnetsAtSetup { .. }) => self.new_eni_step(now, op, ec2),
+            | Op::SubnetsAtSetup { .. }
+            | Op::ImdsGiveUp) => self.new_eni_step(now, op, ec2),
+            Op::InitTag {
+                next,
+                attempt,
+                resp,
+            } => self.init_tagged(now, next, attempt, resp, ec2),
+            Op::InitSetup {
+                next,
+                attempt,
+                resp,
+            } => self.init_setup_done(now, next, attempt, resp, ec2),
+            Op::ReconSetup { held, resp } => self.recon_setup_done(now, held, resp, ec2),
             Op::Free { held, step, resp } => self.free_done(now, held, step, resp, ec2),
             Op::FreeWait { held, next } => self.free_step(now, held, next, ec2),
             Op::Unassign { eni, cidrs, resp } => self.unassign_done(now, eni, cidrs, resp, ec2),
@@ -519,6 +573,12 @@ impl Ipamd {
             Op::Sleep {
                 then: Resume::ReconDescribe(attempt),
             } => self.recon_describe(now, attempt, ec2),
+            Op::Sleep {
+                then: Resume::InitTag(next, attempt),
+            } => self.init_tag(now, next, attempt, ec2),
+            Op::Sleep {
+                then: Resume::InitSetup(next, attempt),
+            } => self.init_setup(now, next, attempt, ec2),
         }
     }
 }

@@ -8,7 +8,8 @@ impl Ipamd {
     /// While skipping, a reconcile without work is replayed lazily, and after an idle check
     /// whole ticks are skipped up to [`Ipamd::quiet_until`].
     pub(super) fn after_pool_check(&mut self, started: Millis, now: Millis) {
-        let has_work = !self.attached.is_empty() || !self.drift.is_empty();
+        let has_work =
+            !self.attached.is_empty() || !self.drift.is_empty() || !self.returned.is_empty();
         if !self.skip_idle || has_work {
             self.sleep_until(now, TickKind::Reconcile);
             return;

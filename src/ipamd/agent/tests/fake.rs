@@ -24,6 +24,8 @@ pub struct Fake {
     next_ip: Vec<u32>,
     next_prefix: Vec<u32>,
     enis: BTreeMap<EniId, (u32, Vec<Cidr>, SubnetId)>,
+    /// When each ENI was last detached.
+    detached: BTreeMap<EniId, Millis>,
 }
 
 impl Fake {
@@ -54,6 +56,7 @@ impl Fake {
             next_ip: vec![0x0a00_0000, 0x0a10_0000],
             next_prefix: vec![0x0a08_0000, 0x0a18_0000],
             enis: BTreeMap::new(),
+            detached: BTreeMap::new(),
         }
     }
 
@@ -219,6 +222,47 @@ impl ControlPlane for Fake {
                 .retain(|c| !cidrs.contains(c));
         }
         respond(r, latency)
+    }
+
+    fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        _eni: EniId,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()> {
+        let (r, latency) = self.outcome(now, Action::AttachNetworkInterface);
+        let r = r.and_then(|()| {
+            if attached >= max_enis {
+                if let Some(last) = self.log.last_mut() {
+                    last.2 = false;
+                }
+                Err(Ec2Error::AttachmentLimitExceeded)
+            } else {
+                Ok(())
+            }
+        });
+        respond(r, latency)
+    }
+
+    fn detach_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
+        let (r, latency) = self.outcome(now, Action::DetachNetworkInterface);
+        if r.is_ok() && self.enis.contains_key(&eni) {
+            self.detached.insert(eni, now);
+        }
+        respond(r, latency)
+    }
+
+    /// Detached ENIs that still exist (the fake dates `createdAt` at the detach).
+    fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>> {
+        let (r, latency) = self.outcome(now, Action::DescribeNetworkInterfaces);
+        let found = self
+            .detached
+            .iter()
+            .filter(|(id, t)| self.enis.contains_key(id) && **t + min_age <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        respond(r.map(|()| found), latency)
     }
 
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {

@@ -20,20 +20,22 @@ fn validation_trace(skip: bool) {
     let mut n = Node::new("t3.small", "DISABLE_LEAKED_ENI_CLEANUP = true", 11);
     n.ipamd.set_skip_idle_ticks(skip);
     n.launch(0);
-    // 1. Init: DescribeNetworkInterfaces (0.2 s), Modify (0.2 s), pre-scale Assign(3) (0.5 s).
-    n.run_to(900);
+    // 1. Init: DescribeNetworkInterfaces (0.2 s), setupENI's DescribeSubnets (0.1 s), Modify
+    //    (0.2 s), pre-scale Assign(3) (0.5 s).
+    n.run_to(1_000);
     assert_eq!(
-        n.ec2.actions(0, 1_000),
+        n.ec2.actions(0, 1_100),
         [
             DescribeNetworkInterfaces,
+            DescribeSubnets,
             ModifyNetworkInterfaceAttribute,
             AssignPrivateIpAddresses
         ]
     );
-    let st = n.stats(900);
+    let st = n.stats(1_000);
     assert_eq!((st.enis, st.total_ips, st.secondary_ips), (1, 3, 3));
-    // 2. The loop's first check is 2.5 s after init (phase 0): 3.4 s.
-    assert_eq!(n.ipamd.next_wake(), 3_400);
+    // 2. The loop's first check is 2.5 s after init (phase 0): 3.5 s.
+    assert_eq!(n.ipamd.next_wake(), 3_500);
     // 3. Five pods at once: three get addresses, two wait.
     n.before(2_000);
     for pod in 1..=3 {
@@ -42,22 +44,22 @@ fn validation_trace(skip: bool) {
     for pod in 4..=5 {
         assert_eq!(n.ipamd.assign_pod(pod, 2_000), Err(WaitReason::NoIp));
     }
-    // 4. Check at 3.4 s: primary full ⇒ one new ENI with 3 IPs, six calls + 1 s IMDS wait.
-    n.run_to(3_400);
-    n.before(11_000);
-    assert_eq!(n.ec2.actions(3_400, 11_000), NEW_ENI);
+    // 4. Check at 3.5 s: primary full ⇒ one new ENI with 3 IPs, six calls + 1 s IMDS wait.
+    n.run_to(3_500);
+    n.before(11_100);
+    assert_eq!(n.ec2.actions(3_500, 11_100), NEW_ENI);
     assert_eq!(
-        n.stats(10_999).total_ips,
+        n.stats(11_099).total_ips,
         3,
         "results apply when the calls complete"
     );
-    n.run_to(11_000);
-    assert_eq!(n.stats(11_000).total_ips, 6);
+    n.run_to(11_100);
+    assert_eq!(n.stats(11_100).total_ips, 6);
     assert!(n.ipamd.assign_pod(4, 11_500).is_ok());
     assert!(n.ipamd.assign_pod(5, 11_500).is_ok());
-    // 5. Check at 16 s: 1 available < 3 ⇒ third ENI; total 9 = maxENI · M.
+    // 5. Check at 16.1 s: 1 available < 3 ⇒ third ENI; total 9 = maxENI · M.
     n.run_to(30_000);
-    assert_eq!(n.ec2.actions(16_000, 23_600), NEW_ENI);
+    assert_eq!(n.ec2.actions(16_100, 23_700), NEW_ENI);
     let st = n.stats(30_000);
     assert_eq!((st.enis, st.total_ips, st.assigned_ips), (3, 9, 5));
     let calls = n.ec2.log.len();
@@ -79,14 +81,14 @@ fn validation_trace(skip: bool) {
     let frees: Vec<_> = n.ec2.log[calls..].iter().map(|c| (c.0, c.1)).collect();
     assert_eq!(frees.len(), 6, "{frees:?}");
     assert_eq!(frees.iter().map(|c| c.1).collect::<Vec<_>>()[..3], FREE_ENI);
-    // Checks run at 23.6 s + 5k s. The first ENI (created 11 s) goes at the first check
+    // Checks run at 23.7 s + 5k s. The first ENI (created 11.1 s) goes at the first check
     // after its addresses cooled (71.001 s).
-    assert_eq!(frees[0].0, 73_600);
-    // Describe 0.2 s, detach 2 s, the 2 s sleep: delete at +4.2 s, done at 78.3 s.
-    assert_eq!(frees[2].0, 77_800);
-    // Next check 83.3 s: the other ENI (created 23.6 s) is 59.7 s old; at 88.3 s avail
+    assert_eq!(frees[0].0, 73_700);
+    // Describe 0.2 s, detach 2 s, the 2 s sleep: delete at +4.2 s, done at 78.4 s.
+    assert_eq!(frees[2].0, 77_900);
+    // Next check 83.4 s: the other ENI (created 23.7 s) is 59.7 s old; at 88.4 s avail
     // 6 ≥ (1+1)·3 frees it.
-    assert_eq!(frees[3], (88_300, DescribeNetworkInterfaces));
+    assert_eq!(frees[3], (88_400, DescribeNetworkInterfaces));
     let st = n.stats(200_000);
     assert_eq!((st.enis, st.total_ips, st.assigned_ips), (1, 3, 0));
     // No IP-level shrink in this mode.
@@ -145,11 +147,13 @@ fn custom_networking_puts_pods_on_a_secondary_eni_in_the_pod_subnet() {
     let mut n = Node::new("m5.large", cni, 110);
     n.launch(0);
     n.run_to(30_000);
-    // No ModifyNetworkInterfaceAttribute(Groups) at init, no DescribeSubnets before create.
+    // No ModifyNetworkInterfaceAttribute(Groups) at init, no DescribeSubnets before create
+    // (only setupENI's exclusion checks, at init and for the new ENI).
     assert_eq!(
         n.ec2.actions(0, 30_000),
         [
             DescribeNetworkInterfaces,
+            DescribeSubnets,
             CreateNetworkInterface,
             DescribeInstances,
             AttachNetworkInterface,
@@ -455,8 +459,11 @@ fn a_leaked_eni_is_deleted_by_the_cleanup() {
     assert_eq!(n.ec2.eni_count(), 1);
 }
 
+/// `nodeInit` failing ends ipamd (exit 1); the entrypoint keeps probing, the liveness probe
+/// kills aws-node 80 s after it started and kubelet restarts it at once (the first
+/// crash-loop restart), §6.3, §6.4, "Modelling choices" 8. Until then the node is NotReady.
 #[test]
-fn init_retries_after_a_failure() {
+fn a_failed_init_restarts_when_the_liveness_probe_kills_the_container() {
     let mut n = Node::new("m5.large", "DISABLE_LEAKED_ENI_CLEANUP = true", 29);
     for _ in 0..12 {
         n.ec2
@@ -464,11 +471,50 @@ fn init_retries_after_a_failure() {
             .push_back((DescribeNetworkInterfaces, Ec2Error::RequestLimitExceeded));
     }
     n.launch(0);
-    n.run_to(5_000);
+    n.run_to(79_999);
     assert_eq!(n.ec2.calls(DescribeNetworkInterfaces), 12);
     assert_eq!(n.ipamd.assign_pod(1, 5_000), Err(WaitReason::NoIp));
-    n.run_to(30_000);
-    assert_eq!(n.stats(30_000).total_ips, 9);
+    assert_eq!((n.ipamd.ready_at(), n.ipamd.restarts()), (None, 0));
+    n.run_to(80_000);
+    assert_eq!(
+        n.ec2.calls(DescribeNetworkInterfaces),
+        13,
+        "restarted at 80 s"
+    );
+    assert_eq!(n.ipamd.restarts(), 1);
+    n.run_to(90_000);
+    assert_eq!(n.stats(90_000).total_ips, 9);
+    // Describe 0.2 + DescribeSubnets 0.1 + Modify 0.2 + Assign 0.5, + the probe's 0.1 s.
+    assert_eq!(n.ipamd.ready_at(), Some(81_100));
+}
+
+/// kubelet's crash-loop back-off between restarts of a container whose ipamd keeps failing
+/// init: kills 80 s after each start, restarts after 0, 10, 20, 40 s … (capped at 5 min).
+#[test]
+fn repeated_init_failures_back_off_like_kubelet() {
+    let mut n = Node::new("m5.large", "DISABLE_LEAKED_ENI_CLEANUP = true", 29);
+    n.ec2
+        .always_fail
+        .push((DescribeNetworkInterfaces, Ec2Error::RequestLimitExceeded));
+    n.launch(0);
+    let mut starts = vec![];
+    let mut seen = 0;
+    while starts.len() < 5 {
+        let w = n.ipamd.next_wake();
+        n.ipamd.wake_with(w, &mut n.ec2);
+        let c = n.ec2.calls(DescribeNetworkInterfaces);
+        if c > seen && (c - 1).is_multiple_of(12) {
+            starts.push(w);
+        }
+        seen = c;
+    }
+    // Starts at 0, then kill + back-off: 80 + 0, 160 + 10, 250 + 20, 350 + 40.
+    assert_eq!(starts, [0, 80_000, 170_000, 270_000, 390_000]);
+    assert_eq!(
+        n.ipamd.ready_at(),
+        None,
+        "a node whose ipamd never initialises"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod flows;
 mod real;
 mod skip;
 mod steady;
+mod stress;
 
 use super::*;
 use crate::catalog;
@@ -32,10 +33,13 @@ impl Node<Fake> {
         }
     }
 
-    /// Same, with default `[model]` and a zero loop phase (ticks at init end + 2.5 s + 5k s).
+    /// Same, with default `[model]`, a zero loop phase (ticks at init end + 2.5 s + 5k s)
+    /// and a primary ENI that already carries ipamd's tags (no `CreateTags` at init; the
+    /// fresh-instance case is tested on its own).
     pub fn new(instance: &str, cni: &str, max_pods: u32) -> Node {
         let mut n = Node::with(instance, cni, "", max_pods, 1);
         n.ipamd.phase = 0;
+        n.ipamd.primary_untagged = false;
         n
     }
 }

@@ -50,9 +50,10 @@ fn section_8_validation_trace_on_real_ec2() {
         (1, 3, 0, 0)
     );
     assert_eq!(used(&n), 4, "freed ENIs give their addresses back");
-    // 3 init + 2 × 6 per new ENI + 2 × 3 per freed ENI + 1 cleanup describe (0–300 s).
+    // 5 init (Describe, CreateTags on the fresh primary, DescribeSubnets, Modify, Assign)
+    // + 2 × 6 per new ENI + 2 × 3 per freed ENI + 1 cleanup describe (0–300 s).
     let calls = n.ec2.total_calls();
-    assert!(calls == 3 + 12 + 6 || calls == 3 + 12 + 6 + 1, "{calls}");
+    assert!(calls == 5 + 12 + 6 || calls == 5 + 12 + 6 + 1, "{calls}");
     assert_eq!(st.ec2_calls, calls);
 }
 

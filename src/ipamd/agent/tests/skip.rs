@@ -142,8 +142,8 @@ fn a_pod_event_pulls_the_next_check_back() {
     for pod in 0..3 {
         n.ipamd.assign_pod(pod, 123_456).unwrap();
     }
-    // Ticks are at 3.4 s + 5k s: the first one after 123.456 s is 128.4 s.
-    assert_eq!(n.ipamd.next_wake(), 128_400);
+    // Ticks are at 3.5 s + 5k s: the first one after 123.456 s is 123.5 s.
+    assert_eq!(n.ipamd.next_wake(), 123_500);
     assert!(n.ipamd.assign_pod(9, 123_456).is_err());
-    assert_eq!(n.ipamd.next_wake(), 128_400);
+    assert_eq!(n.ipamd.next_wake(), 123_500);
 }

@@ -1,0 +1,52 @@
+//! Attaching and detaching ENIs, the instance's ENI limit, and the describe that finds
+//! leaked (detached) ENIs across the VPC (ec2-subnet.md §8).
+
+use super::{Action, Ec2, Ec2Error, EniId, Response};
+use crate::time::Millis;
+
+impl Ec2 {
+    /// `AttachNetworkInterface` to an instance that has `attached` ENIs attached, of at most
+    /// `max_enis` (its type's `max_enis`; ec2-subnet.md §8): refused with
+    /// `AttachmentLimitExceeded` when full. The refused call takes its token and is counted.
+    pub fn attach_network_interface(
+        &mut self,
+        now: Millis,
+        eni: EniId,
+        attached: u32,
+        max_enis: u32,
+    ) -> Response<()> {
+        self.call(now, Action::AttachNetworkInterface, |ec2| {
+            if attached >= max_enis {
+                Err(Ec2Error::AttachmentLimitExceeded)
+            } else {
+                ec2.available.remove(&eni);
+                Ok(())
+            }
+        })
+    }
+
+    /// `DetachNetworkInterface`: the ENI is `available` again, its addresses still taken.
+    pub fn detach_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
+        self.call(now, Action::DetachNetworkInterface, |ec2| {
+            let rec = &ec2.enis[eni.0 as usize];
+            if !rec.deleted {
+                ec2.available.insert(eni, rec.created);
+            }
+            Ok(())
+        })
+    }
+
+    /// The leaked-ENI cleanup's `DescribeNetworkInterfaces` (`getLeakedENIs`, ipamd-policy
+    /// §7.5): filtered on ipamd's tag key, status `available` and the VPC, so it lists every
+    /// node's detached ENIs, of which those whose `createdAt` is at least `min_age` old.
+    pub fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>> {
+        self.call(now, Action::DescribeNetworkInterfaces, |ec2| {
+            Ok(ec2
+                .available
+                .iter()
+                .filter(|(_, created)| **created + min_age <= now)
+                .map(|(id, _)| *id)
+                .collect())
+        })
+    }
+}

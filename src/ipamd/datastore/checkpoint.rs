@@ -1,0 +1,74 @@
+//! What survives an ipamd restart on the node (spec §6.4): the checkpoint file of pod
+//! assignments, written on every assign and release and read back by node init.
+
+use super::{Datastore, Loc, Rec};
+use crate::ipamd::policy::Mode;
+use crate::time::Millis;
+
+impl Datastore {
+    /// The checkpoint file (`/var/run/aws-node/ipam.json`, spec §6.4): one entry per
+    /// assigned address, `(pod, address, assigned at)`, in pod order. It survives an ipamd
+    /// restart; cooling records do not.
+    pub fn checkpoint(&self) -> Vec<(u32, u32, Millis)> {
+        self.pods
+            .iter()
+            .map(|&(pod, loc)| {
+                let c = self
+                    .enis
+                    .get(usize::from(loc.eni))
+                    .and_then(|e| e.cidrs.get(usize::from(loc.cidr)))
+                    .expect("pod's CIDR is live");
+                let at = match c.recs[usize::from(loc.offset)] {
+                    Rec::Assigned { at, .. } => at,
+                    _ => 0,
+                };
+                (pod, c.cidr.addr() + u32::from(loc.offset), at)
+            })
+            .collect()
+    }
+
+    /// Restores one checkpoint entry (`nodeInit` step 3, `ReadBackingStore` →
+    /// `AssignPodIPv4Address` with the recorded address): `pod` holds `addr` again since
+    /// `at`. False (a stale entry, dropped as upstream does) when no CIDR in the datastore
+    /// holds `addr`, or the address or pod is already taken.
+    pub fn restore(&mut self, pod: u32, addr: u32, at: Millis) -> bool {
+        if self.pod_address(pod).is_some() {
+            return false;
+        }
+        let found = self.enis.iter().find_map(|(e, eni)| {
+            eni.cidrs
+                .iter()
+                .find(|(_, c)| addr >= c.cidr.addr() && addr - c.cidr.addr() < c.size())
+                .map(|(c, _)| (e, c))
+        });
+        let Some((eslot, cslot)) = found else {
+            return false;
+        };
+        let mode = self.mode;
+        let eni = self.enis.get_mut(eslot).expect("slot is live");
+        let c = eni.cidrs.get_mut(cslot).expect("slot is live");
+        let offset = (addr - c.cidr.addr()) as usize;
+        if matches!(c.recs[offset], Rec::Assigned { .. }) {
+            return false;
+        }
+        if c.recs[offset] == Rec::Unused {
+            c.recorded += 1;
+        }
+        c.recs[offset] = Rec::Assigned { pod, at };
+        c.assigned += 1;
+        if mode == Mode::PrefixDelegation && c.assigned == 1 {
+            eni.free_prefixes -= 1;
+            self.free_prefixes -= 1;
+        }
+        eni.assigned += 1;
+        self.assigned += 1;
+        let loc = Loc {
+            eni: eslot as u16,
+            cidr: cslot as u16,
+            offset: offset as u8,
+        };
+        let i = self.pods.partition_point(|p| p.0 < pod);
+        self.pods.insert(i, (pod, loc));
+        true
+    }
+}
