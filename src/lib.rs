@@ -15,12 +15,15 @@
 //! Specifications: `spec/ipamd-policy.md` (pool sizing, upstream v1.23.1) and
 //! `spec/ec2-subnet.md` (subnet and EC2 semantics), shipped beside DESIGN.md.
 
+pub mod batch;
 pub mod calc;
 pub mod catalog;
 pub mod cluster;
+pub mod criteria;
 pub mod ec2;
 pub mod engine;
 pub mod error;
+pub mod headroom;
 pub mod import;
 pub mod invariants;
 pub mod ipamd;
@@ -32,6 +35,7 @@ pub mod subnet;
 pub mod suggest;
 pub mod sweep;
 pub mod time;
+pub mod tune;
 pub mod workload;
 
 pub use error::Error;

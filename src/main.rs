@@ -36,6 +36,10 @@ enum Command {
     Sweep(SweepArgs),
     /// Join the folders of `sweep --shard I/N` into the sweep's own files.
     Merge(MergeArgs),
+    /// How far one size (a node group, a deployment, the load) can grow before a run fails.
+    Headroom(HeadroomArgs),
+    /// Which aws-node settings hold the fewest addresses without slowing pods or tripping EC2.
+    Tune(TuneArgs),
     /// Static subnet planner: ipamd's steady state, or the EKS workbook with --spreadsheet.
     Calc(CalcArgs),
     /// Max pods per node, exactly as EKS's max-pods-calculator.sh.
@@ -201,6 +205,67 @@ struct MergeArgs {
     /// Output folder for sweep.csv, sweep.svg and sweep.html.
     #[arg(long, required = true)]
     out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct HeadroomArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// The integer key to grow, in --set syntax (`nodegroup.general.count`), or
+    /// `workload.NAME.replicas` (every step scaled), or `load` (every workload, in percent).
+    #[arg(long, value_name = "KEY")]
+    grow: String,
+    /// What a run must meet to pass, changing the defaults column by column:
+    /// `ip_wait_p99_s<=30,throttled=0` (defaults: insufficient_cidr_blocks=0,
+    /// insufficient_free_addresses=0, nodes_launch_failed=0, pods_unschedulable=0,
+    /// ip_wait_p99_s<=10; `COLUMN=any` drops one).
+    #[arg(long, value_name = "CRITERIA")]
+    until: Option<String>,
+    /// Seeds per value (seed, seed+1, ...); a value passes only if every seed does.
+    #[arg(long, default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(ipamsim::sweep::MAX_RUNS)))]
+    seeds: u32,
+    /// Parallel runs (default and most: the machine's available parallelism).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Output folder (default: output/<scenario name>-headroom/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override a scenario key for every run. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct TuneArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// Narrow the space: `mode=sip;WARM_IP_TARGET=unset,1-16;MINIMUM_IP_TARGET=0-32`
+    /// (dimensions not named keep the default: mode=sip,pd; WARM_ENI_TARGET=0-3;
+    /// WARM_IP_TARGET=unset,1-32; MINIMUM_IP_TARGET=unset,1-64; WARM_PREFIX_TARGET=0-4).
+    #[arg(long, value_name = "SPEC")]
+    space: Option<String>,
+    /// What to minimise (mean over seeds): peak_ips, subnet_used_peak or ec2_calls.
+    #[arg(long, default_value = "peak_ips", value_name = "M")]
+    objective: String,
+    /// What every seed must meet, changing the defaults column by column (defaults:
+    /// ip_wait_p99_s<=fastest+2, ec2_throttled=0, insufficient_cidr_blocks=0,
+    /// insufficient_free_addresses=0).
+    #[arg(long, value_name = "C")]
+    constraints: Option<String>,
+    /// Seeds per setting (seed, seed+1, ...).
+    #[arg(long, default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(ipamsim::sweep::MAX_RUNS)))]
+    seeds: u32,
+    /// Parallel runs (default and most: the machine's available parallelism).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Output folder (default: output/<scenario name>-tune/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override a scenario key for every run (not the tuned variables). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 // Values are taken as text and checked by the library, so every mistake is one line.
@@ -379,6 +444,8 @@ fn main() -> ExitCode {
             None => sweep(args),
         },
         Command::Merge(args) => merge(args),
+        Command::Headroom(args) => headroom(args),
+        Command::Tune(args) => tune(args),
         Command::Calc(args) => args.run(),
         Command::MaxPods(args) => args.run(),
         Command::InstanceTypes(args) => args.run(),
@@ -492,10 +559,7 @@ fn sweep(args: SweepArgs) -> Result<(), ipamsim::Error> {
         .map(|v| v.parse::<Vary>())
         .collect::<Result<Vec<_>, _>>()?;
     let text = ipamsim::scenario::ScenarioText::read(&args.scenario)?;
-    let (threads, capped) = sweep::threads(args.jobs.map(|j| j as usize));
-    if let Some(capped) = capped {
-        note("note", &capped);
-    }
+    let threads = threads(args.jobs);
     let started = Instant::now();
     let result = sweep::sweep(
         &text,
@@ -537,10 +601,7 @@ fn sweep_shard(args: SweepArgs, spec: &str) -> Result<(), ipamsim::Error> {
         .map(|v| v.parse::<Vary>())
         .collect::<Result<Vec<_>, _>>()?;
     let text = ipamsim::scenario::ScenarioText::read(&args.scenario)?;
-    let (threads, capped) = ipamsim::sweep::threads(args.jobs.map(|j| j as usize));
-    if let Some(capped) = capped {
-        note("note", &capped);
-    }
+    let threads = threads(args.jobs);
     let started = Instant::now();
     let prepared = Prepared::new(&text, &args.set, &varies, args.seeds)?;
     for warning in &prepared.warnings {
@@ -599,5 +660,95 @@ fn merge(args: MergeArgs) -> Result<(), ipamsim::Error> {
         merged.seeds,
         if merged.seeds == 1 { "" } else { "s" },
         args.out.display()
+    ))
+}
+
+/// Threads for `--jobs`, capped as `sweep` caps them (a note says so).
+fn threads(jobs: Option<u32>) -> usize {
+    let (threads, capped) = ipamsim::sweep::threads(jobs.map(|j| j as usize));
+    if let Some(capped) = capped {
+        note("note", &capped);
+    }
+    threads
+}
+
+/// `ipamsim headroom`: the search, then headroom.csv/json/html and first-failing/.
+fn headroom(args: HeadroomArgs) -> Result<(), ipamsim::Error> {
+    use ipamsim::{criteria::Criteria, headroom};
+    let mut until = Criteria::headroom_defaults();
+    if let Some(text) = &args.until {
+        until = until.changed_by(text, false, "--until")?;
+    }
+    let text = ipamsim::scenario::ScenarioText::read(&args.scenario)?;
+    let req = headroom::Request {
+        grow: args.grow,
+        until,
+        sets: args.set,
+        seeds: args.seeds,
+        threads: threads(args.jobs),
+        progress: true,
+    };
+    let started = Instant::now();
+    let h = headroom::headroom(&text, &req)?;
+    let wall = started.elapsed().as_secs_f64();
+    for warning in &h.warnings {
+        note("warning", warning);
+    }
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-headroom", h.name)));
+    headroom::page::write_headroom(&out, &h)?;
+    emit(&format!(
+        "{}.\n{} probe{} × {} seed{} in {wall:.2} s wall time; wrote {}\n",
+        h.sentence().replace('`', ""),
+        h.probes.len(),
+        if h.probes.len() == 1 { "" } else { "s" },
+        h.seeds.len(),
+        if h.seeds.len() == 1 { "" } else { "s" },
+        out.display()
+    ))
+}
+
+/// `ipamsim tune`: coarse grid + refinement, then tune.csv/json/html and winner/.
+fn tune(args: TuneArgs) -> Result<(), ipamsim::Error> {
+    use ipamsim::{criteria::Criteria, tune};
+    let space = match &args.space {
+        Some(spec) => tune::space::Space::parse(spec)?,
+        None => tune::space::Space::default(),
+    };
+    let mut constraints = Criteria::tune_defaults();
+    if let Some(text) = &args.constraints {
+        constraints = constraints.changed_by(text, true, "--constraints")?;
+    }
+    let req = tune::Request {
+        space,
+        objective: args.objective.parse()?,
+        constraints,
+        sets: args.set,
+        seeds: args.seeds,
+        threads: threads(args.jobs),
+        progress: true,
+    };
+    let text = ipamsim::scenario::ScenarioText::read(&args.scenario)?;
+    let started = Instant::now();
+    let t = tune::tune(&text, &req)?;
+    let wall = started.elapsed().as_secs_f64();
+    for warning in &t.warnings {
+        note("warning", warning);
+    }
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-tune", t.name)));
+    tune::page::write_tune(&out, &t)?;
+    emit(&format!(
+        "{}{} setting{} × {} seed{} ({} refine round{}) in {wall:.2} s wall time; wrote {}\n",
+        tune::page::tune_text(&t),
+        t.evaluated.len(),
+        if t.evaluated.len() == 1 { "" } else { "s" },
+        t.seeds.len(),
+        if t.seeds.len() == 1 { "" } else { "s" },
+        t.rounds,
+        if t.rounds == 1 { "" } else { "s" },
+        out.display()
     ))
 }

@@ -71,6 +71,10 @@ impl std::str::FromStr for Vary {
             if v.is_empty() {
                 return Err(bad("a value is empty"));
             }
+            // A value labels a cell in sweep.csv, the charts and messages: one line.
+            if v.chars().any(char::is_control) {
+                return Err(bad("a value has a control character (a line break, a tab)"));
+            }
             if values.iter().any(|seen| seen == v) {
                 return Err(bad(&format!("{v} is listed twice")));
             }
@@ -194,7 +198,7 @@ impl Plan {
                 self.keys
                     .iter()
                     .zip(values)
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| shown(&format!("{k}={v}")))
                     .collect()
             })
             .collect()
@@ -329,7 +333,7 @@ impl Prepared {
                     .keys
                     .iter()
                     .zip(values)
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| shown(&format!("{k}={v}")))
                     .collect();
                 Error::Usage(format!("sweep cell {}: {msg}", label.join(", ")))
             })?;
@@ -470,6 +474,7 @@ mod tests {
             "K=1,,2",
             "K=1,1",
             "seed=1,2",
+            "K=1,a\nb",
         ] {
             let err = bad.parse::<Vary>().unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad}");

@@ -577,6 +577,33 @@ fn one_line_bad_input(err: &ipamsim::Error) -> Result<(), String> {
     Ok(())
 }
 
+/// Cases the fuzzer found, kept as plain tests (a proptest seed replays the generator, so it
+/// stops pointing at the case once the strategies change).
+#[test]
+fn found_by_the_fuzzer() {
+    let dir = tempfile::tempdir().unwrap();
+    // An override that selects no entry lists the names, one of which holds a line break.
+    let text = "duration = \"1m\"\n[subnet]\ncidr = \"10.0.0.0/28\"\n[[nodegroup]]\nname = \"a\\nb\"\ninstance_type = \"m5.large\"\ncount = 0\n";
+    let sets = vec!["nodegroup.nodegroup-0.start=0".to_string()];
+    assert_eq!(check(dir.path(), text, &sets), Ok(()));
+    // A --vary value with a line break labelled its sweep cell over two lines.
+    let source = ipamsim::scenario::ScenarioText {
+        text: text.into(),
+        source: "fuzz.toml".into(),
+        base_dir: dir.path().to_path_buf(),
+    };
+    let err = "subnet.cidr=a\nb,1"
+        .parse::<ipamsim::sweep::Vary>()
+        .unwrap_err();
+    assert_eq!(one_line_bad_input(&err), Ok(()));
+    let vary = vec!["subnet.cidr=a b,1".parse().unwrap()];
+    let err = ipamsim::sweep::sweep(&source, &[], &vary, 1, 1, false, |_| {
+        Err(ipamsim::Error::Usage("stop".into()))
+    })
+    .unwrap_err();
+    assert_eq!(one_line_bad_input(&err), Ok(()));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),

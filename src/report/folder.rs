@@ -4,8 +4,8 @@
 //! renamed into place only when every file is complete, replacing an earlier result. A run
 //! that fails half-way leaves the previous folder (if any) untouched and no partial folder
 //! posing as complete. To never delete something that is not ours, an existing folder is
-//! replaced only when it is empty or holds an ipamsim result (`summary.csv`, `sweep.csv` or
-//! `report.html`).
+//! replaced only when it is empty or holds an ipamsim result (`summary.csv`, `sweep.csv`,
+//! `headroom.csv`, `tune.csv` or `report.html`).
 //!
 //! Nothing is left behind (issue 14):
 //! - **Signals.** The first folder written installs a Ctrl-C / SIGTERM / SIGHUP handler
@@ -71,6 +71,18 @@ pub fn write_run_with(
     write_folder(out, &render_run(run), extra)
 }
 
+/// Writes a run's files into a new folder `dir` inside a folder being assembled by
+/// [`write_folder`] (`headroom`'s first failing run, `tune`'s winner): the outer folder is
+/// put in place as a whole, so this one needs no renaming of its own.
+pub fn write_run_into(dir: &Path, run: &RunOutput) -> Result<(), Error> {
+    fs::create_dir(dir).map_err(|e| io_err(dir, e))?;
+    for (name, bytes) in render_run(run) {
+        let p = dir.join(name);
+        fs::write(&p, bytes).map_err(|e| io_err(&p, e))?;
+    }
+    Ok(())
+}
+
 fn io_err(path: &Path, source: io::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),
@@ -78,6 +90,17 @@ fn io_err(path: &Path, source: io::Error) -> Error {
         input: false,
     }
 }
+
+/// Files that mark a folder as an ipamsim result (a run, a sweep, a sweep shard, a headroom
+/// or a tune).
+const RESULT_MARKERS: [&str; 6] = [
+    "summary.csv",
+    "sweep.csv",
+    "report.html",
+    "shard.json",
+    "headroom.csv",
+    "tune.csv",
+];
 
 /// A place the user chose that cannot hold the folder: exit 2, with what to do.
 fn out_err(path: &Path, source: &io::Error) -> Error {
@@ -142,9 +165,7 @@ fn replaceable(out: &Path) -> Result<bool, Error> {
     if entries.next().is_none() {
         return Ok(true);
     }
-    Ok(["summary.csv", "sweep.csv", "report.html", "shard.json"]
-        .iter()
-        .any(|f| out.join(f).is_file()))
+    Ok(RESULT_MARKERS.iter().any(|f| out.join(f).is_file()))
 }
 
 /// Whether process `pid` may still be running (`None`: cannot tell).

@@ -17,16 +17,16 @@
 //! embeds none (browsers render the SVG text with the system's fonts).
 
 pub mod blocks;
-mod chart;
+pub(crate) mod chart;
 pub mod collect;
 pub mod comparison;
 pub mod csv;
 pub mod folder;
 pub mod html;
-mod page;
+pub(crate) mod page;
 mod pl;
 pub mod plots;
-mod svg;
+pub(crate) mod svg;
 mod sweep_page;
 pub mod text;
 

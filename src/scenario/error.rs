@@ -40,6 +40,20 @@ pub enum Location {
     },
 }
 
+/// `text` with control characters escaped (`\n` for a line break): a message quotes user
+/// text (a name listed among others, a value) and stays one line whatever that text holds.
+pub(crate) fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// At most this many characters of an override are echoed in a message.
 const SHOWN_CHARS: usize = 80;
 
@@ -233,7 +247,7 @@ impl Locator<'_> {
     pub(crate) fn override_error(&self, index: usize, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Override {
             at: self.at_override(index),
-            message: message.into(),
+            message: escape_controls(&message.into()),
         }
     }
 
@@ -248,7 +262,7 @@ impl Locator<'_> {
     pub(crate) fn invalid(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Invalid {
             at: self.locate(Some(span)),
-            message: message.into(),
+            message: escape_controls(&message.into()),
         }
     }
 

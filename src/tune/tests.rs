@@ -1,0 +1,67 @@
+use super::*;
+
+fn eval(setting: Setting, runs: &[(u64, f64, u64)]) -> Evaluated {
+    Evaluated {
+        setting,
+        point: [0; 5],
+        round: 0,
+        runs: runs
+            .iter()
+            .enumerate()
+            .map(|(k, &(ips, p99, throttled))| Summary {
+                seed: k as u64,
+                total_ips_peak: ips,
+                ip_wait_p99_s: p99,
+                ec2_throttled: throttled,
+                ec2_calls: 100,
+                ..Summary::default()
+            })
+            .collect(),
+    }
+}
+
+fn sip(warm_ip: u32) -> Setting {
+    Setting {
+        prefix_delegation: false,
+        warm_eni: 1,
+        warm_ip,
+        min_ip: 0,
+        warm_prefix: 1,
+    }
+}
+
+#[test]
+fn the_winner_is_the_leanest_setting_that_meets_every_constraint_in_every_seed() {
+    let evaluated = vec![
+        eval(sip(8), &[(300, 0.5, 0), (310, 0.4, 0)]),
+        // Leaner, but 3 s slower than the fastest in seed 1.
+        eval(sip(1), &[(100, 1.0, 0), (110, 3.5, 0)]),
+        // Lean and fast, throttled in one seed.
+        eval(sip(2), &[(150, 0.6, 0), (150, 0.6, 1)]),
+        // Lean enough and within 2 s in both seeds.
+        eval(sip(4), &[(200, 2.5, 0), (200, 2.4, 0)]),
+        eval(sip(5), &[(200, 2.5, 0), (200, 2.4, 0)]),
+    ];
+    let c = Criteria::tune_defaults();
+    let unmet = judge(&evaluated, &c);
+    assert_eq!(unmet[1][1].as_deref(), Some("ip_wait_p99_s<=fastest+2"));
+    assert_eq!(unmet[1][0], None);
+    assert_eq!(unmet[2][1].as_deref(), Some("ec2_throttled=0"));
+    let ranked = ranking(&evaluated, &unmet, Objective::PeakIps);
+    // sip(4) and sip(5) tie on everything: the simpler (smaller) one first.
+    assert_eq!(ranked, [3, 4, 0]);
+}
+
+#[test]
+fn objectives_parse_and_bad_ones_say_what_to_use() {
+    assert_eq!(
+        "ec2_calls".parse::<Objective>().unwrap(),
+        Objective::Ec2Calls
+    );
+    let err = "ips".parse::<Objective>().unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string()
+            .contains("peak_ips, subnet_used_peak or ec2_calls")
+    );
+}
