@@ -198,7 +198,7 @@ impl Plan {
                 self.keys
                     .iter()
                     .zip(values)
-                    .map(|(k, v)| shown(&format!("{k}={v}")))
+                    .map(|(k, v)| format!("{k}={v}"))
                     .collect()
             })
             .collect()

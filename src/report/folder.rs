@@ -5,7 +5,7 @@
 //! that fails half-way leaves the previous folder (if any) untouched and no partial folder
 //! posing as complete. To never delete something that is not ours, an existing folder is
 //! replaced only when it is empty or holds an ipamsim result (`summary.csv`, `sweep.csv`,
-//! `headroom.csv`, `tune.csv` or `report.html`).
+//! `headroom.csv`, `tune.csv`, `report.html`, or a sweep shard's `shard.json`).
 //!
 //! Nothing is left behind (issue 14):
 //! - **Signals.** The first folder written installs a Ctrl-C / SIGTERM / SIGHUP handler

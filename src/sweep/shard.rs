@@ -30,8 +30,8 @@ use crate::scenario::{Scenario, ScenarioText, WorkloadSpec};
 /// The environment variables `--shard auto/N` reads, in the order it tries them.
 pub const INDEX_VARIABLES: [&str; 2] = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
 
-/// The most shards a sweep may be cut into (as many as a sweep may have runs).
-pub const MAX_SHARDS: usize = 1_000_000;
+/// The most shards a sweep may be cut into: as many as a sweep may have runs.
+pub const MAX_SHARDS: usize = super::MAX_RUNS as usize;
 
 /// Why a shard cannot be run, or why `merge` refuses its folders. All are bad input (exit 2).
 #[derive(Debug, thiserror::Error)]
