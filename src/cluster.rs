@@ -44,6 +44,9 @@ pub struct Node {
     pub ready: bool,
     /// Its readiness has been handed to the engine ([`Node::take_ready_time`]).
     pub ready_scheduled: bool,
+    /// Not cordoned (an imported node that was cordoned or not Ready keeps its pods and
+    /// ipamd but gets no new pods, spec/real-inputs.md §6).
+    pub schedulable: bool,
 }
 
 impl Node {
@@ -67,12 +70,13 @@ impl Node {
             joined: false,
             ready: false,
             ready_scheduled: false,
+            schedulable: true,
         }
     }
 
     /// Whether the node is Ready and one more pod fits under max pods.
     pub fn has_room(&self) -> bool {
-        self.ready && self.pods + self.host_network_pods < self.max_pods
+        self.ready && self.schedulable && self.pods + self.host_network_pods < self.max_pods
     }
 
     /// When the node becomes Ready, the first time this is asked after its ipamd's first

@@ -364,6 +364,54 @@ impl Ec2 {
         self.new_eni(subnet, slots, Request::Ips(0), 0)
     }
 
+    /// An ENI that exists before the run (spec/real-inputs.md §4, §9: an imported node's ENI
+    /// or a leaked one), holding exactly `primary` and `cidrs` (/32s and /28s) in `subnet`.
+    /// No API call. The addresses must be free (the importer checked them); one that is not
+    /// is left out of the record rather than held twice.
+    pub fn adopt_eni(
+        &mut self,
+        subnet: SubnetId,
+        primary: u32,
+        slots: u32,
+        cidrs: &[Cidr],
+    ) -> EniId {
+        let s = &mut self.subnets[subnet];
+        let took = s.take_address(primary);
+        debug_assert!(took, "imported primary {primary:#x} was not free");
+        let kept: Vec<Cidr> = cidrs
+            .iter()
+            .copied()
+            .filter(|c| {
+                if c.prefix_len() == 28 {
+                    s.take_prefix(c.addr())
+                } else {
+                    s.take_address(c.addr())
+                }
+            })
+            .collect();
+        debug_assert_eq!(kept.len(), cidrs.len(), "an imported address was not free");
+        let id = EniId(self.enis.len() as u32);
+        self.enis.push(EniRecord {
+            subnet,
+            primary,
+            slots,
+            cidrs: kept,
+            deleted: false,
+            created: 0,
+        });
+        id
+    }
+
+    /// A leaked ENI of a `[start]` (detached, ipamd's tags; spec/real-inputs.md §4): like
+    /// [`Ec2::adopt_eni`], and `available` for the leaked-ENI cleanup of any node. Its
+    /// `createdAt` is taken as t=0 (the spec says "older than 5 min": the cleanup may find
+    /// it up to 5 min later than that).
+    pub fn adopt_leaked_eni(&mut self, subnet: SubnetId, primary: u32, cidrs: &[Cidr]) -> EniId {
+        let id = self.adopt_eni(subnet, primary, u32::MAX, cidrs);
+        self.available.insert(id, 0);
+        id
+    }
+
     /// `CreateNetworkInterface` in `subnet` pre-loaded with `req`; `slots` = IPv4Limit − 1.
     pub fn create_network_interface(
         &mut self,

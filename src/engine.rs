@@ -160,17 +160,25 @@ struct Sim<'a> {
 impl<'a> Sim<'a> {
     fn new(s: &'a Scenario, options: RunOptions) -> Result<Self, Error> {
         let streams = Streams::new(s.seed);
-        let subnets = s
+        let mut subnets = s
             .subnets
             .iter()
             .enumerate()
             .map(|(i, c)| Subnet::new(c, &streams, i))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(st) = &s.start {
+            crate::start::place_background(&st.snapshot, &mut subnets);
+        }
         let mut ec2 = Ec2::new(&s.ec2, subnets, &streams);
         let workloads = Workloads::for_scenario(s, &streams)?;
         let max_pods_options = catalog::MaxPodsOptions::for_cni(&s.cni);
 
         let mut nodes = Vec::new();
+        let bound = match &s.start {
+            Some(st) => crate::start::nodes(s, st, &mut ec2, &streams, options, &mut nodes),
+            None => Vec::new(),
+        };
+        let imported = nodes.len();
         for (g, group) in s.nodegroups.iter().enumerate() {
             let max_pods = group
                 .max_pods
@@ -212,8 +220,12 @@ impl<'a> Sim<'a> {
                 nodes.push(node);
             }
         }
-        // No node is Ready before its ipamd's first init: the scheduler starts empty.
-        let scheduler = Scheduler::new(nodes.len());
+        // No node is Ready before its ipamd's first init: the scheduler starts empty, but
+        // for the imported nodes, Ready at t=0.
+        let mut scheduler = Scheduler::new(nodes.len());
+        for (i, n) in nodes.iter().enumerate().take(imported) {
+            scheduler.update(i, n.has_room().then_some(n.pods));
+        }
         let pod_count = workloads.pods() as usize;
         let pins = (0..pod_count as u32)
             .map(|p| workloads.pinned_node(p).unwrap_or(u32::MAX))
@@ -241,11 +253,35 @@ impl<'a> Sim<'a> {
         };
         for n in 0..sim.nodes.len() {
             match s.nodegroups[sim.nodes[n].nodegroup].start {
+                _ if n < imported => sim.reschedule_wake(n),
                 0 => sim.reschedule_wake(n),
                 start => sim.push(start, Kind::Launch { node: n as u32 }),
             }
         }
+        for b in bound {
+            sim.bind_imported(b);
+        }
         Ok(sim)
+    }
+
+    /// A `[start]` pod bound at t=0 (spec/real-inputs.md §9): with its address it runs (its
+    /// ipamd restores the address from the checkpoint at init); without one its CNI ADD is
+    /// retried until the node's ipamd is up and has an address.
+    fn bind_imported(&mut self, b: crate::start::Bound) {
+        let phase = if b.has_ip {
+            Phase::Running { node: b.node }
+        } else {
+            self.push(
+                self.scenario.model.cni_retry.millis(),
+                Kind::Retry { pod: b.pod },
+            );
+            Phase::WaitingIp {
+                node: b.node,
+                bound: 0,
+                reason: WaitReason::NoIp,
+            }
+        };
+        self.set_phase(b.pod, phase);
     }
 
     fn push(&mut self, time: Millis, kind: Kind) {

@@ -18,6 +18,9 @@ pub enum Error {
     /// A scenario (or one of its trace files) that cannot be run.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// An exported file (`[start]`, `ipamsim import`) that cannot be used.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// A bad `calc`, `max-pods` or `instance-types` command line.
     #[error(transparent)]
     Calc(#[from] crate::calc::CalcError),

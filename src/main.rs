@@ -46,6 +46,103 @@ enum Command {
     MaxPods(MaxPodsArgs),
     /// List instance types and their ENI/IP limits.
     InstanceTypes(InstanceTypesArgs),
+    /// Start from a real cluster: read `aws`/`kubectl` exports, write a scenario folder.
+    Import(ImportArgs),
+    /// Convert Kubernetes audit logs to a pod trace (time_s,pod,event,node).
+    ImportTrace(ImportTraceArgs),
+}
+
+/// The exports of spec/real-inputs.md; README "Plan for the cluster you have".
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// `aws ec2 describe-subnets --output json`.
+    #[arg(long, value_name = "F")]
+    subnets: Option<PathBuf>,
+    /// `aws ec2 describe-network-interfaces --filters Name=subnet-id,Values=… --output json`. Repeatable.
+    #[arg(long, value_name = "F")]
+    enis: Vec<PathBuf>,
+    /// `aws ec2 get-subnet-cidr-reservations --subnet-id … --output json`, one per subnet. Repeatable.
+    #[arg(long, value_name = "F")]
+    reservations: Vec<PathBuf>,
+    /// `kubectl get nodes -o json`.
+    #[arg(long, value_name = "F")]
+    nodes: Option<PathBuf>,
+    /// `kubectl get pods -A -o json`.
+    #[arg(long, value_name = "F")]
+    pods: Option<PathBuf>,
+    /// `kubectl get daemonset aws-node -n kube-system -o json`.
+    #[arg(long = "aws-node", value_name = "F")]
+    aws_node: Option<PathBuf>,
+    /// The API server's audit log (JSON lines; CloudWatch exports too). Repeatable.
+    #[arg(long = "audit-log", value_name = "F")]
+    audit_log: Vec<PathBuf>,
+    /// The folder to write (copies, scenario.toml, import.json).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ImportTraceArgs {
+    /// Audit logs.
+    #[arg(required = true, value_name = "LOG")]
+    logs: Vec<PathBuf>,
+    /// `kubectl get pods -A -o json`: pods live at the start, and host-network pods.
+    #[arg(long, value_name = "F")]
+    pods: Option<PathBuf>,
+    /// `kubectl get nodes -o json`: an `add` names only these nodes.
+    #[arg(long, value_name = "F")]
+    nodes: Option<PathBuf>,
+    /// Write the trace here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+impl ImportArgs {
+    fn run(self) -> Result<(), ipamsim::Error> {
+        use ipamsim::import::{Sources, write};
+        let req = write::ImportRequest {
+            sources: Sources {
+                subnets: self.subnets,
+                network_interfaces: self.enis,
+                reservations: self.reservations,
+                nodes: self.nodes,
+                pods: self.pods,
+                aws_node: self.aws_node,
+            },
+            audit_logs: self.audit_log,
+            out: self.out.clone(),
+        };
+        let done = write::import(&req)?;
+        for w in &done.warnings {
+            eprintln!("warning: {w}");
+        }
+        print!("{}", done.account.summary());
+        println!("wrote {}", self.out.join("scenario.toml").display());
+        Ok(())
+    }
+}
+
+impl ImportTraceArgs {
+    fn run(self) -> Result<(), ipamsim::Error> {
+        use ipamsim::import::audit;
+        let ctx = audit::context_from(self.pods.as_deref(), self.nodes.as_deref())?;
+        let trace = audit::convert(&self.logs, &ctx)?;
+        for w in &trace.warnings {
+            eprintln!("warning: {w}");
+        }
+        if !trace.warnings.is_empty() {
+            eprintln!("warning: {} audit lines skipped", trace.warnings.len());
+        }
+        match self.out {
+            Some(p) => std::fs::write(&p, trace.to_csv()).map_err(|source| ipamsim::Error::Io {
+                path: p,
+                source,
+                input: false,
+            })?,
+            None => print!("{}", trace.to_csv()),
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args, Debug, Default)]
@@ -352,6 +449,8 @@ fn main() -> ExitCode {
         Command::Calc(args) => args.run(),
         Command::MaxPods(args) => args.run(),
         Command::InstanceTypes(args) => args.run(),
+        Command::Import(args) => args.run(),
+        Command::ImportTrace(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

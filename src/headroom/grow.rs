@@ -81,7 +81,7 @@ impl Grow {
         if key == "load" {
             let mut all = Vec::new();
             for (i, w) in base.workloads.iter().enumerate() {
-                if let WorkloadSpec::Trace { name, .. } = w {
+                if let WorkloadSpec::Trace { name, .. } | WorkloadSpec::Audit { name, .. } = w {
                     return Err(usage(
                         key,
                         &format!(
@@ -167,7 +167,9 @@ impl Grow {
                             rate_per_min * value as f64 / 100.0
                         )
                     }
-                    WorkloadSpec::Trace { .. } => unreachable!("refused by resolve"),
+                    WorkloadSpec::Trace { .. } | WorkloadSpec::Audit { .. } => {
+                        unreachable!("refused by resolve")
+                    }
                 })
                 .collect(),
         }

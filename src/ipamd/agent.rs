@@ -32,6 +32,7 @@
 //! reconcile to re-adopt, every tick runs.
 
 mod background;
+mod imported;
 mod pass;
 mod schedule;
 mod state;
@@ -425,6 +426,10 @@ impl Ipamd {
     /// is taken as reaching the next ipamd (kubelet retries it): the checkpoint loses the
     /// pod, and the restart forgets the cooling record anyway.
     pub fn release_pod(&mut self, pod: u32, now: Millis) {
+        if !self.checkpoint.is_empty() {
+            // Deleted before init restored it: the checkpoint entry goes with the pod.
+            self.checkpoint.retain(|&(p, _, _)| p != pod);
+        }
         if self.ds.release(pod, now).is_some() {
             self.pull_back(now);
         }

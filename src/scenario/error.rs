@@ -133,6 +133,9 @@ pub enum ScenarioError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A `[start]` export that cannot be used (spec/real-inputs.md §10).
+    #[error(transparent)]
+    Import(crate::import::ImportError),
     /// A scenario file larger than [`super::MAX_SCENARIO_BYTES`].
     #[error(
         "{}: the scenario file is larger than {} MiB, the most ipamsim reads; a scenario is a few KB — is this the right file?",

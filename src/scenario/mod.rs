@@ -16,6 +16,7 @@
 mod error;
 mod overrides;
 mod raw;
+mod start;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use toml::de::DeTable;
 
 pub use error::{Location, ScenarioError, shown};
 pub use overrides::parse_override;
+pub use start::Start;
 
 use crate::catalog::InstanceType;
 use crate::ec2::Ec2Config;
@@ -95,6 +97,9 @@ pub struct Scenario {
     pub nodegroups: Vec<NodeGroup>,
     /// Workloads, in file order (their index names their random stream).
     pub workloads: Vec<WorkloadSpec>,
+    /// `[start]`: the real cluster the run starts from (its nodes come before the node
+    /// groups' in node numbering).
+    pub start: Option<Start>,
     /// The file path as given, or `<embedded default>`.
     pub source: String,
     /// Accepted settings worth a word (printed before the run).
@@ -161,6 +166,15 @@ pub enum WorkloadSpec {
         /// The trace file, resolved relative to the scenario file's folder.
         path: PathBuf,
     },
+    /// Kubernetes audit logs, converted to a trace at validation (spec/real-inputs.md §8).
+    Audit {
+        /// Unique workload name.
+        name: String,
+        /// The logs, resolved relative to the scenario file's folder.
+        paths: Vec<PathBuf>,
+        /// The converted trace (CSV), replayed as a trace.
+        csv: std::sync::Arc<str>,
+    },
 }
 
 impl WorkloadSpec {
@@ -169,7 +183,8 @@ impl WorkloadSpec {
         match self {
             WorkloadSpec::Deployment { name, .. }
             | WorkloadSpec::Poisson { name, .. }
-            | WorkloadSpec::Trace { name, .. } => name,
+            | WorkloadSpec::Trace { name, .. }
+            | WorkloadSpec::Audit { name, .. } => name,
         }
     }
 
@@ -179,6 +194,7 @@ impl WorkloadSpec {
             WorkloadSpec::Deployment { .. } => "deployment",
             WorkloadSpec::Poisson { .. } => "poisson",
             WorkloadSpec::Trace { .. } => "trace",
+            WorkloadSpec::Audit { .. } => "audit",
         }
     }
 }
@@ -281,9 +297,15 @@ impl Scenario {
         };
         let mut doc = DeTable::parse(text).map_err(|e| loc.toml(&e))?;
         overrides::apply(doc.get_mut(), overrides, &loc)?;
+        let cni_keys: Vec<String> = match doc.get_ref().get("cni").map(|v| v.get_ref()) {
+            Some(toml::de::DeValue::Table(t)) => {
+                t.keys().map(|k| k.get_ref().to_string()).collect()
+            }
+            _ => Vec::new(),
+        };
         let raw = raw::RawScenario::deserialize(toml::de::Deserializer::from(doc))
             .map_err(|e| loc.toml(&e))?;
-        validate::build(raw, &loc, base_dir)
+        validate::build(raw, &loc, base_dir, &cni_keys)
     }
 
     /// The embedded `scenarios/default.toml`, with overrides.
@@ -294,12 +316,24 @@ impl Scenario {
     /// Nodes in all node groups.
     pub fn node_count(&self) -> u32 {
         // Validation caps the total at MAX_NODES.
-        self.nodegroups.iter().map(|g| g.count).sum()
+        self.imported_nodes() + self.nodegroups.iter().map(|g| g.count).sum::<u32>()
+    }
+
+    /// Nodes of `[start]` (numbered first).
+    pub fn imported_nodes(&self) -> u32 {
+        self.start
+            .as_ref()
+            .map_or(0, |s| s.snapshot.nodes.len() as u32)
     }
 
     /// The index of the node called `name` (`{nodegroup}-{i}`), numbering nodes across
     /// node groups in file order.
     pub fn node_index(&self, name: &str) -> Option<u32> {
+        if let Some(st) = &self.start
+            && let Some(i) = st.snapshot.nodes.iter().position(|n| n.name == name)
+        {
+            return Some(i as u32);
+        }
         let (group, i) = name.rsplit_once('-')?;
         if i.is_empty()
             || !i.bytes().all(|b| b.is_ascii_digit())
@@ -308,7 +342,7 @@ impl Scenario {
             return None;
         }
         let i: u32 = i.parse().ok()?;
-        let mut first = 0;
+        let mut first = self.imported_nodes();
         for g in &self.nodegroups {
             if g.name == group {
                 return (i < g.count).then_some(first + i);

@@ -191,8 +191,8 @@ impl<'s> Setter<'s, '_> {
     where
         's: 'i,
     {
-        let (sel, rest) = (path[0], &path[1..]);
-        let here: Vec<&str> = done.iter().copied().chain([sel]).collect();
+        let sel = path[0];
+        let mut consumed = 1;
         let index = match sel.parse::<usize>() {
             Ok(i) if i < items.len() => i,
             Ok(i) => {
@@ -209,8 +209,17 @@ impl<'s> Setter<'s, '_> {
                     .enumerate()
                     .map(|(i, v)| element_name(array_key, i, v.get_ref()))
                     .collect();
-                match names.iter().position(|n| n == sel) {
-                    Some(i) => i,
+                // A name may hold dots (an imported group `general-m5.large`): the longest run
+                // of segments that names an entry wins.
+                let found = (1..=path.len()).rev().find_map(|k| {
+                    let joined = path[..k].join(".");
+                    names.iter().position(|n| *n == joined).map(|i| (i, k))
+                });
+                match found {
+                    Some((i, k)) => {
+                        consumed = k;
+                        i
+                    }
                     None => {
                         return Err(self.err(format!(
                             "no entry of `{}` is named {sel:?} (names: {}); select one by name or by index from 0",
@@ -221,6 +230,12 @@ impl<'s> Setter<'s, '_> {
                 }
             }
         };
+        let rest = &path[consumed..];
+        let here: Vec<&str> = done
+            .iter()
+            .copied()
+            .chain(path[..consumed].iter().copied())
+            .collect();
         if rest.is_empty() {
             return Err(self.err(format!(
                 "`{}` is a whole entry; set one of its keys, e.g. `{}.count`",

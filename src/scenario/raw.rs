@@ -34,6 +34,8 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub ec2: Option<Ec2Config>,
     #[serde(default)]
+    pub start: Option<Spanned<RawStart>>,
+    #[serde(default)]
     pub nodegroup: Vec<Spanned<RawNodeGroup>>,
     #[serde(default)]
     pub workload: Vec<Spanned<RawWorkload>>,
@@ -77,7 +79,41 @@ pub(super) struct RawWorkload {
     #[serde(default)]
     pub end: Option<Spanned<Duration>>,
     #[serde(default)]
-    pub path: Option<Spanned<String>>,
+    pub path: Option<Spanned<OneOrMany>>,
+}
+
+/// A path, or a list of them (`[start]` inputs, audit logs).
+#[derive(Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `[start]`: the exported files a run starts from (spec/real-inputs.md §1).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStart {
+    pub subnets: Spanned<String>,
+    pub network_interfaces: Spanned<OneOrMany>,
+    #[serde(default)]
+    pub reservations: Option<Spanned<OneOrMany>>,
+    pub nodes: Spanned<String>,
+    #[serde(default)]
+    pub pods: Option<Spanned<String>>,
+    #[serde(default)]
+    pub aws_node: Option<Spanned<String>>,
+    #[serde(default)]
+    pub placement: Option<crate::subnet::Placement>,
 }
 
 impl RawWorkload {

@@ -20,7 +20,12 @@ use crate::time::{MINUTE, Millis, SECOND, format_duration};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
-pub(super) fn build(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path) -> Result<Scenario> {
+pub(super) fn build(
+    mut raw: RawScenario,
+    loc: &Locator<'_>,
+    base_dir: &Path,
+    cni_keys: &[String],
+) -> Result<Scenario> {
     let mut warnings = Vec::new();
     let name = match &raw.name {
         Some(n) => {
@@ -90,15 +95,29 @@ pub(super) fn build(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path) -> Res
             .max(min_sample_interval(duration).next_multiple_of(SECOND))
             .min(duration),
     };
-    let subnets = subnets(&raw, loc)?;
-    let cni = raw.cni.unwrap_or_default();
+    let start = super::start::load(&mut raw, loc, base_dir, cni_keys)?;
+    let (subnets, cni) = match &start {
+        None => (subnets(&raw, loc)?, raw.cni.take().unwrap_or_default()),
+        Some(st) => {
+            warnings.extend(st.snapshot.warnings.iter().cloned());
+            let written = raw.cni.take().unwrap_or_default();
+            let cni = match &st.snapshot.aws_node {
+                Some(a) => super::start::merge_cni(&a.cni, &written, cni_keys),
+                None => written,
+            };
+            (st.subnet_configs(), cni)
+        }
+    };
     if let Some(message) = cni.entrypoint_refusal() {
         return Err(ScenarioError::Invalid {
             at: loc.whole(),
             message,
         });
     }
-    let nodegroups = nodegroups(&raw.nodegroup, &subnets, &cni, loc, &mut warnings)?;
+    let mut nodegroups = nodegroups(&raw.nodegroup, &subnets, &cni, loc, &mut warnings)?;
+    if let Some(st) = &start {
+        super::start::add_imported_groups(st, &mut nodegroups);
+    }
     for g in nodegroups
         .iter()
         .filter(|g| g.start >= duration && g.count > 0)
@@ -110,7 +129,14 @@ pub(super) fn build(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path) -> Res
             format_duration(duration)
         ));
     }
-    let workloads = workloads(&raw.workload, duration, loc, base_dir, &mut warnings)?;
+    let workloads = workloads(
+        &raw.workload,
+        duration,
+        loc,
+        base_dir,
+        start.as_ref(),
+        &mut warnings,
+    )?;
     Ok(Scenario {
         name,
         seed,
@@ -122,6 +148,7 @@ pub(super) fn build(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path) -> Res
         ec2: raw.ec2.unwrap_or_default(),
         nodegroups,
         workloads,
+        start,
         source: loc.source.to_string(),
         warnings,
     })
@@ -392,6 +419,7 @@ fn workloads(
     duration: Millis,
     loc: &Locator<'_>,
     base_dir: &Path,
+    start: Option<&super::Start>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<WorkloadSpec>> {
     let mut out: Vec<WorkloadSpec> = Vec::with_capacity(raw.len());
@@ -401,11 +429,11 @@ fn workloads(
         let allowed: &[&str] = match kind {
             "deployment" => &["steps"],
             "poisson" => &["rate_per_min", "lifetime", "start", "end"],
-            "trace" => &["path"],
+            "trace" | "audit" => &["path"],
             other => {
                 return Err(loc.invalid(
                     w.kind.span(),
-                    format!("unknown workload kind {other:?}; use \"deployment\", \"poisson\" or \"trace\""),
+                    format!("unknown workload kind {other:?}; use \"deployment\", \"poisson\", \"trace\" or \"audit\""),
                 ));
             }
         };
@@ -464,12 +492,25 @@ fn workloads(
                     .ok_or_else(|| missing("lifetime", "lifetime = { mean = \"15m\" }"))?;
                 poisson(name, rate, lifetime, w, duration, loc, warnings)?
             }
+            "audit" => {
+                let path = w
+                    .path
+                    .as_ref()
+                    .ok_or_else(|| missing("path", "path = \"export/audit.jsonl\""))?;
+                super::start::audit(name, path, base_dir, start, loc, warnings)?
+            }
             _ => {
                 let path = w
                     .path
                     .as_ref()
                     .ok_or_else(|| missing("path", "path = \"traces/pods.csv\""))?;
-                let resolved = base_dir.join(path.get_ref());
+                let super::raw::OneOrMany::One(one) = path.get_ref() else {
+                    return Err(loc.invalid(
+                        path.span(),
+                        "a trace workload reads one file; give path = \"traces/pods.csv\"",
+                    ));
+                };
+                let resolved = base_dir.join(one);
                 if !resolved.is_file() {
                     return Err(loc.invalid(
                         path.span(),

@@ -279,6 +279,51 @@ impl Subnet {
         }
     }
 
+    /// Takes the aligned /28 starting at `addr` as a prefix, by value (an imported ENI's
+    /// prefix, spec/real-inputs.md §4). All 16 addresses must be free and the block must not
+    /// hold an AWS-reserved address; reservations do not stop it (the prefix may predate
+    /// them). Returns whether it was taken.
+    pub fn take_prefix(&mut self, addr: u32) -> bool {
+        let Some(off) = self.offset(addr) else {
+            return false;
+        };
+        let b = off / PREFIX_SIZE;
+        if off % PREFIX_SIZE != 0 || self.is_edge(b) || self.lane(b) != 0 {
+            return false;
+        }
+        let (bw_, bit) = (block_word(b), 1u64 << (b % 64));
+        if self.preferred_ok[bw_] & bit != 0 {
+            self.preferred.remove(b);
+        } else if self.general_ok[bw_] & bit != 0 {
+            self.general.remove(b);
+        }
+        let (w, shift) = (lane_word(b), (b % 4) * 16);
+        let a = &mut self.addrs[w];
+        a.used |= 0xffffu64 << shift;
+        self.used_count += PREFIX_SIZE;
+        self.singles.sub(w, lane_ones(a.single_ok >> shift));
+        self.prefixes[bw_] |= bit;
+        self.prefix_count += 1;
+        true
+    }
+
+    /// Takes `addr` for a tenant that never gives it back (an imported background interface,
+    /// spec/real-inputs.md §4): like [`Subnet::take_address`], counted as background.
+    pub fn take_background(&mut self, addr: u32) -> bool {
+        let ok = self.take_address(addr);
+        self.background += u32::from(ok);
+        ok
+    }
+
+    /// Takes the /28 at `addr` for a tenant that never gives it back (an imported background
+    /// interface's prefix): like [`Subnet::take_prefix`], its 16 addresses counted as
+    /// background.
+    pub fn take_background_prefix(&mut self, addr: u32) -> bool {
+        let ok = self.take_prefix(addr);
+        self.background += if ok { PREFIX_SIZE } else { 0 };
+        ok
+    }
+
     /// Returns a single address taken by [`Subnet::alloc_address`] or
     /// [`Subnet::take_address`]. Returns `false`, changing nothing, if `addr` is not a held
     /// single address (outside the subnet, free, or part of a prefix).

@@ -97,8 +97,42 @@ impl Workloads {
         duration: Millis,
         streams: &Streams,
     ) -> Result<Workloads, ScenarioError> {
+        Workloads::generate_from(specs, duration, streams, &[])
+    }
+
+    /// [`Workloads::generate`] after the live pods of a `[start]` (spec/real-inputs.md §7):
+    /// `imported` are their names and whether each is unbound (an arrival at t=0); they are
+    /// pods `0..imported.len()`, in a range named `imported`, and a trace or audit workload
+    /// may delete them by name. (Every trace sees them live at its start.)
+    pub fn generate_from(
+        specs: &[WorkloadSpec],
+        duration: Millis,
+        streams: &Streams,
+        imported: &[(String, bool)],
+    ) -> Result<Workloads, ScenarioError> {
         let mut w = Workloads::default();
         let mut node_ids: HashMap<String, u32> = HashMap::new();
+        let mut initial: Vec<(String, u32)> = Vec::with_capacity(imported.len());
+        if !imported.is_empty() {
+            w.ranges.push(PodRange {
+                first: 0,
+                count: imported.len() as u32,
+                name: "imported".into(),
+                trace_names: Some(0),
+            });
+            for (i, (name, unbound)) in imported.iter().enumerate() {
+                w.trace_name_buf.push_str(name);
+                w.trace_name_ends.push(w.trace_name_buf.len());
+                initial.push((name.clone(), i as u32));
+                if *unbound {
+                    w.events.push(PodEvent {
+                        time: 0,
+                        pod: i as u32,
+                        kind: PodEventKind::Add,
+                    });
+                }
+            }
+        }
         for (index, spec) in specs.iter().enumerate() {
             let first = w.next_pod();
             let mut range = PodRange {
@@ -128,7 +162,7 @@ impl Workloads {
                     };
                     p.generate(&mut w.events, first, || rng.random::<f64>())?
                 }
-                WorkloadSpec::Trace { path, .. } => {
+                WorkloadSpec::Trace { .. } | WorkloadSpec::Audit { .. } => {
                     range.trace_names = Some(w.trace_name_ends.len());
                     let sink = trace::Sink {
                         events: &mut w.events,
@@ -136,8 +170,17 @@ impl Workloads {
                         names: &mut w.trace_name_buf,
                         name_ends: &mut w.trace_name_ends,
                         duration,
+                        initial: &initial,
                     };
-                    let replayed = trace::replay(path, sink)?;
+                    let replayed = match spec {
+                        WorkloadSpec::Audit { paths, csv, .. } => trace::replay_from(
+                            csv.as_bytes(),
+                            paths.first().map_or(std::path::Path::new("audit"), |p| p),
+                            sink,
+                        )?,
+                        WorkloadSpec::Trace { path, .. } => trace::replay(path, sink)?,
+                        _ => unreachable!("matched above"),
+                    };
                     for (pod, node, line) in replayed.pins {
                         let next = node_ids.len() as u32;
                         let id = *node_ids.entry(node.clone()).or_insert_with(|| {
@@ -170,7 +213,15 @@ impl Workloads {
         scenario: &Scenario,
         streams: &Streams,
     ) -> Result<Workloads, ScenarioError> {
-        let mut w = Workloads::generate(&scenario.workloads, scenario.duration, streams)?;
+        let imported: Vec<(String, bool)> = scenario.start.as_ref().map_or(Vec::new(), |st| {
+            st.snapshot
+                .pods
+                .iter()
+                .map(|p| (p.key.clone(), p.node.is_none()))
+                .collect()
+        });
+        let mut w =
+            Workloads::generate_from(&scenario.workloads, scenario.duration, streams, &imported)?;
         w.resolve_nodes(|name| scenario.node_index(name), scenario)?;
         Ok(w)
     }
@@ -218,7 +269,8 @@ impl Workloads {
         self.ranges.last().map_or(0, |r| r.first + r.count)
     }
 
-    /// Index of the workload (in scenario order) that owns `pod`.
+    /// Index of the pod range that owns `pod`: the workload's index in scenario order, after
+    /// the `[start]`'s imported pods (range 0) when there are any.
     pub fn workload_of(&self, pod: u32) -> usize {
         self.ranges.partition_point(|r| r.first + r.count <= pod)
     }

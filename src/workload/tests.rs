@@ -197,6 +197,7 @@ fn replay_text(text: &str, duration: Millis) -> Result<Replay, ScenarioError> {
         names: &mut names,
         name_ends: &mut ends,
         duration,
+        initial: &[],
     };
     let r = trace::replay_from(text.as_bytes(), Path::new("t.csv"), sink)?;
     let mut out = Vec::new();

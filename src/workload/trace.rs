@@ -32,6 +32,8 @@ pub(super) struct Sink<'a> {
     pub name_ends: &'a mut Vec<usize>,
     /// Rows at or after this produce no events.
     pub duration: Millis,
+    /// Pods live before the trace starts (a `[start]`'s), with their ids: a row may delete them.
+    pub initial: &'a [(String, u32)],
 }
 
 /// What a replay produced besides events.
@@ -144,7 +146,11 @@ pub(super) fn replay_from(
 
     // name → (pod id if the add is inside the run, line of its add). Looked up, never
     // iterated, so its order cannot leak into results.
-    let mut live: HashMap<String, (Option<u32>, u64)> = HashMap::new();
+    let mut live: HashMap<String, (Option<u32>, u64)> = sink
+        .initial
+        .iter()
+        .map(|(name, id)| (name.clone(), (Some(*id), 0)))
+        .collect();
     let mut pins = Vec::new();
     let mut created: u32 = 0;
     let mut prev: Option<(Millis, f64)> = None;

@@ -1,0 +1,258 @@
+//! `ipamsim import … --out DIR`: copies the exports under `DIR/`, writes `DIR/scenario.toml`
+//! (a readable scenario with `[start]`, node groups named after the real ones and, with an
+//! audit log, an audit workload) and `DIR/import.json`, and returns a short summary.
+//!
+//! The copies get fixed names by kind (`subnets.json`, `enis.json` or `enis-1.json`, …,
+//! `audit.jsonl`), so importing the folder's own copies again gives the same scenario.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::account::{Account, TraceAccount, cni_json};
+use super::audit::{self, Context};
+use super::{ImportError, Options, Snapshot, Sources};
+use crate::time::{HOUR, format_duration};
+
+/// What `ipamsim import` was given.
+#[derive(Clone, Debug, Default)]
+pub struct ImportRequest {
+    /// The exports.
+    pub sources: Sources,
+    /// Audit logs (optional).
+    pub audit_logs: Vec<PathBuf>,
+    /// The folder to write.
+    pub out: PathBuf,
+}
+
+/// What was written.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    /// The account (`import.json`).
+    pub account: Account,
+    /// Warnings to print.
+    pub warnings: Vec<String>,
+}
+
+fn io(path: &Path, e: std::io::Error) -> ImportError {
+    ImportError::Read {
+        file: super::shown(path),
+        message: format!("cannot write it: {e}"),
+    }
+}
+
+/// Copy names: `stem.ext`, or `stem-1.ext`, `stem-2.ext`, … for several.
+fn names(stem: &str, ext: &str, n: usize) -> Vec<String> {
+    if n == 1 {
+        vec![format!("{stem}.{ext}")]
+    } else {
+        (1..=n).map(|i| format!("{stem}-{i}.{ext}")).collect()
+    }
+}
+
+/// Runs the import.
+pub fn import(req: &ImportRequest) -> Result<Imported, ImportError> {
+    let snap = req.sources.load(&Options::default())?;
+    let mut warnings = snap.warnings.clone();
+    let trace = if req.audit_logs.is_empty() {
+        None
+    } else {
+        let ctx = Context {
+            live: snap.pods.iter().map(|p| p.key.clone()).collect(),
+            host_network: BTreeSet::new(),
+            nodes: Some(snap.nodes.iter().map(|n| n.name.clone()).collect()),
+        };
+        let mut ctx = ctx;
+        if let Some(p) = &req.sources.pods {
+            ctx.host_network = audit::context_from(Some(p), None)?.host_network;
+        }
+        let t = audit::convert(&req.audit_logs, &ctx)?;
+        warnings.extend(t.warnings.iter().cloned());
+        Some(t)
+    };
+    std::fs::create_dir_all(&req.out).map_err(|e| io(&req.out, e))?;
+    let s = &req.sources;
+    let mut copies: Vec<(PathBuf, String)> = Vec::new();
+    let mut one = |p: &Option<PathBuf>, name: &str| -> Option<String> {
+        p.as_ref().map(|p| {
+            copies.push((p.clone(), name.to_string()));
+            name.to_string()
+        })
+    };
+    let subnets = one(&s.subnets, "subnets.json");
+    let nodes = one(&s.nodes, "nodes.json");
+    let pods = one(&s.pods, "pods.json");
+    let aws_node = one(&s.aws_node, "aws-node.json");
+    let mut many = |ps: &[PathBuf], stem: &str, ext: &str| -> Vec<String> {
+        let n = names(stem, ext, ps.len());
+        for (p, name) in ps.iter().zip(&n) {
+            copies.push((p.clone(), name.clone()));
+        }
+        if ps.is_empty() { Vec::new() } else { n }
+    };
+    let enis = many(&s.network_interfaces, "enis", "json");
+    let reservations = many(&s.reservations, "reservations", "json");
+    let audits = many(&req.audit_logs, "audit", "jsonl");
+    for (from, name) in &copies {
+        let to = req.out.join(name);
+        let same = std::fs::canonicalize(from).ok() == std::fs::canonicalize(&to).ok();
+        if !same {
+            std::fs::copy(from, &to).map_err(|e| io(&to, e))?;
+        }
+    }
+    let trace_account = match &trace {
+        Some(t) => {
+            let path = req.out.join("trace.csv");
+            std::fs::write(&path, t.to_csv()).map_err(|e| io(&path, e))?;
+            Some(TraceAccount {
+                file: "trace.csv".into(),
+                rows: t.rows.len() as u64,
+            })
+        }
+        None => None,
+    };
+    let name = req
+        .out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .unwrap_or("imported")
+        .to_string();
+    let duration = match &trace {
+        Some(t) => {
+            let last = t.rows.last().map_or(0, |r| r.time_ms);
+            (last / HOUR + 1) * HOUR
+        }
+        None => 2 * HOUR,
+    };
+    let text = scenario_text(
+        &ScenarioFiles {
+            name: &name,
+            duration,
+            subnets: subnets.as_deref().unwrap_or("subnets.json"),
+            enis: &enis,
+            reservations: &reservations,
+            nodes: nodes.as_deref().unwrap_or("nodes.json"),
+            pods: pods.as_deref(),
+            aws_node: aws_node.as_deref(),
+            audits: &audits,
+        },
+        &snap,
+    );
+    let path = req.out.join("scenario.toml");
+    std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+    let account = Account::of(&snap, trace_account, &[]);
+    let path = req.out.join("import.json");
+    std::fs::write(&path, account.to_json()).map_err(|e| io(&path, e))?;
+    Ok(Imported { account, warnings })
+}
+
+struct ScenarioFiles<'a> {
+    name: &'a str,
+    duration: u64,
+    subnets: &'a str,
+    enis: &'a [String],
+    reservations: &'a [String],
+    nodes: &'a str,
+    pods: Option<&'a str>,
+    aws_node: Option<&'a str>,
+    audits: &'a [String],
+}
+
+fn list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// The generated scenario.
+fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# Written by `ipamsim import` from the exports in this folder (spec: real-inputs.md)."
+    );
+    let _ = writeln!(
+        t,
+        "# The run starts from the cluster as exported: every address at its place, every node"
+    );
+    let _ = writeln!(t, "# with its ENIs, every pod with its address.");
+    let _ = writeln!(t, "name = {:?}", f.name);
+    let _ = writeln!(t, "duration = {:?}", format_duration(f.duration));
+    let _ = writeln!(t, "seed = 0");
+    let _ = writeln!(t);
+    let _ = writeln!(t, "[start]");
+    let _ = writeln!(t, "subnets = {:?}", f.subnets);
+    let _ = writeln!(t, "network_interfaces = {}", list(f.enis));
+    if !f.reservations.is_empty() {
+        let _ = writeln!(t, "reservations = {}", list(f.reservations));
+    }
+    let _ = writeln!(t, "nodes = {:?}", f.nodes);
+    if let Some(p) = f.pods {
+        let _ = writeln!(t, "pods = {p:?}");
+    }
+    if let Some(a) = f.aws_node {
+        let _ = writeln!(t, "aws_node = {a:?}");
+    }
+    let _ = writeln!(t, "placement = \"random\"");
+    if let Some(a) = &snap.aws_node {
+        let _ = writeln!(t);
+        let _ = writeln!(
+            t,
+            "# [cni] comes from {}; a key here (or --set NAME=VALUE) overrides one value.",
+            f.aws_node.unwrap_or("")
+        );
+        let _ = writeln!(t, "[cni]");
+        for (k, v) in cni_json(&a.cni) {
+            match v {
+                serde_json::Value::Null => {
+                    let _ = writeln!(t, "# {k} = (unset)");
+                }
+                v => {
+                    let _ = writeln!(t, "# {k} = {v}");
+                }
+            }
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for n in &snap.nodes {
+        if seen.contains(&n.group.as_str()) {
+            continue;
+        }
+        seen.push(&n.group);
+        let members = snap.nodes.iter().filter(|m| m.group == n.group).count();
+        let _ = writeln!(t);
+        let _ = writeln!(
+            t,
+            "# {members} imported node(s); `count` adds nodes to them (--set nodegroup.{}.count=N).",
+            n.group
+        );
+        let _ = writeln!(t, "[[nodegroup]]");
+        let _ = writeln!(t, "name = {:?}", n.group);
+        let _ = writeln!(t, "instance_type = {:?}", n.instance_type.name);
+        let _ = writeln!(t, "count = 0");
+        let _ = writeln!(t, "subnet = {:?}", snap.subnets[n.subnet].id);
+        if n.pod_subnet != n.subnet {
+            let _ = writeln!(t, "pod_subnet = {:?}", snap.subnets[n.pod_subnet].id);
+        }
+        if let Some(m) = n.max_pods {
+            let _ = writeln!(t, "max_pods = {m}");
+        }
+        let _ = writeln!(t, "host_network_pods = {}", n.host_network_pods);
+    }
+    if !f.audits.is_empty() {
+        let _ = writeln!(t);
+        let _ = writeln!(
+            t,
+            "# Pod arrivals and departures from the API server's audit log (also in trace.csv)."
+        );
+        let _ = writeln!(t, "[[workload]]");
+        let _ = writeln!(t, "kind = \"audit\"");
+        let _ = writeln!(t, "name = \"audit\"");
+        if f.audits.len() == 1 {
+            let _ = writeln!(t, "path = {:?}", f.audits[0]);
+        } else {
+            let _ = writeln!(t, "path = {}", list(f.audits));
+        }
+    }
+    t
+}
