@@ -16,13 +16,14 @@ use sha2::{Digest, Sha256};
 
 /// One scenario per feature: prefix delegation with other tenants (the embedded default),
 /// secondary IPs with WARM_ENI_TARGET, WARM_IP_TARGET + MINIMUM_IP_TARGET, custom networking,
-/// a replayed trace.
-const SCENARIOS: [&str; 5] = [
+/// a replayed trace, a run started from imported AWS/kubectl exports with an audit-log workload.
+const SCENARIOS: [&str; 6] = [
     "default",
     "sip-warm-eni",
     "warm-ip",
     "custom-networking",
     "trace-replay",
+    "imported/scenario",
 ];
 
 const LIST: &str = "tests/digests.txt";
@@ -31,7 +32,7 @@ const LIST: &str = "tests/digests.txt";
 fn digests(root: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for name in SCENARIOS {
-        let dir = root.join(name);
+        let dir = root.join(name.replace('/', "-"));
         let status = Command::new(env!("CARGO_BIN_EXE_ipamsim"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args([
