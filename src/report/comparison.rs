@@ -96,7 +96,7 @@ impl Cell<'_> {
         let v: Vec<f64> = self.runs.iter().map(|s| m.of(s)).collect();
         Spread::of(&v)
     }
-    fn max_of(&self, f: impl Fn(&Summary) -> u64) -> u64 {
+    pub(super) fn max_of(&self, f: impl Fn(&Summary) -> u64) -> u64 {
         self.runs.iter().map(|s| f(s)).max().unwrap_or(0)
     }
     /// A short label: `WARM_IP_TARGET=5, MINIMUM_IP_TARGET=10`.

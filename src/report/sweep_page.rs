@@ -410,8 +410,13 @@ pub fn sweep_html(scenario: &str, keys: &[String], runs: &[SweepRun]) -> String 
         if v.throttled {
             badges.push_str("<span class=\"badge bad\">throttled</span>");
         }
-        if v.subnet_errors {
-            badges.push_str("<span class=\"badge bad\">subnet errors</span>");
+        // Name the subnet error: the table's column counts InsufficientCidrBlocks only.
+        let cidr_errors = c.max_of(|s| s.insufficient_cidr_blocks) > 0;
+        if cidr_errors {
+            badges.push_str("<span class=\"badge bad\">InsufficientCidrBlocks</span>");
+        }
+        if c.max_of(|s| s.insufficient_free_addresses) > 0 {
+            badges.push_str("<span class=\"badge bad\">InsufficientFreeAddresses</span>");
         }
         if badges.is_empty() {
             badges.push_str("<span class=\"badge ok\">ok</span>");
@@ -426,7 +431,7 @@ pub fn sweep_html(scenario: &str, keys: &[String], runs: &[SweepRun]) -> String 
             range(c, Measure::Ec2Calls),
             if throttled > 0 { " bad" } else { "" },
             int(throttled),
-            if v.subnet_errors { " bad" } else { "" },
+            if cidr_errors { " bad" } else { "" },
             range(c, Measure::Insufficient),
             first.map_or("–".to_string(), human_time),
         );
@@ -461,6 +466,34 @@ mod tests {
 
     fn keys() -> Vec<String> {
         vec!["WARM_IP_TARGET".into(), "MINIMUM_IP_TARGET".into()]
+    }
+
+    #[test]
+    fn the_verdict_names_which_subnet_error_a_cell_hit() {
+        let mut free = run(&["0", "0"], 300, 1.0);
+        free.summary.insufficient_free_addresses = 3;
+        let mut cidr = run(&["1", "0"], 300, 1.0);
+        cidr.summary.insufficient_cidr_blocks = 2;
+        let html = sweep_html("s", &keys(), &[free, cidr]);
+        let rows: Vec<&str> = html.split("<tr").skip(2).collect();
+        assert!(
+            rows[0].contains(">InsufficientFreeAddresses</span>"),
+            "{}",
+            rows[0]
+        );
+        assert!(!rows[0].contains(">InsufficientCidrBlocks</span>"));
+        // No red zero in the InsufficientCidrBlocks column of a cell that never hit one.
+        assert!(
+            !rows[0].contains("<td class=\"num bad\">0</td>"),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].contains(">InsufficientCidrBlocks</span>"),
+            "{}",
+            rows[1]
+        );
+        assert!(!rows[1].contains(">InsufficientFreeAddresses</span>"));
     }
 
     #[test]
