@@ -379,20 +379,36 @@ impl Datastore {
                 (e, c)
             }
         };
-        let mode = self.mode;
-        let eni = self.enis.get_mut(eslot).expect("slot is live");
-        let c = eni.cidrs.get_mut(cslot).expect("slot is live");
+        let c = self
+            .enis
+            .get_mut(eslot)
+            .expect("slot is live")
+            .cidrs
+            .get_mut(cslot);
+        let c = c.expect("slot is live");
         let offset = c
             .pick_unused(now, cd)
             .expect("the CIDR has an assignable address");
-        c.recs[offset] = Rec::Assigned { pod, at: now };
         c.recorded += 1;
+        let addr = c.cidr.addr() + offset as u32;
+        self.mark_assigned(eslot, cslot, offset, pod, now);
+        Ok(addr)
+    }
+
+    /// Records `pod` on the address at `offset` of CIDR `cslot` of ENI `eslot` since `at`, and
+    /// keeps every count that follows from it (the CIDR's, the ENI's, the datastore's, the
+    /// prefix-mode free-prefix count, the pod index). Shared by [`Datastore::assign`] and the
+    /// checkpoint's restore; each caller keeps its own `recorded` bookkeeping.
+    fn mark_assigned(&mut self, eslot: usize, cslot: usize, offset: usize, pod: u32, at: Millis) {
+        let mode = self.mode;
+        let eni = self.enis.get_mut(eslot).expect("slot is live");
+        let c = eni.cidrs.get_mut(cslot).expect("slot is live");
+        c.recs[offset] = Rec::Assigned { pod, at };
         c.assigned += 1;
         if mode == Mode::PrefixDelegation && c.assigned == 1 {
             eni.free_prefixes -= 1;
             self.free_prefixes -= 1;
         }
-        let addr = c.cidr.addr() + offset as u32;
         eni.assigned += 1;
         self.assigned += 1;
         let loc = Loc {
@@ -400,9 +416,8 @@ impl Datastore {
             cidr: cslot as u16,
             offset: offset as u8,
         };
-        let at = self.pods.partition_point(|p| p.0 < pod);
-        self.pods.insert(at, (pod, loc));
-        Ok(addr)
+        let i = self.pods.partition_point(|p| p.0 < pod);
+        self.pods.insert(i, (pod, loc));
     }
 
     fn pick_random(&self, now: Millis, rng: &mut Rng) -> (usize, usize) {

@@ -1,8 +1,7 @@
 //! What survives an ipamd restart on the node (spec §6.4): the checkpoint file of pod
 //! assignments, written on every assign and release and read back by node init.
 
-use super::{Datastore, Loc, Rec};
-use crate::ipamd::policy::Mode;
+use super::{Datastore, Rec};
 use crate::time::Millis;
 
 impl Datastore {
@@ -44,9 +43,13 @@ impl Datastore {
         let Some((eslot, cslot)) = found else {
             return false;
         };
-        let mode = self.mode;
-        let eni = self.enis.get_mut(eslot).expect("slot is live");
-        let c = eni.cidrs.get_mut(cslot).expect("slot is live");
+        let c = self
+            .enis
+            .get_mut(eslot)
+            .expect("slot is live")
+            .cidrs
+            .get_mut(cslot);
+        let c = c.expect("slot is live");
         let offset = (addr - c.cidr.addr()) as usize;
         if matches!(c.recs[offset], Rec::Assigned { .. }) {
             return false;
@@ -54,21 +57,7 @@ impl Datastore {
         if c.recs[offset] == Rec::Unused {
             c.recorded += 1;
         }
-        c.recs[offset] = Rec::Assigned { pod, at };
-        c.assigned += 1;
-        if mode == Mode::PrefixDelegation && c.assigned == 1 {
-            eni.free_prefixes -= 1;
-            self.free_prefixes -= 1;
-        }
-        eni.assigned += 1;
-        self.assigned += 1;
-        let loc = Loc {
-            eni: eslot as u16,
-            cidr: cslot as u16,
-            offset: offset as u8,
-        };
-        let i = self.pods.partition_point(|p| p.0 < pod);
-        self.pods.insert(i, (pod, loc));
+        self.mark_assigned(eslot, cslot, offset, pod, at);
         true
     }
 }
