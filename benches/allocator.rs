@@ -24,6 +24,8 @@ fn slash16(placement: Placement) -> Subnet {
         placement,
         background: Background::default(),
         reservations: Vec::new(),
+        tags: Default::default(),
+        availability_zone: None,
     };
     Subnet::new(&config, &Streams::new(1), 0).expect("a /16 is a valid subnet")
 }

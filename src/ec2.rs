@@ -249,6 +249,21 @@ pub struct Ec2 {
     /// ENIs ipamd created that exist and are not attached (`available`), with their
     /// `createdAt`: what the leaked-ENI cleanup's filtered describe finds, VPC-wide.
     available: std::collections::BTreeMap<EniId, Millis>,
+    /// Insufficient* answers by subnet, for `subnets.csv`.
+    per_subnet: Vec<SubnetCounters>,
+    /// When the attempt being answered was made (SDK retries are dated later than the call).
+    attempt_at: Millis,
+}
+
+/// The Insufficient* answers EC2 gave about one subnet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SubnetCounters {
+    /// `InsufficientCidrBlocks` answers for requests in this subnet.
+    pub insufficient_cidr_blocks: u64,
+    /// `InsufficientFreeAddressesInSubnet` answers for requests in this subnet.
+    pub insufficient_free_addresses: u64,
+    /// When the first `InsufficientCidrBlocks` for this subnet was answered.
+    pub first_insufficient_cidr_blocks: Option<Millis>,
 }
 
 impl Ec2 {
@@ -256,6 +271,7 @@ impl Ec2 {
     /// scenario's `[ec2]` overrides, drawing latency jitter and SDK retry waits from streams
     /// named `"ec2-latency"` and `"ec2-retry"`.
     pub fn new(config: &Ec2Config, subnets: Vec<Subnet>, streams: &Streams) -> Self {
+        let subnets_len = subnets.len();
         Ec2 {
             subnets,
             enis: Vec::new(),
@@ -270,6 +286,8 @@ impl Ec2 {
             first_insufficient_cidr_blocks: None,
             per_minute: Vec::new(),
             available: std::collections::BTreeMap::new(),
+            per_subnet: vec![SubnetCounters::default(); subnets_len],
+            attempt_at: 0,
         }
     }
 
@@ -287,6 +305,7 @@ impl Ec2 {
         for attempt in 1..=MAX_ATTEMPTS {
             self.counters[i].calls += 1;
             if self.buckets[i].take(at) {
+                self.attempt_at = at;
                 let result = effect(self);
                 self.minute(at, i, result.is_err(), false);
                 let c = &mut self.counters[i];
@@ -421,7 +440,9 @@ impl Ec2 {
         req: Request,
     ) -> Response<NewEni> {
         self.call(now, Action::CreateNetworkInterface, |ec2| {
-            let eni = ec2.new_eni(subnet, slots, req, now)?;
+            let eni = ec2.new_eni(subnet, slots, req, now).inspect_err(|e| {
+                ec2.subnet_error(subnet, *e);
+            })?;
             ec2.available.insert(eni.id, now);
             Ok(eni)
         })
@@ -443,7 +464,9 @@ impl Ec2 {
                 return Err(Ec2Error::PrivateIpAddressLimitExceeded);
             }
             let subnet = rec.subnet;
-            let cidrs = ec2.carve(subnet, req)?;
+            let cidrs = ec2
+                .carve(subnet, req)
+                .inspect_err(|e| ec2.subnet_error(subnet, *e))?;
             ec2.enis[eni.0 as usize].cidrs.extend_from_slice(&cidrs);
             Ok(cidrs)
         })
@@ -486,6 +509,47 @@ impl Ec2 {
             subnet.free_address(rec.primary);
             Ok(())
         })
+    }
+
+    /// `DescribeSubnets` with the filters `GetVpcSubnets` sets (the VPC and the zone of
+    /// `subnet`, the node's own), sorted as `GetVpcSubnets` sorts them: by
+    /// `AvailableIpAddressCount` ([`Subnet::free`]) at the time of the call, most first, a
+    /// stable sort over EC2's listing order, here the scenario's subnet order (upstream
+    /// `pkg/awsutils/awsutils.go`, v1.23.1). A subnet without `availability_zone` is alone
+    /// in its zone. The answer allocates; ENI creation is rare, not the hot path.
+    pub fn describe_subnets(&mut self, now: Millis, subnet: SubnetId) -> Response<Vec<SubnetId>> {
+        self.call(now, Action::DescribeSubnets, |ec2| {
+            let own = &ec2.subnets[subnet];
+            let mut list: Vec<SubnetId> = (0..ec2.subnets.len())
+                .filter(|&i| i == subnet || own.same_zone(&ec2.subnets[i]))
+                .collect();
+            list.sort_by_key(|&i| std::cmp::Reverse(ec2.subnets[i].free()));
+            Ok(list)
+        })
+    }
+
+    /// The subnet ENI `eni` lives in.
+    pub fn eni_subnet(&self, eni: EniId) -> SubnetId {
+        self.enis[eni.0 as usize].subnet
+    }
+
+    /// Insufficient* answers about subnet `subnet` so far.
+    pub fn subnet_counters(&self, subnet: SubnetId) -> SubnetCounters {
+        self.per_subnet[subnet]
+    }
+
+    /// Counts an Insufficient* answer against `subnet`.
+    fn subnet_error(&mut self, subnet: SubnetId, e: Ec2Error) {
+        let c = &mut self.per_subnet[subnet];
+        match e {
+            Ec2Error::InsufficientCidrBlocks => {
+                c.insufficient_cidr_blocks += 1;
+                c.first_insufficient_cidr_blocks
+                    .get_or_insert(self.attempt_at);
+            }
+            Ec2Error::InsufficientFreeAddressesInSubnet => c.insufficient_free_addresses += 1,
+            _ => {}
+        }
     }
 
     /// A call that does not change the address space (Describe*, Attach, Detach,

@@ -15,6 +15,8 @@ fn subnet(
             addresses: background,
         },
         reservations,
+        tags: Default::default(),
+        availability_zone: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! forwards to unchanged.
 
 use crate::ec2::{Action, Cidr, Ec2, Ec2Error, EniId, NewEni, Request, Response, SubnetId};
+use crate::subnet::CniRole;
 use crate::time::Millis;
 
 /// The subset of [`Ec2`] ipamd uses (same signatures).
@@ -47,6 +48,12 @@ pub(crate) trait ControlPlane {
     fn describe_leaked_enis(&mut self, now: Millis, min_age: Millis) -> Response<Vec<EniId>>;
     /// [`Ec2::delete_network_interface`].
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()>;
+    /// [`Ec2::describe_subnets`], with each subnet's `kubernetes.io/role/cni` tag.
+    fn describe_subnets(
+        &mut self,
+        now: Millis,
+        subnet: SubnetId,
+    ) -> Response<Vec<(SubnetId, CniRole)>>;
     /// [`Ec2::request`].
     fn request(&mut self, now: Millis, action: Action) -> Response<()>;
     /// Requests sent so far by everyone, SDK retries included ([`Ec2::total_calls`]): the
@@ -100,6 +107,20 @@ impl ControlPlane for Ec2 {
     }
     fn delete_network_interface(&mut self, now: Millis, eni: EniId) -> Response<()> {
         Ec2::delete_network_interface(self, now, eni)
+    }
+    fn describe_subnets(
+        &mut self,
+        now: Millis,
+        subnet: SubnetId,
+    ) -> Response<Vec<(SubnetId, CniRole)>> {
+        let r = Ec2::describe_subnets(self, now, subnet);
+        let subnets = self.subnets();
+        Response {
+            result: r
+                .result
+                .map(|l| l.into_iter().map(|i| (i, subnets[i].cni_role())).collect()),
+            latency: r.latency,
+        }
     }
     fn request(&mut self, now: Millis, action: Action) -> Response<()> {
         Ec2::request(self, now, action)

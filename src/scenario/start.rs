@@ -48,6 +48,8 @@ impl Start {
                         kind: *k,
                     })
                     .collect(),
+                tags: Default::default(),
+                availability_zone: None,
             })
             .collect()
     }

@@ -1,5 +1,7 @@
 //! The `[subnet]` / `[[subnets]]` tables of a scenario (DESIGN.md §4).
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// One subnet as written in a scenario.
@@ -21,6 +23,43 @@ pub struct SubnetConfig {
     /// Subnet CIDR reservations (`CreateSubnetCidrReservation`).
     #[serde(default)]
     pub reservations: Vec<ReservationConfig>,
+    /// The subnet's EC2 tags, e.g. `{ "kubernetes.io/role/cni" = "1" }`. Only
+    /// [`CNI_ROLE_TAG`] changes what the model does ([`SubnetConfig::cni_role`]).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The availability zone (`"us-east-1a"`). Unset: the subnet is alone in a zone of its
+    /// own, so subnet discovery never moves a node's ENIs out of it.
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+}
+
+/// The tag subnet discovery reads (`subnetDiscoveryTagKey` in upstream
+/// `pkg/awsutils/awsutils.go`).
+pub const CNI_ROLE_TAG: &str = "kubernetes.io/role/cni";
+
+/// What the `kubernetes.io/role/cni` tag says of a subnet (upstream `getTagValue` +
+/// `isSubnetValidForENICreation`, v1.23.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CniRole {
+    /// No tag, or an empty value (`getTagValue` returns "" for both): the node's own subnet
+    /// is used, any other is not.
+    #[default]
+    Untagged,
+    /// Any value but `"0"` (`"1"` by convention): other nodes' ENIs may go there.
+    Included,
+    /// `"0"`: never used for new ENIs, not even by the nodes that live in it.
+    Excluded,
+}
+
+impl SubnetConfig {
+    /// The subnet's [`CniRole`], from its tags.
+    pub fn cni_role(&self) -> CniRole {
+        match self.tags.get(CNI_ROLE_TAG).map(String::as_str) {
+            None | Some("") => CniRole::Untagged,
+            Some("0") => CniRole::Excluded,
+            Some(_) => CniRole::Included,
+        }
+    }
 }
 
 /// EC2's address placement policy (spec/ec2-subnet.md §3).

@@ -41,7 +41,9 @@ mod tests;
 use rand::RngExt as _;
 
 pub use cidr::Ipv4Cidr;
-pub use config::{Background, Placement, ReservationConfig, ReservationKind, SubnetConfig};
+pub use config::{
+    Background, CNI_ROLE_TAG, CniRole, Placement, ReservationConfig, ReservationKind, SubnetConfig,
+};
 pub use error::SubnetError;
 pub use summary::BlockState;
 
@@ -63,6 +65,10 @@ pub struct Subnet {
     rng: Rng,
     reservations: Vec<(Ipv4Cidr, ReservationKind)>,
     background: u32,
+    /// `availability_zone`, if the scenario gave one (else a zone of its own).
+    zone: Option<String>,
+    /// Its `kubernetes.io/role/cni` tag, for subnet discovery.
+    cni_role: CniRole,
     /// Addresses in the subnet (16 … 65,536).
     size: u32,
     /// Per 64 addresses: which are held, which may be placed singly.
@@ -106,6 +112,8 @@ impl Subnet {
         let cidr = Ipv4Cidr::parse_subnet(&config.cidr).map_err(in_subnet)?;
         let rng = streams.stream("subnet-placement", index as u64);
         let mut subnet = Subnet::empty(name.clone(), cidr, config.placement, rng);
+        subnet.zone = config.availability_zone.clone();
+        subnet.cni_role = config.cni_role();
         for r in &config.reservations {
             let block = Ipv4Cidr::parse_block(&r.cidr).map_err(in_subnet)?;
             subnet.add_reservation(block, r.kind)?;
@@ -135,6 +143,8 @@ impl Subnet {
             rng,
             reservations: Vec::new(),
             background: 0,
+            zone: None,
+            cni_role: CniRole::Untagged,
             size,
             addrs,
             singles: RankTree::from_bits(&singles),
@@ -502,6 +512,22 @@ impl Subnet {
     /// Background addresses placed at t=0.
     pub fn background(&self) -> u32 {
         self.background
+    }
+
+    /// Its availability zone as the scenario names it (`None`: a zone of its own).
+    pub fn zone(&self) -> Option<&str> {
+        self.zone.as_deref()
+    }
+
+    /// Whether `other` is in the same availability zone (a subnet without a zone is alone
+    /// in its own).
+    pub fn same_zone(&self, other: &Subnet) -> bool {
+        self.zone.is_some() && self.zone == other.zone
+    }
+
+    /// What its `kubernetes.io/role/cni` tag says.
+    pub fn cni_role(&self) -> CniRole {
+        self.cni_role
     }
 }
 

@@ -13,6 +13,8 @@ pub(super) fn config(cidr: &str, placement: Placement) -> SubnetConfig {
         placement,
         background: Background::default(),
         reservations: Vec::new(),
+        tags: Default::default(),
+        availability_zone: None,
     }
 }
 

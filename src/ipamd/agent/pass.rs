@@ -6,6 +6,7 @@ use std::mem::take;
 
 use super::*;
 use crate::ec2::{Action, Request};
+use crate::subnet::CniRole;
 
 /// Detach → delete pause in `FreeENI`.
 const DETACH_DELETE_SLEEP: Millis = 2 * SECOND;
@@ -194,9 +195,9 @@ impl Ipamd {
     }
 
     /// `tryAllocateENI` → `AllocENI` (§7.2): `DescribeSubnets` (not with custom networking),
-    /// `CreateNetworkInterface`, `DescribeInstances`, `AttachNetworkInterface`,
-    /// `ModifyNetworkInterfaceAttribute`, the IMDS wait, and with subnet discovery one more
-    /// `DescribeSubnets` at setup.
+    /// `CreateNetworkInterface` (in each discovered subnet until one works), `DescribeInstances`,
+    /// `AttachNetworkInterface`, `ModifyNetworkInterfaceAttribute`, the IMDS wait, and with
+    /// subnet discovery one more `DescribeSubnets` at setup.
     fn new_eni(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
         let count = policy::resources_for_new_eni(&self.s, &self.ds.stats(now));
         if count == 0 {
@@ -205,59 +206,86 @@ impl Ipamd {
         }
         let n = count.min(self.s.ipv4_limit.saturating_sub(1));
         if self.s.custom_networking {
-            self.create(now, n, ec2);
+            // `createENIUsingCustomCfg`: the ENIConfig's subnet, no discovery, no check.
+            self.create(now, self.pod_subnet, n, Vec::new(), ec2);
         } else {
-            let r = ec2.request(now, Action::DescribeSubnets);
-            self.busy(
-                now,
-                r.latency,
-                Op::SubnetsBeforeCreate {
-                    second: false,
-                    n,
-                    resp: r,
-                },
-            );
+            self.describe_subnets(now, false, n, ec2);
         }
     }
 
-    /// With discovery a failed `DescribeSubnets` gets a second (exclusion-check) call and
-    /// creation fails if that fails too; without discovery its errors are ignored.
+    fn describe_subnets(&mut self, now: Millis, second: bool, n: u32, ec2: &mut impl ControlPlane) {
+        let r = ec2.describe_subnets(now, self.node_subnet);
+        self.busy(
+            now,
+            r.latency,
+            Op::SubnetsBeforeCreate { second, n, resp: r },
+        );
+    }
+
+    /// `createENI` (upstream `pkg/awsutils/awsutils.go`, v1.23.1) after its `DescribeSubnets`:
+    /// - subnet discovery on: `GetVpcSubnets` lists the subnets of the node's zone, most
+    ///   `AvailableIpAddressCount` first; `isSubnetValidForENICreation` keeps the node's own
+    ///   subnet unless tagged `kubernetes.io/role/cni=0` and any other only if tagged with a
+    ///   value other than `0`; `CreateNetworkInterface` is tried in each, in order, until one
+    ///   works (any error moves on; the last one is returned). None valid: an error, no call.
+    ///   If that `DescribeSubnets` fails, `IsSubnetExcluded` makes a second one for the
+    ///   node's subnet: if it fails too, or the subnet is excluded, creation fails; else the
+    ///   ENI goes to the node's subnet;
+    /// - discovery off: `IsSubnetExcluded` on the node's subnet (its errors ignored); an
+    ///   excluded subnet fails creation, else the ENI goes there.
+    ///
+    /// `CLUSTER_NAME` is not modelled, so `ValidSubnetTagsMatchingClusterName` always holds.
     fn subnets_done(
         &mut self,
         now: Millis,
         second: bool,
         n: u32,
-        resp: Response<()>,
+        resp: Response<Vec<(SubnetId, CniRole)>>,
         ec2: &mut impl ControlPlane,
     ) {
+        let own = self.node_subnet;
+        let own_excluded = |list: &[(SubnetId, CniRole)]| {
+            list.iter()
+                .any(|&(i, role)| i == own && role == CniRole::Excluded)
+        };
         match resp.result {
-            Ok(()) => self.create(now, n, ec2),
-            Err(_) if !self.subnet_discovery => self.create(now, n, ec2),
-            Err(_) if !second => {
-                let r = ec2.request(now, Action::DescribeSubnets);
-                self.busy(
-                    now,
-                    r.latency,
-                    Op::SubnetsBeforeCreate {
-                        second: true,
-                        n,
-                        resp: r,
-                    },
-                );
+            Ok(list) if self.subnet_discovery && !second => {
+                let mut valid = list.into_iter().filter_map(|(i, role)| {
+                    let ok = match role {
+                        CniRole::Excluded => false,
+                        CniRole::Untagged => i == own,
+                        CniRole::Included => true,
+                    };
+                    ok.then_some(i)
+                });
+                match valid.next() {
+                    Some(first) => {
+                        let rest = valid.collect();
+                        self.create(now, first, n, rest, ec2)
+                    }
+                    // "no valid subnets available for ENI creation": no call, no back-off.
+                    None => self.grown(now, Grown::Nothing, ec2),
+                }
             }
+            Ok(list) if own_excluded(&list) => self.grown(now, Grown::Nothing, ec2),
+            Ok(_) => self.create(now, own, n, Vec::new(), ec2),
+            Err(_) if !self.subnet_discovery => self.create(now, own, n, Vec::new(), ec2),
+            Err(_) if !second => self.describe_subnets(now, true, n, ec2),
             Err(e) => self.eni_failed(now, e, ec2),
         }
     }
 
-    fn create(&mut self, now: Millis, n: u32, ec2: &mut impl ControlPlane) {
-        let subnet = if self.s.custom_networking {
-            self.pod_subnet
-        } else {
-            self.node_subnet
-        };
+    fn create(
+        &mut self,
+        now: Millis,
+        subnet: SubnetId,
+        n: u32,
+        rest: Vec<SubnetId>,
+        ec2: &mut impl ControlPlane,
+    ) {
         let slots = self.s.ipv4_limit.saturating_sub(1);
         let r = ec2.create_network_interface(now, subnet, slots, self.request_of(n));
-        self.busy(now, r.latency, Op::Create { resp: r });
+        self.busy(now, r.latency, Op::Create { n, rest, resp: r });
     }
 
     /// ENI creation failed: logged, retried on a later pass; Insufficient* from
@@ -275,10 +303,15 @@ impl Ipamd {
             cidrs: eni.cidrs.clone(),
         };
         match op {
-            Op::Create { resp } => match resp.result {
+            Op::Create { n, mut rest, resp } => match resp.result {
                 Ok(eni) => {
                     let r = ec2.request(now, Action::DescribeInstances);
                     self.busy(now, r.latency, Op::DescribeInstances { eni, resp: r });
+                }
+                // Subnet discovery: on to the next subnet, whatever the error.
+                Err(_) if !rest.is_empty() => {
+                    let next = rest.remove(0);
+                    self.create(now, next, n, rest, ec2);
                 }
                 Err(e) => {
                     if insufficient(e) {

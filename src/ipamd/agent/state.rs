@@ -1,7 +1,8 @@
 //! The agent's private state types: what the main loop waits on (`Op`, `Main`), the
 //! cleanup goroutine's state, and the ENIs and CIDRs EC2 holds beyond the datastore.
 
-use crate::ec2::{Cidr, EniId, NewEni, Response};
+use crate::ec2::{Cidr, EniId, NewEni, Response, SubnetId};
+use crate::subnet::CniRole;
 use crate::time::Millis;
 
 /// An ENI attached to the node (or only existing in EC2) that is not in the datastore.
@@ -71,12 +72,18 @@ pub(super) enum Op {
         eni: EniId,
         resp: Response<()>,
     },
+    /// `createENI`'s `DescribeSubnets` (`GetVpcSubnets`, or `IsSubnetExcluded` when
+    /// `second`): the node zone's subnets, most free addresses first, with their tags.
     SubnetsBeforeCreate {
         second: bool,
         n: u32,
-        resp: Response<()>,
+        resp: Response<Vec<(SubnetId, CniRole)>>,
     },
+    /// `tryCreateNetworkInterface` of `n` addresses/prefixes; `rest` are the subnets still to
+    /// try, in order, if it fails (subnet discovery's loop).
     Create {
+        n: u32,
+        rest: Vec<SubnetId>,
         resp: Response<NewEni>,
     },
     DescribeInstances {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::ec2::{Action, Cidr, Ec2Error, EniId, NewEni, Request, Response, SubnetId};
 use crate::ipamd::control::ControlPlane;
+use crate::subnet::CniRole;
 use crate::time::Millis;
 
 #[derive(Clone, Debug)]
@@ -18,6 +19,8 @@ pub struct Fake {
     pub log: Vec<(Millis, Action, bool)>,
     /// Free single addresses per subnet (None = unlimited).
     pub free_ips: Vec<Option<u32>>,
+    /// What `DescribeSubnets` answers (None: the node's own subnet, untagged).
+    pub subnet_list: Option<Vec<(SubnetId, CniRole)>>,
     /// (seed, per mille): calls fail at random, as a pure function of the call's ordinal.
     pub chaos: Option<(u64, u64)>,
     next_eni: u32,
@@ -52,6 +55,7 @@ impl Fake {
             log: Vec::new(),
             free_ips: vec![None, None],
             chaos: None,
+            subnet_list: None,
             next_eni: 0,
             next_ip: vec![0x0a00_0000, 0x0a10_0000],
             next_prefix: vec![0x0a08_0000, 0x0a18_0000],
@@ -148,6 +152,20 @@ fn respond<T>(result: Result<T, Ec2Error>, latency: Millis) -> Response<T> {
 }
 
 impl ControlPlane for Fake {
+    /// The fake has no zones: the node's own subnet, untagged, unless `subnet_list` says.
+    fn describe_subnets(
+        &mut self,
+        now: Millis,
+        subnet: SubnetId,
+    ) -> Response<Vec<(SubnetId, CniRole)>> {
+        let (r, latency) = self.outcome(now, Action::DescribeSubnets);
+        let list = self
+            .subnet_list
+            .clone()
+            .unwrap_or_else(|| vec![(subnet, CniRole::Untagged)]);
+        respond(r.map(|()| list), latency)
+    }
+
     fn launch_primary_eni(&mut self, subnet: SubnetId, slots: u32) -> Result<NewEni, Ec2Error> {
         let primary = self.carve(subnet, Request::Ips(1))?[0].addr();
         let id = EniId(self.next_eni);
