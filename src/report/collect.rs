@@ -14,7 +14,10 @@
 
 use crate::cluster::Node;
 use crate::ec2::{Action, Ec2};
-use crate::report::{BlockMap, Ec2Row, NodeRow, PodWait, RunOutput, Sample, Summary, WaitReason};
+use crate::report::{
+    BlockMap, Ec2Row, NodeRow, PodWait, RunOutput, Sample, SubnetRow, SubnetSample, Summary,
+    WaitReason,
+};
 use crate::scenario::Scenario;
 use crate::time::Millis;
 
@@ -100,14 +103,59 @@ struct SubnetTotals {
     score: u32,
 }
 
-fn subnet_totals(ec2: &Ec2) -> SubnetTotals {
+/// Per-subnet peaks and minima over the samples, for `subnets.csv`.
+#[derive(Clone, Copy, Debug)]
+struct SubnetExtremes {
+    used_peak: u32,
+    free_min: u32,
+    free_blocks_min: u32,
+    score_max: u32,
+}
+
+impl Default for SubnetExtremes {
+    fn default() -> Self {
+        SubnetExtremes {
+            used_peak: 0,
+            free_min: u32::MAX,
+            free_blocks_min: u32::MAX,
+            score_max: 0,
+        }
+    }
+}
+
+/// The subnets' totals at `at`; each subnet's own figures go to `series` (one
+/// [`SubnetSample`] each) and `extremes`.
+fn subnet_totals(
+    ec2: &Ec2,
+    at: Millis,
+    series: &mut Vec<SubnetSample>,
+    extremes: &mut [SubnetExtremes],
+) -> SubnetTotals {
     let (mut used, mut free, mut free_blocks, mut frag, mut full) = (0, 0, 0, 0, 0);
-    for s in ec2.subnets() {
-        used += s.used() as u64;
-        free += s.free() as u64;
-        free_blocks += s.free_prefix_blocks() as u64;
+    for (i, (s, x)) in ec2.subnets().iter().zip(extremes.iter_mut()).enumerate() {
+        let (u, f, b, score) = (
+            s.used(),
+            s.free(),
+            s.free_prefix_blocks(),
+            s.fragmentation_score(),
+        );
+        used += u64::from(u);
+        free += u64::from(f);
+        free_blocks += u64::from(b);
         frag += s.fragmented_blocks() as u64;
         full += s.full_blocks() as u64;
+        x.used_peak = x.used_peak.max(u);
+        x.free_min = x.free_min.min(f);
+        x.free_blocks_min = x.free_blocks_min.min(b);
+        x.score_max = x.score_max.max(score);
+        series.push(SubnetSample {
+            time_s: at as f64 / 1000.0,
+            subnet: i as u32,
+            used: u,
+            free: f,
+            free_prefix_blocks: b,
+            fragmentation_score: score,
+        });
     }
     let denom = free_blocks + frag + full;
     let score = if denom == 0 {
@@ -137,6 +185,8 @@ pub struct Collector {
     subnet_free_min: u64,
     free_blocks_min: u64,
     score_max: u32,
+    subnet_samples: Vec<SubnetSample>,
+    subnet_extremes: Vec<SubnetExtremes>,
 }
 
 impl Collector {
@@ -156,6 +206,8 @@ impl Collector {
             subnet_free_min: u64::MAX,
             free_blocks_min: u64::MAX,
             score_max: 0,
+            subnet_samples: Vec::new(),
+            subnet_extremes: vec![SubnetExtremes::default(); scenario.subnets.len()],
         }
     }
 
@@ -187,7 +239,7 @@ impl Collector {
             s.enis += u64::from(st.enis);
             s.prefixes += u64::from(st.prefixes);
         }
-        let sub = subnet_totals(ec2);
+        let sub = subnet_totals(ec2, at, &mut self.subnet_samples, &mut self.subnet_extremes);
         s.subnet_used = sub.used;
         s.subnet_free = sub.free;
         s.free_prefix_blocks = sub.free_blocks;
@@ -344,6 +396,7 @@ impl Collector {
             node_ready_p50_s: ready_pct(50),
             node_ready_max_s: ready_ms.last().map(|m| *m as f64 / 1000.0),
         };
+        let subnets = subnet_rows(ec2, nodes, &self.subnet_extremes);
         RunOutput {
             summary,
             nodes: node_rows,
@@ -354,8 +407,47 @@ impl Collector {
             blocks_first_insufficient: self.first_insufficient.map(|(_, b)| b),
             settings: settings(s),
             ec2_per_minute: ec2.per_minute().to_vec(),
+            subnets,
+            subnet_timeseries: self.subnet_samples,
         }
     }
+}
+
+/// `subnets.csv`'s rows at the end of the run.
+fn subnet_rows(ec2: &Ec2, nodes: &[Node], extremes: &[SubnetExtremes]) -> Vec<SubnetRow> {
+    let mut enis = vec![0u64; ec2.subnets().len()];
+    for n in nodes {
+        for e in n.ipamd.datastore().enis() {
+            enis[ec2.eni_subnet(e.id())] += 1;
+        }
+    }
+    ec2.subnets()
+        .iter()
+        .zip(extremes)
+        .enumerate()
+        .map(|(i, (s, x))| {
+            let c = ec2.subnet_counters(i);
+            SubnetRow {
+                name: s.name().to_string(),
+                cidr: s.cidr(),
+                zone: s.zone().unwrap_or_default().to_string(),
+                usable: u64::from(s.usable()),
+                used_final: u64::from(s.used()),
+                used_peak: u64::from(x.used_peak),
+                free_min: u64::from(x.free_min),
+                free_prefix_blocks_final: u64::from(s.free_prefix_blocks()),
+                free_prefix_blocks_min: u64::from(x.free_blocks_min),
+                insufficient_cidr_blocks: c.insufficient_cidr_blocks,
+                insufficient_free_addresses: c.insufficient_free_addresses,
+                first_insufficient_cidr_s: c
+                    .first_insufficient_cidr_blocks
+                    .map(|t| t as f64 / 1000.0),
+                fragmentation_score_final: s.fragmentation_score(),
+                fragmentation_score_max: x.score_max,
+                enis_final: enis[i],
+            }
+        })
+        .collect()
 }
 
 /// When node `n` became Ready, if it did by `end`.

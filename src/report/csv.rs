@@ -17,7 +17,7 @@
 
 use serde::Serialize;
 
-use super::{Ec2Row, NodeRow, PodWait, Sample, Summary};
+use super::{Ec2Row, NodeRow, PodWait, Sample, SubnetRow, SubnetSample, Summary};
 
 /// A CSV writer with this project's settings: no automatic header (the header is written
 /// from [`columns`], so a file without rows still has one), `\n` line ends. In memory by
@@ -146,6 +146,41 @@ pub fn ec2_calls_csv(rows: &[Ec2Row]) -> String {
 /// `pod_waits.csv`: the header and one row per pod that waited for an IP.
 pub fn pod_waits_csv(rows: &[PodWait]) -> String {
     to_csv(rows)
+}
+
+/// `subnets.csv`: the header and one row per subnet.
+pub fn subnets_csv(rows: &[SubnetRow]) -> String {
+    to_csv(rows)
+}
+
+/// The columns of `subnet_timeseries.csv`.
+pub const SUBNET_TIMESERIES_COLUMNS: [&str; 6] = [
+    "time_s",
+    "subnet",
+    "used",
+    "free",
+    "free_prefix_blocks",
+    "fragmentation_score",
+];
+
+/// `subnet_timeseries.csv`: the header and one row per sample and subnet, the subnet named
+/// after `subnets[sample.subnet]`.
+pub fn subnet_timeseries_csv(samples: &[SubnetSample], subnets: &[SubnetRow]) -> String {
+    let mut w = Writer::with_header(SUBNET_TIMESERIES_COLUMNS);
+    for s in samples {
+        let name = subnets
+            .get(s.subnet as usize)
+            .map_or("", |r| r.name.as_str());
+        w.row((
+            secs(s.time_s),
+            name,
+            s.used,
+            s.free,
+            s.free_prefix_blocks,
+            s.fragmentation_score,
+        ));
+    }
+    w.finish()
 }
 
 #[cfg(test)]

@@ -37,12 +37,17 @@ use crate::Error;
 
 /// Every file of a run's folder (DESIGN.md §5), as (file name, contents), in a fixed order.
 pub fn render_run(run: &RunOutput) -> Vec<(String, Vec<u8>)> {
-    let files: [(&str, String); 10] = [
+    let files: [(&str, String); 12] = [
         ("summary.csv", csv::summary_csv(&run.summary)),
         ("nodes.csv", csv::nodes_csv(&run.nodes)),
         ("timeseries.csv", csv::timeseries_csv(&run.timeseries)),
         ("ec2_calls.csv", csv::ec2_calls_csv(&run.ec2_calls)),
         ("pod_waits.csv", csv::pod_waits_csv(&run.pod_waits)),
+        ("subnets.csv", csv::subnets_csv(&run.subnets)),
+        (
+            "subnet_timeseries.csv",
+            csv::subnet_timeseries_csv(&run.subnet_timeseries, &run.subnets),
+        ),
         ("ips.svg", plots::ips_svg(run)),
         ("subnet.svg", plots::subnet_svg(run)),
         ("ec2.svg", plots::ec2_svg(run)),

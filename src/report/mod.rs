@@ -140,6 +140,46 @@ pub struct Sample {
     pub nodes_ready: u32,
 }
 
+/// `subnets.csv`: one row per subnet, in the scenario's order. Peaks and minima are over the
+/// samples (the final state included), like `summary.csv`'s; the rows add up to
+/// `summary.csv`'s `subnet_usable`, `subnet_used_final`, `free_prefix_blocks_final`,
+/// `insufficient_*` and `enis_final` (ENIs of the nodes' datastores, by the subnet each ENI
+/// is in).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct SubnetRow {
+    pub name: String,
+    pub cidr: String,
+    /// `availability_zone`, empty when the scenario gives none.
+    pub zone: String,
+    pub usable: u64,
+    pub used_final: u64,
+    pub used_peak: u64,
+    pub free_min: u64,
+    pub free_prefix_blocks_final: u64,
+    pub free_prefix_blocks_min: u64,
+    pub insufficient_cidr_blocks: u64,
+    pub insufficient_free_addresses: u64,
+    /// Empty when EC2 never answered `InsufficientCidrBlocks` for this subnet.
+    #[serde(serialize_with = "csv::ser_opt_secs")]
+    pub first_insufficient_cidr_s: Option<f64>,
+    pub fragmentation_score_final: u32,
+    pub fragmentation_score_max: u32,
+    pub enis_final: u64,
+}
+
+/// One subnet at one sample time; `subnet` indexes [`RunOutput::subnets`]. Written as
+/// `subnet_timeseries.csv` (`time_s,subnet,used,free,free_prefix_blocks,
+/// fragmentation_score`, the subnet by name), sample by sample, subnets in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SubnetSample {
+    pub time_s: f64,
+    pub subnet: u32,
+    pub used: u32,
+    pub free: u32,
+    pub free_prefix_blocks: u32,
+    pub fragmentation_score: u32,
+}
+
 /// `ec2_calls.csv`: one row per action.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Ec2Row {
@@ -212,4 +252,8 @@ pub struct RunOutput {
     /// EC2 calls per minute by action, for `ec2.svg` (see [`Ec2Minute`]). When empty, the
     /// plot falls back to all actions together, from `timeseries`' cumulative `ec2_calls`.
     pub ec2_per_minute: Vec<Ec2Minute>,
+    /// `subnets.csv`.
+    pub subnets: Vec<SubnetRow>,
+    /// `subnet_timeseries.csv`.
+    pub subnet_timeseries: Vec<SubnetSample>,
 }

@@ -257,6 +257,15 @@ fn check_subnet(s: &SubnetConfig, span: Range<usize>, loc: &Locator<'_>) -> Resu
     if let Some(n) = s.name.as_deref() {
         check_label("subnet", n).map_err(|m| loc.invalid(span.clone(), m))?;
     }
+    if let Some(z) = s.availability_zone.as_deref() {
+        if z.trim().is_empty() {
+            return Err(loc.invalid(
+                span,
+                "availability_zone is empty; name the zone (\"us-east-1a\") or drop the key (the subnet is then alone in a zone of its own)",
+            ));
+        }
+        check_label("availability zone", z).map_err(|m| loc.invalid(span.clone(), m))?;
+    }
     crate::subnet::Subnet::new(s, &crate::rng::Streams::new(0), 0)
         .map(drop)
         .map_err(|e| loc.invalid(span, e.to_string()))
@@ -388,6 +397,7 @@ fn nodegroups(
             Some(s) => subnet_index("pod_subnet", s, subnets, loc)?,
             None => subnet,
         };
+        excluded_subnet_check(g, subnet, pod_subnet, subnets, cni, loc)?;
         // spec/ipamd-policy.md §2 precedence 4: PD on a non-Nitro, non-bare-metal type logs a
         // warning and falls back to secondary IPs.
         if cni.enable_prefix_delegation
@@ -412,6 +422,42 @@ fn nodegroups(
         });
     }
     Ok(out)
+}
+
+/// A node whose ENIs would sit in a subnet tagged `kubernetes.io/role/cni=0` while subnet
+/// discovery is on: ipamd's `setupENI` marks such ENIs excluded from pod addresses
+/// (`excludedENIBasedOnSubnetTags`, v1.22+), which ipamsim does not model. Refused rather
+/// than run wrongly. (With discovery off no ENI is ever excluded, and `createENI` refuses to
+/// create ENIs in the node's own excluded subnet: that is modelled. With custom networking
+/// the primary ENI carries no pod addresses anyway.)
+fn excluded_subnet_check(
+    g: &RawNodeGroup,
+    subnet: usize,
+    pod_subnet: usize,
+    subnets: &[SubnetConfig],
+    cni: &CniConfig,
+    loc: &Locator<'_>,
+) -> Result<()> {
+    use crate::subnet::CniRole;
+    if !cni.enable_subnet_discovery {
+        return Ok(());
+    }
+    let (index, key) = if cni.custom_network_cfg {
+        (pod_subnet, g.pod_subnet.as_ref().or(g.subnet.as_ref()))
+    } else {
+        (subnet, g.subnet.as_ref())
+    };
+    if subnets[index].cni_role() != CniRole::Excluded {
+        return Ok(());
+    }
+    let at = key.map_or(g.instance_type.span(), |k| k.span());
+    Err(loc.invalid(
+        at,
+        format!(
+            "subnet {:?} is tagged kubernetes.io/role/cni = \"0\" and holds this node group's pod ENIs: with ENABLE_SUBNET_DISCOVERY on, ipamd excludes such ENIs from pod addresses (excludedENIBasedOnSubnetTags), which ipamsim does not model. Put the nodes in another subnet, drop the tag, or set ENABLE_SUBNET_DISCOVERY = false",
+            subnets[index].name.as_deref().unwrap_or("default")
+        ),
+    ))
 }
 
 fn workloads(

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// One subnet as written in a scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -25,7 +25,7 @@ pub struct SubnetConfig {
     pub reservations: Vec<ReservationConfig>,
     /// The subnet's EC2 tags, e.g. `{ "kubernetes.io/role/cni" = "1" }`. Only
     /// [`CNI_ROLE_TAG`] changes what the model does ([`SubnetConfig::cni_role`]).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_tags")]
     pub tags: BTreeMap<String, String>,
     /// The availability zone (`"us-east-1a"`). Unset: the subnet is alone in a zone of its
     /// own, so subnet discovery never moves a node's ENIs out of it.
@@ -101,4 +101,84 @@ pub enum ReservationKind {
     Prefix,
     /// Nothing is placed here automatically.
     Explicit,
+}
+
+/// Tag values are strings in EC2; a number or boolean is refused with a hint, not read as
+/// something else (`"kubernetes.io/role/cni" = 1` means `"1"`, and says so).
+fn de_tags<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Str(String),
+        Int(i64),
+        Bool(bool),
+    }
+    let raw = BTreeMap::<String, Value>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            if k.trim().is_empty() || k.chars().any(char::is_control) {
+                return Err(serde::de::Error::custom(format!(
+                    "tag key {k:?} is empty or has a control character; EC2 tag keys are names like \"kubernetes.io/role/cni\""
+                )));
+            }
+            match v {
+                Value::Str(s) if s.chars().any(char::is_control) => {
+                    Err(serde::de::Error::custom(format!(
+                        "tag {k:?} = {s:?} has a control character; give a one-line value"
+                    )))
+                }
+                Value::Str(s) => Ok((k, s)),
+                Value::Int(i) => Err(serde::de::Error::custom(format!(
+                    "tag {k:?} = {i}: EC2 tag values are strings; write \"{i}\""
+                ))),
+                Value::Bool(b) => Err(serde::de::Error::custom(format!(
+                    "tag {k:?} = {b}: EC2 tag values are strings; write \"{b}\""
+                ))),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SubnetConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_cni_role_is_read_as_upstream_reads_the_tag() {
+        let role = |tags: &str| {
+            parse(&format!("cidr = \"10.0.0.0/24\"\ntags = {{ {tags} }}"))
+                .unwrap()
+                .cni_role()
+        };
+        assert_eq!(role(""), CniRole::Untagged);
+        assert_eq!(role("\"kubernetes.io/role/cni\" = \"\""), CniRole::Untagged);
+        assert_eq!(
+            role("\"kubernetes.io/role/cni\" = \"1\""),
+            CniRole::Included
+        );
+        assert_eq!(
+            role("\"kubernetes.io/role/cni\" = \"yes\""),
+            CniRole::Included
+        );
+        assert_eq!(
+            role("\"kubernetes.io/role/cni\" = \"0\""),
+            CniRole::Excluded
+        );
+        assert_eq!(role("Name = \"0\""), CniRole::Untagged);
+    }
+
+    #[test]
+    fn a_tag_value_that_is_not_a_string_says_how_to_write_it() {
+        let e =
+            parse("cidr = \"10.0.0.0/24\"\ntags = { \"kubernetes.io/role/cni\" = 1 }").unwrap_err();
+        assert!(e.contains("write \"1\""), "{e}");
+        let e = parse("cidr = \"10.0.0.0/24\"\ntags = { \"\" = \"1\" }").unwrap_err();
+        assert!(e.contains("tag key"), "{e}");
+        let e = parse("cidr = \"10.0.0.0/24\"\nzone = \"a\"").unwrap_err();
+        assert!(e.contains("zone"), "{e}");
+    }
 }
