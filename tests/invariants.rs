@@ -16,6 +16,7 @@ fn shipped_scenarios_keep_every_invariant() {
         "warm-ip",
         "custom-networking",
         "trace-replay",
+        "secondary-subnet",
     ] {
         let s = Scenario::load(&dir.join(format!("{name}.toml")), &[]).unwrap();
         let checked = run_with(

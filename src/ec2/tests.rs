@@ -368,3 +368,26 @@ fn the_leaked_eni_describe_sees_every_detached_eni_of_the_vpc() {
     assert_eq!(e.counters(Action::AttachNetworkInterface).failed, 1);
     assert_eq!(leaked(&mut e, 900_000), [c.id]);
 }
+
+/// `DescribeSubnets` as `GetVpcSubnets` uses it: the node zone's subnets only (a subnet
+/// without a zone is alone in its own), most `AvailableIpAddressCount` first, ties in the
+/// scenario's order (a stable sort).
+#[test]
+fn describe_subnets_lists_the_zone_by_free_addresses() {
+    let mut configs = vec![
+        subnet("10.0.0.0/24", Placement::Lowest, 100, vec![]),
+        subnet("10.0.1.0/24", Placement::Lowest, 0, vec![]),
+        subnet("10.0.2.0/24", Placement::Lowest, 100, vec![]),
+        subnet("10.0.4.0/23", Placement::Lowest, 0, vec![]),
+        subnet("10.0.8.0/24", Placement::Lowest, 0, vec![]),
+    ];
+    for c in &mut configs[..4] {
+        c.availability_zone = Some("a".into());
+    }
+    configs[3].availability_zone = Some("b".into());
+    let mut ec2 = ec2_with(&Ec2Config::default(), &configs, 1);
+    assert_eq!(ec2.describe_subnets(0, 0).result.unwrap(), [1, 0, 2]);
+    assert_eq!(ec2.describe_subnets(0, 3).result.unwrap(), [3]);
+    assert_eq!(ec2.describe_subnets(0, 4).result.unwrap(), [4]);
+    assert_eq!(ec2.counters(Action::DescribeSubnets).calls, 3);
+}

@@ -19,6 +19,8 @@ pub struct Fake {
     pub log: Vec<(Millis, Action, bool)>,
     /// Free single addresses per subnet (None = unlimited).
     pub free_ips: Vec<Option<u32>>,
+    /// The subnet of every `CreateNetworkInterface`, in order, failed ones included.
+    pub created_in: Vec<SubnetId>,
     /// What `DescribeSubnets` answers (None: the node's own subnet, untagged).
     pub subnet_list: Option<Vec<(SubnetId, CniRole)>>,
     /// (seed, per mille): calls fail at random, as a pure function of the call's ordinal.
@@ -53,12 +55,13 @@ impl Fake {
             failures: VecDeque::new(),
             always_fail: Vec::new(),
             log: Vec::new(),
-            free_ips: vec![None, None],
+            free_ips: vec![None; 4],
             chaos: None,
             subnet_list: None,
             next_eni: 0,
-            next_ip: vec![0x0a00_0000, 0x0a10_0000],
-            next_prefix: vec![0x0a08_0000, 0x0a18_0000],
+            next_ip: vec![0x0a00_0000, 0x0a10_0000, 0x0a20_0000, 0x0a30_0000],
+            next_prefix: vec![0x0a08_0000, 0x0a18_0000, 0x0a28_0000, 0x0a38_0000],
+            created_in: Vec::new(),
             enis: BTreeMap::new(),
             detached: BTreeMap::new(),
         }
@@ -186,6 +189,7 @@ impl ControlPlane for Fake {
         req: Request,
     ) -> Response<NewEni> {
         let (r, latency) = self.outcome(now, Action::CreateNetworkInterface);
+        self.created_in.push(subnet);
         let result = r.and_then(|()| {
             let primary = self.carve(subnet, Request::Ips(1))?[0].addr();
             let cidrs = self.carve(subnet, req)?;

@@ -1,6 +1,7 @@
 //! Agent tests against a scripted control plane (`fake`): the spec's traces, the EC2 call
 //! sequences, failure paths, and idle-tick skipping.
 
+mod discovery;
 mod fake;
 mod flows;
 mod real;
