@@ -590,6 +590,16 @@ pub fn report_html(run: &RunOutput) -> String {
         "Used addresses include ENI primary addresses and other tenants of the subnet. A /28 \
          block is free when none of its 16 addresses is used or reserved.",
     );
+    if let Some(svg) = super::subnet_lines::subnets_svg(run) {
+        figure(
+            &mut body,
+            &svg,
+            "One line per subnet. Subnet discovery puts a node's new ENIs in the subnet of its \
+             zone with the most free addresses among its own and those tagged \
+             kubernetes.io/role/cni; custom networking puts them in the ENIConfig's subnet.",
+        );
+        super::subnet_lines::subnets_table(&mut body, run);
+    }
     figure(
         &mut body,
         &blocks::blocks_svg(run),

@@ -26,6 +26,7 @@ pub mod html;
 pub(crate) mod page;
 mod pl;
 pub mod plots;
+mod subnet_lines;
 pub(crate) mod svg;
 mod sweep_page;
 pub mod text;
