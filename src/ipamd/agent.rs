@@ -45,7 +45,7 @@ use crate::catalog::InstanceType;
 use crate::cluster::WaitReason;
 use crate::ec2::{Cidr, Ec2, Ec2Error, EniId, NewEni, Response, SubnetId};
 use crate::ipamd::NodeIpStats;
-use crate::ipamd::config::{CniConfig, IpPick, ModelConfig};
+use crate::ipamd::config::{CniConfig, IpPick, ModelConfig, Networking};
 use crate::ipamd::control::ControlPlane;
 use crate::ipamd::datastore::{Datastore, EniTargets, NoAddress};
 use crate::ipamd::policy::{self, Mode, PoolStats, Settings};
@@ -70,6 +70,9 @@ const HALF_TICK: Millis = POOL_MONITOR_INTERVAL / 2;
 pub struct Ipamd {
     s: Settings,
     subnet_discovery: bool,
+    /// EKS Auto Mode: a prefix request EC2 refuses with `InsufficientCidrBlocks` is made
+    /// again as secondary IPs ([`crate::ipamd::config::Networking::AutoMode`]).
+    ip_fallback: bool,
     leaked_eni_cleanup: bool,
     pick: IpPick,
     imds_delay: Millis,
@@ -155,6 +158,8 @@ impl Ipamd {
         Ipamd {
             s,
             subnet_discovery: cni.enable_subnet_discovery,
+            ip_fallback: model.networking == Networking::AutoMode
+                && s.mode == Mode::PrefixDelegation,
             leaked_eni_cleanup: !cni.disable_leaked_eni_cleanup,
             pick: model.ip_pick,
             imds_delay: model.imds_delay.millis(),
@@ -165,7 +170,13 @@ impl Ipamd {
             rng,
             skip_idle: true,
             phase,
-            ds: Datastore::new(s.mode, cni.ip_cooldown()),
+            ds: {
+                let mut ds = Datastore::new(s.mode, cni.ip_cooldown());
+                if model.networking == Networking::AutoMode {
+                    ds.keep_secondary_ips();
+                }
+                ds
+            },
             attached: Vec::new(),
             leaked: Vec::new(),
             drift: Vec::new(),
@@ -438,9 +449,14 @@ impl Ipamd {
     /// Counters for reports at `now`.
     pub fn stats(&self, now: Millis) -> NodeIpStats {
         let st = self.ds.stats(now);
+        // In prefix mode the addresses beyond the prefixes are Auto Mode's fallback /32s.
         let (secondary_ips, prefixes) = match self.s.mode {
             Mode::SecondaryIp => (st.total_ips, 0),
-            Mode::PrefixDelegation => (0, st.total_prefixes),
+            Mode::PrefixDelegation => (
+                st.total_ips
+                    .saturating_sub(st.total_prefixes * policy::IPS_PER_PREFIX),
+                st.total_prefixes,
+            ),
         };
         NodeIpStats {
             enis: st.enis,

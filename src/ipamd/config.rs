@@ -126,6 +126,20 @@ impl CniConfig {
         })
     }
 
+    /// What EKS Auto Mode's node networking does, in ipamd's terms ([`Networking::AutoMode`]):
+    /// prefix delegation with the warm pool of the VPC CNI manifest default
+    /// (`WARM_PREFIX_TARGET = 1`; AWS publishes no number), secondary interfaces only in the
+    /// node's subnet (no subnet discovery), no custom networking, the default 30 s cooldown,
+    /// no leaked-ENI cleanup of its own (Auto Mode garbage-collects interfaces itself).
+    pub fn auto_mode() -> CniConfig {
+        CniConfig {
+            enable_prefix_delegation: true,
+            warm_prefix_target: 1,
+            enable_subnet_discovery: false,
+            ..CniConfig::default()
+        }
+    }
+
     /// The variable names this table accepts, for `--set` and messages.
     pub const VARIABLES: [&'static str; 10] = [
         "ENABLE_PREFIX_DELEGATION",
@@ -155,6 +169,23 @@ pub enum IpPick {
     Random,
 }
 
+/// Who manages pod networking on the nodes (`[model] networking`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Networking {
+    /// The Amazon VPC CNI (aws-node / ipamd) under the `[cni]` settings.
+    #[default]
+    VpcCni,
+    /// EKS Auto Mode's networking capability (AWS EKS User Guide, "Learn about VPC
+    /// Networking and Load Balancing in EKS Auto Mode", Network Resource Management): /28
+    /// prefixes on the primary interface with a predefined warm pool, secondary interfaces
+    /// in the node's subnet when needed, and secondary IPv4 addresses when the subnet has no
+    /// /28 left. AWS publishes no pool size: modelled as ipamd in prefix mode with the VPC
+    /// CNI manifest's `WARM_PREFIX_TARGET = 1` ([`CniConfig::auto_mode`]), plus that
+    /// fallback; the VPC CNI's `[cni]` settings do not apply.
+    AutoMode,
+}
+
 /// The `[model]` table: simulation choices, not upstream settings.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +210,9 @@ pub struct ModelConfig {
     /// probe's 10 s grid.
     #[serde(default = "eighty_seconds")]
     pub liveness_kill: Duration,
+    /// `"vpc-cni"` (default) or `"auto-mode"` (EKS Auto Mode; see [`Networking`]).
+    #[serde(default)]
+    pub networking: Networking,
 }
 
 impl Default for ModelConfig {
@@ -189,6 +223,7 @@ impl Default for ModelConfig {
             imds_delay: Duration(SECOND),
             ipamd_start_delay: Duration(0),
             liveness_kill: eighty_seconds(),
+            networking: Networking::VpcCni,
         }
     }
 }

@@ -143,6 +143,8 @@ pub struct Datastore {
     assigned: u32,
     prefixes: u32,
     free_prefixes: u32,
+    /// Prefix mode with secondary IPs kept too ([`Datastore::keep_secondary_ips`]).
+    mixed: bool,
     /// (release time, address) of released records, oldest first.
     cooling: VecDeque<(Millis, u32)>,
     /// Pod → where its address is, sorted by pod.
@@ -160,6 +162,7 @@ impl Datastore {
             assigned: 0,
             prefixes: 0,
             free_prefixes: 0,
+            mixed: false,
             cooling: VecDeque::new(),
             pods: Vec::new(),
         }
@@ -167,7 +170,16 @@ impl Datastore {
 
     /// An empty datastore with the same mode and cooldown (a new ipamd process's).
     pub fn emptied(&self) -> Self {
-        Datastore::new(self.mode, self.cooldown)
+        let mut d = Datastore::new(self.mode, self.cooldown);
+        d.mixed = self.mixed;
+        d
+    }
+
+    /// In prefix mode, keep secondary IPs (/32) beside the prefixes: EKS Auto Mode falls
+    /// back to them when the subnet has no /28 left ([`crate::ipamd::config::Networking`]).
+    /// A /32 counts one address and no prefix.
+    pub fn keep_secondary_ips(&mut self) {
+        self.mixed = true;
     }
 
     /// The mode whose CIDRs count.
@@ -218,24 +230,27 @@ impl Datastore {
     }
 
     /// `AddIPv4CidrToStore`. Only CIDRs of the current mode are kept (/32 in SIP, /28 in
-    /// PD); false for another kind, an unknown ENI or a duplicate.
+    /// PD, both in PD with [`Datastore::keep_secondary_ips`]); false for another kind, an
+    /// unknown ENI or a duplicate.
     pub fn add_cidr(&mut self, eni: EniId, cidr: Cidr) -> bool {
-        let want = match self.mode {
-            Mode::SecondaryIp => 32,
-            Mode::PrefixDelegation => 28,
+        let kept = match self.mode {
+            Mode::SecondaryIp => cidr.prefix_len() == 32,
+            Mode::PrefixDelegation => {
+                cidr.prefix_len() == 28 || (self.mixed && cidr.prefix_len() == 32)
+            }
         };
         let Some(slot) = self.slot_of(eni) else {
             return false;
         };
         let e = self.enis.get_mut(slot).expect("slot is live");
-        if cidr.prefix_len() != want || e.cidrs.iter().any(|(_, c)| c.cidr == cidr) {
+        if !kept || e.cidrs.iter().any(|(_, c)| c.cidr == cidr) {
             return false;
         }
         let size = cidr.size_u32();
         e.cidrs.insert(CidrState::new(cidr));
         e.total_ips += size;
         self.total_ips += size;
-        if self.mode == Mode::PrefixDelegation {
+        if size == IPS_PER_PREFIX {
             e.free_prefixes += 1;
             self.prefixes += 1;
             self.free_prefixes += 1;
@@ -260,7 +275,7 @@ impl Datastore {
         let state = e.cidrs.remove(cslot).expect("slot is live");
         e.total_ips -= state.size();
         self.total_ips -= state.size();
-        if self.mode == Mode::PrefixDelegation {
+        if state.size() == IPS_PER_PREFIX {
             e.free_prefixes -= 1;
             self.prefixes -= 1;
             self.free_prefixes -= 1;
@@ -282,10 +297,12 @@ impl Datastore {
         }
         let e = self.enis.remove(slot).expect("slot is live");
         self.total_ips -= e.total_ips;
-        if self.mode == Mode::PrefixDelegation {
-            self.prefixes -= e.cidr_count();
-            self.free_prefixes -= e.free_prefixes;
-        }
+        self.prefixes -= e
+            .cidrs
+            .iter()
+            .filter(|(_, c)| c.size() == IPS_PER_PREFIX)
+            .count() as u32;
+        self.free_prefixes -= e.free_prefixes;
         if e.last_release.is_some() {
             for (_, c) in e.cidrs.iter() {
                 let (lo, hi) = (c.cidr.addr(), c.cidr.addr() + (c.size() - 1));
@@ -400,12 +417,11 @@ impl Datastore {
     /// prefix-mode free-prefix count, the pod index). Shared by [`Datastore::assign`] and the
     /// checkpoint's restore; each caller keeps its own `recorded` bookkeeping.
     fn mark_assigned(&mut self, eslot: usize, cslot: usize, offset: usize, pod: u32, at: Millis) {
-        let mode = self.mode;
         let eni = self.enis.get_mut(eslot).expect("slot is live");
         let c = eni.cidrs.get_mut(cslot).expect("slot is live");
         c.recs[offset] = Rec::Assigned { pod, at };
         c.assigned += 1;
-        if mode == Mode::PrefixDelegation && c.assigned == 1 {
+        if c.size() == IPS_PER_PREFIX && c.assigned == 1 {
             eni.free_prefixes -= 1;
             self.free_prefixes -= 1;
         }
@@ -444,13 +460,12 @@ impl Datastore {
     pub fn release(&mut self, pod: u32, now: Millis) -> Option<u32> {
         let i = self.pods.binary_search_by_key(&pod, |p| p.0).ok()?;
         let (_, loc) = self.pods.remove(i);
-        let mode = self.mode;
         let eni = self.enis.get_mut(usize::from(loc.eni)).expect("live");
         let c = eni.cidrs.get_mut(usize::from(loc.cidr)).expect("live");
         c.recs[usize::from(loc.offset)] = Rec::Released { at: now };
         c.assigned -= 1;
         c.last_release = Some(now);
-        if mode == Mode::PrefixDelegation && c.assigned == 0 {
+        if c.size() == IPS_PER_PREFIX && c.assigned == 0 {
             eni.free_prefixes += 1;
             self.free_prefixes += 1;
         }

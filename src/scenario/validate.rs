@@ -14,7 +14,7 @@ use super::{
     default_nodegroup_name, default_workload_name,
 };
 use crate::catalog::{self, Hypervisor};
-use crate::ipamd::config::CniConfig;
+use crate::ipamd::config::{CniConfig, Networking};
 use crate::subnet::SubnetConfig;
 use crate::time::{MINUTE, Millis, SECOND, format_duration};
 
@@ -108,6 +108,19 @@ pub(super) fn build(
             (st.subnet_configs(), cni)
         }
     };
+    let model = raw.model.take().unwrap_or_default();
+    // EKS Auto Mode takes no VPC CNI settings: the table is read (and checked) but replaced.
+    let cni = if model.networking == Networking::AutoMode {
+        if !cni_keys.is_empty() {
+            warnings.push(format!(
+                "[model] networking = \"auto-mode\": EKS Auto Mode takes no VPC CNI settings, so [cni] ({}) is ignored",
+                cni_keys.join(", ")
+            ));
+        }
+        CniConfig::auto_mode()
+    } else {
+        cni
+    };
     if let Some(message) = cni.entrypoint_refusal() {
         return Err(ScenarioError::Invalid {
             at: loc.whole(),
@@ -144,7 +157,7 @@ pub(super) fn build(
         sample_interval,
         subnets,
         cni,
-        model: raw.model.unwrap_or_default(),
+        model,
         ec2: raw.ec2.unwrap_or_default(),
         nodegroups,
         workloads,

@@ -82,7 +82,7 @@ impl Ipamd {
         };
         let held = self.ds.eni(eni).map_or(0, |e| e.cidr_count());
         let n = policy::assign_count(&self.s, held, self.want);
-        self.assign(now, eni, n, false, ec2);
+        self.assign(now, eni, self.request_of(n), false, ec2);
     }
 
     fn request_of(&self, n: u32) -> Request {
@@ -96,12 +96,33 @@ impl Ipamd {
         &mut self,
         now: Millis,
         eni: EniId,
-        n: u32,
+        req: Request,
         retry: bool,
         ec2: &mut impl ControlPlane,
     ) {
-        let resp = ec2.assign_private_ip_addresses(now, eni, self.request_of(n));
-        self.busy(now, resp.latency, Op::Assign { eni, retry, resp });
+        let resp = ec2.assign_private_ip_addresses(now, eni, req);
+        let fallback = self.ip_fallback && matches!(req, Request::Ips(_));
+        self.busy(
+            now,
+            resp.latency,
+            Op::Assign {
+                eni,
+                retry,
+                fallback,
+                resp,
+            },
+        );
+    }
+
+    /// EKS Auto Mode's fallback when the subnet has no /28 left: the addresses `prefixes`
+    /// /28s would have given, as secondary IPs, as many as the ENI has room for (each takes
+    /// one of its IPv4 slots, as a prefix does). AWS documents the fallback, not its size.
+    fn fallback_ips(&self, prefixes: u32, free_slots: u32) -> Request {
+        Request::Ips(
+            (prefixes.max(1) * policy::IPS_PER_PREFIX)
+                .min(free_slots)
+                .max(1),
+        )
     }
 
     /// `AssignPrivateIpAddresses` answered: add the CIDRs; on `PrivateIpAddressLimitExceeded`
@@ -113,10 +134,18 @@ impl Ipamd {
         now: Millis,
         eni: EniId,
         retry: bool,
+        fallback: bool,
         resp: Response<Vec<Cidr>>,
         ec2: &mut impl ControlPlane,
     ) {
         match resp.result {
+            // Auto Mode: the one-prefix retry found no /28 either: secondary IPs instead.
+            Err(Ec2Error::InsufficientCidrBlocks) if self.ip_fallback && retry && !fallback => {
+                let held = self.ds.eni(eni).map_or(0, |e| e.cidr_count());
+                let room = self.s.cidrs_per_eni().saturating_sub(held);
+                let req = self.fallback_ips(self.want, room);
+                self.assign(now, eni, req, true, ec2);
+            }
             Ok(cidrs) => {
                 self.note_returned(eni, &cidrs);
                 self.add_cidrs(eni, &cidrs);
@@ -126,7 +155,7 @@ impl Ipamd {
                 let r = ec2.request(now, Action::DescribeNetworkInterfaces);
                 self.busy(now, r.latency, Op::AssignResync { eni, resp: r });
             }
-            Err(_) if !retry => self.assign(now, eni, 1, true, ec2),
+            Err(_) if !retry => self.assign(now, eni, self.request_of(1), true, ec2),
             Err(e) if insufficient(e) && self.subnet_discovery => {
                 self.growth_error = Some(e);
                 self.order_pos += 1;
@@ -207,7 +236,7 @@ impl Ipamd {
         let n = count.min(self.s.ipv4_limit.saturating_sub(1));
         if self.s.custom_networking {
             // `createENIUsingCustomCfg`: the ENIConfig's subnet, no discovery, no check.
-            self.create(now, self.pod_subnet, n, Vec::new(), ec2);
+            self.create(now, self.pod_subnet, self.request_of(n), Vec::new(), ec2);
         } else {
             self.describe_subnets(now, false, n, ec2);
         }
@@ -261,15 +290,17 @@ impl Ipamd {
                 match valid.next() {
                     Some(first) => {
                         let rest = valid.collect();
-                        self.create(now, first, n, rest, ec2)
+                        self.create(now, first, self.request_of(n), rest, ec2)
                     }
                     // "no valid subnets available for ENI creation": no call, no back-off.
                     None => self.grown(now, Grown::Nothing, ec2),
                 }
             }
             Ok(list) if own_excluded(&list) => self.grown(now, Grown::Nothing, ec2),
-            Ok(_) => self.create(now, own, n, Vec::new(), ec2),
-            Err(_) if !self.subnet_discovery => self.create(now, own, n, Vec::new(), ec2),
+            Ok(_) => self.create(now, own, self.request_of(n), Vec::new(), ec2),
+            Err(_) if !self.subnet_discovery => {
+                self.create(now, own, self.request_of(n), Vec::new(), ec2)
+            }
             Err(_) if !second => self.describe_subnets(now, true, n, ec2),
             Err(e) => self.eni_failed(now, e, ec2),
         }
@@ -279,13 +310,13 @@ impl Ipamd {
         &mut self,
         now: Millis,
         subnet: SubnetId,
-        n: u32,
+        req: Request,
         rest: Vec<SubnetId>,
         ec2: &mut impl ControlPlane,
     ) {
         let slots = self.s.ipv4_limit.saturating_sub(1);
-        let r = ec2.create_network_interface(now, subnet, slots, self.request_of(n));
-        self.busy(now, r.latency, Op::Create { n, rest, resp: r });
+        let r = ec2.create_network_interface(now, subnet, slots, req);
+        self.busy(now, r.latency, Op::Create { req, rest, resp: r });
     }
 
     /// ENI creation failed: logged, retried on a later pass; Insufficient* from
@@ -303,7 +334,11 @@ impl Ipamd {
             cidrs: eni.cidrs.clone(),
         };
         match op {
-            Op::Create { n, mut rest, resp } => match resp.result {
+            Op::Create {
+                req,
+                mut rest,
+                resp,
+            } => match resp.result {
                 Ok(eni) => {
                     let r = ec2.request(now, Action::DescribeInstances);
                     self.busy(now, r.latency, Op::DescribeInstances { eni, resp: r });
@@ -311,7 +346,19 @@ impl Ipamd {
                 // Subnet discovery: on to the next subnet, whatever the error.
                 Err(_) if !rest.is_empty() => {
                     let next = rest.remove(0);
-                    self.create(now, next, n, rest, ec2);
+                    self.create(now, next, req, rest, ec2);
+                }
+                // Auto Mode: a new interface with secondary IPs instead of prefixes, in the
+                // node's subnet.
+                Err(Ec2Error::InsufficientCidrBlocks)
+                    if self.ip_fallback && matches!(req, Request::Prefixes(_)) =>
+                {
+                    let Request::Prefixes(n) = req else {
+                        unreachable!("matched")
+                    };
+                    let slots = self.s.ipv4_limit.saturating_sub(1);
+                    let ips = self.fallback_ips(n, slots);
+                    self.create(now, self.node_subnet, ips, Vec::new(), ec2);
                 }
                 Err(e) => {
                     if insufficient(e) {
@@ -572,7 +619,12 @@ impl Ipamd {
         match op {
             Op::InitDescribe { attempt, resp } => self.init_described(now, attempt, resp, ec2),
             Op::InitModify { next, resp } => self.init_modified(now, next, resp, ec2),
-            Op::Assign { eni, retry, resp } => self.assign_done(now, eni, retry, resp, ec2),
+            Op::Assign {
+                eni,
+                retry,
+                fallback,
+                resp,
+            } => self.assign_done(now, eni, retry, fallback, resp, ec2),
             Op::AssignResync { eni, resp } => self.resync_done(now, eni, resp, ec2),
             Op::SubnetsBeforeCreate { second, n, resp } => {
                 self.subnets_done(now, second, n, resp, ec2)

@@ -1,7 +1,7 @@
 //! The agent's private state types: what the main loop waits on (`Op`, `Main`), the
 //! cleanup goroutine's state, and the ENIs and CIDRs EC2 holds beyond the datastore.
 
-use crate::ec2::{Cidr, EniId, NewEni, Response, SubnetId};
+use crate::ec2::{Cidr, EniId, NewEni, Request, Response, SubnetId};
 use crate::subnet::CniRole;
 use crate::time::Millis;
 
@@ -63,9 +63,12 @@ pub(super) enum Op {
         next: usize,
         resp: Response<()>,
     },
+    /// `AssignPrivateIpAddresses`; `retry` for the one-CIDR retry, `fallback` for Auto Mode's
+    /// secondary-IP request after `InsufficientCidrBlocks`.
     Assign {
         eni: EniId,
         retry: bool,
+        fallback: bool,
         resp: Response<Vec<Cidr>>,
     },
     AssignResync {
@@ -82,7 +85,7 @@ pub(super) enum Op {
     /// `tryCreateNetworkInterface` of `n` addresses/prefixes; `rest` are the subnets still to
     /// try, in order, if it fails (subnet discovery's loop).
     Create {
-        n: u32,
+        req: Request,
         rest: Vec<SubnetId>,
         resp: Response<NewEni>,
     },
