@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 /// One scenario per feature: prefix delegation with other tenants (the embedded default),
 /// secondary IPs with WARM_ENI_TARGET, WARM_IP_TARGET + MINIMUM_IP_TARGET, custom networking,
 /// a replayed trace, a run started from imported AWS/kubectl exports with an audit-log workload,
-/// a secondary subnet found by subnet discovery.
-const SCENARIOS: [&str; 7] = [
+/// a secondary subnet found by subnet discovery, EKS Auto Mode on a fragmented subnet.
+const SCENARIOS: [&str; 8] = [
     "default",
     "sip-warm-eni",
     "warm-ip",
@@ -26,6 +26,7 @@ const SCENARIOS: [&str; 7] = [
     "trace-replay",
     "imported/scenario",
     "secondary-subnet",
+    "auto-mode",
 ];
 
 const LIST: &str = "tests/digests.txt";

@@ -17,6 +17,7 @@ fn shipped_scenarios_keep_every_invariant() {
         "custom-networking",
         "trace-replay",
         "secondary-subnet",
+        "auto-mode",
     ] {
         let s = Scenario::load(&dir.join(format!("{name}.toml")), &[]).unwrap();
         let checked = run_with(

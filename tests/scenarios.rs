@@ -32,6 +32,7 @@ fn every_shipped_scenario_loads_and_generates() {
         "trace-replay",
         "scale-5k",
         "secondary-subnet",
+        "auto-mode",
     ] {
         assert!(
             names.iter().any(|n| n == want),

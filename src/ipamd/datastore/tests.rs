@@ -426,3 +426,46 @@ fn cooling_counter_matches_a_scan_under_random_churn() {
         assert_eq!(st.free_prefixes as usize, free);
     }
 }
+
+/// EKS Auto Mode's datastore keeps /32s beside /28s: a /32 is one address and no prefix,
+/// whether assigned, released or removed; without `keep_secondary_ips` prefix mode refuses
+/// them as before.
+#[test]
+fn prefix_mode_with_secondary_ips_counts_each_kind_apart() {
+    let mut plain = Datastore::new(Mode::PrefixDelegation, CD);
+    plain.add_eni(EniId(0), true, 0);
+    assert!(!plain.add_cidr(EniId(0), slash32(ip(10, 0, 0, 40))));
+
+    let mut ds = Datastore::new(Mode::PrefixDelegation, CD);
+    ds.keep_secondary_ips();
+    assert!(ds.emptied().mixed, "a restarted ipamd keeps the mode");
+    ds.add_eni(EniId(0), true, 0);
+    assert!(ds.add_cidr(EniId(0), slash28(ip(10, 0, 0, 16))));
+    assert!(ds.add_cidr(EniId(0), slash32(ip(10, 0, 0, 40))));
+    assert!(ds.add_cidr(EniId(0), slash32(ip(10, 0, 0, 41))));
+    let counts = |ds: &Datastore| {
+        let st = ds.stats(100_000);
+        (
+            st.total_ips,
+            st.assigned_ips,
+            st.total_prefixes,
+            st.free_prefixes,
+        )
+    };
+    assert_eq!(counts(&ds), (18, 0, 1, 1));
+    let mut r = rng();
+    for pod in 0..18 {
+        ds.assign(pod, 1, IpPick::FirstFit, &mut r).unwrap();
+    }
+    assert_eq!(counts(&ds), (18, 18, 1, 0));
+    for pod in 0..18 {
+        ds.release(pod, 2);
+    }
+    assert_eq!(counts(&ds), (18, 0, 1, 1));
+    assert_eq!(ds.remove_cidr(EniId(0), slash32(ip(10, 0, 0, 40))), Ok(()));
+    assert_eq!(counts(&ds), (17, 0, 1, 1));
+    ds.add_eni(EniId(1), false, 0);
+    assert!(ds.add_cidr(EniId(1), slash32(ip(10, 0, 1, 5))));
+    assert!(ds.remove_eni(EniId(1)).is_some());
+    assert_eq!(counts(&ds), (17, 0, 1, 1));
+}
