@@ -195,6 +195,8 @@ fn synthetic() -> RunOutput {
             ),
         ],
         ec2_per_minute,
+        subnets: Vec::new(),
+        subnet_timeseries: Vec::new(),
     }
 }
 
