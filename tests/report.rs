@@ -200,12 +200,14 @@ fn synthetic() -> RunOutput {
     }
 }
 
-const FILES: [&str; 10] = [
+const FILES: [&str; 12] = [
     "summary.csv",
     "nodes.csv",
     "timeseries.csv",
     "ec2_calls.csv",
     "pod_waits.csv",
+    "subnets.csv",
+    "subnet_timeseries.csv",
     "ips.svg",
     "subnet.svg",
     "ec2.svg",
@@ -302,6 +304,10 @@ fn the_folder_holds_every_file_and_they_parse() {
     let waits = csv_rows("pod_waits.csv", rcsv::columns::<ipamsim::report::PodWait>());
     assert_eq!(waits.len(), 40);
     assert_eq!(&waits[1][2], "14537.25");
+    let subnets = csv_rows("subnets.csv", rcsv::columns::<ipamsim::report::SubnetRow>());
+    assert_eq!(subnets.len(), run.subnets.len());
+    let header: Vec<String> = rcsv::SUBNET_TIMESERIES_COLUMNS.map(String::from).to_vec();
+    csv_rows("subnet_timeseries.csv", header);
 
     for svg in ["ips.svg", "subnet.svg", "ec2.svg", "blocks.svg"] {
         let body = text(svg);
