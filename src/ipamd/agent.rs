@@ -32,6 +32,7 @@
 //! reconcile to re-adopt, every tick runs.
 
 mod background;
+mod create;
 mod parts;
 mod pass;
 mod process;
