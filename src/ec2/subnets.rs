@@ -19,7 +19,7 @@ pub struct SubnetCounters {
 impl Ec2 {
     /// `DescribeSubnets` with the filters `GetVpcSubnets` sets (the VPC and the zone of
     /// `subnet`, the node's own), sorted as `GetVpcSubnets` sorts them: by
-    /// `AvailableIpAddressCount` ([`Subnet::free`]) at the time of the call, most first, a
+    /// `AvailableIpAddressCount` ([`crate::subnet::Subnet::free`]) at the time of the call, most first, a
     /// stable sort over EC2's listing order, here the scenario's subnet order (upstream
     /// `pkg/awsutils/awsutils.go`, v1.23.1). A subnet without `availability_zone` is alone
     /// in its zone. The answer allocates; ENI creation is rare, not the hot path.
