@@ -87,7 +87,7 @@ const FAIL: &str = "#c53030";
 /// One panel: every probe × seed at (value, `column`), green passing and red failing, with
 /// the answer and the first failure marked. The x axis spans the probed values (not from
 /// 0), the y axis from 0 to the largest value or the limit.
-fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<(f64, &str)>) -> String {
+pub(super) fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<(f64, &str)>) -> String {
     let (width, height) = (960, 300);
     let points: Vec<(u64, f64, bool)> = h
         .probes

@@ -44,16 +44,18 @@ pub fn sweep_svg(keys: &[String], runs: &[SweepRun]) -> String {
     let (verdicts, best) = recommend(&cells);
     let key_font = plot::bold(12.0, INK);
     let val_font = plot::font(12.0, INK);
-    // One label column per varied key.
+    // One label column per varied key. plotters' naive metrics (0.56 em a character) suit
+    // mixed text; keys are capitals and underscores, a quarter wider in common fonts.
+    let wide = |t: &str| plot::text_width(t, &key_font) * 5 / 4;
     let col_w: Vec<i32> = keys
         .iter()
         .enumerate()
         .map(|(k, name)| {
             cells
                 .iter()
-                .map(|c| plot::text_width(&c.values[k], &key_font))
-                .fold(plot::text_width(name, &key_font), i32::max)
-                .min(220)
+                .map(|c| wide(&c.values[k]))
+                .fold(wide(name), i32::max)
+                .min(240)
                 + 16
         })
         .collect();

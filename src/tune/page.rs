@@ -173,7 +173,7 @@ const BAD: &str = "#e53e3e";
 /// Peak IPs (x) against p99 pod IP wait (y), EC2 calls as the dot's size; the Pareto front
 /// blue, the winner green, infeasible settings red rings; waits far above the rest are
 /// pinned to the top edge under a red triangle.
-fn pareto_svg(t: &Tune, front: &[usize]) -> String {
+pub(super) fn pareto_svg(t: &Tune, front: &[usize]) -> String {
     let (width, height) = (960, 460);
     let pts: Vec<(f64, f64, f64)> = t
         .evaluated
@@ -249,7 +249,10 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
                 if y > frame.y.max {
                     chart.draw_series(std::iter::once(
                         EmptyElement::at(at)
-                            + Polygon::new(vec![(-4, -4), (0, -10), (4, -4)], plot::rgb(BAD).filled()),
+                            + Polygon::new(
+                                vec![(-4, -(r as i32) - 2), (0, -(r as i32) - 8), (4, -(r as i32) - 2)],
+                                plot::rgb(BAD).filled(),
+                            ),
                     ))?;
                 }
             }

@@ -381,6 +381,7 @@ pub(crate) mod tests {
             }
         }
         doc.descendants()
+            .filter(|n| n.is_text())
             .filter_map(|n| n.text())
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
