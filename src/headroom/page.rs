@@ -87,7 +87,12 @@ const FAIL: &str = "#c53030";
 /// One panel: every probe × seed at (value, `column`), green passing and red failing, with
 /// the answer and the first failure marked. The x axis spans the probed values (not from
 /// 0), the y axis from 0 to the largest value or the limit.
-pub(super) fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<(f64, &str)>) -> String {
+pub(super) fn probe_plot(
+    h: &Headroom,
+    column: &str,
+    title: &str,
+    limit: Option<(f64, &str)>,
+) -> String {
     let (width, height) = (960, 300);
     let points: Vec<(u64, f64, bool)> = h
         .probes
@@ -123,16 +128,20 @@ pub(super) fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<
         if let Some((v, label)) = limit {
             plot::hline(&mut chart, &frame, v, "#718096", (5, 4))?;
             let style = plot::anchored(plot::font(11.0, plot::MUTED), HPos::Right, VPos::Bottom);
-            chart.draw_series(std::iter::once(Text::new(
-                label.to_string(),
-                frame.at(frame.x.max, v),
-                style,
-            )))?;
+            chart.draw_series(std::iter::once(
+                EmptyElement::at(frame.at(frame.x.max, v))
+                    + Text::new(label.to_string(), (-4, -4), style),
+            ))?;
         }
         let marks = [
-            (h.answer, PASS, format!("answer {}", h.answer.map(int).unwrap_or_default())),
             (
-                h.first_failing.filter(|f| Some(*f) != h.answer.map(|a| a + 1)),
+                h.answer,
+                PASS,
+                format!("answer {}", h.answer.map(int).unwrap_or_default()),
+            ),
+            (
+                h.first_failing
+                    .filter(|f| Some(*f) != h.answer.map(|a| a + 1)),
                 FAIL,
                 format!("fails {}", h.first_failing.map(int).unwrap_or_default()),
             ),
@@ -141,11 +150,10 @@ pub(super) fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<
             if let Some(v) = v {
                 plot::vline(&mut chart, &frame, v as f64, colour, (3, 3))?;
                 let style = plot::anchored(plot::bold(11.0, plot::INK), HPos::Left, VPos::Top);
-                chart.draw_series(std::iter::once(Text::new(
-                    label,
-                    frame.at(v as f64, frame.y.max),
-                    style,
-                )))?;
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at(frame.at(v as f64, frame.y.max))
+                        + Text::new(label, (4, 2), style),
+                ))?;
             }
         }
         let at = |v: u64, y: f64| frame.at(v as f64, frame.y.clamp(y));

@@ -87,7 +87,10 @@ fn the_probe_chart_spans_the_probed_values_and_marks_answer_and_failure() {
     // The x axis starts near the smallest probe (500), not at 0 (the one "0" is the y
     // axis's, which runs 0–400) …
     let ticks: Vec<&str> = texts.iter().map(String::as_str).collect();
-    assert!(ticks.contains(&"500") && ticks.contains(&"3,000"), "{ticks:?}");
+    assert!(
+        ticks.contains(&"500") && ticks.contains(&"3,000"),
+        "{ticks:?}"
+    );
     assert_eq!(ticks.iter().filter(|t| **t == "0").count(), 1, "{ticks:?}");
     assert!(ticks.contains(&"400"), "{ticks:?}");
     for want in [

@@ -10,9 +10,9 @@
 mod svg;
 
 use super::format::{group_thousands, human_time};
-use svg::{Anchor, Font, Svg, text_width};
 use super::{BlockMap, BlockState, RunOutput};
 use crate::subnet::Ipv4Cidr;
+use svg::{Anchor, Font, Svg, text_width};
 
 /// Colour of each state, in legend order.
 const STATES: [(BlockState, &str, &str); 5] = [

@@ -130,7 +130,11 @@ pub fn ec2_svg(run: &RunOutput) -> String {
     };
     let upper = Frame {
         x: x.clone(),
-        y: axis::value_axis(busiest.0.max(1) as f64 * 1.05, true, &format!("Calls {per}")),
+        y: axis::value_axis(
+            busiest.0.max(1) as f64 * 1.05,
+            true,
+            &format!("Calls {per}"),
+        ),
     };
     let fail_peak = bins.iter().map(|b| b.failed).max().unwrap_or(0);
     let lower = Frame {
@@ -139,71 +143,101 @@ pub fn ec2_svg(run: &RunOutput) -> String {
     };
     // One pixel between bars when they are at least 4 px wide.
     let bar_px = f64::from(PLOT_W) / bins.len() as f64;
-    let gap = if bar_px >= 4.0 { bin_s / bar_px / 2.0 } else { 0.0 };
-    plot::draw((WIDTH, height), "EC2 API calls per minute by action", |root| {
-        let y = plot::header(root, MARGIN, &title, &[&subtitle])?;
-        let y = y + plot::legend(root, (LEFT, y), PLOT_W as i32, &entries)?;
-        let upper_h = height as i32 - y - 190;
-        let upper_area = band(root, y, upper_h);
-        let mut top = series_chart(&upper_area, &upper, 8)?;
-        upper.mesh(&mut top, Mesh { x_labels: false, ..Mesh::SERIES })?;
-        let y = y + upper_h + 12;
-        let y = y + plot::legend(
-            root,
-            (LEFT, y),
-            PLOT_W as i32,
-            &[
-                (Key::Swatch(THROTTLED), "Throttled (RequestLimitExceeded)"),
-                (Key::Swatch(FAILED_OTHER), "Other errors (InsufficientCidrBlocks, …)"),
-            ],
-        )?;
-        let lower_area = band(root, y, height as i32 - y);
-        let mut bottom = series_chart(&lower_area, &lower, 44)?;
-        lower.mesh(&mut bottom, Mesh::SERIES)?;
-
-        let up = &upper;
-        let span = |i: usize| (i as f64 * bin_s + gap, (i + 1) as f64 * bin_s - gap);
-        top.draw_series(bins.iter().enumerate().flat_map(|(i, b)| {
-            let (x0, x1) = span(i);
-            let mut acc = 0u64;
-            b.calls.iter().enumerate().filter(|(_, c)| **c > 0).map(move |(a, &c)| {
-                let r = Rectangle::new(
-                    [up.at(x0, acc as f64), up.at(x1, (acc + c) as f64)],
-                    plot::rgb(ACTION_COLOURS[a]).filled(),
-                );
-                acc += c;
-                r
-            })
-        }))?;
-        bottom.draw_series(bins.iter().enumerate().filter(|(_, b)| b.failed > 0).flat_map(
-            |(i, b)| {
-                let (x0, x1) = span(i);
-                let thr = b.throttled.min(b.failed) as f64;
-                [
-                    Rectangle::new(
-                        [lower.at(x0, 0.0), lower.at(x1, thr)],
-                        plot::rgb(THROTTLED).filled(),
-                    ),
-                    Rectangle::new(
-                        [lower.at(x0, thr), lower.at(x1, b.failed as f64)],
-                        plot::rgb(FAILED_OTHER).filled(),
-                    ),
-                ]
-            },
-        ))?;
-        if total == 0 {
-            plot::centred_note(&top.plotting_area().strip_coord_spec(), "No EC2 calls were made.")?;
-        }
-        if !by_action {
-            plot::centred_note(
-                &bottom.plotting_area().strip_coord_spec(),
-                "Failures per minute were not recorded.",
+    let gap = if bar_px >= 4.0 {
+        bin_s / bar_px / 2.0
+    } else {
+        0.0
+    };
+    plot::draw(
+        (WIDTH, height),
+        "EC2 API calls per minute by action",
+        |root| {
+            let y = plot::header(root, MARGIN, &title, &[&subtitle])?;
+            let y = y + plot::legend(root, (LEFT, y), PLOT_W as i32, &entries)?;
+            let upper_h = height as i32 - y - 190;
+            let upper_area = band(root, y, upper_h);
+            let mut top = series_chart(&upper_area, &upper, 8)?;
+            upper.mesh(
+                &mut top,
+                Mesh {
+                    x_labels: false,
+                    ..Mesh::SERIES
+                },
             )?;
-        } else if failed == 0 {
-            plot::centred_note(&bottom.plotting_area().strip_coord_spec(), "No call failed.")?;
-        }
-        Ok(())
-    })
+            let y = y + upper_h + 12;
+            let y = y + plot::legend(
+                root,
+                (LEFT, y),
+                PLOT_W as i32,
+                &[
+                    (Key::Swatch(THROTTLED), "Throttled (RequestLimitExceeded)"),
+                    (
+                        Key::Swatch(FAILED_OTHER),
+                        "Other errors (InsufficientCidrBlocks, …)",
+                    ),
+                ],
+            )?;
+            let lower_area = band(root, y, height as i32 - y);
+            let mut bottom = series_chart(&lower_area, &lower, 44)?;
+            lower.mesh(&mut bottom, Mesh::SERIES)?;
+
+            let up = &upper;
+            let span = |i: usize| (i as f64 * bin_s + gap, (i + 1) as f64 * bin_s - gap);
+            top.draw_series(bins.iter().enumerate().flat_map(|(i, b)| {
+                let (x0, x1) = span(i);
+                let mut acc = 0u64;
+                b.calls
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c > 0)
+                    .map(move |(a, &c)| {
+                        let r = Rectangle::new(
+                            [up.at(x0, acc as f64), up.at(x1, (acc + c) as f64)],
+                            plot::rgb(ACTION_COLOURS[a]).filled(),
+                        );
+                        acc += c;
+                        r
+                    })
+            }))?;
+            bottom.draw_series(
+                bins.iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.failed > 0)
+                    .flat_map(|(i, b)| {
+                        let (x0, x1) = span(i);
+                        let thr = b.throttled.min(b.failed) as f64;
+                        [
+                            Rectangle::new(
+                                [lower.at(x0, 0.0), lower.at(x1, thr)],
+                                plot::rgb(THROTTLED).filled(),
+                            ),
+                            Rectangle::new(
+                                [lower.at(x0, thr), lower.at(x1, b.failed as f64)],
+                                plot::rgb(FAILED_OTHER).filled(),
+                            ),
+                        ]
+                    }),
+            )?;
+            if total == 0 {
+                plot::centred_note(
+                    &top.plotting_area().strip_coord_spec(),
+                    "No EC2 calls were made.",
+                )?;
+            }
+            if !by_action {
+                plot::centred_note(
+                    &bottom.plotting_area().strip_coord_spec(),
+                    "Failures per minute were not recorded.",
+                )?;
+            } else if failed == 0 {
+                plot::centred_note(
+                    &bottom.plotting_area().strip_coord_spec(),
+                    "No call failed.",
+                )?;
+            }
+            Ok(())
+        },
+    )
 }
 
 #[cfg(test)]
@@ -290,7 +324,10 @@ mod tests {
         ] {
             assert!(texts.iter().any(|t| t == want), "{want:?} not in {texts:?}");
         }
-        assert!(!texts.iter().any(|t| t == Action::ALL[1].name()), "unused actions stay out");
+        assert!(
+            !texts.iter().any(|t| t == Action::ALL[1].name()),
+            "unused actions stay out"
+        );
         // Two action segments + one throttled + one other failure, and 2 + 2 legend swatches.
         assert_eq!(svg.matches("<rect").count(), 1 + 4 + 4, "{svg}");
         let quiet = ec2_svg(&RunOutput::default());

@@ -7,9 +7,9 @@
 
 use std::fmt::Write;
 
+use super::format::escape;
 use super::format::human_time;
 use super::page::{Kpi, int, kpis, page, wait};
-use super::format::escape;
 use super::{PodWait, RunOutput, Summary, WaitReason, blocks, ec2_plot, plots};
 
 fn figure(out: &mut String, svg: &str, caption: &str) {

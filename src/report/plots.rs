@@ -45,7 +45,8 @@ pub fn end_time(run: &RunOutput) -> f64 {
 
 /// The part of `root` from `y` down to `y + h`, from the titles' left margin.
 pub fn band<'a>(root: &Area<'a>, y: i32, h: i32) -> Area<'a> {
-    root.clone().shrink((MARGIN, y), (WIDTH - MARGIN as u32, h.max(1) as u32))
+    root.clone()
+        .shrink((MARGIN, y), (WIDTH - MARGIN as u32, h.max(1) as u32))
 }
 
 /// A time-series chart on `area`: y labels left of [`LEFT`], `x_area` px of x labels.
@@ -148,7 +149,8 @@ pub fn ips_svg(run: &RunOutput) -> String {
 
 /// A ringed point at `at` with a bold label above it, on the side with room.
 fn marker_label(chart: &mut Chart, frame: &Frame, at: (i64, i64), label: String) -> Drawn {
-    let right_half = at.0 - frame.x.key(frame.x.min) > (frame.x.key(frame.x.max) - frame.x.key(frame.x.min)) * 6 / 10;
+    let right_half = at.0 - frame.x.key(frame.x.min)
+        > (frame.x.key(frame.x.max) - frame.x.key(frame.x.min)) * 6 / 10;
     let style = plot::anchored(
         plot::bold(11.5, TOTAL),
         if right_half { HPos::Right } else { HPos::Left },
@@ -229,10 +231,9 @@ impl SubnetChart {
             free_blocks: if ts.is_empty() {
                 vec![]
             } else {
-                vec![curve(
-                    "Free aligned /28 blocks (room for prefixes)",
-                    |s| s.free_prefix_blocks,
-                )]
+                vec![curve("Free aligned /28 blocks (room for prefixes)", |s| {
+                    s.free_prefix_blocks
+                })]
             },
             insufficient,
             first_insufficient_s: s.first_insufficient_cidr_s,
@@ -249,7 +250,11 @@ fn peak(curves: &[Curve]) -> f64 {
 }
 
 fn colour(first: &'static str, i: usize) -> &'static str {
-    if i == 0 { first } else { CURVES[(i - 1) % CURVES.len()] }
+    if i == 0 {
+        first
+    } else {
+        CURVES[(i - 1) % CURVES.len()]
+    }
 }
 
 fn curve_points(c: &Curve, frame: &Frame) -> Vec<(i64, i64)> {
@@ -298,21 +303,35 @@ pub fn subnet_chart(c: &SubnetChart) -> String {
         (WIDTH, height),
         "Subnet addresses used and free /28 blocks over time",
         |root| {
-            let y = plot::header(root, MARGIN, "Subnet usage and free /28 blocks", &[&c.subtitle])?;
+            let y = plot::header(
+                root,
+                MARGIN,
+                "Subnet usage and free /28 blocks",
+                &[&c.subtitle],
+            )?;
             let mut entries: Vec<(Key, &str)> = c
                 .used
                 .iter()
                 .enumerate()
                 .map(|(i, u)| {
                     let k = colour(USED, i);
-                    (if i == 0 { Key::Swatch(k) } else { Key::Line(k) }, u.name.as_str())
+                    (
+                        if i == 0 { Key::Swatch(k) } else { Key::Line(k) },
+                        u.name.as_str(),
+                    )
                 })
                 .collect();
             entries.push((Key::Dashed(LIMIT), &usable_label));
             let y = y + plot::legend(root, (LEFT, y), PLOT_W as i32, &entries)?;
             let upper_area = band(root, y, 172);
             let mut top = series_chart(&upper_area, &upper, 8)?;
-            upper.mesh(&mut top, Mesh { x_labels: false, ..Mesh::SERIES })?;
+            upper.mesh(
+                &mut top,
+                Mesh {
+                    x_labels: false,
+                    ..Mesh::SERIES
+                },
+            )?;
 
             let y = y + 172 + 12;
             let mut entries: Vec<(Key, &str)> = c
@@ -321,7 +340,10 @@ pub fn subnet_chart(c: &SubnetChart) -> String {
                 .enumerate()
                 .map(|(i, f)| (Key::Line(colour(FREE_BLOCKS, i)), f.name.as_str()))
                 .collect();
-            entries.push((Key::Swatch(LIMIT), "InsufficientCidrBlocks during the interval"));
+            entries.push((
+                Key::Swatch(LIMIT),
+                "InsufficientCidrBlocks during the interval",
+            ));
             let y = y + plot::legend(root, (LEFT, y), PLOT_W as i32, &entries)?;
             let lower_area = band(root, y, height as i32 - y);
             let mut bottom = series_chart(&lower_area, &lower, 44)?;
@@ -437,7 +459,11 @@ mod tests {
         assert_eq!(svg, subnet_svg(&run));
         assert_eq!(svg, subnet_chart(&one), "same data, same bytes");
         let texts = check_svg(&svg);
-        assert!(texts.iter().any(|t| t == "Used (nodes' ENIs, IPs, prefixes and other tenants)"));
+        assert!(
+            texts
+                .iter()
+                .any(|t| t == "Used (nodes' ENIs, IPs, prefixes and other tenants)")
+        );
         assert!(texts.iter().any(|t| t == "Free /28 blocks"));
         // The three InsufficientCidrBlocks intervals: red rectangles (and the legend's).
         assert_eq!(one.insufficient.len(), 3);
@@ -471,9 +497,19 @@ mod tests {
         c.first_insufficient_s = Some(6000.0);
         let svg = subnet_chart(&c);
         let texts = check_svg(&svg);
-        assert!(texts.iter().any(|t| t == "Usable addresses (500)"), "{texts:?}");
-        assert!(texts.iter().any(|t| t == "first InsufficientCidrBlocks at 1h 40m"));
-        assert!(texts.iter().any(|t| t == "600"), "the axis reaches the usable size");
+        assert!(
+            texts.iter().any(|t| t == "Usable addresses (500)"),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t == "first InsufficientCidrBlocks at 1h 40m")
+        );
+        assert!(
+            texts.iter().any(|t| t == "600"),
+            "the axis reaches the usable size"
+        );
         c.usable = 100_000;
         let texts = check_svg(&subnet_chart(&c));
         assert!(texts.iter().any(|t| t == "Usable: 100,000 (off the scale)"));

@@ -113,7 +113,11 @@ pub fn sweep_svg(keys: &[String], runs: &[SweepRun]) -> String {
                         plot::rgb(f).filled(),
                     ))?;
                 }
-                let font = if Some(i) == best { &key_font } else { &val_font };
+                let font = if Some(i) == best {
+                    &key_font
+                } else {
+                    &val_font
+                };
                 let font = plot::anchored(font.clone(), HPos::Left, VPos::Center);
                 let mut x = 16;
                 for (k, v) in c.values.iter().enumerate() {
@@ -184,11 +188,8 @@ pub fn sweep_svg(keys: &[String], runs: &[SweepRun]) -> String {
                             Measure::WaitP99 => wait(s.mean),
                             _ => mean_str(*m, s.mean),
                         };
-                        let style = plot::anchored(
-                            plot::bold(10.5, INK),
-                            HPos::Right,
-                            VPos::Bottom,
-                        );
+                        let style =
+                            plot::anchored(plot::bold(10.5, INK), HPos::Right, VPos::Bottom);
                         chart.draw_series(std::iter::once(
                             EmptyElement::at((frame.x.key(edge), cy))
                                 + Polygon::new(vec![(-4, -6), (6, 0), (-4, 6)], colour.filled())
@@ -253,13 +254,24 @@ mod tests {
         let svg = sweep_svg(&keys(), &runs);
         assert_eq!(svg, sweep_svg(&keys(), &runs), "same data, same bytes");
         let texts = check_svg(&svg);
-        for want in ["WARM_IP_TARGET", "Peak IPs held by nodes", "0", "1", "2", "20m"] {
+        for want in [
+            "WARM_IP_TARGET",
+            "Peak IPs held by nodes",
+            "0",
+            "1",
+            "2",
+            "20m",
+        ] {
             assert!(texts.iter().any(|t| t == want), "{want:?} not in {texts:?}");
         }
         // One mean dot per cell and measure, but an off-scale mean is an arrow: the first
         // cell's 300 IPs (more than 4 × the median) and its 20 min wait (red: slower pods).
         assert_eq!(svg.matches("<polygon").count(), 2, "{svg}");
-        assert_eq!(svg.matches("<circle").count(), 4 * 3 - 2 + 4 * 3, "dots and rings");
+        assert_eq!(
+            svg.matches("<circle").count(),
+            4 * 3 - 2 + 4 * 3,
+            "dots and rings"
+        );
         let doc = roxmltree::Document::parse(&svg).unwrap();
         let arrow = doc
             .descendants()
@@ -277,7 +289,10 @@ mod tests {
             .unwrap();
         let y: i64 = label.attribute("y").unwrap().parse().unwrap();
         // The label's baseline is above the arrow's top: they cannot overlap.
-        assert!(y < *tip_y.iter().min().unwrap(), "label at {y}, arrow {tip_y:?}");
+        assert!(
+            y < *tip_y.iter().min().unwrap(),
+            "label at {y}, arrow {tip_y:?}"
+        );
         assert_eq!(label.attribute("dy"), Some("-0.5ex"));
     }
 }

@@ -218,7 +218,9 @@ pub(super) fn pareto_svg(t: &Tune, front: &[usize]) -> String {
                     "Red ring: breaks a constraint in some seed. ▲ at the top edge: a wait off the scale (pods that never got an address).",
                 ],
             )?;
-            let area = root.clone().shrink((16, top), (width - 16, height - top as u32));
+            let area = root
+                .clone()
+                .shrink((16, top), (width - 16, height - top as u32));
             let mut chart = frame.build(&area, (64, 44), (12, 24))?;
             frame.mesh(&mut chart, Mesh::SERIES)?;
             let mut order: Vec<usize> = (0..pts.len()).collect();
@@ -250,7 +252,11 @@ pub(super) fn pareto_svg(t: &Tune, front: &[usize]) -> String {
                     chart.draw_series(std::iter::once(
                         EmptyElement::at(at)
                             + Polygon::new(
-                                vec![(-4, -(r as i32) - 2), (0, -(r as i32) - 8), (4, -(r as i32) - 2)],
+                                vec![
+                                    (-4, -(r as i32) - 2),
+                                    (0, -(r as i32) - 8),
+                                    (4, -(r as i32) - 2),
+                                ],
                                 plot::rgb(BAD).filled(),
                             ),
                     ))?;

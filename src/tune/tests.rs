@@ -79,7 +79,11 @@ fn the_pareto_chart_sizes_dots_and_pins_starving_settings_under_a_triangle() {
         objective: Objective::PeakIps,
         constraints: Criteria::tune_defaults(),
         seeds: vec![1],
-        unmet: vec![vec![None], vec![Some("ip_wait_p99_s<=fastest+2".into())], vec![None]],
+        unmet: vec![
+            vec![None],
+            vec![Some("ip_wait_p99_s<=fastest+2".into())],
+            vec![None],
+        ],
         evaluated,
         winner: Some(2),
         runner_up: Some(0),
@@ -91,12 +95,12 @@ fn the_pareto_chart_sizes_dots_and_pins_starving_settings_under_a_triangle() {
     let svg = page::pareto_svg(&t, &front);
     assert_eq!(svg, page::pareto_svg(&t, &front), "same data, same bytes");
     let texts = crate::report::plot::tests::check_svg(&svg);
-    assert!(
-        texts.iter().any(|t| t.starts_with("winner: ")),
-        "{texts:?}"
-    );
+    assert!(texts.iter().any(|t| t.starts_with("winner: ")), "{texts:?}");
     // The 900 s wait is off the scale (3 × the front's 1 s floor): one triangle.
     assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
     // Dot radius grows with EC2 calls: 10 px for the busiest, 6 px for 100 of 400.
-    assert!(svg.contains(" r=\"10\"") && svg.contains(" r=\"7\""), "{svg}");
+    assert!(
+        svg.contains(" r=\"10\"") && svg.contains(" r=\"7\""),
+        "{svg}"
+    );
 }

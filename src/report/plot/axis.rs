@@ -316,7 +316,10 @@ mod tests {
         assert_eq!(a.label_at(251), "");
         assert_eq!(a.key(f64::INFINITY), 0);
         assert_eq!(a.clamp(9.0), a.max);
-        assert_eq!(value_axis(100.0, true, "n").every_other_tick().ticks.len(), 3);
+        assert_eq!(
+            value_axis(100.0, true, "n").every_other_tick().ticks.len(),
+            3
+        );
     }
 
     #[test]

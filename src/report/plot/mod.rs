@@ -374,7 +374,9 @@ pub(crate) mod tests {
                     a.value()
                 );
             }
-            for a in ["x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "width", "height"] {
+            for a in [
+                "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "width", "height",
+            ] {
                 if let Some(v) = n.attribute(a) {
                     assert!(v.parse::<i64>().is_ok(), "{a}={v:?} is not an integer");
                 }
