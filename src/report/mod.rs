@@ -9,7 +9,7 @@
 //! - [`plots`] and [`ec2_plot`] draw `ips.svg`, `subnet.svg` and `ec2.svg` with plotters
 //!   through [`plot`] (the glue: fonts, legends, integer key-point axes, a tested post-pass);
 //!   [`blocks`] draws `blocks.svg`, the one chart written by hand (a `<title>` per cell);
-//! - [`format`] writes numbers, times and text for people (pages and charts alike);
+//! - [`format`](mod@format) writes numbers, times and text for people (pages and charts alike);
 //! - [`html`] assembles the self-contained `report.html` (style sheet and page frame in the
 //!   private `page` module, shared with `sweep.html`);
 //! - [`comparison`] judges a sweep's cells and writes `sweep.csv`; it re-exports

@@ -10,9 +10,7 @@ use std::fmt::Write;
 
 use crate::report::format::escape;
 
-/// The font stack every plot uses (system fonts only: the report must work offline).
-pub const FONT_FAMILY: &str =
-    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+pub use crate::report::plot::FONT_FAMILY;
 
 /// Ink colour for text and axes.
 pub const INK: &str = "#1f2933";

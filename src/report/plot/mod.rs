@@ -12,9 +12,11 @@
 //!
 //! One post-pass ([`draw`]), tested below: the opening `<svg>` tag gets `role="img"` and a
 //! `<title>` as its first child, as every figure of the report has (screen readers name it
-//! by it; plotters has no element for either); font sizes are written with at most two
-//! decimals (plotters writes `size / 1.24`, a float); empty `<text>` elements (the tick
-//! labels of a panel whose x axis is labelled by the panel below) are dropped.
+//! by it; plotters has no element for either); the texts' `font-family="sans-serif"` gives
+//! way to the report's system font stack ([`FONT_FAMILY`]) on the root element, as the block
+//! map has it; font sizes are written with at most two decimals (plotters writes
+//! `size / 1.24`, a float); empty `<text>` elements (the tick labels of a panel whose x axis
+//! is labelled by the panel below) are dropped.
 //!
 //! The one chart not drawn here is the block map (`report::blocks`): it needs a `<title>`
 //! tooltip per cell, which plotters cannot emit.
@@ -42,6 +44,11 @@ pub type DrawError = DrawingAreaErrorKind<std::io::Error>;
 pub type Coord = Cartesian2d<WithKeyPoints<RangedCoordi64>, WithKeyPoints<RangedCoordi64>>;
 /// A chart drawn on an [`Area`].
 pub type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Coord>;
+
+/// The font stack of every chart (system fonts only: the report must work offline), set
+/// once on the root element by the post-pass.
+pub const FONT_FAMILY: &str =
+    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 
 /// Title text.
 pub const TITLE: &str = "#1a202c";
@@ -75,7 +82,9 @@ fn post_pass(svg: &str, title: &str) -> String {
     let (open, rest) = svg.split_at(end);
     let mut out = String::with_capacity(svg.len() + title.len() + 64);
     out.push_str(open);
-    out.push_str(" role=\"img\">\n<title>");
+    out.push_str(" role=\"img\" font-family=\"");
+    out.push_str(FONT_FAMILY);
+    out.push_str("\">\n<title>");
     out.push_str(&escape(title));
     out.push_str("</title>");
     let mut rest = &rest[1..];
@@ -94,7 +103,11 @@ fn post_pass(svg: &str, title: &str) -> String {
             rest = rest[close..].strip_prefix('\n').unwrap_or(&rest[close..]);
             continue;
         }
-        out.push_str(&short_font_size(element));
+        out.push_str(&short_font_size(&element.replacen(
+            " font-family=\"sans-serif\"",
+            "",
+            1,
+        )));
         rest = &rest[close..];
     }
     out.push_str(rest);
@@ -170,7 +183,7 @@ pub enum Key<'a> {
 const LEGEND_ROW: i32 = 18;
 
 /// A legend at (`x`, `y`) of `area`, entries in rows no wider than `width`, spaced by their
-/// text's width as plotters measures it. Returns the height used.
+/// text's width as plotters measures it (and an eighth). Returns the height used.
 pub fn legend(
     area: &Area,
     (x, y): (i32, i32),
@@ -180,8 +193,10 @@ pub fn legend(
     let style = font(11.5, INK);
     let (mut at, mut row) = (x, y);
     for (key, text) in entries {
+        // plotters' naive metrics (0.56 em a character) run short of the wider system
+        // fonts (DejaVu Sans about 0.62 em): an eighth more keeps entries apart.
         let (w, _) = area.estimate_text_size(text, &style)?;
-        let w = 18 + w as i32 + 22;
+        let w = 18 + w as i32 * 9 / 8 + 22;
         if at > x && at + w > x + width {
             at = x;
             row += LEGEND_ROW;
@@ -396,7 +411,9 @@ pub(crate) mod tests {
         assert!(
             svg.starts_with(
                 "<svg width=\"20\" height=\"10\" viewBox=\"0 0 20 10\" \
-                 xmlns=\"http://www.w3.org/2000/svg\" role=\"img\">\n<title>A &amp; B</title>\n"
+                 xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" font-family=\"system-ui, \
+                 -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif\">\n\
+                 <title>A &amp; B</title>\n"
             ),
             "{svg}"
         );
@@ -408,6 +425,10 @@ pub(crate) mod tests {
         });
         assert_eq!(svg.matches("<text").count(), 1, "{svg}");
         assert!(svg.contains("font-size=\"11.5\""), "{svg}");
+        assert!(
+            !svg.contains("\"sans-serif\""),
+            "the root's font stack, not plotters' own"
+        );
         check_svg(&svg);
         assert_eq!(
             short_font_size("<text font-size=\"11.499999999999998\">"),
