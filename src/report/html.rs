@@ -7,10 +7,10 @@
 
 use std::fmt::Write;
 
-use super::chart::human_time;
+use super::format::escape;
+use super::format::human_time;
 use super::page::{Kpi, int, kpis, page, wait};
-use super::svg::escape;
-use super::{PodWait, RunOutput, Summary, WaitReason, blocks, plots};
+use super::{PodWait, RunOutput, Summary, WaitReason, blocks, ec2_plot, plots};
 
 fn figure(out: &mut String, svg: &str, caption: &str) {
     let _ = writeln!(
@@ -590,16 +590,7 @@ pub fn report_html(run: &RunOutput) -> String {
         "Used addresses include ENI primary addresses and other tenants of the subnet. A /28 \
          block is free when none of its 16 addresses is used or reserved.",
     );
-    if let Some(svg) = super::subnet_lines::subnets_svg(run) {
-        figure(
-            &mut body,
-            &svg,
-            "One line per subnet. Subnet discovery puts a node's new ENIs in the subnet of its \
-             zone with the most free addresses among its own and those tagged \
-             kubernetes.io/role/cni; custom networking puts them in the ENIConfig's subnet.",
-        );
-        super::subnet_lines::subnets_table(&mut body, run);
-    }
+    super::subnet_lines::subnets_table(&mut body, run);
     figure(
         &mut body,
         &blocks::blocks_svg(run),
@@ -609,7 +600,7 @@ pub fn report_html(run: &RunOutput) -> String {
     body.push_str("<h2>EC2 API calls</h2>\n");
     figure(
         &mut body,
-        &plots::ec2_svg(run),
+        &ec2_plot::ec2_svg(run),
         "Calls by all nodes of the scenario, which share one token bucket per action. Every SDK \
          attempt counts as a call, throttled retries included.",
     );

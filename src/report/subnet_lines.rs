@@ -1,28 +1,13 @@
-//! The per-subnet view of a run with several subnets: one line per subnet (its used
-//! addresses as a share of its usable size, and its free /28 blocks) from
-//! `subnet_timeseries.csv`, and the `subnets.csv` table. A run with one subnet has neither:
-//! `subnet.svg` already is that subnet's chart.
+//! The per-subnet view of a run with several subnets: one curve per subnet in `subnet.svg`
+//! (from `subnet_timeseries.csv`, beside the total) and the `subnets.csv` table in
+//! `report.html`. A run with one subnet has neither: its total already is that subnet.
 
 use std::fmt::Write as _;
 
-use super::chart::{self, Mark, Panel};
+use super::format::escape;
 use super::page::int;
-use super::plots::WIDTH;
-use super::svg::{Anchor, Font, Svg, escape};
+use super::plots::{Curve, SubnetChart};
 use super::{RunOutput, SubnetSample};
-
-const LEFT: f64 = 84.0;
-const RIGHT: f64 = 28.0;
-
-/// One colour per subnet, cycling (no red: red marks failures).
-const COLOURS: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#bab0ac",
-];
-
-fn end_time(run: &RunOutput) -> f64 {
-    let last = run.timeseries.last().map_or(0.0, |s| s.time_s);
-    run.summary.duration_s.max(last)
-}
 
 /// Subnet `i`'s samples.
 fn of(run: &RunOutput, i: usize) -> impl Iterator<Item = &SubnetSample> {
@@ -30,102 +15,47 @@ fn of(run: &RunOutput, i: usize) -> impl Iterator<Item = &SubnetSample> {
     run.subnet_timeseries.iter().skip(i).step_by(n)
 }
 
-/// The per-subnet chart, or `None` with fewer than two subnets.
-pub fn subnets_svg(run: &RunOutput) -> Option<String> {
-    if run.subnets.len() < 2 {
-        return None;
+/// With two subnets or more: the chart's first curves become "all subnets", and each subnet
+/// gets its own used and free-/28 curves, named `name (cidr[, zone])`.
+pub fn add_subnet_curves(c: &mut SubnetChart, run: &RunOutput) {
+    if run.subnets.len() < 2 || c.used.is_empty() {
+        return;
     }
-    let height = 520.0;
-    let mut svg = Svg::new(
-        WIDTH,
-        height,
-        "Each subnet's used addresses and free /28 blocks over time",
-    );
-    svg.text(
-        LEFT - 60.0,
-        28.0,
-        Anchor::Start,
-        Font::bold(17.0),
-        "Subnets, one line each",
-    );
-    svg.text(
-        LEFT - 60.0,
-        48.0,
-        Anchor::Start,
-        Font::muted(12.5),
-        "Used addresses as a share of each subnet's usable size (top) and its free aligned /28 blocks (bottom).",
-    );
-    let w = WIDTH - LEFT - RIGHT;
-    let entries: Vec<(Mark, String)> = run
-        .subnets
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let zone = if r.zone.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", r.zone)
-            };
-            (
-                Mark::Line(COLOURS[i % COLOURS.len()]),
-                format!("{} ({}{zone})", r.name, r.cidr),
-            )
-        })
-        .collect();
-    let lh = chart::legend(&mut svg, LEFT, 62.0, w, &entries);
-    let xaxis = chart::time_axis(end_time(run));
-    let upper = Panel {
-        x: LEFT,
-        y: 62.0 + lh + 10.0,
-        w,
-        h: 170.0,
-        xaxis: xaxis.clone(),
-        yaxis: chart::value_axis(100.0, true, "% of usable used"),
-    };
-    upper.draw_axes(&mut svg, false);
-    let blocks_peak = run
-        .subnet_timeseries
-        .iter()
-        .map(|s| s.free_prefix_blocks)
-        .max()
-        .unwrap_or(0);
-    let ly = upper.y + upper.h + 22.0;
-    let lower = Panel {
-        x: LEFT,
-        y: ly,
-        w,
-        h: height - ly - 52.0,
-        xaxis,
-        yaxis: chart::value_axis(
-            f64::from(blocks_peak).max(1.0) * 1.1,
-            true,
-            "Free /28 blocks",
-        ),
-    };
-    lower.draw_axes(&mut svg, true);
+    c.used[0].name = "All subnets: used addresses".to_string();
+    if let Some(f) = c.free_blocks.first_mut() {
+        f.name = "All subnets: free aligned /28 blocks".to_string();
+    }
     for (i, r) in run.subnets.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
-        let usable = r.usable.max(1) as f64;
-        let used = chart::thin(
-            upper.path(of(run, i).map(|s| (s.time_s, 100.0 * f64::from(s.used) / usable))),
-        );
-        svg.polyline(&used, colour, 1.8);
-        let free = chart::thin(
-            lower.path(of(run, i).map(|s| (s.time_s, f64::from(s.free_prefix_blocks)))),
-        );
-        svg.polyline(&free, colour, 1.8);
+        let zone = if r.zone.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", r.zone)
+        };
+        let name = format!("{} ({}{zone})", r.name, r.cidr);
+        c.used.push(Curve {
+            name: name.clone(),
+            points: of(run, i).map(|s| (s.time_s, f64::from(s.used))).collect(),
+        });
+        c.free_blocks.push(Curve {
+            name,
+            points: of(run, i)
+                .map(|s| (s.time_s, f64::from(s.free_prefix_blocks)))
+                .collect(),
+        });
     }
-    Some(svg.finish())
 }
 
-/// The `subnets.csv` table.
+/// The `subnets.csv` table (two subnets or more).
 pub fn subnets_table(out: &mut String, run: &RunOutput) {
     if run.subnets.len() < 2 {
         return;
     }
     out.push_str(
         "<p>Every subnet on its own (<a href=\"subnets.csv\">subnets.csv</a>, \
-         <a href=\"subnet_timeseries.csv\">subnet_timeseries.csv</a>).</p>\n\
+         <a href=\"subnet_timeseries.csv\">subnet_timeseries.csv</a>). Subnet discovery puts a \
+         node's new ENIs in the subnet of its zone with the most free addresses among its own \
+         and those tagged kubernetes.io/role/cni; custom networking puts them in the \
+         ENIConfig's subnet.</p>\n\
          <div class=\"wide\"><table><thead><tr><th>Subnet</th><th>CIDR</th><th>Zone</th>\
          <th class=\"num\">Usable</th><th class=\"num\">Used at peak</th><th class=\"num\">Used at end</th>\
          <th class=\"num\">Free /28 at least</th><th class=\"num\">ENIs at end</th>\
@@ -159,11 +89,12 @@ pub fn subnets_table(out: &mut String, run: &RunOutput) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::SubnetRow;
+    use crate::report::{Sample, SubnetRow};
 
     fn run(subnets: usize) -> RunOutput {
         let mut r = RunOutput::default();
         r.summary.duration_s = 20.0;
+        r.summary.subnet_usable = 251 * subnets as u64;
         for i in 0..subnets {
             r.subnets.push(SubnetRow {
                 name: format!("s{i}"),
@@ -173,6 +104,11 @@ mod tests {
             });
         }
         for t in 0..3u32 {
+            r.timeseries.push(Sample {
+                time_s: f64::from(t) * 10.0,
+                subnet_used: u64::from(10 * t) * subnets as u64,
+                ..Sample::default()
+            });
             for i in 0..subnets {
                 r.subnet_timeseries.push(SubnetSample {
                     time_s: f64::from(t) * 10.0,
@@ -188,16 +124,22 @@ mod tests {
     }
 
     #[test]
-    fn one_line_per_subnet_and_none_for_a_single_subnet() {
-        assert!(subnets_svg(&run(1)).is_none());
-        let svg = subnets_svg(&run(3)).unwrap();
-        // Two curves (used share, free blocks) per subnet.
-        assert_eq!(svg.matches("<polyline").count(), 6, "{svg}");
-        for name in ["s0 (10.0.0.0/24)", "s2 (10.0.0.0/24)"] {
-            assert!(svg.contains(name), "{name}");
-        }
+    fn one_curve_per_subnet_beside_the_total_and_none_for_a_single_subnet() {
+        let one = run(1);
+        let mut c = SubnetChart::of_run(&one);
+        add_subnet_curves(&mut c, &one);
+        assert_eq!((c.used.len(), c.free_blocks.len()), (1, 1));
+
+        let three = run(3);
+        let mut c = SubnetChart::of_run(&three);
+        add_subnet_curves(&mut c, &three);
+        assert_eq!((c.used.len(), c.free_blocks.len()), (4, 4));
+        assert_eq!(c.used[3].name, "s2 (10.0.0.0/24)");
+        assert_eq!(c.used[3].points, [(0.0, 2.0), (10.0, 12.0), (20.0, 22.0)]);
+        let svg = super::super::plots::subnet_chart(&c);
+        assert!(svg.contains("s1 (10.0.0.0/24)"));
         let mut table = String::new();
-        subnets_table(&mut table, &run(3));
+        subnets_table(&mut table, &three);
         assert_eq!(table.matches("<tr><td>").count(), 3);
     }
 }
