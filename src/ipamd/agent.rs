@@ -36,6 +36,7 @@ mod imported;
 mod pass;
 mod schedule;
 mod state;
+mod terminate;
 
 use state::*;
 

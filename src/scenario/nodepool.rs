@@ -313,7 +313,10 @@ steps = [ { at = "0s", replicas = 80 } ]
         let p = &s.nodepools[0];
         assert_eq!(p.name, "default");
         assert_eq!(
-            p.instance_types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            p.instance_types
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>(),
             ["m5.xlarge", "m5.2xlarge"]
         );
         assert_eq!(p.subnets, vec![0, 1]);
