@@ -28,6 +28,7 @@
 //! `assemble.rs` (nodes from a scenario), `pods.rs` (bind, retry, delete, drain).
 
 mod assemble;
+mod autoscale;
 mod event;
 mod node;
 mod pod;
@@ -73,6 +74,12 @@ pub trait Effects {
         a: u32,
         b: u32,
     );
+    /// `pod` became pending: no node had room for it (Karpenter's provisioner is triggered
+    /// by such pods). Default: nothing.
+    fn pending(&mut self, _pod: u32, _now: Millis) {}
+    /// A pod was bound to node `node` or left it (Karpenter's `lastPodEventTime`). Default:
+    /// nothing.
+    fn pod_moved(&mut self, _node: usize, _now: Millis) {}
     /// A bound pod's wait for an address ended at `until`: it got one (`got_ip`), or was
     /// deleted, or the run ended. `reason` is the one that held it up last.
     fn pod_waited(
