@@ -16,6 +16,7 @@
 //! PNG copies of the plots are not written: rasterising text needs a font, and the report
 //! embeds none (browsers render the SVG text with the system's fonts).
 
+mod autoscale;
 pub mod blocks;
 pub(crate) mod chart;
 pub mod collect;
