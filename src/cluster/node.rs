@@ -91,7 +91,7 @@ impl Node {
     }
 
     /// The node turns Ready: the scheduler may bind pods to it from now on. Returns its
-    /// pod count if it has room, for [`Scheduler::update`].
+    /// pod count if it has room, for [`super::Scheduler::update`].
     pub fn become_ready(&mut self) -> Option<u32> {
         self.ready = true;
         self.has_room().then_some(self.pods)

@@ -1,7 +1,10 @@
 //! A Karpenter node's life at both ends: a launch whose aws-node starts after the boot, and
 //! the instance's termination.
 
-use super::*;
+use super::Ipamd;
+use super::state::{FreeStep, Main, Op};
+use crate::ec2::{Ec2, Ec2Error, EniId};
+use crate::time::Millis;
 
 impl Ipamd {
     /// The instance is launched at `now` (EC2 Fleet's answer: its primary ENI takes its
@@ -25,18 +28,18 @@ impl Ipamd {
     /// not the instance's: they are `available` in EC2.
     fn instance_enis(&self) -> Vec<EniId> {
         let mut ids: Vec<EniId> = self.ds.enis().map(|e| e.id()).collect();
-        ids.extend(self.attached.iter().map(|h| h.id));
+        ids.extend(self.held.attached.iter().map(|h| h.id));
         if let Main::Busy { op, .. } = &self.main {
             match op {
                 Op::Attach { eni, .. }
                 | Op::Modify { eni, .. }
                 | Op::Imds { eni }
                 | Op::SubnetsAtSetup { eni, .. } => ids.push(eni.id),
-                Op::Free { held, step, .. }
-                    if matches!(step, FreeStep::Describe | FreeStep::Detach(_)) =>
-                {
-                    ids.push(held.id)
-                }
+                Op::Free {
+                    held,
+                    step: FreeStep::Describe | FreeStep::Detach(_),
+                    ..
+                } => ids.push(held.id),
                 _ => {}
             }
         }
@@ -58,11 +61,11 @@ impl Ipamd {
         let deleted = ec2.terminate_instance(&ids);
         self.exit(now);
         self.ds.clear();
-        self.attached.clear();
-        self.drift.clear();
-        self.init_enis.clear();
+        self.held.attached.clear();
+        self.held.drift.clear();
+        self.pass.init_enis.clear();
         self.checkpoint.clear();
-        self.initialised = false;
+        self.life.initialised = false;
         deleted
     }
 }
