@@ -8,8 +8,11 @@ use crate::time::Millis;
 
 impl Cluster {
     /// Pending pods Karpenter provisions for: unschedulable, and not pinned to a node (a
-    /// trace pod bound by name is not provisionable).
+    /// trace pod bound by name is not provisionable). O(1) unless some pod is pinned.
     pub fn pending_pods(&self) -> u32 {
+        if !self.any_pinned {
+            return self.counts.unschedulable;
+        }
         self.unschedulable
             .iter()
             .filter(|&&p| {

@@ -120,6 +120,8 @@ pub struct Cluster {
     unschedulable: VecDeque<u32>,
     /// Pinned node of a trace pod, if any (dense: `u32::MAX` = not pinned).
     pins: Vec<u32>,
+    /// Some pod is pinned (a trace's `node` column).
+    any_pinned: bool,
     counts: PodCounts,
     /// kubelet's CNI ADD retry interval.
     cni_retry: Millis,
@@ -131,12 +133,14 @@ impl Cluster {
     /// A cluster without nodes, for `pods` pods (ids `0..pods`, all absent), kubelet retrying
     /// a failed CNI ADD every `cni_retry`. `pin(p)` is the node pod `p` must go to, if any.
     pub fn new(pods: u32, cni_retry: Millis, pin: impl Fn(u32) -> Option<u32>) -> Self {
+        let pins: Vec<u32> = (0..pods).map(|p| pin(p).unwrap_or(u32::MAX)).collect();
         Cluster {
+            any_pinned: pins.iter().any(|&p| p != u32::MAX),
             nodes: Vec::new(),
             scheduler: Scheduler::new(0),
             pods: vec![PodPhase::Absent; pods as usize],
             unschedulable: VecDeque::new(),
-            pins: (0..pods).map(|p| pin(p).unwrap_or(u32::MAX)).collect(),
+            pins,
             counts: PodCounts::default(),
             cni_retry,
             imported_pods: Vec::new(),

@@ -205,8 +205,20 @@ impl Sim<'_> {
                 );
             launches.clear();
             rest = provision::plan(rest, &p.offers, p.live, Some(limit), &mut launches);
+            // EC2 Fleet fails a launch whose subnet has no address for the primary ENI (the
+            // provider then reads that subnet as 0). Nothing frees an address within this
+            // instant, so once every subnet of the pool has failed, Fleet would fail the
+            // rest of the batch alike: those launches are not made (the pods stay pending).
+            let subnets = &self.scenario.nodepools[pool].subnets;
+            let mut failed: Vec<usize> = Vec::new();
             for l in &launches {
-                self.launch(pool, *l, now);
+                match self.launch(pool, *l, now) {
+                    Some(s) if !failed.contains(&s) => failed.push(s),
+                    _ => {}
+                }
+                if failed.len() == subnets.len() {
+                    break;
+                }
             }
         }
         let k = self.hooks.karpenter.as_mut().expect("Karpenter");
@@ -218,14 +230,13 @@ impl Sim<'_> {
     }
 
     /// One node of `pool` for `l`: its subnet chosen by the subnet provider, the instance
-    /// launched at `now` and booting.
-    fn launch(&mut self, pool: usize, l: Launch, now: Millis) {
+    /// launched at `now` and booting. The subnet, when the launch failed there (no address
+    /// for the primary ENI).
+    fn launch(&mut self, pool: usize, l: Launch, now: Millis) -> Option<usize> {
         let s = self.scenario;
         let np = &s.nodepools[pool];
         let k = self.hooks.karpenter.as_mut().expect("Karpenter");
-        let Some(subnet) = subnets::place(&mut k.provider, pool, &k.zone_of, l.min_pods) else {
-            return;
-        };
+        let subnet = subnets::place(&mut k.provider, pool, &k.zone_of, l.min_pods)?;
         let instance = np.instance_types[l.instance];
         let offer = k.pools[pool].offers[l.instance];
         let index = self.cluster.nodes().len() as u64;
@@ -263,6 +274,7 @@ impl Sim<'_> {
             // refresh (`UpdateICEdSubnet`).
             k.provider.update_iced_subnet(subnet);
         }
+        (!ok).then_some(subnet)
     }
 
     /// The nodeclass subnet reconciler: `AvailableIpAddressCount` read again.
