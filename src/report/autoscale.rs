@@ -21,8 +21,9 @@ pub(super) fn karpenter_section(out: &mut String, run: &RunOutput) {
     let _ = writeln!(
         out,
         "<h2>Karpenter</h2>\n<p>Node pools launched {} node{} (nodes Ready at most {} at once); \
-         consolidation terminated {}, and EC2 deleted their ENIs with them, every address going \
-         back to its subnet. <a href=\"nodes.csv\">nodes.csv</a> keeps every node that ran, with \
+         consolidation terminated {}, and EC2 deleted the ENIs attached to them, their addresses \
+         going back to the subnets (an ENI a node had detached but not yet deleted stays until \
+         another node's leaked-ENI cleanup). <a href=\"nodes.csv\">nodes.csv</a> keeps every node that ran, with \
          <code>launched_s</code> and <code>terminated_s</code>.</p>",
         int(s.nodes_launched.into()),
         if s.nodes_launched == 1 { "" } else { "s" },

@@ -228,7 +228,7 @@ impl Collector {
                     cooling_ips: st.cooling_ips,
                     total_ips_peak: st.total_ips_peak,
                     ec2_calls: st.ec2_calls,
-                    ready_s: ready_at(n, end).map(|t| t as f64 / 1000.0),
+                    ready_s: ready_or_was(n, end).map(|t| t as f64 / 1000.0),
                     ipamd_restarts: n.ipamd.restarts(),
                     launched_s: (n.start <= end).then(|| n.start as f64 / 1000.0),
                     terminated_s: n.terminated.map(|t| t as f64 / 1000.0),

@@ -118,7 +118,8 @@ pub struct NodeRow {
     pub cooling_ips: u32,
     pub total_ips_peak: u32,
     pub ec2_calls: u64,
-    /// When the node became Ready; empty if it never did.
+    /// When the node became Ready (also if Karpenter removed it since); empty if it never
+    /// did.
     #[serde(serialize_with = "csv::ser_opt_secs")]
     pub ready_s: Option<f64>,
     /// How often its ipamd started again (spec §6.4).
