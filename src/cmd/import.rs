@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use ipamsim::import::{Sources, write};
+use ipamsim::import::Sources;
+use ipamsim::import::write::{self, CniSetting};
 
 use super::console::{emit, warnings};
 
@@ -32,6 +33,10 @@ pub struct ImportArgs {
     /// The API server's audit log (JSON lines; CloudWatch exports too). Repeatable.
     #[arg(long = "audit-log", value_name = "F")]
     audit_log: Vec<PathBuf>,
+    /// An aws-node variable the export does not hold (it comes from valueFrom/envFrom) or
+    /// one to change, written into scenario.toml's [cni]: `WARM_ENI_TARGET=1`. Repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<CniSetting>,
     /// The folder to write (copies, scenario.toml, import.json).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -50,6 +55,7 @@ pub fn run(args: ImportArgs) -> Result<(), ipamsim::Error> {
         },
         audit_logs: args.audit_log,
         out: args.out.clone(),
+        cni: args.set,
     };
     let done = write::import(&req)?;
     warnings(&done.warnings);
