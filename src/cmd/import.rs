@@ -34,7 +34,7 @@ pub struct ImportArgs {
     #[arg(long = "audit-log", value_name = "F")]
     audit_log: Vec<PathBuf>,
     /// An aws-node variable the export does not hold (it comes from valueFrom/envFrom) or
-    /// one to change, written into scenario.toml's [cni]: `WARM_ENI_TARGET=1`. Repeatable.
+    /// one to change, written into scenario.toml's `[cni]`: `WARM_ENI_TARGET=1`. Repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<CniSetting>,
     /// The folder to write (copies, scenario.toml, import.json).
