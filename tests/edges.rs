@@ -656,5 +656,38 @@ fn bad_flag_values_are_one_line_naming_the_flag() {
         );
         assert!(o.stdout.is_empty(), "{args:?}");
     }
+    // A small language the library parses keeps its own message, which names the flag and
+    // the part of the value that is wrong.
+    for (args, start) in [
+        (
+            vec![
+                "headroom",
+                "s.toml",
+                "--grow",
+                "load",
+                "--until",
+                "ip_wait<=3",
+            ],
+            "error: --until \"ip_wait<=3\": ",
+        ),
+        (
+            vec!["tune", "s.toml", "--constraints", "throttled<"],
+            "error: --constraints \"throttled<\": ",
+        ),
+        (
+            vec!["tune", "s.toml", "--space", "WARM_IP_TARGET=9-3"],
+            "error: --space \"WARM_IP_TARGET=9-3\": ",
+        ),
+    ] {
+        let o = ipamsim(&args, dir.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.starts_with(start), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("(see ipamsim {} --help)", args[0])),
+            "{err}"
+        );
+    }
     assert!(names(dir.path()).is_empty());
 }

@@ -9,6 +9,7 @@ use ipamsim::headroom;
 
 use super::batch::BatchArgs;
 use super::console::{emit, plural, warnings};
+use super::spec::{self, Spec};
 
 /// `ipamsim headroom` flags.
 #[derive(Args, Debug)]
@@ -26,8 +27,8 @@ pub struct HeadroomArgs {
     /// `ip_wait_p99_s<=30,throttled=0` (defaults: insufficient_cidr_blocks=0,
     /// insufficient_free_addresses=0, nodes_launch_failed=0, pods_unschedulable=0,
     /// ip_wait_p99_s<=10; `COLUMN=any` drops one).
-    #[arg(long, value_name = "CRITERIA")]
-    until: Option<String>,
+    #[arg(long, value_name = "CRITERIA", value_parser = Spec(spec::until))]
+    until: Option<Criteria>,
     #[command(flatten)]
     batch: BatchArgs,
 }
@@ -35,14 +36,10 @@ pub struct HeadroomArgs {
 /// Searches, writes the folder, prints the answer.
 pub fn run(args: HeadroomArgs) -> Result<(), ipamsim::Error> {
     let b = &args.batch;
-    let mut until = Criteria::headroom_defaults();
-    if let Some(text) = &args.until {
-        until = until.changed_by(text, false, "--until")?;
-    }
     let text = b.scenario_text()?;
     let req = headroom::Request {
         grow: args.grow.clone(),
-        until,
+        until: args.until.unwrap_or_else(Criteria::headroom_defaults),
         sets: b.set.clone(),
         seeds: b.seeds,
         threads: b.threads(),

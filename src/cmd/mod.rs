@@ -16,7 +16,8 @@
 //! | [`import_trace`] | `ipamsim import-trace` |
 //!
 //! Shared pieces: [`batch`] holds the flags `sweep`, `headroom` and `tune` share, defined once
-//! and flattened into each; [`console`] writes stdout and stderr; [`flag_error`] turns clap's
+//! and flattened into each; [`spec`] checks the flags whose value is a small language
+//! (`--until`, `--constraints`, `--space`); [`console`] writes stdout and stderr; [`flag_error`] turns clap's
 //! errors into one line. The planners' flags live in the library (`ipamsim::calc::flags`),
 //! beside the checks they need, and are embedded here unchanged.
 
@@ -31,6 +32,7 @@ pub mod instance_types;
 pub mod max_pods;
 pub mod merge;
 pub mod run;
+pub mod spec;
 pub mod sweep;
 pub mod tune;
 

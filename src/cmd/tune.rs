@@ -8,6 +8,7 @@ use ipamsim::tune::{self, Objective, space::Space};
 
 use super::batch::BatchArgs;
 use super::console::{emit, plural, warnings};
+use super::spec::{self, Spec};
 
 /// `ipamsim tune` flags.
 #[derive(Args, Debug)]
@@ -21,16 +22,16 @@ pub struct TuneArgs {
     /// Narrow the space: `mode=sip;WARM_IP_TARGET=unset,1-16;MINIMUM_IP_TARGET=0-32`
     /// (dimensions not named keep the default: mode=sip,pd; WARM_ENI_TARGET=0-3;
     /// WARM_IP_TARGET=unset,1-32; MINIMUM_IP_TARGET=unset,1-64; WARM_PREFIX_TARGET=0-4).
-    #[arg(long, value_name = "SPEC")]
-    space: Option<String>,
+    #[arg(long, value_name = "SPEC", value_parser = Spec(spec::space))]
+    space: Option<Space>,
     /// What to minimise (mean over seeds).
     #[arg(long, value_enum, default_value_t = Objective::PeakIps, value_name = "M")]
     objective: Objective,
     /// What every seed must meet, changing the defaults column by column (defaults:
     /// ip_wait_p99_s<=fastest+2, ec2_throttled=0, insufficient_cidr_blocks=0,
     /// insufficient_free_addresses=0).
-    #[arg(long, value_name = "C")]
-    constraints: Option<String>,
+    #[arg(long, value_name = "C", value_parser = Spec(spec::constraints))]
+    constraints: Option<Criteria>,
     #[command(flatten)]
     batch: BatchArgs,
 }
@@ -38,18 +39,13 @@ pub struct TuneArgs {
 /// Searches, writes the folder, prints the winner.
 pub fn run(args: TuneArgs) -> Result<(), ipamsim::Error> {
     let b = &args.batch;
-    let space = match &args.space {
-        Some(spec) => Space::parse(spec)?,
-        None => Space::default(),
-    };
-    let mut constraints = Criteria::tune_defaults();
-    if let Some(text) = &args.constraints {
-        constraints = constraints.changed_by(text, true, "--constraints")?;
-    }
     let req = tune::Request {
-        space,
+        space: args.space.clone().unwrap_or_default(),
         objective: args.objective,
-        constraints,
+        constraints: args
+            .constraints
+            .clone()
+            .unwrap_or_else(Criteria::tune_defaults),
         sets: b.set.clone(),
         seeds: b.seeds,
         threads: b.threads(),
