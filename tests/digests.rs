@@ -17,8 +17,9 @@ use sha2::{Digest, Sha256};
 /// One scenario per feature: prefix delegation with other tenants (the embedded default),
 /// secondary IPs with WARM_ENI_TARGET, WARM_IP_TARGET + MINIMUM_IP_TARGET, custom networking,
 /// a replayed trace, a run started from imported AWS/kubectl exports with an audit-log workload,
-/// a secondary subnet found by subnet discovery, EKS Auto Mode on a fragmented subnet.
-const SCENARIOS: [&str; 8] = [
+/// a secondary subnet found by subnet discovery, EKS Auto Mode on a fragmented subnet, a
+/// Karpenter node pool over a day.
+const SCENARIOS: [&str; 9] = [
     "default",
     "sip-warm-eni",
     "warm-ip",
@@ -27,6 +28,7 @@ const SCENARIOS: [&str; 8] = [
     "imported/scenario",
     "secondary-subnet",
     "auto-mode",
+    "karpenter",
 ];
 
 const LIST: &str = "tests/digests.txt";

@@ -33,6 +33,7 @@ fn every_shipped_scenario_loads_and_generates() {
         "scale-5k",
         "secondary-subnet",
         "auto-mode",
+        "karpenter",
     ] {
         assert!(
             names.iter().any(|n| n == want),

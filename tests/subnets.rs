@@ -29,6 +29,7 @@ fn subnet_rows_add_up_to_the_summary() {
         ("secondary-subnet", &[]),
         ("secondary-subnet", &["ENABLE_SUBNET_DISCOVERY=false"]),
         ("warm-ip", &[]),
+        ("karpenter", &[]),
     ] {
         let out = shipped(name, overrides);
         let (s, rows) = (&out.summary, &out.subnets);

@@ -142,6 +142,14 @@ pub(super) fn build(
             format_duration(duration)
         ));
     }
+    let nodepools = super::nodepool::nodepools(
+        &raw.nodepool,
+        &subnets,
+        &nodegroups,
+        &cni,
+        loc,
+        &mut warnings,
+    )?;
     let workloads = workloads(
         &raw.workload,
         duration,
@@ -160,6 +168,7 @@ pub(super) fn build(
         model,
         ec2: raw.ec2.unwrap_or_default(),
         nodegroups,
+        nodepools,
         workloads,
         start,
         source: loc.source.to_string(),
@@ -196,7 +205,7 @@ fn check_folder_name(name: &str) -> std::result::Result<(), String> {
 
 /// Subnet, node group and workload names label rows, charts and messages: one line, of a
 /// length a chart legend can hold.
-fn check_label(what: &str, name: &str) -> std::result::Result<(), String> {
+pub(super) fn check_label(what: &str, name: &str) -> std::result::Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err(format!(
             "the {what} name {name:?} has a control character (a line break, a tab); use letters, digits, '-', '_' or '.'"
@@ -284,7 +293,7 @@ fn check_subnet(s: &SubnetConfig, span: Range<usize>, loc: &Locator<'_>) -> Resu
         .map_err(|e| loc.invalid(span, e.to_string()))
 }
 
-fn subnet_index(
+pub(super) fn subnet_index(
     key: &str,
     name: &Spanned<String>,
     subnets: &[SubnetConfig],
@@ -307,7 +316,13 @@ fn subnet_index(
 }
 
 /// An integer that must be in `min..=u32::MAX`.
-fn int(v: &Spanned<i64>, key: &str, min: i64, what: &str, loc: &Locator<'_>) -> Result<u32> {
+pub(super) fn int(
+    v: &Spanned<i64>,
+    key: &str,
+    min: i64,
+    what: &str,
+    loc: &Locator<'_>,
+) -> Result<u32> {
     let n = *v.get_ref();
     if n < min {
         return Err(loc.invalid(v.span(), format!("{key} = {n}: {what}")));
