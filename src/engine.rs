@@ -5,23 +5,25 @@
 //! ordered by `(time, sequence)`: the sequence number is the order in which events were
 //! scheduled, so ties are broken the same way on every machine. Workload events (pod adds
 //! and deletes) are generated up front, already sorted, and merged from a cursor rather than
-//! pushed through the heap; at equal times a workload event goes first.
+//! pushed through the queue; at equal times a workload event goes first. The queue
+//! (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in exactly the order of a
+//! binary heap of `(time, sequence)`, at O(1) a push and a pop.
 //!
 //! Each node has at most one live wake-up in the queue. Its ipamd says when it next wants to
 //! run (`Ipamd::next_wake`); after a pod call makes that earlier, the engine schedules a new
 //! wake-up and bumps the node's generation, so the stale one is dropped when it surfaces.
-//! Nothing here allocates per event: the heap and all per-pod and per-node tables are sized
-//! once.
+//! Nothing here allocates per event: the queue reuses its entries and all per-pod and
+//! per-node tables are sized once.
 //!
 //! Samples for `timeseries.csv` are taken every `sample_interval`; the sample at time `t`
 //! reflects every event at or before `t`.
 
 mod events;
+mod queue;
 
 pub use events::{EventKind, EventLog, EventRecord};
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::catalog;
 use crate::cluster::WaitReason;
@@ -36,6 +38,8 @@ use crate::scenario::Scenario;
 use crate::subnet::Subnet;
 use crate::time::Millis;
 use crate::workload::{PodEventKind, Workloads};
+
+use queue::Queue;
 
 /// Knobs that change how a run is executed, never what it computes.
 #[derive(Clone, Copy, Debug)]
@@ -112,25 +116,6 @@ enum Kind {
     Ready { node: u32 },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Event {
-    time: Millis,
-    seq: u64,
-    kind: Kind,
-}
-
-impl Ord for Event {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
-    }
-}
-
-impl PartialOrd for Event {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 struct Sim<'a> {
     scenario: &'a Scenario,
     ec2: Ec2,
@@ -138,8 +123,7 @@ struct Sim<'a> {
     scheduler: Scheduler,
     workloads: Workloads,
     cursor: usize,
-    queue: BinaryHeap<Reverse<Event>>,
-    seq: u64,
+    queue: Queue<Kind>,
     /// Per node: generation of its live wake-up, and its time.
     wake_gen: Vec<u32>,
     wake_at: Vec<Millis>,
@@ -240,8 +224,7 @@ impl<'a> Sim<'a> {
             scheduler,
             workloads,
             cursor: 0,
-            queue: BinaryHeap::with_capacity(1024),
-            seq: 0,
+            queue: Queue::new(),
             pods: vec![Phase::Absent; pod_count],
             unschedulable: VecDeque::new(),
             pins,
@@ -285,12 +268,7 @@ impl<'a> Sim<'a> {
     }
 
     fn push(&mut self, time: Millis, kind: Kind) {
-        self.seq += 1;
-        self.queue.push(Reverse(Event {
-            time,
-            seq: self.seq,
-            kind,
-        }));
+        self.queue.push(time, kind);
     }
 
     /// Schedules node `n`'s wake-up if its ipamd now wants to run earlier than planned.
@@ -343,7 +321,7 @@ impl<'a> Sim<'a> {
                 .events
                 .get(self.cursor)
                 .map_or(Millis::MAX, |e| e.time);
-            let next_queued = self.queue.peek().map_or(Millis::MAX, |Reverse(e)| e.time);
+            let next_queued = self.queue.peek_time().unwrap_or(Millis::MAX);
             let t = next_workload.min(next_queued);
             if t > end {
                 break;
@@ -367,8 +345,8 @@ impl<'a> Sim<'a> {
                     PodEventKind::Delete => self.delete_pod(e.pod, t),
                 }
             } else {
-                let Reverse(e) = self.queue.pop().expect("peeked");
-                match e.kind {
+                let (_, kind) = self.queue.pop().expect("peeked");
+                match kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
                     Kind::Retry { pod } => self.retry(pod, t),
                     Kind::Launch { node } => self.launch(node as usize, t),
