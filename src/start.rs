@@ -18,7 +18,6 @@
 use crate::catalog;
 use crate::cluster::Node;
 use crate::ec2::{Cidr, Ec2};
-use crate::engine::RunOptions;
 use crate::import::Snapshot;
 use crate::ipamd::Ipamd;
 use crate::rng::Streams;
@@ -57,7 +56,7 @@ pub fn nodes(
     st: &Start,
     ec2: &mut Ec2,
     streams: &Streams,
-    options: RunOptions,
+    skip_idle_ticks: bool,
     nodes: &mut Vec<Node>,
 ) -> Vec<Bound> {
     let snap = &st.snapshot;
@@ -76,7 +75,7 @@ pub fn nodes(
             n.pod_subnet,
             streams.stream("node", nodes.len() as u64),
         );
-        ipamd.set_skip_idle_ticks(options.skip_idle_ticks);
+        ipamd.set_skip_idle_ticks(skip_idle_ticks);
         let slots = ipamd.settings().cidrs_per_eni();
         let enis = n
             .enis
@@ -144,6 +143,7 @@ fn cidrs(secondaries: &[u32], prefixes: &[u32]) -> Vec<Cidr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::RunOptions;
     use crate::subnet::PREFIX_SIZE;
 
     /// The bundled example's block map at t=0 is the snapshot's, address for address.
@@ -169,7 +169,7 @@ mod tests {
             st,
             &mut ec2,
             &streams,
-            RunOptions::default(),
+            RunOptions::default().skip_idle_ticks,
             &mut nodes,
         );
         assert_eq!(nodes.len(), 4);

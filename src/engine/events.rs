@@ -24,56 +24,9 @@ use std::fmt::Write as _;
 use crate::Error;
 use crate::report::csv;
 
-use crate::cluster::WaitReason;
-use crate::time::{Millis, seconds};
+use crate::cluster::{EventKind, EventRecord};
+use crate::time::seconds;
 use crate::workload::Workloads;
-
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    /// A pod was created.
-    PodAdd,
-    /// No node had room for it.
-    PodUnschedulable,
-    /// Scheduled to a node.
-    PodBound,
-    /// Its first CNI ADD failed for this reason.
-    PodIpWait(WaitReason),
-    /// It got an address (`a`).
-    PodIp,
-    /// It was deleted.
-    PodDelete,
-    /// A node became Ready.
-    NodeReady,
-    /// A node's ipamd started again.
-    IpamdRestart,
-    /// A node of a group with a later `start` found no address for its primary ENI.
-    NodeLaunchFailed,
-    /// A node's pool went from `a` to `b` total IPs (ENIs in `enis`).
-    Pool {
-        /// ENIs before.
-        enis_before: u8,
-        /// ENIs after.
-        enis_after: u8,
-    },
-}
-
-/// One event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EventRecord {
-    /// When.
-    pub time: Millis,
-    /// What.
-    pub kind: EventKind,
-    /// The pod, if the event has one.
-    pub pod: Option<u32>,
-    /// The node, if the event has one.
-    pub node: Option<u32>,
-    /// Address (`PodIp`) or total IPs before (`Pool`).
-    pub a: u32,
-    /// Total IPs after (`Pool`).
-    pub b: u32,
-}
 
 /// The recorded events of one run, with what is needed to name pods and nodes.
 #[derive(Debug)]
@@ -165,15 +118,4 @@ struct EventRow<'a> {
     pod: &'a str,
     node: &'a str,
     detail: &'a str,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_stay_small() {
-        // One push per event: the module docs promise 40 bytes.
-        assert_eq!(std::mem::size_of::<EventRecord>(), 40);
-    }
 }

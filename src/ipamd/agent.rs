@@ -32,23 +32,25 @@
 //! reconcile to re-adopt, every tick runs.
 
 mod background;
-mod imported;
+mod parts;
 mod pass;
+mod process;
 mod schedule;
 mod state;
 
-use state::*;
+use parts::{Config, Counters, Held, Life, Pass, Timers};
+use state::{Cleanup, HeldEni, Main, Op, Stage, TickKind};
 
 use rand::RngExt as _;
 
 use crate::catalog::InstanceType;
 use crate::cluster::WaitReason;
-use crate::ec2::{Cidr, Ec2, Ec2Error, EniId, NewEni, Response, SubnetId};
+use crate::ec2::{Cidr, Ec2, Ec2Error, EniId, SubnetId};
 use crate::ipamd::NodeIpStats;
-use crate::ipamd::config::{CniConfig, IpPick, ModelConfig};
+use crate::ipamd::config::{CniConfig, ModelConfig};
 use crate::ipamd::control::ControlPlane;
 use crate::ipamd::datastore::{Datastore, EniTargets, NoAddress};
-use crate::ipamd::policy::{self, Mode, PoolStats, Settings};
+use crate::ipamd::policy::{self, Mode, Settings};
 use crate::rng::Rng;
 use crate::time::{Millis, SECOND};
 
@@ -66,75 +68,35 @@ pub const IP_RECONCILE_COOLDOWN: Millis = 60 * SECOND;
 const HALF_TICK: Millis = POOL_MONITOR_INTERVAL / 2;
 
 /// A node's ipamd. See the module docs.
+///
+/// Its state, by how long it lasts (each group is documented in `parts.rs`):
+/// - fixed at creation: [`Settings`] (the pool rules' inputs) and `cfg` (the rest of
+///   `[cni]` and `[model]`, the node's subnets, the loop's phase), and the node's stream;
+/// - the node's lasting state: the datastore, `held` (ENIs and CIDRs EC2 holds beyond the
+///   datastore, and the reconcile cooldown cache), the checkpoint file, `life` (starts,
+///   init failures, readiness) and `counters` (for reports);
+/// - the process's memory, lost at a restart: `timers` (the pool rules' gates and the
+///   liveness clock) and the loops' state machines (`main`, `stage`, `cleanup`);
+/// - `pass`: scratch of the pass in progress (a pool check's step, node init's ENI list).
 #[derive(Clone, Debug)]
 pub struct Ipamd {
     s: Settings,
-    subnet_discovery: bool,
-    leaked_eni_cleanup: bool,
-    pick: IpPick,
-    imds_delay: Millis,
-    start_delay: Millis,
-    liveness_kill: Millis,
-    node_subnet: SubnetId,
-    pod_subnet: SubnetId,
+    cfg: Config,
     rng: Rng,
-    skip_idle: bool,
-    phase: Millis,
 
     ds: Datastore,
-    /// Attached ENIs not in the datastore: the primary before init, ENIs whose `FreeENI`
-    /// failed before the detach.
-    attached: Vec<HeldEni>,
-    /// Detached ENIs whose delete failed: the cleanup goroutine's business.
-    leaked: Vec<HeldEni>,
-    drift: Vec<Drift>,
-    /// `reconcileCooldownCache` (§6.2): every IP/prefix the shrink released, with its
-    /// expiry. Entries stay until the address comes back to this node.
-    recon_cache: std::collections::BTreeMap<Cidr, Millis>,
-    /// Released addresses EC2 handed back to this node (ENI, CIDR, cache expiry): the next
-    /// reconcile after the expiry verifies each such ENI with one
-    /// `DescribeNetworkInterfaces` and drops the entries.
-    returned: Vec<(EniId, Cidr, Millis)>,
-    /// ipamd is up: its init succeeded and it serves gRPC (CNI ADDs fail otherwise).
-    initialised: bool,
-    /// Consecutive failed inits: kubelet's crash-loop back-off.
-    init_failures: u32,
-    /// When the node became Ready (first successful init + the entrypoint's probe, §6.3).
-    ready_at: Option<Millis>,
-    /// ipamd starts so far (the first, then every restart).
-    starts: u32,
-    /// When the current aws-node container started (liveness probe clock).
-    container_started: Millis,
-    /// EC2 still lacks ipamd's tags on the primary ENI (a fresh instance's, §6.1 step 2).
-    primary_untagged: bool,
-    /// Node init: the ENIs found in EC2, set up one by one, and the checkpoint to restore.
-    init_enis: Vec<Found>,
+    held: Held,
+    /// The checkpoint file to restore at init: (pod, address, when assigned).
     checkpoint: Vec<(u32, u32, Millis)>,
-    /// The growth step's FreeENI clean-up follows a failed `ModifyNetworkInterfaceAttribute`
-    /// (§7.2 step 5): success means no error and the IMDS wait for ENI "".
-    free_after_modify: bool,
-    last_pool_action: Option<Millis>,
-    last_decrease: Option<Millis>,
-    last_insufficient_cidr: Option<Millis>,
-    /// The last growth call's error, until a growth step succeeds (for wait reasons).
-    growth_error: Option<Ec2Error>,
+    life: Life,
+    counters: Counters,
 
+    timers: Timers,
     main: Main,
     stage: Stage,
-    /// First reconcile tick not yet replayed (skipping mode only).
-    reconcile_from: Option<Millis>,
-    pass_stats: PoolStats,
-    pass_started: Millis,
-    pass_shrunk: bool,
-    pass_acted: bool,
-    want: u32,
-    order: Vec<EniId>,
-    order_pos: usize,
-    cidr_buf: Vec<Cidr>,
     cleanup: Cleanup,
 
-    ec2_calls: u64,
-    total_ips_peak: u32,
+    pass: Pass,
 }
 
 impl Ipamd {
@@ -154,56 +116,38 @@ impl Ipamd {
         let phase = rng.random_range(0..POOL_MONITOR_INTERVAL);
         Ipamd {
             s,
-            subnet_discovery: cni.enable_subnet_discovery,
-            leaked_eni_cleanup: !cni.disable_leaked_eni_cleanup,
-            pick: model.ip_pick,
-            imds_delay: model.imds_delay.millis(),
-            start_delay: model.ipamd_start_delay.millis(),
-            liveness_kill: model.liveness_kill.millis(),
-            node_subnet,
-            pod_subnet,
+            cfg: Config {
+                subnet_discovery: cni.enable_subnet_discovery,
+                leaked_eni_cleanup: !cni.disable_leaked_eni_cleanup,
+                pick: model.ip_pick,
+                imds_delay: model.imds_delay.millis(),
+                start_delay: model.ipamd_start_delay.millis(),
+                liveness_kill: model.liveness_kill.millis(),
+                node_subnet,
+                pod_subnet,
+                skip_idle: true,
+                phase,
+            },
             rng,
-            skip_idle: true,
-            phase,
             ds: Datastore::new(s.mode, cni.ip_cooldown()),
-            attached: Vec::new(),
-            leaked: Vec::new(),
-            drift: Vec::new(),
-            recon_cache: std::collections::BTreeMap::new(),
-            returned: Vec::new(),
-            initialised: false,
-            init_failures: 0,
-            ready_at: None,
-            starts: 0,
-            container_started: 0,
-            primary_untagged: true,
-            init_enis: Vec::new(),
+            held: Held::default(),
             checkpoint: Vec::new(),
-            free_after_modify: false,
-            last_pool_action: None,
-            last_decrease: None,
-            last_insufficient_cidr: None,
-            growth_error: None,
+            life: Life {
+                primary_untagged: true,
+                ..Life::default()
+            },
+            counters: Counters::default(),
+            timers: Timers::default(),
             main: Main::Down,
             stage: Stage::Init,
-            reconcile_from: None,
-            pass_stats: PoolStats::default(),
-            pass_started: 0,
-            pass_shrunk: false,
-            pass_acted: false,
-            want: 0,
-            order: Vec::new(),
-            order_pos: 0,
-            cidr_buf: Vec::new(),
             cleanup: Cleanup::Off,
-            ec2_calls: 0,
-            total_ips_peak: 0,
+            pass: Pass::default(),
         }
     }
 
     /// Turns idle-tick skipping on (the default) or off (every tick runs: the reference).
     pub fn set_skip_idle_ticks(&mut self, skip: bool) {
-        self.skip_idle = skip;
+        self.cfg.skip_idle = skip;
     }
 
     /// The pool rules' inputs for this node (mode after the non-Nitro fallback, limits).
@@ -229,8 +173,8 @@ impl Ipamd {
         now: Millis,
         ec2: &mut impl ControlPlane,
     ) -> Result<(), Ec2Error> {
-        let primary = ec2.launch_primary_eni(self.node_subnet, self.s.cidrs_per_eni())?;
-        self.attached.push(HeldEni {
+        let primary = ec2.launch_primary_eni(self.cfg.node_subnet, self.s.cidrs_per_eni())?;
+        self.held.attached.push(HeldEni {
             id: primary.id,
             primary: true,
             born: now,
@@ -244,17 +188,17 @@ impl Ipamd {
     /// wait for the gRPC socket (spec §6.3). `None` while it never has. Once Ready it stays
     /// Ready: nothing removes the CNI config, whatever later ipamds do.
     pub fn ready_at(&self) -> Option<Millis> {
-        self.ready_at
+        self.life.ready_at
     }
 
     /// Whether ipamd is up (init done, serving gRPC): CNI ADDs fail while it is not.
     pub fn is_up(&self) -> bool {
-        self.initialised
+        self.life.initialised
     }
 
     /// ipamd restarts so far: every start after the instance's first.
     pub fn restarts(&self) -> u32 {
-        self.starts.saturating_sub(1)
+        self.life.starts.saturating_sub(1)
     }
 
     /// When the agent next wants [`Ipamd::wake`] called (`u64::MAX` = never).
@@ -297,7 +241,7 @@ impl Ipamd {
                 break;
             }
         }
-        self.ec2_calls += ec2.attempts() - sent;
+        self.counters.ec2_calls += ec2.attempts() - sent;
     }
 
     fn step_main(&mut self, at: Millis, ec2: &mut impl ControlPlane) {
@@ -325,7 +269,7 @@ impl Ipamd {
             op,
             Op::Imds { .. } | Op::ImdsGiveUp | Op::FreeWait { .. } | Op::Sleep { .. }
         ) {
-            self.pass_acted = true;
+            self.pass.acted = true;
         }
         self.main = Main::Busy {
             until: now + latency,
@@ -352,7 +296,8 @@ impl Ipamd {
     }
 
     fn in_insufficient_cidr_cooldown(&self, now: Millis) -> bool {
-        self.last_insufficient_cidr
+        self.timers
+            .last_insufficient_cidr
             .is_some_and(|t| now.saturating_sub(t) <= INSUFFICIENT_CIDR_COOLDOWN)
     }
 
@@ -361,18 +306,18 @@ impl Ipamd {
         for &c in cidrs {
             self.ds.add_cidr(eni, c);
         }
-        self.total_ips_peak = self.total_ips_peak.max(self.ds.total_ips());
+        self.counters.total_ips_peak = self.counters.total_ips_peak.max(self.ds.total_ips());
     }
 
     /// EC2 handed ENI `eni` the CIDRs `cidrs` (an Assign, a new ENI): those this node
     /// released earlier are still in its reconcile cooldown cache (§6.2).
     fn note_returned(&mut self, eni: EniId, cidrs: &[Cidr]) {
-        if self.recon_cache.is_empty() {
+        if self.held.recon_cache.is_empty() {
             return;
         }
         for c in cidrs {
-            if let Some(expiry) = self.recon_cache.remove(c) {
-                self.returned.push((eni, *c, expiry));
+            if let Some(expiry) = self.held.recon_cache.remove(c) {
+                self.held.returned.push((eni, *c, expiry));
             }
         }
     }
@@ -381,11 +326,11 @@ impl Ipamd {
     /// While ipamd is down (not yet initialised, or restarting) the CNI plugin cannot reach
     /// it and the ADD fails (spec §6.3); reported as `no_ip`.
     pub fn assign_pod(&mut self, pod: u32, now: Millis) -> Result<u32, WaitReason> {
-        if !self.initialised {
+        if !self.life.initialised {
             return Err(WaitReason::NoIp);
         }
         let had = self.ds.pod_address(pod);
-        match self.ds.assign(pod, now, self.pick, &mut self.rng) {
+        match self.ds.assign(pod, now, self.cfg.pick, &mut self.rng) {
             Ok(addr) => {
                 if had.is_none() {
                     self.pull_back(now);
@@ -401,7 +346,7 @@ impl Ipamd {
     /// outcome.
     fn why_no_address(&self, now: Millis) -> WaitReason {
         let st = self.ds.stats(now);
-        if !self.initialised {
+        if !self.life.initialised {
             return WaitReason::NoIp;
         }
         if policy::growth_ceiling_reached(&self.s, &st) {
@@ -413,7 +358,7 @@ impl Ipamd {
         if !can_fill && !policy::has_room_for_eni(&self.s, st.enis) {
             return WaitReason::EniLimit;
         }
-        match self.growth_error {
+        match self.timers.growth_error {
             Some(Ec2Error::InsufficientFreeAddressesInSubnet) => WaitReason::SubnetExhausted,
             Some(Ec2Error::InsufficientCidrBlocks) => WaitReason::InsufficientCidrCooldown,
             Some(Ec2Error::RequestLimitExceeded) => WaitReason::Throttled,
@@ -450,8 +395,8 @@ impl Ipamd {
             assigned_ips: st.assigned_ips,
             cooling_ips: st.cooldown_ips,
             warm_ips: st.total_ips - st.assigned_ips,
-            ec2_calls: self.ec2_calls,
-            total_ips_peak: self.total_ips_peak,
+            ec2_calls: self.counters.ec2_calls,
+            total_ips_peak: self.counters.total_ips_peak,
         }
     }
 

@@ -12,7 +12,7 @@
 //!   `free_prefix_blocks_min`, `fragmentation_score_max`) are taken over the samples, the
 //!   final state included.
 
-use crate::cluster::Node;
+use crate::cluster::{Node, PodCounts};
 use crate::ec2::{Action, Ec2};
 use crate::report::{BlockMap, Ec2Row, NodeRow, PodWait, RunOutput, Sample, Summary, WaitReason};
 use crate::scenario::Scenario;
@@ -35,60 +35,6 @@ fn ec2_rows(ec2: &Ec2) -> Vec<Ec2Row> {
             }
         })
         .collect()
-}
-
-/// Where a live pod is, for the counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PodState {
-    /// Waiting for a node with room.
-    Unschedulable,
-    /// Bound, waiting for an address.
-    WaitingIp,
-    /// Bound, with an address.
-    Running,
-}
-
-/// Live pods by state, kept exact by the engine.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PodCounts {
-    /// Pods with an address.
-    pub running: u32,
-    /// Bound pods without an address.
-    pub waiting_ip: u32,
-    /// Pods waiting for a node slot.
-    pub unschedulable: u32,
-    /// Pods that ever waited for a node slot.
-    pub ever_unschedulable: u32,
-    /// Most live pods at any moment.
-    pub peak: u32,
-}
-
-impl PodCounts {
-    /// Live pods.
-    pub fn live(&self) -> u32 {
-        self.running + self.waiting_ip + self.unschedulable
-    }
-
-    /// A pod left `state`.
-    pub fn leave(&mut self, state: Option<PodState>) {
-        match state {
-            Some(PodState::Running) => self.running -= 1,
-            Some(PodState::WaitingIp) => self.waiting_ip -= 1,
-            Some(PodState::Unschedulable) => self.unschedulable -= 1,
-            None => {}
-        }
-    }
-
-    /// A pod entered `state`.
-    pub fn enter(&mut self, state: Option<PodState>) {
-        match state {
-            Some(PodState::Running) => self.running += 1,
-            Some(PodState::WaitingIp) => self.waiting_ip += 1,
-            Some(PodState::Unschedulable) => self.unschedulable += 1,
-            None => {}
-        }
-        self.peak = self.peak.max(self.live());
-    }
 }
 
 /// Subnet-wide figures at one moment, summed over the scenario's subnets.

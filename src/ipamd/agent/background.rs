@@ -1,10 +1,17 @@
 //! Node init (`nodeInit`, spec §6.1), the reconcile pass (`nodeIPPoolReconcile`, §6.2) and
 //! the leaked-ENI cleanup goroutine (§7.5).
 
+use rand::RngExt as _;
+
 use super::pass::MAX_ENI_EC2_RETRIES;
-use super::*;
+use super::state::{Cleanup, Drift, Found, Grown, HeldEni, Main, Op, Resume, Stage, TickKind};
+use super::{HALF_TICK, Ipamd, RECONCILE_INTERVAL};
 use crate::ec2::Action;
+use crate::ec2::{Ec2Error, EniId, Response};
+use crate::ipamd::control::ControlPlane;
+use crate::ipamd::policy;
 use crate::time::{HOUR, MINUTE};
+use crate::time::{Millis, SECOND};
 
 /// The cleanup sleeps `rand.Intn(300)` seconds before each run.
 const CLEANUP_MAX_DELAY_S: u64 = 300;
@@ -30,7 +37,7 @@ pub(super) const GRPC_PROBE_WAIT: Millis = 100;
 impl Ipamd {
     /// ipamd starts: `DescribeAllENIs` (one `DescribeNetworkInterfaces`, up to 12 tries).
     pub(super) fn start_init(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        self.starts += 1;
+        self.life.starts += 1;
         self.stage = Stage::Init;
         self.init_describe(now, 0, ec2);
     }
@@ -78,19 +85,19 @@ impl Ipamd {
                 cidrs: e.cidrs().collect(),
             })
             .collect();
-        for d in self.drift.drain(..) {
+        for d in self.held.drift.drain(..) {
             if let Some(f) = found.iter_mut().find(|f| f.id == d.eni) {
                 f.cidrs.push(d.cidr);
             }
         }
-        found.extend(self.attached.drain(..).map(|h| Found {
+        found.extend(self.held.attached.drain(..).map(|h| Found {
             id: h.id,
             primary: h.primary,
             cidrs: h.cidrs,
         }));
         // A previous init that failed part-way: the ENIs it had not set up yet are still
         // attached in EC2, and its checkpoint was not restored yet.
-        for f in std::mem::take(&mut self.init_enis) {
+        for f in std::mem::take(&mut self.pass.init_enis) {
             if self.ds.eni(f.id).is_none() {
                 found.push(f);
             }
@@ -103,21 +110,21 @@ impl Ipamd {
             self.checkpoint = self.ds.checkpoint();
         }
         self.ds = self.ds.emptied();
-        self.init_enis = found;
+        self.pass.init_enis = found;
     }
 
     /// §6.1 step 2 for ENI `i` of the rebuild list: `TagENI` (one `CreateTags` on a fresh
     /// instance's untagged primary ENI), then `setupENI`. After the last ENI: restore the
     /// checkpoint (step 3), then the security groups (step 5).
     fn init_next_eni(&mut self, now: Millis, i: usize, ec2: &mut impl ControlPlane) {
-        let Some(f) = self.init_enis.get(i) else {
+        let Some(f) = self.pass.init_enis.get(i) else {
             for (pod, addr, at) in std::mem::take(&mut self.checkpoint) {
                 self.ds.restore(pod, addr, at);
             }
-            self.init_enis.clear();
+            self.pass.init_enis.clear();
             return self.init_modify(now, 0, ec2);
         };
-        if f.primary && self.primary_untagged {
+        if f.primary && self.life.primary_untagged {
             self.init_tag(now, i, 0, ec2);
         } else {
             self.init_setup(now, i, 0, ec2);
@@ -155,7 +162,7 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(()) => {
-                self.primary_untagged = false;
+                self.life.primary_untagged = false;
                 self.init_setup(now, next, 0, ec2);
             }
             Err(_) if attempt + 1 < TAG_TRIES => {
@@ -178,9 +185,9 @@ impl Ipamd {
         attempt: u32,
         ec2: &mut impl ControlPlane,
     ) {
-        let f = &self.init_enis[next];
+        let f = &self.pass.init_enis[next];
         self.ds.add_eni(f.id, f.primary, now);
-        if !self.subnet_discovery {
+        if !self.cfg.subnet_discovery {
             return self.init_setup_ok(now, next, ec2);
         }
         let resp = ec2.request(now, Action::DescribeSubnets);
@@ -196,8 +203,8 @@ impl Ipamd {
     }
 
     fn init_setup_ok(&mut self, now: Millis, next: usize, ec2: &mut impl ControlPlane) {
-        let f = &self.init_enis[next];
-        let (id, cidrs) = (f.id, std::mem::take(&mut self.init_enis[next].cidrs));
+        let f = &self.pass.init_enis[next];
+        let (id, cidrs) = (f.id, std::mem::take(&mut self.pass.init_enis[next].cidrs));
         self.add_cidrs(id, &cidrs);
         self.init_next_eni(now, next + 1, ec2);
     }
@@ -220,9 +227,9 @@ impl Ipamd {
                 self.busy(now, SETUP_RETRY_WAIT, Op::Sleep { then });
             }
             Err(_) => {
-                let f = &mut self.init_enis[next];
+                let f = &mut self.pass.init_enis[next];
                 let eni = f.id;
-                self.drift.extend(f.cidrs.drain(..).map(|cidr| Drift {
+                self.held.drift.extend(f.cidrs.drain(..).map(|cidr| Drift {
                     eni,
                     cidr,
                     cached_until: 0,
@@ -276,7 +283,10 @@ impl Ipamd {
     pub(super) fn init_grown(&mut self, now: Millis, how: Grown, _ec2: &mut impl ControlPlane) {
         let empty = self.s.custom_networking && self.ds.stats(now).total_ips == 0;
         if how == Grown::AssignError || empty {
-            let e = self.growth_error.unwrap_or(Ec2Error::RequestLimitExceeded);
+            let e = self
+                .timers
+                .growth_error
+                .unwrap_or(Ec2Error::RequestLimitExceeded);
             self.init_failed(now, e);
         } else {
             self.init_done(now);
@@ -287,12 +297,12 @@ impl Ipamd {
     /// gRPC is served. The first time, the entrypoint's probe finds the socket and writes
     /// the CNI config: the node is Ready (§6.3).
     fn init_done(&mut self, now: Millis) {
-        self.initialised = true;
-        self.init_failures = 0;
-        self.ready_at.get_or_insert(now + GRPC_PROBE_WAIT);
-        self.reconcile_from = None;
+        self.life.initialised = true;
+        self.life.init_failures = 0;
+        self.life.ready_at.get_or_insert(now + GRPC_PROBE_WAIT);
+        self.timers.reconcile_from = None;
         self.main = Main::Tick {
-            at: now + self.phase + HALF_TICK,
+            at: now + self.cfg.phase + HALF_TICK,
             kind: TickKind::PoolCheck,
             skipped_from: None,
         };
@@ -303,9 +313,9 @@ impl Ipamd {
     /// it; kubelet then restarts it after its crash-loop back-off, and the new ipamd starts
     /// from scratch (§6.4, "Modelling choices" 8).
     fn init_failed(&mut self, now: Millis, _e: Ec2Error) {
-        self.init_failures += 1;
+        self.life.init_failures += 1;
         let kill = self.liveness_kill_at(now);
-        let back_off = crash_loop_back_off(self.init_failures);
+        let back_off = crash_loop_back_off(self.life.init_failures);
         self.exit(now);
         self.start_container(kill + back_off);
     }
@@ -314,60 +324,11 @@ impl Ipamd {
     /// its third failure (`liveness_kill` after the container's start), or the first probe
     /// after the exit on the probe's 10 s grid if init ran longer than that.
     pub(super) fn liveness_kill_at(&self, exited: Millis) -> Millis {
-        let first = self.container_started + self.liveness_kill;
+        let first = self.timers.container_started + self.cfg.liveness_kill;
         if exited <= first {
             return first;
         }
         first + (exited - first).div_ceil(LIVENESS_PERIOD) * LIVENESS_PERIOD
-    }
-
-    /// The ipamd process ends at `now`: everything it held in memory is lost (§6.4). What
-    /// survives (EC2's ENIs and addresses, the checkpoint) is read back by the next init.
-    pub(super) fn exit(&mut self, _now: Millis) {
-        self.initialised = false;
-        self.last_pool_action = None;
-        self.last_decrease = None;
-        self.last_insufficient_cidr = None;
-        self.growth_error = None;
-        self.reconcile_from = None;
-        self.free_after_modify = false;
-        self.recon_cache.clear();
-        self.returned.clear();
-        self.stage = Stage::Init;
-        self.main = Main::Down;
-        self.cleanup = Cleanup::Off;
-    }
-
-    /// A new aws-node container starts at `at`; its ipamd `ipamd_start_delay` later, with a
-    /// fresh leaked-ENI cleanup schedule.
-    pub(super) fn start_container(&mut self, at: Millis) {
-        self.container_started = at;
-        let start = at + self.start_delay;
-        self.main = Main::Start { at: start };
-        if self.leaked_eni_cleanup {
-            self.cleanup = Cleanup::Wait {
-                until: start + self.cleanup_delay(),
-            };
-        }
-    }
-
-    /// ipamd is restarted at `now` (a crash, a container restart, an upgrade): the process
-    /// exits and a new one starts from scratch (spec §6.4). Meant for a loop between EC2
-    /// calls; a call in flight is abandoned. A node that was Ready stays Ready.
-    pub fn restart(&mut self, now: Millis) {
-        self.exit(now);
-        self.start_container(now);
-    }
-
-    /// An ENI already attached to the instance with `cidrs` (an imported node's, spec §6.4):
-    /// the next init finds it in EC2 and sets it up like any other.
-    pub fn attach_existing(&mut self, id: EniId, primary: bool, born: Millis, cidrs: Vec<Cidr>) {
-        self.attached.push(HeldEni {
-            id,
-            primary,
-            born,
-            cidrs,
-        });
     }
 
     /// A reconcile tick. Only if more than 60 s passed since the last pool action; then,
@@ -377,13 +338,14 @@ impl Ipamd {
     /// stamping `lastNodeIPPoolAction`, unless `DescribeAllENIs` failed.
     pub(super) fn reconcile(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
         let due = self
+            .timers
             .last_pool_action
             .is_none_or(|t| now.saturating_sub(t) > RECONCILE_INTERVAL);
         if !due {
             return self.sleep_until(now, TickKind::PoolCheck);
         }
         self.stage = Stage::Reconcile;
-        if self.attached.is_empty() {
+        if self.held.attached.is_empty() {
             self.recon_drift(now, ec2);
         } else {
             self.recon_describe(now, 0, ec2);
@@ -422,12 +384,12 @@ impl Ipamd {
     /// it carries the tags): `setupENI`, with subnet discovery one `DescribeSubnets`; a
     /// failure is only logged, leaving the ENI known but empty (§6.2, §7.2 step 7).
     fn recon_adopt_next(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        if self.attached.is_empty() {
+        if self.held.attached.is_empty() {
             return self.recon_drift(now, ec2);
         }
-        let held = self.attached.remove(0);
+        let held = self.held.attached.remove(0);
         self.ds.add_eni(held.id, held.primary, now);
-        if !self.subnet_discovery {
+        if !self.cfg.subnet_discovery {
             self.add_cidrs(held.id, &held.cidrs);
             return self.recon_adopt_next(now, ec2);
         }
@@ -446,11 +408,13 @@ impl Ipamd {
             self.add_cidrs(held.id, &held.cidrs);
         } else {
             let eni = held.id;
-            self.drift.extend(held.cidrs.into_iter().map(|cidr| Drift {
-                eni,
-                cidr,
-                cached_until: 0,
-            }));
+            self.held
+                .drift
+                .extend(held.cidrs.into_iter().map(|cidr| Drift {
+                    eni,
+                    cidr,
+                    cached_until: 0,
+                }));
         }
         self.recon_adopt_next(now, ec2);
     }
@@ -459,31 +423,39 @@ impl Ipamd {
     /// Then the next ENI holding an address EC2 handed back past its cache expiry: one
     /// `DescribeNetworkInterfaces(eni)` each (§6.2).
     fn recon_drift(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        if self.order_pos == 0 && !self.returned.is_empty() {
+        if self.pass.order_pos == 0 && !self.held.returned.is_empty() {
             let ds = &self.ds;
-            self.returned
+            self.held
+                .returned
                 .retain(|(e, c, _)| ds.eni(*e).is_some_and(|eni| eni.cidrs().any(|x| x == *c)));
         }
-        let visited = &self.order[..self.order_pos];
+        let visited = &self.pass.order[..self.pass.order_pos];
         let next = self
+            .held
             .drift
             .iter()
             .map(|d| d.eni)
-            .chain(self.returned.iter().filter(|r| now >= r.2).map(|r| r.0))
+            .chain(
+                self.held
+                    .returned
+                    .iter()
+                    .filter(|r| now >= r.2)
+                    .map(|r| r.0),
+            )
             .find(|&e| self.ds.eni(e).is_some() && !visited.contains(&e));
         match next {
             Some(eni) => {
-                if self.order_pos == 0 {
-                    self.order.clear();
+                if self.pass.order_pos == 0 {
+                    self.pass.order.clear();
                 }
-                self.order.push(eni);
-                self.order_pos = self.order.len();
+                self.pass.order.push(eni);
+                self.pass.order_pos = self.pass.order.len();
                 let r = ec2.request(now, Action::DescribeNetworkInterfaces);
                 self.busy(now, r.latency, Op::ReconDescribeEni { eni, resp: r });
             }
             None => {
-                self.order_pos = 0;
-                self.last_pool_action = Some(now);
+                self.pass.order_pos = 0;
+                self.timers.last_pool_action = Some(now);
                 self.sleep_until(now, TickKind::PoolCheck);
             }
         }
@@ -497,14 +469,14 @@ impl Ipamd {
         ec2: &mut impl ControlPlane,
     ) {
         if resp.result.is_ok() {
-            let mut back = std::mem::take(&mut self.cidr_buf);
+            let mut back = std::mem::take(&mut self.pass.cidr_buf);
             back.clear();
-            self.returned.retain(|r| r.0 != eni || now < r.2);
+            self.held.returned.retain(|r| r.0 != eni || now < r.2);
             let cooled = |d: &Drift| d.eni == eni && now >= d.cached_until;
-            back.extend(self.drift.iter().filter(|d| cooled(d)).map(|d| d.cidr));
-            self.drift.retain(|d| !cooled(d));
+            back.extend(self.held.drift.iter().filter(|d| cooled(d)).map(|d| d.cidr));
+            self.held.drift.retain(|d| !cooled(d));
             self.add_cidrs(eni, &back);
-            self.cidr_buf = back;
+            self.pass.cidr_buf = back;
         }
         self.recon_drift(now, ec2);
     }
@@ -548,7 +520,7 @@ impl Ipamd {
             } => {
                 if r.result.is_ok() {
                     let done = targets.remove(0);
-                    self.leaked.retain(|h| h.id != done);
+                    self.held.leaked.retain(|h| h.id != done);
                     self.cleanup_delete(now, targets, 0, ec2);
                 } else if attempt + 1 < MAX_ENI_EC2_RETRIES {
                     let wait = self.backoff(DELETE_BACKOFF, attempt);

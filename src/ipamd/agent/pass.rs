@@ -2,9 +2,14 @@
 //! runs: a growth step (§4.4, §7.1, §7.2), a shrink (§4.6, §7.4) and an ENI release (§4.7,
 //! §7.3). Each call is issued, then [`Ipamd::complete`] picks the sequence up when it ends.
 
+use super::state::{Drift, FreeStep, Grown, HeldEni, Op, Resume, Stage};
+use super::{DECREASE_INTERVAL, IP_RECONCILE_COOLDOWN, Ipamd};
+use crate::ec2::{Cidr, Ec2Error, EniId, NewEni, Response};
+use crate::ipamd::control::ControlPlane;
+use crate::ipamd::policy::{self, Mode};
+use crate::time::{Millis, SECOND};
 use std::mem::take;
 
-use super::*;
 use crate::ec2::{Action, Request};
 
 /// Detach → delete pause in `FreeENI`.
@@ -28,17 +33,18 @@ impl Ipamd {
     /// before the step.
     pub(super) fn pool_check(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
         self.ds.prune(now);
-        self.pass_stats = self.ds.stats(now);
-        self.pass_shrunk = false;
-        self.pass_acted = false;
-        self.pass_started = now;
+        self.pass.stats = self.ds.stats(now);
+        self.pass.shrunk = false;
+        self.pass.acted = false;
+        self.pass.started = now;
         let gate_open = self
+            .timers
             .last_decrease
             .is_none_or(|t| now.saturating_sub(t) > DECREASE_INTERVAL);
-        if policy::too_low(&self.s, &self.pass_stats) {
+        if policy::too_low(&self.s, &self.pass.stats) {
             self.stage = Stage::Grow;
             self.grow(now, ec2);
-        } else if policy::too_high(&self.s, &self.pass_stats) && gate_open {
+        } else if policy::too_high(&self.s, &self.pass.stats) && gate_open {
             self.stage = Stage::Shrink;
             self.shrink(now, ec2);
         } else {
@@ -54,33 +60,33 @@ impl Ipamd {
             return self.grown(now, Grown::Nothing, ec2);
         }
         let st = self.ds.stats(now);
-        let mut order = take(&mut self.order);
+        let mut order = take(&mut self.pass.order);
         order.clear();
-        self.order_pos = 0;
+        self.pass.order_pos = 0;
         match policy::growth_want(&self.s, &st) {
             // tryAssignIPs: a target is set and nothing is short (surprise 10).
-            None => self.want = 0,
+            None => self.pass.want = 0,
             Some(want) => {
-                self.want = want;
+                self.pass.want = want;
                 self.ds.allocatable_enis(
                     self.s.cidrs_per_eni(),
                     self.s.custom_networking,
-                    self.pick,
+                    self.cfg.pick,
                     &mut self.rng,
                     &mut order,
                 );
             }
         }
-        self.order = order;
+        self.pass.order = order;
         self.try_next_eni(now, ec2);
     }
 
     fn try_next_eni(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        let Some(&eni) = self.order.get(self.order_pos) else {
+        let Some(&eni) = self.pass.order.get(self.pass.order_pos) else {
             return self.no_assign(now, ec2);
         };
         let held = self.ds.eni(eni).map_or(0, |e| e.cidr_count());
-        let n = policy::assign_count(&self.s, held, self.want);
+        let n = policy::assign_count(&self.s, held, self.pass.want);
         self.assign(now, eni, n, false, ec2);
     }
 
@@ -126,15 +132,15 @@ impl Ipamd {
                 self.busy(now, r.latency, Op::AssignResync { eni, resp: r });
             }
             Err(_) if !retry => self.assign(now, eni, 1, true, ec2),
-            Err(e) if insufficient(e) && self.subnet_discovery => {
-                self.growth_error = Some(e);
-                self.order_pos += 1;
+            Err(e) if insufficient(e) && self.cfg.subnet_discovery => {
+                self.timers.growth_error = Some(e);
+                self.pass.order_pos += 1;
                 self.try_next_eni(now, ec2);
             }
             Err(e) => {
-                self.growth_error = Some(e);
+                self.timers.growth_error = Some(e);
                 if insufficient(e) {
-                    self.last_insufficient_cidr = Some(now);
+                    self.timers.last_insufficient_cidr = Some(now);
                     self.grown(now, Grown::Nothing, ec2);
                 } else {
                     self.grown(now, Grown::AssignError, ec2);
@@ -154,25 +160,31 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(()) => {
-                let mut back = take(&mut self.cidr_buf);
+                let mut back = take(&mut self.pass.cidr_buf);
                 back.clear();
-                back.extend(self.drift.iter().filter(|d| d.eni == eni).map(|d| d.cidr));
-                self.drift.retain(|d| d.eni != eni);
+                back.extend(
+                    self.held
+                        .drift
+                        .iter()
+                        .filter(|d| d.eni == eni)
+                        .map(|d| d.cidr),
+                );
+                self.held.drift.retain(|d| d.eni != eni);
                 self.add_cidrs(eni, &back);
-                self.cidr_buf = back;
+                self.pass.cidr_buf = back;
                 self.grew(now, ec2);
             }
             Err(e) => {
-                self.growth_error = Some(e);
+                self.timers.growth_error = Some(e);
                 self.grown(now, Grown::AssignError, ec2);
             }
         }
     }
 
     fn grew(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        self.last_pool_action = Some(now);
-        self.growth_error = None;
-        self.pass_acted = true;
+        self.timers.last_pool_action = Some(now);
+        self.timers.growth_error = None;
+        self.pass.acted = true;
         self.grown(now, Grown::Grew, ec2);
     }
 
@@ -232,7 +244,7 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(()) => self.create(now, n, ec2),
-            Err(_) if !self.subnet_discovery => self.create(now, n, ec2),
+            Err(_) if !self.cfg.subnet_discovery => self.create(now, n, ec2),
             Err(_) if !second => {
                 let r = ec2.request(now, Action::DescribeSubnets);
                 self.busy(
@@ -251,9 +263,9 @@ impl Ipamd {
 
     fn create(&mut self, now: Millis, n: u32, ec2: &mut impl ControlPlane) {
         let subnet = if self.s.custom_networking {
-            self.pod_subnet
+            self.cfg.pod_subnet
         } else {
-            self.node_subnet
+            self.cfg.node_subnet
         };
         let slots = self.s.ipv4_limit.saturating_sub(1);
         let r = ec2.create_network_interface(now, subnet, slots, self.request_of(n));
@@ -263,7 +275,7 @@ impl Ipamd {
     /// ENI creation failed: logged, retried on a later pass; Insufficient* from
     /// `CreateNetworkInterface` starts the back-off.
     fn eni_failed(&mut self, now: Millis, e: Ec2Error, ec2: &mut impl ControlPlane) {
-        self.growth_error = Some(e);
+        self.timers.growth_error = Some(e);
         self.grown(now, Grown::Nothing, ec2);
     }
 
@@ -282,7 +294,7 @@ impl Ipamd {
                 }
                 Err(e) => {
                     if insufficient(e) {
-                        self.last_insufficient_cidr = Some(now);
+                        self.timers.last_insufficient_cidr = Some(now);
                     }
                     self.eni_failed(now, e, ec2);
                 }
@@ -291,13 +303,13 @@ impl Ipamd {
                 Ok(()) => {
                     // EC2 counts every ENI attached to the instance: the datastore's and
                     // those ipamd dropped while they stayed attached.
-                    let attached = self.ds.eni_count() + self.attached.len() as u32;
+                    let attached = self.ds.eni_count() + self.held.attached.len() as u32;
                     let r = ec2.attach_network_interface(now, eni.id, attached, self.s.eni_limit);
                     self.busy(now, r.latency, Op::Attach { eni, resp: r });
                 }
                 // attachENI failed: delete the new, unattached ENI.
                 Err(e) => {
-                    self.growth_error = Some(e);
+                    self.timers.growth_error = Some(e);
                     self.free_step(now, held(&eni), FreeStep::Delete(0), ec2);
                 }
             },
@@ -307,17 +319,17 @@ impl Ipamd {
                     self.busy(now, r.latency, Op::Modify { eni, resp: r });
                 }
                 Err(e) => {
-                    self.growth_error = Some(e);
+                    self.timers.growth_error = Some(e);
                     self.free_step(now, held(&eni), FreeStep::Delete(0), ec2);
                 }
             },
             Op::Modify { eni, resp } => match resp.result {
-                Ok(()) => self.busy(now, self.imds_delay, Op::Imds { eni }),
+                Ok(()) => self.busy(now, self.cfg.imds_delay, Op::Imds { eni }),
                 // Attached: a full FreeENI, whose outcome `AllocENI` returns in place of the
                 // Modify error (shadowed, §7.2 step 5).
                 Err(e) => {
-                    self.growth_error = Some(e);
-                    self.free_after_modify = true;
+                    self.timers.growth_error = Some(e);
+                    self.pass.free_after_modify = true;
                     self.free_step(now, held(&eni), FreeStep::Describe, ec2);
                 }
             },
@@ -325,7 +337,7 @@ impl Ipamd {
             // discovery the exclusion check's `DescribeSubnets`, then the addresses.
             Op::Imds { eni } => {
                 self.ds.add_eni(eni.id, false, now);
-                if self.subnet_discovery {
+                if self.cfg.subnet_discovery {
                     let r = ec2.request(now, Action::DescribeSubnets);
                     self.busy(now, r.latency, Op::SubnetsAtSetup { eni, resp: r });
                 } else {
@@ -343,13 +355,15 @@ impl Ipamd {
                 // setupENI fails right after AddENI: the ENI stays, known and empty; its
                 // addresses are in EC2 only (drift without a cache entry). No pool action.
                 Err(e) => {
-                    self.growth_error = Some(e);
+                    self.timers.growth_error = Some(e);
                     let id = eni.id;
-                    self.drift.extend(eni.cidrs.into_iter().map(|cidr| Drift {
-                        eni: id,
-                        cidr,
-                        cached_until: 0,
-                    }));
+                    self.held
+                        .drift
+                        .extend(eni.cidrs.into_iter().map(|cidr| Drift {
+                            eni: id,
+                            cidr,
+                            cached_until: 0,
+                        }));
                     self.grown(now, Grown::Nothing, ec2);
                 }
             },
@@ -369,39 +383,39 @@ impl Ipamd {
     /// to the surplus of zero-assigned CIDRs from the datastore (cooling ones included) and
     /// return each ENI's batch in one `UnassignPrivateIpAddresses`.
     fn shrink(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        self.pass_shrunk = true;
-        self.pass_acted = true;
-        self.want = policy::shrink_amount(&self.s, &self.ds.stats(now));
-        self.order_pos = 0;
-        let mut order = take(&mut self.order);
-        if self.want > 0 {
-            self.ds.eni_order(self.pick, &mut self.rng, &mut order);
+        self.pass.shrunk = true;
+        self.pass.acted = true;
+        self.pass.want = policy::shrink_amount(&self.s, &self.ds.stats(now));
+        self.pass.order_pos = 0;
+        let mut order = take(&mut self.pass.order);
+        if self.pass.want > 0 {
+            self.ds.eni_order(self.cfg.pick, &mut self.rng, &mut order);
         } else {
             order.clear();
         }
-        self.order = order;
+        self.pass.order = order;
         self.shrink_next(now, ec2);
     }
 
     fn shrink_next(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        while self.want > 0 {
-            let Some(&eni) = self.order.get(self.order_pos) else {
+        while self.pass.want > 0 {
+            let Some(&eni) = self.pass.order.get(self.pass.order_pos) else {
                 break;
             };
-            self.order_pos += 1;
-            let mut batch = take(&mut self.cidr_buf);
-            let (pick, max) = (self.pick, self.want as usize);
+            self.pass.order_pos += 1;
+            let mut batch = take(&mut self.pass.cidr_buf);
+            let (pick, max) = (self.cfg.pick, self.pass.want as usize);
             self.ds
                 .freeable_cidrs(eni, max, pick, &mut self.rng, &mut batch);
             batch.retain(|&c| self.ds.remove_cidr(eni, c).is_ok());
             if batch.is_empty() {
-                self.cidr_buf = batch;
+                self.pass.cidr_buf = batch;
                 continue;
             }
-            self.want -= batch.len() as u32;
+            self.pass.want -= batch.len() as u32;
             // `DeallocCidrs`: each released IP/prefix enters the reconcile cooldown cache.
             for &c in &batch {
-                self.recon_cache.insert(c, now + IP_RECONCILE_COOLDOWN);
+                self.held.recon_cache.insert(c, now + IP_RECONCILE_COOLDOWN);
             }
             let r = ec2.unassign_private_ip_addresses(now, eni, &batch);
             self.busy(
@@ -429,38 +443,44 @@ impl Ipamd {
     ) {
         if resp.result.is_err() {
             let cached_until = now.saturating_sub(resp.latency) + IP_RECONCILE_COOLDOWN;
-            self.drift.extend(cidrs.iter().map(|&cidr| Drift {
+            self.held.drift.extend(cidrs.iter().map(|&cidr| Drift {
                 eni,
                 cidr,
                 cached_until,
             }));
         }
-        self.cidr_buf = cidrs;
+        self.pass.cidr_buf = cidrs;
         self.shrink_next(now, ec2);
     }
 
     /// `shouldRemoveExtraENIs` → `tryFreeENI`: at most one deletable ENI leaves the
     /// datastore, then `FreeENI`.
     fn after_resize(&mut self, now: Millis, ec2: &mut impl ControlPlane) {
-        let st = self.pass_stats;
+        let st = self.pass.stats;
         if policy::should_remove_extra_enis(&self.s, &st, || self.ds.freeable_eni_exists()) {
             self.stage = Stage::FreeEni;
             let targets = self.eni_targets();
             if let Some(id) = self
                 .ds
-                .deletable_eni(now, targets, self.pick, &mut self.rng)
+                .deletable_eni(now, targets, self.cfg.pick, &mut self.rng)
             {
                 let born = self.ds.eni(id).map_or(now, |e| e.created());
                 let mut cidrs = self.ds.remove_eni(id).expect("deletable ENIs have no pods");
-                cidrs.extend(self.drift.iter().filter(|d| d.eni == id).map(|d| d.cidr));
-                self.drift.retain(|d| d.eni != id);
+                cidrs.extend(
+                    self.held
+                        .drift
+                        .iter()
+                        .filter(|d| d.eni == id)
+                        .map(|d| d.cidr),
+                );
+                self.held.drift.retain(|d| d.eni != id);
                 let held = HeldEni {
                     id,
                     primary: false,
                     born,
                     cidrs,
                 };
-                self.pass_acted = true;
+                self.pass.acted = true;
                 return self.free_step(now, held, FreeStep::Describe, ec2);
             }
         }
@@ -468,11 +488,11 @@ impl Ipamd {
     }
 
     fn end_pass(&mut self, now: Millis) {
-        if self.pass_shrunk {
-            self.last_decrease = Some(now);
-            self.last_pool_action = Some(now);
+        if self.pass.shrunk {
+            self.timers.last_decrease = Some(now);
+            self.timers.last_pool_action = Some(now);
         }
-        self.after_pool_check(self.pass_started, now);
+        self.after_pool_check(self.pass.started, now);
     }
 
     fn free_step(
@@ -520,13 +540,13 @@ impl Ipamd {
                 return self.busy(now, wait, Op::FreeWait { held, next });
             }
             FreeStep::Delete(_) if ok => {}
-            FreeStep::Delete(_) => self.leaked.push(held),
-            FreeStep::Describe | FreeStep::Detach(_) => self.attached.push(held),
+            FreeStep::Delete(_) => self.held.leaked.push(held),
+            FreeStep::Describe | FreeStep::Detach(_) => self.held.attached.push(held),
         }
         match self.stage {
             Stage::FreeEni => self.end_pass(now),
             // AllocENI returned no ENI and no error: wait for ENI "" in IMDS (§7.2 step 5).
-            _ if std::mem::take(&mut self.free_after_modify) && deleted => {
+            _ if std::mem::take(&mut self.pass.free_after_modify) && deleted => {
                 let wait = self.imds_give_up_wait();
                 self.busy(now, wait, Op::ImdsGiveUp);
             }

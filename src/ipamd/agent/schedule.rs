@@ -1,23 +1,30 @@
 //! When the loop runs next: the 2.5 s sleeps, idle-tick skipping, the replay of skipped
 //! reconciles' time stamps, and pull-backs on pod events (see the `agent` module docs).
 
-use super::*;
+use super::state::{Main, TickKind};
+use super::{
+    DECREASE_INTERVAL, HALF_TICK, INSUFFICIENT_CIDR_COOLDOWN, Ipamd, POOL_MONITOR_INTERVAL,
+    RECONCILE_INTERVAL,
+};
+use crate::ipamd::policy;
+use crate::time::Millis;
 
 impl Ipamd {
     /// The pool check that started at `started` ended at `now`: sleep, then reconcile.
     /// While skipping, a reconcile without work is replayed lazily, and after an idle check
     /// whole ticks are skipped up to [`Ipamd::quiet_until`].
     pub(super) fn after_pool_check(&mut self, started: Millis, now: Millis) {
-        let has_work =
-            !self.attached.is_empty() || !self.drift.is_empty() || !self.returned.is_empty();
-        if !self.skip_idle || has_work {
+        let has_work = !self.held.attached.is_empty()
+            || !self.held.drift.is_empty()
+            || !self.held.returned.is_empty();
+        if !self.cfg.skip_idle || has_work {
             self.sleep_until(now, TickKind::Reconcile);
             return;
         }
-        self.reconcile_from.get_or_insert(now + HALF_TICK);
+        self.timers.reconcile_from.get_or_insert(now + HALF_TICK);
         let mut next = now + POOL_MONITOR_INTERVAL;
         let mut skipped_from = None;
-        if !self.pass_acted && started == now {
+        if !self.pass.acted && started == now {
             let quiet = self.quiet_until(now);
             if quiet > next {
                 let ticks = (quiet - now).div_ceil(POOL_MONITOR_INTERVAL);
@@ -36,9 +43,9 @@ impl Ipamd {
     /// `reconcile_from` (see [`Ipamd::last_pool_action_at`]).
     pub(super) fn replay_reconciles(&mut self, now: Millis) {
         if let Some(last_tick) = now.checked_sub(HALF_TICK) {
-            self.last_pool_action = self.last_pool_action_at(last_tick);
+            self.timers.last_pool_action = self.last_pool_action_at(last_tick);
         }
-        self.reconcile_from = None;
+        self.timers.reconcile_from = None;
     }
 
     /// `lastNodeIPPoolAction` as the reconciles of ticks up to `until` leave it, including
@@ -46,13 +53,13 @@ impl Ipamd {
     /// since the last pool action; on the 5 s grid the first stamp is the first tick past
     /// `last + 60 s` and the next ones follow every 65 s.
     pub(super) fn last_pool_action_at(&self, until: Millis) -> Option<Millis> {
-        let Some(first_tick) = self.reconcile_from else {
-            return self.last_pool_action;
+        let Some(first_tick) = self.timers.reconcile_from else {
+            return self.timers.last_pool_action;
         };
         if until < first_tick {
-            return self.last_pool_action;
+            return self.timers.last_pool_action;
         }
-        let first_stamp = match self.last_pool_action {
+        let first_stamp = match self.timers.last_pool_action {
             None => first_tick,
             Some(last) => {
                 let due = last + RECONCILE_INTERVAL + 1;
@@ -63,7 +70,7 @@ impl Ipamd {
             }
         };
         if first_stamp > until {
-            return self.last_pool_action;
+            return self.timers.last_pool_action;
         }
         let period = RECONCILE_INTERVAL + POOL_MONITOR_INTERVAL;
         Some(first_stamp + (until - first_stamp) / period * period)
@@ -75,11 +82,11 @@ impl Ipamd {
         let st = self.ds.stats(now);
         let mut until = Millis::MAX;
         if policy::too_low(&self.s, &st) {
-            if let Some(t) = self.last_insufficient_cidr {
+            if let Some(t) = self.timers.last_insufficient_cidr {
                 until = until.min(t + INSUFFICIENT_CIDR_COOLDOWN + 1);
             }
         } else if policy::too_high(&self.s, &st)
-            && let Some(t) = self.last_decrease
+            && let Some(t) = self.timers.last_decrease
         {
             until = until.min(t + DECREASE_INTERVAL + 1);
         }

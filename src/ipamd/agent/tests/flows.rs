@@ -365,10 +365,10 @@ fn a_failed_detach_leaves_the_eni_attached_until_reconcile_adopts_it() {
     assert!((62_000..=71_000).contains(&gap), "{gap}");
     // Out of the datastore since the pass began, still attached: reconcile's business.
     n.run_to(detaches[11] + 2_000);
-    assert_eq!(n.ipamd.attached.len(), 1);
+    assert_eq!(n.ipamd.held.attached.len(), 1);
     assert_eq!(n.stats(detaches[11]).enis, 2);
     n.run_to(1_000_000);
-    assert!(n.ipamd.attached.is_empty());
+    assert!(n.ipamd.held.attached.is_empty());
     // Re-adopted (young again), then freed like any idle ENI.
     let st = n.stats(1_000_000);
     assert_eq!((st.enis, st.total_ips), (1, 3));
@@ -400,10 +400,10 @@ fn a_failed_unassign_drifts_and_reconcile_re_adds_it() {
         1,
         "dropped from the datastore anyway"
     );
-    assert_eq!(n.ipamd.drift.len(), 4);
+    assert_eq!(n.ipamd.held.drift.len(), 4);
     n.run_to(200_000);
     // Reconcile (> 60 s after the shrink) re-added them; the next shrink returned them.
-    assert!(n.ipamd.drift.is_empty());
+    assert!(n.ipamd.held.drift.is_empty());
     assert_eq!(n.stats(200_000).total_ips, 1);
     assert_eq!(n.ec2.calls(UnassignPrivateIpAddresses), 2);
     assert_eq!(n.ec2.eni_cidrs(EniId(0)).unwrap().len(), 1);
@@ -452,10 +452,10 @@ fn a_leaked_eni_is_deleted_by_the_cleanup() {
             .push_back((DeleteNetworkInterface, Ec2Error::RequestLimitExceeded));
     }
     n.run_to(600_000);
-    assert_eq!(n.ipamd.leaked.len(), 1);
+    assert_eq!(n.ipamd.held.leaked.len(), 1);
     assert_eq!(n.ec2.eni_count(), 2);
     n.run_to(2 * 3_600_000);
-    assert!(n.ipamd.leaked.is_empty());
+    assert!(n.ipamd.held.leaked.is_empty());
     assert_eq!(n.ec2.eni_count(), 1);
 }
 

@@ -11,6 +11,7 @@ mod stress;
 use super::*;
 use crate::catalog;
 use crate::ec2::Action;
+use crate::ipamd::config::IpPick;
 use crate::rng::Streams;
 use fake::Fake;
 
@@ -38,8 +39,8 @@ impl Node<Fake> {
     /// fresh-instance case is tested on its own).
     pub fn new(instance: &str, cni: &str, max_pods: u32) -> Node {
         let mut n = Node::with(instance, cni, "", max_pods, 1);
-        n.ipamd.phase = 0;
-        n.ipamd.primary_untagged = false;
+        n.ipamd.cfg.phase = 0;
+        n.ipamd.life.primary_untagged = false;
         n
     }
 }
@@ -62,7 +63,7 @@ impl Node<Ec2> {
             0,
             streams.stream("node", 0),
         );
-        ipamd.phase = 0;
+        ipamd.cfg.phase = 0;
         Node { ipamd, ec2 }
     }
 }

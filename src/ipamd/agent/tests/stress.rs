@@ -11,7 +11,7 @@ use Action::*;
 #[test]
 fn a_fresh_instance_tags_its_primary_eni_once() {
     let mut n = Node::with("t3.small", "DISABLE_LEAKED_ENI_CLEANUP = true", "", 11, 1);
-    n.ipamd.phase = 0;
+    n.ipamd.cfg.phase = 0;
     n.launch(0);
     n.run_to(2_000);
     assert_eq!(
@@ -57,7 +57,7 @@ fn a_restart_rebuilds_from_ec2_and_the_checkpoint_and_forgets_the_rest() {
     let a = n.ipamd.assign_pod(1, 1_000).unwrap();
     let b = n.ipamd.assign_pod(2, 1_000).unwrap();
     n.ipamd.release_pod(2, 50_000);
-    n.ipamd.last_insufficient_cidr = Some(49_000);
+    n.ipamd.timers.last_insufficient_cidr = Some(49_000);
     n.run_to(50_000);
     assert_eq!(n.stats(50_000).cooling_ips, 1);
     let ready = n.ipamd.ready_at();
@@ -67,7 +67,7 @@ fn a_restart_rebuilds_from_ec2_and_the_checkpoint_and_forgets_the_rest() {
         Err(WaitReason::NoIp),
         "ipamd down"
     );
-    assert_eq!(n.ipamd.last_insufficient_cidr, None);
+    assert_eq!(n.ipamd.timers.last_insufficient_cidr, None);
     // Init pre-scales (2 available < 3): a new ENI, done at 50.5 + 7.6 s.
     n.run_to(58_100);
     assert!(n.ipamd.is_up());
@@ -188,7 +188,7 @@ fn attach_beyond_the_eni_limit_is_refused_and_the_new_eni_deleted() {
     for k in 0..2 {
         let stray = n.ec2.create_network_interface(1_000, 0, 2, Request::Ips(0));
         let eni = stray.result.unwrap();
-        n.ipamd.attached.push(HeldEni {
+        n.ipamd.held.attached.push(HeldEni {
             id: eni.id,
             primary: false,
             born: 1_000 + k,
@@ -286,7 +286,7 @@ fn the_leaked_eni_cleanup_deletes_other_nodes_leaks() {
         n.ec2.eni_cidrs(other).is_none(),
         "deleted by this node's cleanup"
     );
-    assert!(n.ipamd.leaked.is_empty());
+    assert!(n.ipamd.held.leaked.is_empty());
 }
 
 /// An init that fails part-way (`TagENI` exhausting its 5 tries) loses nothing that lives
@@ -294,12 +294,12 @@ fn the_leaked_eni_cleanup_deletes_other_nodes_leaks() {
 #[test]
 fn an_init_failing_part_way_keeps_the_enis_and_the_checkpoint() {
     let mut n = Node::with("t3.small", "DISABLE_LEAKED_ENI_CLEANUP = true", "", 11, 1);
-    n.ipamd.phase = 0;
+    n.ipamd.cfg.phase = 0;
     n.launch(0);
     n.run_to(2_000);
     let a = n.ipamd.assign_pod(1, 2_000).unwrap();
     // A restart whose tagging fails: the primary is untagged again (as if a tag was lost).
-    n.ipamd.primary_untagged = true;
+    n.ipamd.life.primary_untagged = true;
     for _ in 0..5 {
         n.ec2
             .failures

@@ -1,0 +1,261 @@
+//! The cluster: nodes, pods and the scheduler.
+//!
+//! A node group is `count` nodes of one instance type. Each node has a max-pods limit (the
+//! scenario's `max_pods`, else the max-pods calculator's value for the scenario's CNI
+//! settings), a number of host-network pods (default 2: aws-node and kube-proxy) that count
+//! against max pods but take no pod address, and its own ipamd.
+//!
+//! A node is Ready, and the scheduler may bind pods to it, only from the moment its first
+//! ipamd init succeeded (spec/ipamd-policy.md §6.3, "Modelling choices" 1): until aws-node
+//! has written the CNI config kubelet reports it NotReady and it carries the
+//! `node.kubernetes.io/not-ready:NoSchedule` taint. Once Ready it stays Ready (nothing
+//! removes the config), whatever its ipamd does later.
+//!
+//! The scheduler binds each new pod to the node with the fewest pods among the Ready nodes
+//! under max pods, ties broken by the lowest node index — a stand-in for kube-scheduler's
+//! `LeastAllocated` spreading that is deterministic and O(log n). Pods that fit nowhere queue
+//! FIFO until a slot frees.
+//!
+//! [`Cluster`] owns all of it: the nodes, each pod's [`PodPhase`], the scheduler and the
+//! unschedulable FIFO. It keeps no clock and no queue: every operation takes `now`, and what
+//! must happen later (a CNI ADD retry, a node's ipamd wake-up, a node turning Ready) or is
+//! worth recording goes to the engine through [`Effects`]. Nodes are added with
+//! [`Cluster::add_node`] (the scenario's nodes at the start, [`Cluster::assemble`]; an
+//! autoscaler's mid-run) and taken out, once empty, with [`Cluster::remove_node`].
+//!
+//! Layout: `node.rs` ([`Node`]), `scheduler.rs` ([`Scheduler`]), `pod.rs` ([`PodPhase`],
+//! [`WaitReason`], [`PodCounts`]), `event.rs` ([`EventKind`], [`EventRecord`]),
+//! `assemble.rs` (nodes from a scenario), `pods.rs` (bind, retry, delete, drain).
+
+mod assemble;
+mod event;
+mod node;
+mod pod;
+mod pods;
+mod scheduler;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+
+use crate::ec2::Ec2;
+use crate::start::Bound;
+use crate::time::Millis;
+
+pub use event::{EventKind, EventRecord};
+pub use node::Node;
+pub use pod::{PodCounts, PodPhase, WaitReason};
+pub use scheduler::Scheduler;
+
+/// What the cluster asks of the engine around it. The engine implements it over its event
+/// queue, its event log and its metrics; the cluster never allocates to call it.
+pub trait Effects {
+    /// kubelet retries `pod`'s CNI ADD at `at`.
+    fn retry(&mut self, pod: u32, at: Millis);
+    /// Node `node`'s ipamd wants to run at `at` (`Millis::MAX`: nothing due). Called after
+    /// anything that may have made it earlier; a later time than one already planned may be
+    /// ignored (ipamd runs only what is due).
+    fn wake(&mut self, node: usize, at: Millis);
+    /// Node `node`'s instance starts at `at` ([`Cluster::launch_node`] then).
+    fn launch(&mut self, node: usize, at: Millis);
+    /// Node `node` turns Ready at `at` ([`Cluster::node_ready`] then).
+    fn ready(&mut self, node: usize, at: Millis);
+    /// Whether [`Effects::record`] keeps anything (work done only to record is skipped
+    /// otherwise).
+    fn recording(&self) -> bool;
+    /// Something happened (`events.csv`; see [`EventRecord`] for `a` and `b`).
+    fn record(
+        &mut self,
+        now: Millis,
+        kind: EventKind,
+        pod: Option<u32>,
+        node: Option<u32>,
+        a: u32,
+        b: u32,
+    );
+    /// A bound pod's wait for an address ended at `until`: it got one (`got_ip`), or was
+    /// deleted, or the run ended. `reason` is the one that held it up last.
+    fn pod_waited(
+        &mut self,
+        pod: u32,
+        node: &Node,
+        bound: Millis,
+        until: Millis,
+        got_ip: bool,
+        reason: WaitReason,
+    );
+}
+
+/// Why [`Cluster::remove_node`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RemoveNodeError {
+    /// No node has that index.
+    #[error("no node {0}")]
+    NoSuchNode(usize),
+    /// Pods are still bound to it (drain it first).
+    #[error("node {node} still has {pods} pods")]
+    NotEmpty {
+        /// The node.
+        node: usize,
+        /// Pods bound to it.
+        pods: u32,
+    },
+}
+
+/// Nodes, pods and the scheduler (module docs).
+#[derive(Debug)]
+pub struct Cluster {
+    nodes: Vec<Node>,
+    scheduler: Scheduler,
+    /// Each pod's phase, by pod id.
+    pods: Vec<PodPhase>,
+    /// Pods waiting for a node slot, FIFO; entries whose pod left are skipped lazily.
+    unschedulable: VecDeque<u32>,
+    /// Pinned node of a trace pod, if any (dense: `u32::MAX` = not pinned).
+    pins: Vec<u32>,
+    counts: PodCounts,
+    /// kubelet's CNI ADD retry interval.
+    cni_retry: Millis,
+    /// The pods `[start]` binds at t=0, until [`Cluster::start`].
+    imported_pods: Vec<Bound>,
+}
+
+impl Cluster {
+    /// A cluster without nodes, for `pods` pods (ids `0..pods`, all absent), kubelet retrying
+    /// a failed CNI ADD every `cni_retry`. `pin(p)` is the node pod `p` must go to, if any.
+    pub fn new(pods: u32, cni_retry: Millis, pin: impl Fn(u32) -> Option<u32>) -> Self {
+        Cluster {
+            nodes: Vec::new(),
+            scheduler: Scheduler::new(0),
+            pods: vec![PodPhase::Absent; pods as usize],
+            unschedulable: VecDeque::new(),
+            pins: (0..pods).map(|p| pin(p).unwrap_or(u32::MAX)).collect(),
+            counts: PodCounts::default(),
+            cni_retry,
+            imported_pods: Vec::new(),
+        }
+    }
+
+    /// The nodes, by index (removed ones included).
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Node `n`.
+    pub fn node(&self, n: usize) -> &Node {
+        &self.nodes[n]
+    }
+
+    /// Live pods by phase.
+    pub fn counts(&self) -> PodCounts {
+        self.counts
+    }
+
+    /// Pod `pod`'s phase.
+    pub fn phase(&self, pod: u32) -> PodPhase {
+        self.pods[pod as usize]
+    }
+
+    /// Adds a node and returns its index. A node already Ready (imported at t=0) with room
+    /// takes pods at once; others wait for [`Cluster::node_ready`]. Starting it is the
+    /// caller's: [`Cluster::start_node`] (or its ipamd was launched already).
+    pub fn add_node(&mut self, node: Node) -> usize {
+        let n = self.nodes.len();
+        let room = node.has_room().then_some(node.pods);
+        self.nodes.push(node);
+        let s = self.scheduler.add_node();
+        debug_assert_eq!(s, n);
+        self.scheduler.update(n, room);
+        n
+    }
+
+    /// Takes an empty node out of the cluster (an autoscaler's consolidation): it gets no pod
+    /// again and keeps its index. Its instance is not terminated here: giving its ENIs back
+    /// to EC2 is the caller's.
+    pub fn remove_node(&mut self, n: usize) -> Result<(), RemoveNodeError> {
+        let node = self
+            .nodes
+            .get_mut(n)
+            .ok_or(RemoveNodeError::NoSuchNode(n))?;
+        if node.pods > 0 {
+            return Err(RemoveNodeError::NotEmpty {
+                node: n,
+                pods: node.pods,
+            });
+        }
+        node.removed = true;
+        node.schedulable = false;
+        self.scheduler.update(n, None);
+        Ok(())
+    }
+
+    /// Plans node `n`'s start: an instance up already (started at 0) has its first ipamd
+    /// wake-up planned, a later one its launch at its `start`.
+    pub fn start_node(&self, n: usize, fx: &mut impl Effects) {
+        let node = &self.nodes[n];
+        match node.start {
+            0 => fx.wake(n, node.ipamd.next_wake()),
+            start => fx.launch(n, start),
+        }
+    }
+
+    /// Node `n`'s instance starts: its primary ENI, then ipamd's init. It takes pods once
+    /// Ready. Without an address for the primary ENI it never joins.
+    pub fn launch_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
+        let node = &mut self.nodes[n];
+        if node.ipamd.launch(now, ec2).is_err() {
+            fx.record(now, EventKind::NodeLaunchFailed, None, Some(n as u32), 0, 0);
+            return;
+        }
+        node.joined = true;
+        fx.wake(n, node.ipamd.next_wake());
+    }
+
+    /// Node `n`'s ipamd runs what is due at `now`: its restarts and pool changes are
+    /// recorded, and its readiness planned the first time its init has succeeded.
+    pub fn wake_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
+        let node = &mut self.nodes[n];
+        let before = fx.recording().then(|| node.ipamd.stats(now));
+        let restarts = node.ipamd.restarts();
+        node.ipamd.wake(now, ec2);
+        if node.ipamd.restarts() != restarts {
+            fx.record(now, EventKind::IpamdRestart, None, Some(n as u32), 0, 0);
+        }
+        if let Some(t) = node.take_ready_time() {
+            fx.ready(n, t.max(now));
+        }
+        if let Some(b) = before {
+            let a = node.ipamd.stats(now);
+            if (a.total_ips, a.enis) != (b.total_ips, b.enis) {
+                let kind = EventKind::Pool {
+                    enis_before: b.enis as u8,
+                    enis_after: a.enis as u8,
+                };
+                fx.record(now, kind, None, Some(n as u32), b.total_ips, a.total_ips);
+            }
+        }
+        fx.wake(n, node.ipamd.next_wake());
+    }
+
+    /// Node `n` turns Ready: pods waiting for a slot may now go there.
+    pub fn node_ready(&mut self, n: usize, now: Millis, fx: &mut impl Effects) {
+        fx.record(now, EventKind::NodeReady, None, Some(n as u32), 0, 0);
+        let room = self.nodes[n].become_ready();
+        self.scheduler.update(n, room);
+        self.drain(now, fx);
+    }
+
+    /// Every pod still waiting for an address, as `(pod, phase)` (at the end of a run).
+    pub fn waiting_ip(&self) -> impl Iterator<Item = (u32, PodPhase)> + '_ {
+        self.pods
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p, PodPhase::WaitingIp { .. }))
+            .map(|(i, p)| (i as u32, *p))
+    }
+
+    /// Consumes the cluster, keeping its nodes.
+    pub fn into_nodes(self) -> Vec<Node> {
+        self.nodes
+    }
+}

@@ -1,0 +1,91 @@
+//! One EKS node: its max pods, its host-network pods, its ipamd, and whether it is Ready.
+
+use crate::catalog::InstanceType;
+use crate::ipamd::Ipamd;
+use crate::time::Millis;
+
+/// One EKS node.
+#[derive(Debug)]
+pub struct Node {
+    /// `{nodegroup}-{i}`.
+    pub name: String,
+    /// Index of its node group in the scenario.
+    pub nodegroup: usize,
+    /// Its instance type.
+    pub instance: &'static InstanceType,
+    /// Max pods (host-network pods included).
+    pub max_pods: u32,
+    /// Host-network pods: count against max pods, take no pod address.
+    pub host_network_pods: u32,
+    /// Pods bound to the node (with or without an address), host-network pods excluded.
+    pub pods: u32,
+    /// The node's ipamd.
+    pub ipamd: Ipamd,
+    /// The instance is running (its group's `start` has come and its primary ENI found an
+    /// address).
+    pub joined: bool,
+    /// The node is Ready (§6.3): pods may be bound to it.
+    pub ready: bool,
+    /// Its readiness has been handed to the engine ([`Node::take_ready_time`]).
+    pub ready_scheduled: bool,
+    /// Not cordoned (an imported node that was cordoned or not Ready keeps its pods and
+    /// ipamd but gets no new pods, spec/real-inputs.md §6).
+    pub schedulable: bool,
+    /// When the instance starts: its group's `start` (0 for imported nodes and nodes up
+    /// from the beginning).
+    pub start: Millis,
+    /// Taken out of the cluster ([`super::Cluster::remove_node`]): it keeps its index, so
+    /// queued events naming it stay valid, and never gets a pod again.
+    pub removed: bool,
+}
+
+impl Node {
+    /// A node that has not joined yet.
+    pub fn new(
+        name: String,
+        nodegroup: usize,
+        instance: &'static InstanceType,
+        max_pods: u32,
+        host_network_pods: u32,
+        ipamd: Ipamd,
+    ) -> Self {
+        Node {
+            name,
+            nodegroup,
+            instance,
+            max_pods,
+            host_network_pods,
+            pods: 0,
+            ipamd,
+            joined: false,
+            ready: false,
+            ready_scheduled: false,
+            schedulable: true,
+            start: 0,
+            removed: false,
+        }
+    }
+
+    /// Whether the node is Ready and one more pod fits under max pods.
+    pub fn has_room(&self) -> bool {
+        self.ready && self.schedulable && self.pods + self.host_network_pods < self.max_pods
+    }
+
+    /// When the node becomes Ready, the first time this is asked after its ipamd's first
+    /// successful init (the engine then schedules [`Node::become_ready`] for that time).
+    pub fn take_ready_time(&mut self) -> Option<Millis> {
+        if self.ready_scheduled {
+            return None;
+        }
+        let t = self.ipamd.ready_at()?;
+        self.ready_scheduled = true;
+        Some(t)
+    }
+
+    /// The node turns Ready: the scheduler may bind pods to it from now on. Returns its
+    /// pod count if it has room, for [`super::Scheduler::update`].
+    pub fn become_ready(&mut self) -> Option<u32> {
+        self.ready = true;
+        self.has_room().then_some(self.pods)
+    }
+}

@@ -1,0 +1,167 @@
+//! Pods through the cluster: added, bound (or queued as unschedulable), their CNI ADD
+//! retried until they have an address, deleted; the unschedulable FIFO drained whenever a
+//! slot may have freed.
+
+use super::{Cluster, Effects, EventKind, PodPhase, WaitReason};
+use crate::start::Bound;
+use crate::time::Millis;
+
+impl Cluster {
+    /// Moves `pod` to `phase`, keeping the live-pod counts exact; returns its old phase.
+    fn set_phase(&mut self, pod: u32, phase: PodPhase) -> PodPhase {
+        let old = std::mem::replace(&mut self.pods[pod as usize], phase);
+        self.counts.leave(old);
+        self.counts.enter(phase);
+        old
+    }
+
+    /// A `[start]` pod bound at t=0 (spec/real-inputs.md §9): with its address it runs (its
+    /// ipamd restores the address from the checkpoint at init); without one its CNI ADD is
+    /// retried until the node's ipamd is up and has an address. Its node already counts it.
+    pub fn bind_imported(&mut self, b: Bound, fx: &mut impl Effects) {
+        let phase = if b.has_ip {
+            PodPhase::Running { node: b.node }
+        } else {
+            fx.retry(b.pod, self.cni_retry);
+            PodPhase::WaitingIp {
+                node: b.node,
+                bound: 0,
+                reason: WaitReason::NoIp,
+            }
+        };
+        self.set_phase(b.pod, phase);
+    }
+
+    /// A pod is created: bound to a node with room, else queued as unschedulable.
+    pub fn add_pod(&mut self, pod: u32, now: Millis, fx: &mut impl Effects) {
+        fx.record(now, EventKind::PodAdd, Some(pod), None, 0, 0);
+        match self.pick_node(pod) {
+            Some(n) => self.bind(pod, n, now, fx),
+            None => {
+                fx.record(now, EventKind::PodUnschedulable, Some(pod), None, 0, 0);
+                self.set_phase(pod, PodPhase::Unschedulable);
+                self.counts.ever_unschedulable += 1;
+                self.unschedulable.push_back(pod);
+            }
+        }
+    }
+
+    /// The node a pod goes to: its pinned node if it has room, else the scheduler's pick.
+    fn pick_node(&self, pod: u32) -> Option<usize> {
+        match self.pins[pod as usize] {
+            u32::MAX => self.scheduler.pick(),
+            pin => self
+                .nodes
+                .get(pin as usize)
+                .filter(|n| n.has_room())
+                .map(|_| pin as usize),
+        }
+    }
+
+    /// Binds `pod` to node `n` and makes its first CNI ADD; on failure kubelet retries.
+    fn bind(&mut self, pod: u32, n: usize, now: Millis, fx: &mut impl Effects) {
+        let node = &mut self.nodes[n];
+        node.pods += 1;
+        let room = node.has_room().then_some(node.pods);
+        self.scheduler.update(n, room);
+        fx.record(now, EventKind::PodBound, Some(pod), Some(n as u32), 0, 0);
+        let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
+            Ok(ip) => {
+                fx.record(now, EventKind::PodIp, Some(pod), Some(n as u32), ip, 0);
+                PodPhase::Running { node: n as u32 }
+            }
+            Err(reason) => {
+                let kind = EventKind::PodIpWait(reason);
+                fx.record(now, kind, Some(pod), Some(n as u32), 0, 0);
+                fx.retry(pod, now + self.cni_retry);
+                PodPhase::WaitingIp {
+                    node: n as u32,
+                    bound: now,
+                    reason,
+                }
+            }
+        };
+        self.set_phase(pod, phase);
+        fx.wake(n, self.nodes[n].ipamd.next_wake());
+    }
+
+    /// kubelet retries `pod`'s CNI ADD (nothing if it was deleted meanwhile).
+    pub fn retry(&mut self, pod: u32, now: Millis, fx: &mut impl Effects) {
+        let PodPhase::WaitingIp {
+            node,
+            bound,
+            reason,
+        } = self.pods[pod as usize]
+        else {
+            return; // deleted while waiting
+        };
+        let n = node as usize;
+        match self.nodes[n].ipamd.assign_pod(pod, now) {
+            Ok(ip) => {
+                fx.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
+                // The reason recorded is the one that held the pod up last.
+                fx.pod_waited(pod, &self.nodes[n], bound, now, true, reason);
+                self.set_phase(pod, PodPhase::Running { node });
+            }
+            Err(reason) => {
+                self.pods[pod as usize] = PodPhase::WaitingIp {
+                    node,
+                    bound,
+                    reason,
+                };
+                fx.retry(pod, now + self.cni_retry);
+            }
+        }
+        fx.wake(n, self.nodes[n].ipamd.next_wake());
+    }
+
+    /// A pod is deleted: its address goes back to its node's ipamd, its slot to the
+    /// scheduler, and the unschedulable FIFO is drained.
+    pub fn delete_pod(&mut self, pod: u32, now: Millis, fx: &mut impl Effects) {
+        if fx.recording() {
+            let node = self.pods[pod as usize].node();
+            fx.record(now, EventKind::PodDelete, Some(pod), node, 0, 0);
+        }
+        let n = match self.set_phase(pod, PodPhase::Absent) {
+            PodPhase::Absent | PodPhase::Unschedulable => return,
+            PodPhase::Running { node } => {
+                self.nodes[node as usize].ipamd.release_pod(pod, now);
+                node as usize
+            }
+            PodPhase::WaitingIp {
+                node,
+                bound,
+                reason,
+            } => {
+                fx.pod_waited(pod, &self.nodes[node as usize], bound, now, false, reason);
+                node as usize
+            }
+        };
+        let node = &mut self.nodes[n];
+        node.pods -= 1;
+        let room = node.has_room().then_some(node.pods);
+        self.scheduler.update(n, room);
+        fx.wake(n, node.ipamd.next_wake());
+        self.drain(now, fx);
+    }
+
+    /// Binds queued pods, oldest first, while some node has room for them.
+    pub fn drain(&mut self, now: Millis, fx: &mut impl Effects) {
+        let mut i = 0;
+        while i < self.unschedulable.len() {
+            let pod = self.unschedulable[i];
+            if self.pods[pod as usize] != PodPhase::Unschedulable {
+                self.unschedulable.remove(i);
+                continue;
+            }
+            match self.pick_node(pod) {
+                Some(n) => {
+                    self.unschedulable.remove(i);
+                    self.bind(pod, n, now, fx);
+                }
+                None if self.pins[pod as usize] == u32::MAX => break, // no room anywhere
+                None => i += 1,                                       // pinned to a full node
+            }
+        }
+    }
+}
