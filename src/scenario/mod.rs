@@ -70,7 +70,7 @@ pub const MAX_NODES: u64 = 1_000_000;
 /// The most pods the workloads of one run may create. A pod costs about 200 bytes over the
 /// run (two 16-byte workload events, its phase, name and wait row, with vector slack;
 /// measured: 2.9 M pods in 527 MB peak RSS), so the limit keeps a run near 2 GB.
-pub const MAX_PODS: u64 = 10_000_000;
+pub const MAX_PODS: u64 = 25_000_000;
 
 /// A validated scenario, ready to run.
 #[derive(Clone, Debug)]
