@@ -30,7 +30,7 @@ pub use grow::Grow;
 use crate::Error;
 use crate::batch::{Batch, seeds_from};
 use crate::criteria::Criteria;
-use crate::report::chart::human_time;
+use crate::report::format::human_time;
 use crate::report::{RunOutput, Summary};
 use crate::scenario::{Scenario, ScenarioText};
 
@@ -370,7 +370,7 @@ fn describe_failure(criterion: &str, s: &Summary, run: &RunOutput) -> String {
 
 /// A count for people: `1,310`.
 fn count(n: u64) -> String {
-    crate::report::chart::group_thousands(&n.to_string())
+    crate::report::format::group_thousands(&n.to_string())
 }
 
 impl Headroom {

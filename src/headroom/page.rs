@@ -8,9 +8,11 @@ use std::path::Path;
 use super::{Headroom, Probe};
 use crate::Error;
 use crate::criteria;
-use crate::report::chart::{self, Panel};
+use crate::report::format::escape;
 use crate::report::page::{Kpi, int, kpis, page};
-use crate::report::svg::{Anchor, Font, Svg, escape};
+use crate::report::plot::{self, Frame, Mesh, axis};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
 /// The folder (inside the output) holding the first failing run's report.
 pub const FAILING_DIR: &str = "first-failing";
@@ -83,11 +85,15 @@ const PASS: &str = "#2f855a";
 const FAIL: &str = "#c53030";
 
 /// One panel: every probe × seed at (value, `column`), green passing and red failing, with
-/// the answer and the first failure marked.
-fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<(f64, &str)>) -> String {
-    let (width, height) = (960.0, 300.0);
-    let mut svg = Svg::new(width, height, title);
-    svg.text(16.0, 24.0, Anchor::Start, Font::bold(14.0), title);
+/// the answer and the first failure marked. The x axis spans the probed values (not from
+/// 0), the y axis from 0 to the largest value or the limit.
+pub(super) fn probe_plot(
+    h: &Headroom,
+    column: &str,
+    title: &str,
+    limit: Option<(f64, &str)>,
+) -> String {
+    let (width, height) = (960, 300);
     let points: Vec<(u64, f64, bool)> = h
         .probes
         .iter()
@@ -101,79 +107,72 @@ fn probe_plot(h: &Headroom, column: &str, title: &str, limit: Option<(f64, &str)
             })
         })
         .collect();
+    let xmin = points.iter().map(|p| p.0).min().unwrap_or(0) as f64;
     let xmax = points.iter().map(|p| p.0).max().unwrap_or(1) as f64;
     let ymax = points
         .iter()
         .map(|p| p.1)
         .chain(limit.map(|l| l.0))
+        .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let integer = column != "ip_wait_p99_s";
-    let panel = Panel {
-        x: 90.0,
-        y: 44.0,
-        w: width - 130.0,
-        h: height - 110.0,
-        xaxis: chart::value_axis(xmax * 1.05, true, &h.key),
-        yaxis: chart::value_axis(ymax * 1.1, integer, column),
+    let frame = Frame {
+        x: axis::span_axis(xmin, xmax, true, &h.key, 6),
+        y: axis::value_axis(ymax * 1.1, integer, column),
     };
-    panel.draw_axes(&mut svg, true);
-    if let Some((v, label)) = limit {
-        let y = panel.py(v);
-        svg.line(
-            panel.x,
-            y,
-            panel.x + panel.w,
-            y,
-            "#718096",
-            1.2,
-            Some("5 4"),
-        );
-        svg.text(
-            panel.x + panel.w - 4.0,
-            y - 5.0,
-            Anchor::End,
-            Font::muted(11.0),
-            label,
-        );
-    }
-    let mark = |svg: &mut Svg, v: Option<u64>, colour: &str, label: &str| {
-        if let Some(v) = v {
-            let x = panel.px(v as f64);
-            svg.line(x, panel.y, x, panel.y + panel.h, colour, 1.2, Some("3 3"));
-            svg.text(
-                x + 4.0,
-                panel.y + 12.0,
-                Anchor::Start,
-                Font::bold(11.0),
-                label,
-            );
+    plot::draw((width, height), title, |root| {
+        root.draw_text(title, &plot::bold(14.0, plot::TITLE), (16, 10))?;
+        let area = root.clone().shrink((16, 36), (width - 16, height - 36));
+        let mut chart = frame.build(&area, (74, 44), (4, 24))?;
+        frame.mesh(&mut chart, Mesh::SERIES)?;
+        if let Some((v, label)) = limit {
+            plot::hline(&mut chart, &frame, v, "#718096", (5, 4))?;
+            let style = plot::anchored(plot::font(11.0, plot::MUTED), HPos::Right, VPos::Bottom);
+            chart.draw_series(std::iter::once(
+                EmptyElement::at(frame.at(frame.x.max, v))
+                    + Text::new(label.to_string(), (-4, -4), style),
+            ))?;
         }
-    };
-    mark(
-        &mut svg,
-        h.answer,
-        PASS,
-        &format!("answer {}", h.answer.map(int).unwrap_or_default()),
-    );
-    if h.first_failing != h.answer.map(|a| a + 1) {
-        mark(
-            &mut svg,
-            h.first_failing,
-            FAIL,
-            &format!("fails {}", h.first_failing.map(int).unwrap_or_default()),
-        );
-    }
-    for (v, y, pass) in &points {
-        let (cx, cy) = (panel.px(*v as f64), panel.py(*y));
-        if *pass {
-            svg.circle(cx, cy, 4.5, PASS, None);
-        } else {
-            svg.circle(cx, cy, 4.5, "#fff", Some(FAIL));
-            svg.line(cx - 3.0, cy - 3.0, cx + 3.0, cy + 3.0, FAIL, 1.5, None);
-            svg.line(cx - 3.0, cy + 3.0, cx + 3.0, cy - 3.0, FAIL, 1.5, None);
+        let marks = [
+            (
+                h.answer,
+                PASS,
+                format!("answer {}", h.answer.map(int).unwrap_or_default()),
+            ),
+            (
+                h.first_failing
+                    .filter(|f| Some(*f) != h.answer.map(|a| a + 1)),
+                FAIL,
+                format!("fails {}", h.first_failing.map(int).unwrap_or_default()),
+            ),
+        ];
+        for (v, colour, label) in marks {
+            if let Some(v) = v {
+                plot::vline(&mut chart, &frame, v as f64, colour, (3, 3))?;
+                let style = plot::anchored(plot::bold(11.0, plot::INK), HPos::Left, VPos::Top);
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at(frame.at(v as f64, frame.y.max))
+                        + Text::new(label, (4, 2), style),
+                ))?;
+            }
         }
-    }
-    svg.finish()
+        let at = |v: u64, y: f64| frame.at(v as f64, frame.y.clamp(y));
+        chart.draw_series(
+            points
+                .iter()
+                .filter(|p| p.2)
+                .map(|&(v, y, _)| Circle::new(at(v, y), 5, plot::rgb(PASS).filled())),
+        )?;
+        let red = plot::rgb(FAIL).stroke_width(2);
+        chart.draw_series(points.iter().filter(|p| !p.2).map(|&(v, y, _)| {
+            EmptyElement::at(at(v, y))
+                + Circle::new((0, 0), 5, WHITE.filled())
+                + Circle::new((0, 0), 5, plot::rgb(FAIL).stroke_width(1))
+                + PathElement::new(vec![(-3, -3), (3, 3)], red)
+                + PathElement::new(vec![(-3, 3), (3, -3)], red)
+        }))?;
+        Ok(())
+    })
 }
 
 /// `headroom.html`: the answer, the probes plotted, every probe in a table.

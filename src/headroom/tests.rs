@@ -63,3 +63,56 @@ fn a_probe_passes_only_when_every_seed_does() {
     assert!(probe(5, &[None, None]).passed());
     assert!(!probe(5, &[None, Some("pods_unschedulable=0")]).passed());
 }
+
+#[test]
+fn the_probe_chart_spans_the_probed_values_and_marks_answer_and_failure() {
+    let mut h = result(640, Some(1310), Some(1320));
+    h.probes = [640, 1280, 2560, 1920, 1600, 1440, 1360, 1320, 1300, 1310]
+        .iter()
+        .map(|&v| {
+            let fail = v >= 1320;
+            let mut p = probe(v, &[None, if fail { Some("x") } else { None }]);
+            for s in &mut p.runs {
+                s.subnet_used_peak = v / 10;
+            }
+            p
+        })
+        .collect();
+    let svg = page::probe_plot(&h, "subnet_used_peak", "used", Some((300.0, "usable")));
+    assert_eq!(
+        svg,
+        page::probe_plot(&h, "subnet_used_peak", "used", Some((300.0, "usable")))
+    );
+    let texts = crate::report::plot::tests::check_svg(&svg);
+    // The x axis starts near the smallest probe (500), not at 0 (the one "0" is the y
+    // axis's, which runs 0–400) …
+    let ticks: Vec<&str> = texts.iter().map(String::as_str).collect();
+    assert!(
+        ticks.contains(&"500") && ticks.contains(&"3,000"),
+        "{ticks:?}"
+    );
+    assert_eq!(ticks.iter().filter(|t| **t == "0").count(), 1, "{ticks:?}");
+    assert!(ticks.contains(&"400"), "{ticks:?}");
+    for want in [
+        "answer 1,310",
+        "fails 1,320",
+        "usable",
+        "workload.api.replicas",
+        "subnet_used_peak",
+    ] {
+        assert!(ticks.contains(&want), "{want:?} not in {ticks:?}");
+    }
+    // … and "fails" is left out when it is the answer + 1 (the answer's line says it).
+    h.first_failing = Some(1311);
+    let svg = page::probe_plot(&h, "subnet_used_peak", "used", None);
+    assert!(!svg.contains("fails 1,311"));
+    // 10 probes × 2 seeds: seed 1 passes everywhere, seed 2 from 1,320 up fails: 14
+    // green dots, 6 red rings (each over a white dot, with a cross).
+    let circles = |colour: &str| {
+        svg.lines()
+            .filter(|l| l.starts_with("<circle") && l.contains(colour))
+            .count()
+    };
+    assert_eq!(circles("fill=\"#2F855A\""), 14, "{svg}");
+    assert_eq!(circles("stroke=\"#C53030\""), 6, "{svg}");
+}

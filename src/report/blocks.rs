@@ -7,10 +7,12 @@
 //! leave no block whole. One row is a /24 (16 blocks) for subnets up to /21, then wider rows
 //! (32 or 64 blocks) so that a /16 still fits.
 
-use super::chart::{self, Mark, group_thousands, human_time};
-use super::svg::{Anchor, Font, Svg};
+mod svg;
+
+use super::format::{group_thousands, human_time};
 use super::{BlockMap, BlockState, RunOutput};
 use crate::subnet::Ipv4Cidr;
+use svg::{Anchor, Font, Svg, text_width};
 
 /// Colour of each state, in legend order.
 const STATES: [(BlockState, &str, &str); 5] = [
@@ -149,6 +151,26 @@ fn panel(svg: &mut Svg, x: f64, y: f64, width: f64, caption: &str, map: &BlockMa
     42.0 + rows as f64 * cell
 }
 
+/// The states' colour swatches from (`x`, `y`) (top-left), wrapping within `width`.
+/// Returns the height used.
+fn legend(svg: &mut Svg, x: f64, y: f64, width: f64) -> f64 {
+    let font = Font::plain(12.0);
+    let row_h = 18.0;
+    let (mut cx, mut cy) = (x, y);
+    for (_, fill, label) in STATES {
+        let w = 22.0 + text_width(label, font) + 18.0;
+        if cx > x && cx + w > x + width {
+            cx = x;
+            cy += row_h;
+        }
+        let mid = cy + 9.0;
+        svg.rect(cx, mid - 6.0, 14.0, 12.0, fill, None);
+        svg.text(cx + 22.0, mid + 4.0, Anchor::Start, font, label);
+        cx += w;
+    }
+    cy + row_h - y
+}
+
 /// `blocks.svg` for the run: for each subnet, the grid at the first
 /// `InsufficientCidrBlocks` (left, when there was one) and at the end of the run (right).
 pub fn blocks_svg(run: &RunOutput) -> String {
@@ -168,11 +190,7 @@ pub fn blocks_svg(run: &RunOutput) -> String {
         Font::muted(12.5),
         "A prefix needs a free, aligned /28. Scattered single addresses fragment blocks and cause InsufficientCidrBlocks.",
     );
-    let entries: Vec<(Mark, String)> = STATES
-        .iter()
-        .map(|e| (Mark::Swatch(e.1), e.2.to_string()))
-        .collect();
-    let lh = chart::legend(&mut svg, 24.0, 60.0, width - 48.0, &entries);
+    let lh = legend(&mut svg, 24.0, 60.0, width - 48.0);
     let mut y = 60.0 + lh + 16.0;
     if run.blocks_final.is_empty() {
         svg.text(

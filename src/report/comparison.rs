@@ -7,8 +7,8 @@
 //! or troubling EC2 ([`recommend`], whose rule the page states).
 
 use super::Summary;
-use super::chart::group_thousands;
 use super::csv::{Writer, columns};
+use super::format::group_thousands;
 use super::page::wait;
 pub use super::sweep_page::{sweep_html, sweep_svg};
 

@@ -32,7 +32,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, Once};
 
-use super::{RunOutput, blocks, csv, html, plots};
+use super::{RunOutput, blocks, csv, ec2_plot, html, plots};
 use crate::Error;
 
 /// Every file of a run's folder (DESIGN.md §5), as (file name, contents), in a fixed order.
@@ -45,7 +45,7 @@ pub fn render_run(run: &RunOutput) -> Vec<(String, Vec<u8>)> {
         ("pod_waits.csv", csv::pod_waits_csv(&run.pod_waits)),
         ("ips.svg", plots::ips_svg(run)),
         ("subnet.svg", plots::subnet_svg(run)),
-        ("ec2.svg", plots::ec2_svg(run)),
+        ("ec2.svg", ec2_plot::ec2_svg(run)),
         ("blocks.svg", blocks::blocks_svg(run)),
         ("report.html", html::report_html(run)),
     ];

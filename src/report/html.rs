@@ -7,10 +7,10 @@
 
 use std::fmt::Write;
 
-use super::chart::human_time;
+use super::format::escape;
+use super::format::human_time;
 use super::page::{Kpi, int, kpis, page, wait};
-use super::svg::escape;
-use super::{PodWait, RunOutput, Summary, WaitReason, blocks, plots};
+use super::{PodWait, RunOutput, Summary, WaitReason, blocks, ec2_plot, plots};
 
 fn figure(out: &mut String, svg: &str, caption: &str) {
     let _ = writeln!(
@@ -599,7 +599,7 @@ pub fn report_html(run: &RunOutput) -> String {
     body.push_str("<h2>EC2 API calls</h2>\n");
     figure(
         &mut body,
-        &plots::ec2_svg(run),
+        &ec2_plot::ec2_svg(run),
         "Calls by all nodes of the scenario, which share one token bucket per action. Every SDK \
          attempt counts as a call, throttled retries included.",
     );

@@ -6,27 +6,32 @@
 //! function of (scenario, seed).
 //!
 //! - [`csv`] writes the five CSV files of DESIGN.md §5 (exact, locale-free numbers);
-//! - [`plots`] and [`blocks`] draw `ips.svg`, `subnet.svg`, `ec2.svg` and `blocks.svg`;
+//! - [`plots`] and [`ec2_plot`] draw `ips.svg`, `subnet.svg` and `ec2.svg` with plotters
+//!   through [`plot`] (the glue: fonts, legends, integer key-point axes, a tested post-pass);
+//!   [`blocks`] draws `blocks.svg`, the one chart written by hand (a `<title>` per cell);
+//! - [`format`](mod@format) writes numbers, times and text for people (pages and charts alike);
 //! - [`html`] assembles the self-contained `report.html` (style sheet and page frame in the
 //!   private `page` module, shared with `sweep.html`);
 //! - [`comparison`] judges a sweep's cells and writes `sweep.csv`; it re-exports
-//!   `sweep_svg` and `sweep_html`, drawn by the private `sweep_page` module;
+//!   `sweep_svg` and `sweep_html`, drawn by the private `sweep_chart` and `sweep_page`
+//!   modules;
 //! - [`folder`] writes a set of files into an output folder atomically ([`write_run`]).
 //!
 //! PNG copies of the plots are not written: rasterising text needs a font, and the report
 //! embeds none (browsers render the SVG text with the system's fonts).
 
 pub mod blocks;
-pub(crate) mod chart;
 pub mod collect;
 pub mod comparison;
 pub mod csv;
+pub mod ec2_plot;
 pub mod folder;
+pub mod format;
 pub mod html;
 pub(crate) mod page;
-mod pl;
+pub mod plot;
 pub mod plots;
-pub(crate) mod svg;
+mod sweep_chart;
 mod sweep_page;
 pub mod text;
 

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::chart::{group_thousands, human_time};
-use super::svg::escape;
+use super::format::escape;
+use super::format::{group_thousands, human_time};
 
 /// The shared style sheet of `report.html` and `sweep.html`.
 pub(crate) const STYLE: &str = r#"

@@ -8,9 +8,11 @@ use std::path::Path;
 use super::space::{DIMS, Setting};
 use super::{Evaluated, Tune};
 use crate::Error;
-use crate::report::chart::{self, Panel};
+use crate::report::format::escape;
 use crate::report::page::{Kpi, int, kpis, page, wait};
-use crate::report::svg::{Anchor, Font, Svg, escape};
+use crate::report::plot::{self, Frame, Mesh, axis};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
 /// The folder (inside the output) holding the winner's run report.
 pub const WINNER_DIR: &str = "winner";
@@ -170,35 +172,9 @@ const BAD: &str = "#e53e3e";
 
 /// Peak IPs (x) against p99 pod IP wait (y), EC2 calls as the dot's size; the Pareto front
 /// blue, the winner green, infeasible settings red rings; waits far above the rest are
-/// pinned to the top edge.
-fn pareto_svg(t: &Tune, front: &[usize]) -> String {
-    let (width, height) = (960.0, 460.0);
-    let mut svg = Svg::new(
-        width,
-        height,
-        "Pareto front: peak IPs, p99 pod IP wait, EC2 calls",
-    );
-    svg.text(
-        16.0,
-        24.0,
-        Anchor::Start,
-        Font::bold(14.0),
-        "Every setting evaluated: peak IPs held against p99 pod IP wait",
-    );
-    svg.text(
-        16.0,
-        42.0,
-        Anchor::Start,
-        Font::muted(11.5),
-        "Dot area: EC2 calls. Blue: Pareto front of the feasible settings (none better on all three). Green: winner.",
-    );
-    svg.text(
-        16.0,
-        58.0,
-        Anchor::Start,
-        Font::muted(11.5),
-        "Red ring: breaks a constraint in some seed. ▲ at the top edge: a wait off the scale (pods that never got an address).",
-    );
+/// pinned to the top edge under a red triangle.
+pub(super) fn pareto_svg(t: &Tune, front: &[usize]) -> String {
+    let (width, height) = (960, 460);
     let pts: Vec<(f64, f64, f64)> = t
         .evaluated
         .iter()
@@ -221,66 +197,92 @@ fn pareto_svg(t: &Tune, front: &[usize]) -> String {
         all_wait.max(1.0)
     };
     let cmax = pts.iter().map(|p| p.2).fold(1.0, f64::max);
-    let panel = Panel {
-        x: 80.0,
-        y: 78.0,
-        w: width - 120.0,
-        h: height - 138.0,
-        xaxis: chart::value_axis(
+    let frame = Frame {
+        x: axis::value_axis(
             xmax * 1.05,
             true,
             "Peak IPs held by the nodes (mean over seeds)",
         ),
-        yaxis: chart::value_axis(ycap * 1.1, false, "p99 pod IP wait, s (mean)"),
+        y: axis::value_axis(ycap * 1.1, false, "p99 pod IP wait, s (mean)"),
     };
-    panel.draw_axes(&mut svg, true);
-    let mut order: Vec<usize> = (0..pts.len()).collect();
-    // Draw others first, then the front, then the winner on top.
-    order.sort_by_key(|&i| (Some(i) == t.winner, front.contains(&i)));
-    for i in order {
-        let (x, y, c) = pts[i];
-        let (cx, cy) = (panel.px(x), panel.py(y.min(panel.yaxis.max)));
-        let r = 3.0 + 7.0 * (c / cmax).sqrt();
-        let fill = if Some(i) == t.winner {
-            WIN
-        } else if front.contains(&i) {
-            FRONT
-        } else {
-            OTHER
-        };
-        svg.circle(
-            cx,
-            cy,
-            r,
-            fill,
-            if t.feasible(i) { None } else { Some(BAD) },
-        );
-        if y > panel.yaxis.max {
-            svg.polygon(
-                &[(cx - 4.0, cy - 4.0), (cx, cy - 10.0), (cx + 4.0, cy - 4.0)],
-                BAD,
-                1.0,
-            );
-        }
-    }
-    if let Some(w) = t.winner {
-        let (x, y, _) = pts[w];
-        let (cx, cy) = (panel.px(x), panel.py(y.min(panel.yaxis.max)));
-        // Label on the side with room.
-        let (lx, anchor) = if cx > panel.x + panel.w / 2.0 {
-            (cx - 12.0, Anchor::End)
-        } else {
-            (cx + 12.0, Anchor::Start)
-        };
-        svg.text(
-            lx,
-            cy - 12.0,
-            anchor,
-            Font::bold(12.0),
-            &format!("winner: {}", t.evaluated[w].setting.label()),
-        );
-    }
-    svg.finish()
+    plot::draw(
+        (width, height),
+        "Pareto front: peak IPs, p99 pod IP wait, EC2 calls",
+        |root| {
+            let top = plot::header(
+                root,
+                16,
+                "Every setting evaluated: peak IPs held against p99 pod IP wait",
+                &[
+                    "Dot area: EC2 calls. Blue: Pareto front of the feasible settings (none better on all three). Green: winner.",
+                    "Red ring: breaks a constraint in some seed. ▲ at the top edge: a wait off the scale (pods that never got an address).",
+                ],
+            )?;
+            let area = root
+                .clone()
+                .shrink((16, top), (width - 16, height - top as u32));
+            let mut chart = frame.build(&area, (64, 44), (12, 24))?;
+            frame.mesh(&mut chart, Mesh::SERIES)?;
+            let mut order: Vec<usize> = (0..pts.len()).collect();
+            // Draw others first, then the front, then the winner on top.
+            order.sort_by_key(|&i| (Some(i) == t.winner, front.contains(&i)));
+            for i in order {
+                let (x, y, c) = pts[i];
+                let at = frame.at(x, frame.y.clamp(y));
+                // sqrt is exact (IEEE 754), so the radius is the same everywhere.
+                let r = (3.0 + 7.0 * (c / cmax).sqrt()).round() as u32;
+                let fill = if Some(i) == t.winner {
+                    WIN
+                } else if front.contains(&i) {
+                    FRONT
+                } else {
+                    OTHER
+                };
+                let ring = if t.feasible(i) {
+                    TRANSPARENT.stroke_width(0)
+                } else {
+                    plot::rgb(BAD).stroke_width(2)
+                };
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at(at)
+                        + Circle::new((0, 0), r, plot::rgb(fill).filled())
+                        + Circle::new((0, 0), r, ring),
+                ))?;
+                if y > frame.y.max {
+                    chart.draw_series(std::iter::once(
+                        EmptyElement::at(at)
+                            + Polygon::new(
+                                vec![
+                                    (-4, -(r as i32) - 2),
+                                    (0, -(r as i32) - 8),
+                                    (4, -(r as i32) - 2),
+                                ],
+                                plot::rgb(BAD).filled(),
+                            ),
+                    ))?;
+                }
+            }
+            if let Some(w) = t.winner {
+                let (x, y, _) = pts[w];
+                // Label on the side with room.
+                let right = x > (frame.x.min + frame.x.max) / 2.0;
+                let style = plot::anchored(
+                    plot::bold(12.0, plot::INK),
+                    if right { HPos::Right } else { HPos::Left },
+                    VPos::Bottom,
+                );
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at(frame.at(x, frame.y.clamp(y)))
+                        + Text::new(
+                            format!("winner: {}", t.evaluated[w].setting.label()),
+                            (if right { -12 } else { 12 }, -8),
+                            style,
+                        ),
+                ))?;
+            }
+            Ok(())
+        },
+    )
 }
 
 fn setting_row(t: &Tune, i: usize, tag: &str) -> String {

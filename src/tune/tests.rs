@@ -65,3 +65,42 @@ fn objectives_parse_and_bad_ones_say_what_to_use() {
             .contains("peak_ips, subnet_used_peak or ec2_calls")
     );
 }
+
+#[test]
+fn the_pareto_chart_sizes_dots_and_pins_starving_settings_under_a_triangle() {
+    let mut evaluated = vec![
+        eval(sip(8), &[(300, 0.5, 0)]),
+        eval(sip(1), &[(100, 900.0, 0)]),
+        eval(sip(2), &[(150, 0.6, 0)]),
+    ];
+    evaluated[0].runs[0].ec2_calls = 400;
+    let t = Tune {
+        name: "t".into(),
+        objective: Objective::PeakIps,
+        constraints: Criteria::tune_defaults(),
+        seeds: vec![1],
+        unmet: vec![
+            vec![None],
+            vec![Some("ip_wait_p99_s<=fastest+2".into())],
+            vec![None],
+        ],
+        evaluated,
+        winner: Some(2),
+        runner_up: Some(0),
+        rounds: 0,
+        winner_run: None,
+        warnings: vec![],
+    };
+    let front = page::pareto(&t);
+    let svg = page::pareto_svg(&t, &front);
+    assert_eq!(svg, page::pareto_svg(&t, &front), "same data, same bytes");
+    let texts = crate::report::plot::tests::check_svg(&svg);
+    assert!(texts.iter().any(|t| t.starts_with("winner: ")), "{texts:?}");
+    // The 900 s wait is off the scale (3 × the front's 1 s floor): one triangle.
+    assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
+    // Dot radius grows with EC2 calls: 10 px for the busiest, 6 px for 100 of 400.
+    assert!(
+        svg.contains(" r=\"10\"") && svg.contains(" r=\"7\""),
+        "{svg}"
+    );
+}

@@ -1,27 +1,21 @@
-//! A minimal SVG writer for the report's plots.
+//! The block map's SVG writer: the one chart of the reports not drawn with plotters, because
+//! it needs a `<title>` tooltip on each /28 cell (plotters has no element for it).
 //!
-//! The plots are drawn by hand rather than with a charting library: without a font backend
-//! no library can measure text anyway, and writing the few shapes we need keeps every plot a
-//! small, clean, deterministic document. Coordinates are written with at most one decimal,
-//! through Rust's locale-free formatting, so the same data always gives the same bytes.
-//!
-//! Text is left to the viewer's fonts (a system sans-serif stack on the root element, no
-//! embedded or external fonts). Where layout needs a text width (legends, labels) it uses
-//! [`text_width`], a deliberately generous estimate, so that text never overflows its box.
+//! Rectangles and text only. Coordinates are written with at most one decimal, through
+//! Rust's locale-free formatting, so the same map always gives the same bytes. Text is left
+//! to the viewer's fonts (a system sans-serif stack on the root element); where layout needs
+//! a text width it uses [`text_width`], a deliberately generous estimate.
 
 use std::fmt::Write;
 
-/// The font stack every plot uses (system fonts only: the report must work offline).
-pub const FONT_FAMILY: &str =
-    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+use crate::report::format::escape;
+
+pub use crate::report::plot::FONT_FAMILY;
 
 /// Ink colour for text and axes.
 pub const INK: &str = "#1f2933";
 /// Secondary text colour (tick labels, notes).
 pub const MUTED: &str = "#52606d";
-/// Grid lines.
-pub const GRID: &str = "#e4e7eb";
-
 /// Horizontal anchoring of a text element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Anchor {
@@ -99,24 +93,6 @@ pub fn num(x: f64) -> String {
     }
 }
 
-/// Escapes text for XML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Control characters are not allowed in XML 1.0; drop them.
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// An SVG document being written.
 pub struct Svg {
     width: f64,
@@ -170,95 +146,8 @@ impl Svg {
         );
     }
 
-    /// A straight line; `dash` is an SVG `stroke-dasharray` such as `"4 3"`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn line(
-        &mut self,
-        x1: f64,
-        y1: f64,
-        x2: f64,
-        y2: f64,
-        stroke: &str,
-        width: f64,
-        dash: Option<&str>,
-    ) {
-        let _ = write!(
-            self.body,
-            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\" stroke-width=\"{}\"",
-            num(x1),
-            num(y1),
-            num(x2),
-            num(y2),
-            num(width),
-        );
-        if let Some(d) = dash {
-            let _ = write!(self.body, " stroke-dasharray=\"{d}\"");
-        }
-        self.body.push_str("/>\n");
-    }
-
-    /// An open polyline through `points`.
-    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64) {
-        if points.is_empty() {
-            return;
-        }
-        self.body.push_str("<polyline points=\"");
-        push_points(&mut self.body, points);
-        let _ = writeln!(
-            self.body,
-            "\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{}\" stroke-linejoin=\"round\"/>",
-            num(width)
-        );
-    }
-
-    /// A filled polygon (an area under or between curves).
-    pub fn polygon(&mut self, points: &[(f64, f64)], fill: &str, opacity: f64) {
-        if points.len() < 3 {
-            return;
-        }
-        self.body.push_str("<polygon points=\"");
-        push_points(&mut self.body, points);
-        let _ = writeln!(
-            self.body,
-            "\" fill=\"{fill}\" fill-opacity=\"{}\" stroke=\"none\"/>",
-            opacity_str(opacity)
-        );
-    }
-
-    /// A filled circle.
-    pub fn circle(&mut self, cx: f64, cy: f64, r: f64, fill: &str, stroke: Option<&str>) {
-        let _ = write!(
-            self.body,
-            "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{fill}\"",
-            num(cx),
-            num(cy),
-            num(r)
-        );
-        if let Some(s) = stroke {
-            let _ = write!(self.body, " stroke=\"{s}\" stroke-width=\"1.2\"");
-        }
-        self.body.push_str("/>\n");
-    }
-
     /// A line of text; `y` is the baseline.
     pub fn text(&mut self, x: f64, y: f64, anchor: Anchor, font: Font, content: &str) {
-        self.text_inner(x, y, anchor, font, content, None);
-    }
-
-    /// Text rotated −90° about its anchor point (a vertical axis label).
-    pub fn text_vertical(&mut self, x: f64, y: f64, font: Font, content: &str) {
-        self.text_inner(x, y, Anchor::Middle, font, content, Some(-90));
-    }
-
-    fn text_inner(
-        &mut self,
-        x: f64,
-        y: f64,
-        anchor: Anchor,
-        font: Font,
-        content: &str,
-        rotate: Option<i32>,
-    ) {
         let _ = write!(
             self.body,
             "<text x=\"{x}\" y=\"{y}\" font-size=\"{}\" fill=\"{}\"",
@@ -272,14 +161,6 @@ impl Svg {
         }
         if font.bold {
             self.body.push_str(" font-weight=\"600\"");
-        }
-        if let Some(deg) = rotate {
-            let _ = write!(
-                self.body,
-                " transform=\"rotate({deg} {} {})\"",
-                num(x),
-                num(y)
-            );
         }
         let _ = writeln!(self.body, ">{}</text>", escape(content));
     }
@@ -303,27 +184,6 @@ impl Svg {
     }
 }
 
-fn opacity_str(o: f64) -> String {
-    let hundredths = (o.clamp(0.0, 1.0) * 100.0).round() as u32;
-    match hundredths {
-        0 => "0".into(),
-        100 => "1".into(),
-        _ => format!("0.{hundredths:02}")
-            .trim_end_matches('0')
-            .to_string(),
-    }
-}
-fn push_points(out: &mut String, points: &[(f64, f64)]) {
-    for (i, &(x, y)) in points.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(&num(x));
-        out.push(',');
-        out.push_str(&num(y));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,14 +196,6 @@ mod tests {
         assert_eq!(num(12.96), "13");
         assert_eq!(num(-3.25), "-3.3");
         assert_eq!(num(f64::NAN), "0");
-    }
-
-    #[test]
-    fn opacity_is_short_and_exact() {
-        assert_eq!(opacity_str(1.0), "1");
-        assert_eq!(opacity_str(0.5), "0.5");
-        assert_eq!(opacity_str(0.35), "0.35");
-        assert_eq!(opacity_str(0.0), "0");
     }
 
     #[test]
