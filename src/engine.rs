@@ -20,6 +20,7 @@
 //! Samples for `timeseries.csv` are taken every `sample_interval`; the sample at time `t`
 //! reflects every event at or before `t`.
 
+mod autoscale;
 mod events;
 mod queue;
 
@@ -92,6 +93,16 @@ enum Kind {
     Launch { node: u32 },
     /// Node `node` turns Ready (its first ipamd init succeeded, §6.3).
     Ready { node: u32 },
+    /// Karpenter: the provisioner's batch window may close.
+    Batch,
+    /// Karpenter: pods still pending re-trigger the provisioner.
+    Requeue,
+    /// Karpenter: the subnets' available addresses are read again.
+    SubnetRefresh,
+    /// Karpenter: the disruption controller polls.
+    Disruption,
+    /// Karpenter: a disruption command is validated and carried out.
+    Validate,
 }
 
 /// The engine's half of [`Effects`]: the event queue, the one live wake-up per node, the
@@ -106,6 +117,8 @@ struct Hooks {
     collector: Collector,
     /// Recorded events, when asked for.
     log: Option<Vec<EventRecord>>,
+    /// Karpenter, when the scenario has node pools.
+    karpenter: Option<autoscale::Autoscaler>,
 }
 
 impl Hooks {
@@ -151,6 +164,20 @@ impl Effects for Hooks {
 
     fn recording(&self) -> bool {
         self.log.is_some()
+    }
+
+    fn pending(&mut self, _pod: u32, now: Millis) {
+        if let Some(k) = &mut self.karpenter
+            && let Some(at) = k.pending(now)
+        {
+            self.push(at, Kind::Batch);
+        }
+    }
+
+    fn pod_moved(&mut self, node: usize, now: Millis) {
+        if let Some(k) = &mut self.karpenter {
+            k.pod_moved(node, now);
+        }
     }
 
     fn record(
@@ -199,6 +226,8 @@ struct Sim<'a> {
     events: u64,
     /// Run [`crate::invariants::check`] between event batches.
     check_invariants: bool,
+    /// Idle-tick skipping for the ipamds of nodes launched during the run.
+    skip_idle_ticks: bool,
 }
 
 impl<'a> Sim<'a> {
@@ -225,9 +254,10 @@ impl<'a> Sim<'a> {
             workloads,
             collector: Collector::new(s),
             log: record_events.then(Vec::new),
+            karpenter: autoscale::Autoscaler::new(s),
         };
         cluster.start(&mut hooks);
-        Ok(Sim {
+        let mut sim = Sim {
             scenario: s,
             ec2,
             cluster,
@@ -235,7 +265,10 @@ impl<'a> Sim<'a> {
             cursor: 0,
             events: 0,
             check_invariants: options.check_invariants,
-        })
+            skip_idle_ticks: options.skip_idle_ticks,
+        };
+        sim.start_autoscaler();
+        Ok(sim)
     }
 
     fn run(&mut self, progress: &mut dyn FnMut(Millis)) {
@@ -283,6 +316,11 @@ impl<'a> Sim<'a> {
                         cluster.launch_node(node as usize, t, &mut self.ec2, fx)
                     }
                     Kind::Ready { node } => cluster.node_ready(node as usize, t, fx),
+                    Kind::Batch => self.batch(t),
+                    Kind::Requeue => self.requeue(t),
+                    Kind::SubnetRefresh => self.subnet_refresh(t),
+                    Kind::Disruption => self.disruption(t),
+                    Kind::Validate => self.validate(t),
                 }
             }
         }

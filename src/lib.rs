@@ -27,6 +27,7 @@ pub mod headroom;
 pub mod import;
 pub mod invariants;
 pub mod ipamd;
+pub mod karpenter;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -16,14 +16,16 @@ use sha2::{Digest, Sha256};
 
 /// One scenario per feature: prefix delegation with other tenants (the embedded default),
 /// secondary IPs with WARM_ENI_TARGET, WARM_IP_TARGET + MINIMUM_IP_TARGET, custom networking,
-/// a replayed trace, a run started from imported AWS/kubectl exports with an audit-log workload.
-const SCENARIOS: [&str; 6] = [
+/// a replayed trace, a run started from imported AWS/kubectl exports with an audit-log workload,
+/// a Karpenter node pool over a day.
+const SCENARIOS: [&str; 7] = [
     "default",
     "sip-warm-eni",
     "warm-ip",
     "custom-networking",
     "trace-replay",
     "imported/scenario",
+    "karpenter",
 ];
 
 const LIST: &str = "tests/digests.txt";

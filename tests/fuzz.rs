@@ -241,6 +241,52 @@ fn nodegroup() -> impl Strategy<Value = String> {
         })
 }
 
+/// A Karpenter `[[nodepool]]` (issue 10 item 3), now and then none of its optional keys.
+fn nodepool() -> impl Strategy<Value = String> {
+    (
+        name(),
+        prop::collection::vec(instance_type(), 0..3),
+        pick(
+            vec!["[\"default\"]"],
+            vec!["[]", "[\"nope\"]", "[\"default\", \"default\"]"],
+        ),
+        prop::option::of(pick(vec!["0", "1", "3", "50"], vec!["-1", "4294967296"])),
+        prop::option::of(pick(
+            vec!["WhenEmpty", "WhenEmptyOrUnderutilized"],
+            vec!["Balanced", "whenempty", ""],
+        )),
+        prop::option::of(pick(
+            vec!["0s", "30s", "5m", "Never"],
+            vec!["-1s", "never", "1e400s", ""],
+        )),
+        prop::option::weighted(0.1, int()),
+    )
+        .prop_map(|(n, types, subnets, limit, policy, after, max_pods)| {
+            let types: Vec<String> = types.iter().map(|t| format!("{t:?}")).collect();
+            let mut s = format!(
+                "\n[[nodepool]]\nname = {n:?}\ninstance_types = [{}]\nsubnets = {subnets}\n",
+                types.join(", ")
+            );
+            if let Some(l) = limit {
+                s += &format!("limits = {{ nodes = {l} }}\n");
+            }
+            let mut d = Vec::new();
+            if let Some(p) = policy {
+                d.push(format!("consolidation_policy = {p:?}"));
+            }
+            if let Some(a) = after {
+                d.push(format!("consolidate_after = {a:?}"));
+            }
+            if !d.is_empty() {
+                s += &format!("disruption = {{ {} }}\n", d.join(", "));
+            }
+            if let Some(m) = max_pods {
+                s += &format!("max_pods = {m}\n");
+            }
+            s
+        })
+}
+
 fn workload() -> impl Strategy<Value = String> {
     // Step times in order (a subsequence), now and then any duration in any order.
     let times = prop_oneof![
@@ -397,9 +443,10 @@ fn scenario_toml() -> impl Strategy<Value = String> {
         prop::option::of(model_and_ec2()),
         prop::collection::vec(nodegroup(), 1..3),
         prop::collection::vec(workload(), 1..3),
+        prop::collection::vec(nodepool(), 0..2),
     )
         .prop_map(
-            |(n, seed, dur, sample, subnets, cni, model, groups, loads)| {
+            |(n, seed, dur, sample, subnets, cni, model, groups, loads, pools)| {
                 let mut s = String::new();
                 if let Some(n) = n {
                     s += &format!("name = {n:?}\n");
@@ -419,6 +466,9 @@ fn scenario_toml() -> impl Strategy<Value = String> {
                 }
                 for w in loads {
                     s += &w;
+                }
+                for p in pools {
+                    s += &p;
                 }
                 s
             },

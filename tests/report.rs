@@ -88,6 +88,8 @@ fn synthetic() -> RunOutput {
             ec2_calls: 100 + u64::from(i),
             ready_s: Some(1.5),
             ipamd_restarts: 0,
+            launched_s: Some(0.0),
+            terminated_s: None,
         })
         .collect();
     let pod_waits: Vec<PodWait> = (0..40)
@@ -174,6 +176,9 @@ fn synthetic() -> RunOutput {
             nodes_ready_final: 12,
             node_ready_p50_s: Some(1.5),
             node_ready_max_s: Some(1.5),
+            nodes_launched: 0,
+            nodes_terminated: 0,
+            ip_waits_unseen_by_karpenter: 0,
         },
         nodes,
         timeseries,

@@ -167,7 +167,7 @@ fragmentation_score_final,fragmentation_score_max,ec2_calls,ec2_throttled,events
     for (file, head) in [
         (
             "nodes.csv",
-            "node,nodegroup,instance_type,max_pods,pods,enis,secondary_ips,prefixes,total_ips,assigned_ips,warm_ips,cooling_ips,total_ips_peak,ec2_calls,ready_s,ipamd_restarts",
+            "node,nodegroup,instance_type,max_pods,pods,enis,secondary_ips,prefixes,total_ips,assigned_ips,warm_ips,cooling_ips,total_ips_peak,ec2_calls,ready_s,ipamd_restarts,launched_s,terminated_s",
         ),
         (
             "timeseries.csv",

@@ -31,6 +31,7 @@ fn every_shipped_scenario_loads_and_generates() {
         "custom-networking",
         "trace-replay",
         "scale-5k",
+        "karpenter",
     ] {
         assert!(
             names.iter().any(|n| n == want),

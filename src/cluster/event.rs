@@ -24,8 +24,15 @@ pub enum EventKind {
     NodeReady,
     /// A node's ipamd started again.
     IpamdRestart,
-    /// A node of a group with a later `start` found no address for its primary ENI.
+    /// A node of a group with a later `start` (or one Karpenter launched) found no address
+    /// for its primary ENI.
     NodeLaunchFailed,
+    /// Karpenter launched a node (`[[nodepool]]`).
+    NodeLaunched,
+    /// Karpenter's consolidation terminated a node.
+    NodeTerminated,
+    /// A pod of a node being consolidated was evicted (pending again).
+    PodEvicted,
     /// A node's pool went from `a` to `b` total IPs (ENIs in `enis`).
     Pool {
         /// ENIs before.

@@ -28,6 +28,7 @@
 //! `assemble.rs` (nodes from a scenario), `pods.rs` (bind, retry, delete, drain).
 
 mod assemble;
+mod autoscale;
 mod event;
 mod node;
 mod pod;
@@ -73,6 +74,12 @@ pub trait Effects {
         a: u32,
         b: u32,
     );
+    /// `pod` became pending: no node had room for it (Karpenter's provisioner is triggered
+    /// by such pods). Default: nothing.
+    fn pending(&mut self, _pod: u32, _now: Millis) {}
+    /// A pod was bound to node `node` or left it (Karpenter's `lastPodEventTime`). Default:
+    /// nothing.
+    fn pod_moved(&mut self, _node: usize, _now: Millis) {}
     /// A bound pod's wait for an address ended at `until`: it got one (`got_ip`), or was
     /// deleted, or the run ended. `reason` is the one that held it up last.
     fn pod_waited(
@@ -113,6 +120,8 @@ pub struct Cluster {
     unschedulable: VecDeque<u32>,
     /// Pinned node of a trace pod, if any (dense: `u32::MAX` = not pinned).
     pins: Vec<u32>,
+    /// Some pod is pinned (a trace's `node` column).
+    any_pinned: bool,
     counts: PodCounts,
     /// kubelet's CNI ADD retry interval.
     cni_retry: Millis,
@@ -124,12 +133,14 @@ impl Cluster {
     /// A cluster without nodes, for `pods` pods (ids `0..pods`, all absent), kubelet retrying
     /// a failed CNI ADD every `cni_retry`. `pin(p)` is the node pod `p` must go to, if any.
     pub fn new(pods: u32, cni_retry: Millis, pin: impl Fn(u32) -> Option<u32>) -> Self {
+        let pins: Vec<u32> = (0..pods).map(|p| pin(p).unwrap_or(u32::MAX)).collect();
         Cluster {
+            any_pinned: pins.iter().any(|&p| p != u32::MAX),
             nodes: Vec::new(),
             scheduler: Scheduler::new(0),
             pods: vec![PodPhase::Absent; pods as usize],
             unschedulable: VecDeque::new(),
-            pins: (0..pods).map(|p| pin(p).unwrap_or(u32::MAX)).collect(),
+            pins,
             counts: PodCounts::default(),
             cni_retry,
             imported_pods: Vec::new(),

@@ -37,6 +37,12 @@ pub struct Node {
     /// Taken out of the cluster ([`super::Cluster::remove_node`]): it keeps its index, so
     /// queued events naming it stay valid, and never gets a pod again.
     pub removed: bool,
+    /// The `[[nodepool]]` that launched it (Karpenter), if one did; `nodegroup` is then
+    /// meaningless.
+    pub pool: Option<usize>,
+    /// When its instance terminated (Karpenter's consolidation, or a launch that found no
+    /// address); `None` while it runs.
+    pub terminated: Option<Millis>,
 }
 
 impl Node {
@@ -63,6 +69,8 @@ impl Node {
             schedulable: true,
             start: 0,
             removed: false,
+            pool: None,
+            terminated: None,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::time::Millis;
 
 impl Cluster {
     /// Moves `pod` to `phase`, keeping the live-pod counts exact; returns its old phase.
-    fn set_phase(&mut self, pod: u32, phase: PodPhase) -> PodPhase {
+    pub(super) fn set_phase(&mut self, pod: u32, phase: PodPhase) -> PodPhase {
         let old = std::mem::replace(&mut self.pods[pod as usize], phase);
         self.counts.leave(old);
         self.counts.enter(phase);
@@ -42,6 +42,7 @@ impl Cluster {
                 self.set_phase(pod, PodPhase::Unschedulable);
                 self.counts.ever_unschedulable += 1;
                 self.unschedulable.push_back(pod);
+                fx.pending(pod, now);
             }
         }
     }
@@ -65,6 +66,7 @@ impl Cluster {
         let room = node.has_room().then_some(node.pods);
         self.scheduler.update(n, room);
         fx.record(now, EventKind::PodBound, Some(pod), Some(n as u32), 0, 0);
+        fx.pod_moved(n, now);
         let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(ip) => {
                 fx.record(now, EventKind::PodIp, Some(pod), Some(n as u32), ip, 0);
@@ -137,6 +139,7 @@ impl Cluster {
                 node as usize
             }
         };
+        fx.pod_moved(n, now);
         let node = &mut self.nodes[n];
         node.pods -= 1;
         let room = node.has_room().then_some(node.pods);

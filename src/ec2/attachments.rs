@@ -36,6 +36,30 @@ impl Ec2 {
         })
     }
 
+    /// The instance that has `enis` attached terminates (`TerminateInstances`, called by
+    /// Karpenter, not ipamd: no token or count here). EC2 deletes each attached ENI with
+    /// the instance (`DeleteOnTermination`: the launch's primary ENI by default, ipamd's
+    /// secondary ENIs by its Modify at attach) and every address and prefix on it returns
+    /// to its subnet. An ENI of the list that is `available` (not attached) or already
+    /// deleted is left alone. Returns the ENIs deleted.
+    pub fn terminate_instance(&mut self, enis: &[EniId]) -> Vec<EniId> {
+        let mut deleted = Vec::new();
+        for &eni in enis {
+            let rec = &mut self.enis[eni.0 as usize];
+            if rec.deleted || self.available.contains_key(&eni) {
+                continue;
+            }
+            rec.deleted = true;
+            let subnet = &mut self.subnets[rec.subnet];
+            for c in rec.cidrs.drain(..) {
+                super::release(subnet, c);
+            }
+            subnet.free_address(rec.primary);
+            deleted.push(eni);
+        }
+        deleted
+    }
+
     /// The leaked-ENI cleanup's `DescribeNetworkInterfaces` (`getLeakedENIs`, ipamd-policy
     /// §7.5): filtered on ipamd's tag key, status `available` and the VPC, so it lists every
     /// node's detached ENIs, of which those whose `createdAt` is at least `min_age` old.

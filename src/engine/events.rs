@@ -8,7 +8,9 @@
 //! - `node_ready`: a node became Ready (its first ipamd init succeeded; from then on pods may
 //!   be bound to it); `node_launch_failed`: a node of a group with a later `start` found no
 //!   address for its primary ENI; `ipamd_restart`: a node's ipamd started again (after a
-//!   failed init, spec §6.4);
+//!   failed init, spec §6.4); with `[[nodepool]]`s, `node_launched` (Karpenter launched the
+//!   node; it boots, then turns Ready as any node), `node_terminated` (consolidation removed
+//!   it: its ENIs are deleted) and `pod_evicted` (a pod of a consolidated node, pending again);
 //! - `pool`: a node's pool changed during one ipamd wake-up; `detail` = `total_ips A->B
 //!   enis X->Y`.
 //!
@@ -86,6 +88,9 @@ impl EventLog {
                 EventKind::NodeReady => "node_ready",
                 EventKind::IpamdRestart => "ipamd_restart",
                 EventKind::NodeLaunchFailed => "node_launch_failed",
+                EventKind::NodeLaunched => "node_launched",
+                EventKind::NodeTerminated => "node_terminated",
+                EventKind::PodEvicted => "pod_evicted",
                 EventKind::Pool {
                     enis_before,
                     enis_after,

@@ -37,6 +37,7 @@ mod pass;
 mod process;
 mod schedule;
 mod state;
+mod terminate;
 
 use parts::{Config, Counters, Held, Life, Pass, Timers};
 use state::{Cleanup, HeldEni, Main, Op, Stage, TickKind};

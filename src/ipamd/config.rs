@@ -179,6 +179,18 @@ pub struct ModelConfig {
     /// probe's 10 s grid.
     #[serde(default = "eighty_seconds")]
     pub liveness_kill: Duration,
+    /// A Karpenter node's boot: from its launch (EC2 Fleet's answer; the primary ENI takes
+    /// its address then) to the aws-node container starting, after which ipamd's own start
+    /// and init decide readiness as for any node (spec §6.3). Default 30 s: EKS Linux nodes
+    /// launched by Karpenter take about 30 s "to become available to schedule your pods"
+    /// (O. Faruk, "How I Reduced EKS Windows Node Start Time From 5 Min to ~90s",
+    /// HackerNoon, 2024-06-08; the same order as Karpenter's docs' "average node startup
+    /// time" well within a Spot 2-minute notice, `website/content/en/docs/concepts/
+    /// disruption.md`). That figure includes aws-node's start, so the model's Ready comes
+    /// a little later (by ipamd's init, about a second). Node groups are not affected:
+    /// their nodes are up at their `start`.
+    #[serde(default = "thirty_seconds")]
+    pub node_boot: Duration,
 }
 
 impl Default for ModelConfig {
@@ -189,6 +201,7 @@ impl Default for ModelConfig {
             imds_delay: Duration(SECOND),
             ipamd_start_delay: Duration(0),
             liveness_kill: eighty_seconds(),
+            node_boot: thirty_seconds(),
         }
     }
 }
@@ -204,6 +217,9 @@ fn yes() -> bool {
 }
 fn one_second() -> Duration {
     Duration(SECOND)
+}
+fn thirty_seconds() -> Duration {
+    Duration(30 * SECOND)
 }
 fn eighty_seconds() -> Duration {
     Duration(80 * SECOND)

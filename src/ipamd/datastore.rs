@@ -165,6 +165,11 @@ impl Datastore {
         }
     }
 
+    /// Forgets every ENI and pod (the instance is gone), keeping the mode and cooldown.
+    pub fn clear(&mut self) {
+        *self = Datastore::new(self.mode, self.cooldown);
+    }
+
     /// An empty datastore with the same mode and cooldown (a new ipamd process's).
     pub fn emptied(&self) -> Self {
         Datastore::new(self.mode, self.cooldown)

@@ -212,7 +212,10 @@ impl Collector {
                 let st = n.ipamd.stats(end);
                 NodeRow {
                     node: n.name.clone(),
-                    nodegroup: s.nodegroups[n.nodegroup].name.clone(),
+                    nodegroup: match n.pool {
+                        Some(p) => s.nodepools[p].name.clone(),
+                        None => s.nodegroups[n.nodegroup].name.clone(),
+                    },
                     instance_type: n.instance.name.clone(),
                     max_pods: n.max_pods,
                     pods: n.pods,
@@ -225,22 +228,29 @@ impl Collector {
                     cooling_ips: st.cooling_ips,
                     total_ips_peak: st.total_ips_peak,
                     ec2_calls: st.ec2_calls,
-                    ready_s: ready_at(n, end).map(|t| t as f64 / 1000.0),
+                    ready_s: ready_or_was(n, end).map(|t| t as f64 / 1000.0),
                     ipamd_restarts: n.ipamd.restarts(),
+                    launched_s: (n.start <= end).then(|| n.start as f64 / 1000.0),
+                    terminated_s: n.terminated.map(|t| t as f64 / 1000.0),
                 }
             })
             .collect();
         let ec2_rows = ec2_rows(ec2);
         // Nodes whose group's start came but that never joined: no primary address.
-        let nodes_launch_failed = nodes
-            .iter()
-            .filter(|n| !n.joined && s.nodegroups[n.nodegroup].start <= end)
-            .count() as u32;
-        // Time from each node's start to Ready, over nodes Ready by the end.
+        let nodes_launch_failed =
+            nodes.iter().filter(|n| !n.joined && n.start <= end).count() as u32;
+        // Time from each node's start to Ready, over nodes Ready by the end (and nodes
+        // Karpenter removed after they had been Ready).
         let mut ready_ms: Vec<Millis> = nodes
             .iter()
-            .filter_map(|n| Some(ready_at(n, end)? - s.nodegroups[n.nodegroup].start))
+            .filter_map(|n| Some(ready_or_was(n, end)? - n.start))
             .collect();
+        let nodes_ready_final = nodes.iter().filter(|n| ready_at(n, end).is_some()).count() as u32;
+        let nodes_launched = nodes.iter().filter(|n| n.pool.is_some()).count() as u32;
+        let nodes_terminated = nodes
+            .iter()
+            .filter(|n| n.joined && n.terminated.is_some())
+            .count() as u32;
         ready_ms.sort_unstable();
         let ready_pct = |p: u64| -> Option<f64> {
             let n = ready_ms.len() as u64;
@@ -286,9 +296,18 @@ impl Collector {
             ec2_throttled: ec2.total_throttled(),
             events,
             nodes_launch_failed,
-            nodes_ready_final: ready_ms.len() as u32,
+            nodes_ready_final,
             node_ready_p50_s: ready_pct(50),
             node_ready_max_s: ready_ms.last().map(|m| *m as f64 / 1000.0),
+            nodes_launched,
+            nodes_terminated,
+            // With node pools, every pod that waited for an address on a Ready node waited
+            // unseen by Karpenter: it was scheduled, so it triggered no launch.
+            ip_waits_unseen_by_karpenter: if s.nodepools.is_empty() {
+                0
+            } else {
+                self.waits.len() as u32
+            },
         };
         RunOutput {
             summary,
@@ -304,9 +323,17 @@ impl Collector {
     }
 }
 
-/// When node `n` became Ready, if it did by `end`.
+/// When node `n` became Ready, if it did by `end` (and still is).
 fn ready_at(n: &Node, end: Millis) -> Option<Millis> {
     n.ipamd.ready_at().filter(|&t| n.ready && t <= end)
+}
+
+/// When node `n` became Ready, if it did by `end`, whether it still is or Karpenter has
+/// removed it since.
+fn ready_or_was(n: &Node, end: Millis) -> Option<Millis> {
+    n.ipamd
+        .ready_at()
+        .filter(|&t| (n.ready || n.terminated.is_some()) && t <= end)
 }
 
 fn block_maps(ec2: &Ec2, at: Millis) -> Vec<BlockMap> {

@@ -158,6 +158,21 @@ fn summary_rows(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
             "Node start to Ready, longest",
             s.node_ready_max_s.map_or("none".to_string(), wait),
         ),
+        (
+            "nodes_launched",
+            "Nodes Karpenter launched",
+            int(s.nodes_launched.into()),
+        ),
+        (
+            "nodes_terminated",
+            "Nodes Karpenter's consolidation terminated",
+            int(s.nodes_terminated.into()),
+        ),
+        (
+            "ip_waits_unseen_by_karpenter",
+            "Pods that waited for an IP unseen by Karpenter",
+            int(s.ip_waits_unseen_by_karpenter.into()),
+        ),
     ]
 }
 
@@ -575,6 +590,7 @@ pub fn report_html(run: &RunOutput) -> String {
     callouts(&mut body, run);
     settings(&mut body, run);
     readiness_table(&mut body, run);
+    super::autoscale::karpenter_section(&mut body, run);
 
     body.push_str("<h2>IP addresses held</h2>\n");
     figure(

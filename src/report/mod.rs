@@ -20,6 +20,7 @@
 //! PNG copies of the plots are not written: rasterising text needs a font, and the report
 //! embeds none (browsers render the SVG text with the system's fonts).
 
+mod autoscale;
 pub mod blocks;
 pub mod collect;
 pub mod comparison;
@@ -95,6 +96,14 @@ pub struct Summary {
     /// Longest time from a node's start to Ready, over nodes that became Ready.
     #[serde(serialize_with = "csv::ser_opt_secs")]
     pub node_ready_max_s: Option<f64>,
+    /// Nodes Karpenter launched (`[[nodepool]]`), launches that found no address included.
+    pub nodes_launched: u32,
+    /// Nodes Karpenter's consolidation terminated.
+    pub nodes_terminated: u32,
+    /// Pods that waited for an address on a Ready node while node pools were there to
+    /// scale: Karpenter does not see them (they are scheduled), so none triggered a launch.
+    /// 0 without node pools.
+    pub ip_waits_unseen_by_karpenter: u32,
 }
 
 /// `nodes.csv`: one row per node at the end of the run.
@@ -114,11 +123,19 @@ pub struct NodeRow {
     pub cooling_ips: u32,
     pub total_ips_peak: u32,
     pub ec2_calls: u64,
-    /// When the node became Ready; empty if it never did.
+    /// When the node became Ready (also if Karpenter removed it since); empty if it never
+    /// did.
     #[serde(serialize_with = "csv::ser_opt_secs")]
     pub ready_s: Option<f64>,
     /// How often its ipamd started again (spec §6.4).
     pub ipamd_restarts: u32,
+    /// When its instance started (its group's `start`, or Karpenter's launch); empty if
+    /// that time is after the run.
+    #[serde(serialize_with = "csv::ser_opt_secs")]
+    pub launched_s: Option<f64>,
+    /// When Karpenter terminated it (or its launch found no address); empty while it runs.
+    #[serde(serialize_with = "csv::ser_opt_secs")]
+    pub terminated_s: Option<f64>,
 }
 
 /// `timeseries.csv`: one row per `sample_interval` (the last two columns cumulative).

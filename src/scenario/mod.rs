@@ -14,6 +14,7 @@
 //! delegation on a non-Nitro type falls back to secondary IPs) are [`Scenario::warnings`].
 
 mod error;
+mod nodepool;
 mod overrides;
 mod raw;
 mod start;
@@ -25,6 +26,7 @@ use serde::Deserialize as _;
 use toml::de::DeTable;
 
 pub use error::{Location, ScenarioError, shown};
+pub use nodepool::{ConsolidationPolicy, DEFAULT_CONSOLIDATE_AFTER, NodePool};
 pub use overrides::parse_override;
 pub use start::Start;
 
@@ -96,6 +98,9 @@ pub struct Scenario {
     /// Node groups, in file order. Nodes are numbered across them in this order:
     /// group 0's nodes first (see [`Scenario::node_index`]).
     pub nodegroups: Vec<NodeGroup>,
+    /// `[[nodepool]]`s (Karpenter), in file order. Their nodes are launched during the run
+    /// and numbered after every node group's, in launch order.
+    pub nodepools: Vec<NodePool>,
     /// Workloads, in file order (their index names their random stream).
     pub workloads: Vec<WorkloadSpec>,
     /// `[start]`: the real cluster the run starts from (its nodes come before the node

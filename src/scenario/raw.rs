@@ -39,6 +39,42 @@ pub(super) struct RawScenario {
     pub nodegroup: Vec<Spanned<RawNodeGroup>>,
     #[serde(default)]
     pub workload: Vec<Spanned<RawWorkload>>,
+    #[serde(default)]
+    pub nodepool: Vec<Spanned<RawNodePool>>,
+}
+
+/// One `[[nodepool]]` (Karpenter v1 `NodePool`, in the scenario's snake_case words).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNodePool {
+    pub name: Spanned<String>,
+    pub instance_types: Spanned<Vec<Spanned<String>>>,
+    pub subnets: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub limits: Option<Spanned<RawLimits>>,
+    #[serde(default)]
+    pub disruption: Option<Spanned<RawDisruption>>,
+    #[serde(default)]
+    pub max_pods: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub host_network_pods: Option<Spanned<i64>>,
+}
+
+/// `limits = { nodes = 50 }` (Karpenter's `spec.limits`; only `nodes` is modelled).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub nodes: Spanned<i64>,
+}
+
+/// `disruption = { consolidation_policy = "WhenEmpty", consolidate_after = "30s" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDisruption {
+    #[serde(default)]
+    pub consolidation_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    pub consolidate_after: Option<Spanned<String>>,
 }
 
 /// One `[[nodegroup]]`.

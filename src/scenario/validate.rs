@@ -129,6 +129,14 @@ pub(super) fn build(
             format_duration(duration)
         ));
     }
+    let nodepools = super::nodepool::nodepools(
+        &raw.nodepool,
+        &subnets,
+        &nodegroups,
+        &cni,
+        loc,
+        &mut warnings,
+    )?;
     let workloads = workloads(
         &raw.workload,
         duration,
@@ -147,6 +155,7 @@ pub(super) fn build(
         model: raw.model.unwrap_or_default(),
         ec2: raw.ec2.unwrap_or_default(),
         nodegroups,
+        nodepools,
         workloads,
         start,
         source: loc.source.to_string(),
@@ -183,7 +192,7 @@ fn check_folder_name(name: &str) -> std::result::Result<(), String> {
 
 /// Subnet, node group and workload names label rows, charts and messages: one line, of a
 /// length a chart legend can hold.
-fn check_label(what: &str, name: &str) -> std::result::Result<(), String> {
+pub(super) fn check_label(what: &str, name: &str) -> std::result::Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err(format!(
             "the {what} name {name:?} has a control character (a line break, a tab); use letters, digits, '-', '_' or '.'"
@@ -262,7 +271,7 @@ fn check_subnet(s: &SubnetConfig, span: Range<usize>, loc: &Locator<'_>) -> Resu
         .map_err(|e| loc.invalid(span, e.to_string()))
 }
 
-fn subnet_index(
+pub(super) fn subnet_index(
     key: &str,
     name: &Spanned<String>,
     subnets: &[SubnetConfig],
@@ -285,7 +294,13 @@ fn subnet_index(
 }
 
 /// An integer that must be in `min..=u32::MAX`.
-fn int(v: &Spanned<i64>, key: &str, min: i64, what: &str, loc: &Locator<'_>) -> Result<u32> {
+pub(super) fn int(
+    v: &Spanned<i64>,
+    key: &str,
+    min: i64,
+    what: &str,
+    loc: &Locator<'_>,
+) -> Result<u32> {
     let n = *v.get_ref();
     if n < min {
         return Err(loc.invalid(v.span(), format!("{key} = {n}: {what}")));
