@@ -308,6 +308,7 @@ impl Collector {
             } else {
                 self.waits.len() as u32
             },
+            pods_unschedulable_after_ready: pods.unschedulable_settled,
         };
         RunOutput {
             summary,
