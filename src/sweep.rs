@@ -51,11 +51,12 @@ impl std::str::FromStr for Vary {
     type Err = Error;
 
     /// Parses `KEY=V1,V2,..`. Values are separated by commas and trimmed; a value cannot
-    /// itself contain a comma.
+    /// itself contain a comma. This is `--vary`'s clap value parser: the message says what is
+    /// wrong, clap names the flag and the value.
     fn from_str(text: &str) -> Result<Vary, Error> {
         let bad = |why: &str| {
             Error::Usage(format!(
-                "--vary {text:?}: {why} (write KEY=V1,V2,.., e.g. --vary WARM_IP_TARGET=0,5,10)"
+                "{why} (write KEY=V1,V2,.., e.g. --vary WARM_IP_TARGET=0,5,10)"
             ))
         };
         let (key, list) = text.split_once('=').ok_or_else(|| bad("no `=`"))?;

@@ -554,3 +554,140 @@ fn flag_errors_are_one_line() {
         assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
     }
 }
+
+/// A value a flag cannot take — a bad number, a number out of range, an unknown enum value,
+/// a malformed spec — is one line naming the flag and the value, exit 2, before anything runs.
+#[test]
+fn bad_flag_values_are_one_line_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let calc = [
+        "calc",
+        "--subnet",
+        "10.0.0.0/23",
+        "--instances",
+        "m5.large:1:1",
+    ];
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            [&calc[..], &["--warm-eni-target", "x"]].concat(),
+            "--warm-eni-target",
+            "x",
+        ),
+        ([&calc[..], &["--max-eni", "0"]].concat(), "--max-eni", "0"),
+        (
+            [&calc[..], &["--host-network-ips", "1.5"]].concat(),
+            "--host-network-ips",
+            "1.5",
+        ),
+        (
+            [&calc[..], &["--format", "yaml"]].concat(),
+            "--format",
+            "yaml",
+        ),
+        (
+            vec![
+                "calc",
+                "--subnet",
+                "10.0.0.0/23",
+                "--instances",
+                "m5.large:1",
+            ],
+            "--instances",
+            "m5.large:1",
+        ),
+        (
+            vec![
+                "max-pods",
+                "--instance-type",
+                "m5.large",
+                "--cni-max-eni",
+                "two",
+            ],
+            "--cni-max-eni",
+            "two",
+        ),
+        (
+            vec![
+                "max-pods",
+                "--instance-type",
+                "m5.large",
+                "--cni-version",
+                "1.x",
+            ],
+            "--cni-version",
+            "1.x",
+        ),
+        (vec!["instance-types", "--format", "xml"], "--format", "xml"),
+        (
+            vec!["tune", "s.toml", "--objective", "cheapest"],
+            "--objective",
+            "cheapest",
+        ),
+        (vec!["tune", "s.toml", "--seeds", "0"], "--seeds", "0"),
+        (
+            vec!["headroom", "s.toml", "--grow", "load", "--jobs", "many"],
+            "--jobs",
+            "many",
+        ),
+        (
+            vec!["sweep", "s.toml", "--vary", "WARM_IP_TARGET"],
+            "--vary",
+            "WARM_IP_TARGET",
+        ),
+        (
+            vec!["sweep", "s.toml", "--vary", "A=1", "--shard", "2/2"],
+            "--shard",
+            "2/2",
+        ),
+        (vec!["run", "--seed", "x"], "--seed", "x"),
+    ];
+    for (args, flag, value) in cases {
+        let o = ipamsim(&args, dir.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(
+            err.starts_with(&format!("error: invalid value '{value}' for '{flag} <")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!("(see ipamsim {} --help)", args[0])),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    // A small language the library parses keeps its own message, which names the flag and
+    // the part of the value that is wrong.
+    for (args, start) in [
+        (
+            vec![
+                "headroom",
+                "s.toml",
+                "--grow",
+                "load",
+                "--until",
+                "ip_wait<=3",
+            ],
+            "error: --until \"ip_wait<=3\": ",
+        ),
+        (
+            vec!["tune", "s.toml", "--constraints", "throttled<"],
+            "error: --constraints \"throttled<\": ",
+        ),
+        (
+            vec!["tune", "s.toml", "--space", "WARM_IP_TARGET=9-3"],
+            "error: --space \"WARM_IP_TARGET=9-3\": ",
+        ),
+    ] {
+        let o = ipamsim(&args, dir.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.starts_with(start), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("(see ipamsim {} --help)", args[0])),
+            "{err}"
+        );
+    }
+    assert!(names(dir.path()).is_empty());
+}

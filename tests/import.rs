@@ -526,3 +526,58 @@ fn start_refuses_a_subnet_table() {
         "error: export/nodes.json:1:1: not JSON (it looks like YAML); export with `kubectl get nodes -o json`"
     );
 }
+
+#[test]
+fn import_set_gives_a_value_from_variable_and_the_scenario_runs() {
+    let dir = copy_fixtures();
+    let p = dir.path().join("export/aws-node.json");
+    let text = fs::read_to_string(&p).unwrap();
+    let changed = text.replace(
+        "\"name\": \"WARM_ENI_TARGET\",\n                \"value\": \"1\"",
+        "\"name\": \"WARM_ENI_TARGET\", \"valueFrom\": {\"configMapKeyRef\": {\"name\": \"amazon-vpc-cni\", \"key\": \"warm-eni-target\"}}",
+    );
+    assert_ne!(changed, text);
+    fs::write(&p, changed).unwrap();
+    let mut args: Vec<&str> = ARGS.to_vec();
+    args.extend([
+        "--set",
+        "WARM_ENI_TARGET=3",
+        "--set",
+        "cni.MAX_ENI=2",
+        "--set",
+        "MAX_ENI=3",
+        "--out",
+        "out",
+    ]);
+    let out = ipamsim(&args, dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let scenario = dir.path().join("out/scenario.toml");
+    let toml = fs::read_to_string(&scenario).unwrap();
+    assert!(
+        toml.contains("WARM_ENI_TARGET = \"3\"\nMAX_ENI = \"3\"\n"),
+        "the last of one name wins: {toml}"
+    );
+    let s = ipamsim::scenario::Scenario::load(&scenario, &[]).unwrap();
+    assert_eq!((s.cni.warm_eni_target, s.cni.max_eni), (3, Some(3)));
+    assert_eq!(
+        s.cni.minimum_ip_target, 10,
+        "the export's other values stay"
+    );
+
+    // Anything but an aws-node variable is one line naming the flag, exit 2, nothing written.
+    for bad in [
+        "nodegroup.general.count=3",
+        "WARM_IP_TARGET",
+        "WARM_IP_TARGET=",
+    ] {
+        let mut args: Vec<&str> = ARGS.to_vec();
+        args.extend(["--set", bad, "--out", "bad"]);
+        let out = ipamsim(&args, dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("'--set <NAME=VALUE>'"), "{err}");
+        assert!(!dir.path().join("bad").exists());
+    }
+}

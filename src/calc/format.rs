@@ -7,13 +7,13 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::Report;
 use super::plan::SteadyPlan;
 use super::spreadsheet::Workbook;
-use super::{CalcError, Report};
 use crate::catalog::{self, InstanceType, MaxPodsOptions};
 
-/// An output format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// An output format: `--format` of `calc` and `instance-types` (any case: `JSON` works).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Aligned columns and a summary.
     #[default]
@@ -22,22 +22,6 @@ pub enum Format {
     Csv,
     /// Pretty-printed JSON.
     Json,
-}
-
-impl Format {
-    /// `--format` (`None`: table).
-    pub fn parse(v: Option<&str>) -> Result<Format, CalcError> {
-        match v.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("table") => Ok(Format::Table),
-            Some("csv") => Ok(Format::Csv),
-            Some("json") => Ok(Format::Json),
-            Some(_) => Err(CalcError::BadValue {
-                flag: "--format",
-                value: v.unwrap_or_default().to_string(),
-                why: "is not a format; write table, csv or json".into(),
-            }),
-        }
-    }
 }
 
 /// Renders a `calc` report.

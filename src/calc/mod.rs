@@ -13,8 +13,9 @@
 //!   prefix delegation + `WARM_PREFIX_TARGET`, `MAX_ENI` and custom networking, against the
 //!   subnet's usable addresses (2^(32−p) − 5), and set beside what the workbook would say.
 //!
-//! [`flags`] turns the command line into a [`CalcRequest`] (every bad value is a
-//! [`CalcError`], never a panic); [`format`](mod@format) renders reports as a table, CSV or JSON.
+//! [`flags`] defines the planners' command lines and turns them into a [`CalcRequest`] (every
+//! bad value is a clap error or a [`CalcError`] naming the flag, never a panic);
+//! [`format`](mod@format) renders reports as a table, CSV or JSON.
 
 mod cidr;
 pub mod flags;
@@ -27,7 +28,7 @@ pub mod steady_state;
 use crate::catalog::{CatalogError, InstanceType};
 use crate::ipamd::config::CniConfig;
 
-pub use flags::{CalcFlags, InstanceTypesFlags, MaxPodsFlags};
+pub use flags::{CalcArgs, InstanceTypesArgs, MaxPodsArgs, RowSpec};
 pub use format::Format;
 pub use plan::SteadyPlan;
 pub use spreadsheet::{Sheet, Workbook};
@@ -122,41 +123,10 @@ pub fn run(req: &CalcRequest) -> Report {
     }
 }
 
-/// A bad `calc`, `max-pods` or `instance-types` command line. Each message names the flag and
-/// says what to write instead.
+/// A `calc` or `instance-types` command line whose values each parse but do not fit together
+/// (or name no type). Each message names the flag and says what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalcError {
-    /// A required flag is missing.
-    #[error("`ipamsim {command}` needs {flag}, e.g. {example}")]
-    Missing {
-        /// The subcommand.
-        command: &'static str,
-        /// The flag.
-        flag: &'static str,
-        /// A sample use.
-        example: &'static str,
-    },
-    /// `--subnet` is not a /16 to /28 subnet.
-    #[error("--subnet {0}")]
-    BadSubnet(String),
-    /// An `--instances` entry is not `TYPE:COUNT:PODS`.
-    #[error("--instances {entry:?}: {why}; each entry is TYPE:COUNT:PODS, e.g. m5.large:3:20")]
-    BadInstances {
-        /// The entry as given.
-        entry: String,
-        /// What is wrong with it.
-        why: String,
-    },
-    /// A flag's value is not acceptable.
-    #[error("{flag} {value}: {why}")]
-    BadValue {
-        /// The flag.
-        flag: &'static str,
-        /// The value as given.
-        value: String,
-        /// What is wrong and what to write.
-        why: String,
-    },
     /// Flags that cannot be combined.
     #[error("{0}")]
     Conflict(String),

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::account::{Account, TraceAccount, cni_json};
 use super::audit::{self, Context};
 use super::{ImportError, Options, Snapshot, Sources};
+use crate::ipamd::config::CniConfig;
 use crate::time::{HOUR, format_duration};
 
 /// What `ipamsim import` was given.
@@ -23,6 +24,49 @@ pub struct ImportRequest {
     pub audit_logs: Vec<PathBuf>,
     /// The folder to write.
     pub out: PathBuf,
+    /// `--set NAME=VALUE`: aws-node variables written into `scenario.toml`'s `[cni]`.
+    pub cni: Vec<CniSetting>,
+}
+
+/// One `import --set NAME=VALUE` (or `cni.NAME=VALUE`): an aws-node variable the DaemonSet
+/// export does not hold — it comes from `valueFrom`/`envFrom` — or one to change. It is
+/// written as a `[cni]` key, which the run reads over the export (as `run --set` would), so a
+/// `valueFrom` variable no longer stops the import. The value is checked when the scenario
+/// is loaded, like any `[cni]` key, the message naming `scenario.toml` and the line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CniSetting {
+    /// The variable, one of [`CniConfig::VARIABLES`].
+    pub name: String,
+    /// Its value, as the DaemonSet would spell it (`"5"`, `"true"`).
+    pub value: String,
+}
+
+impl std::str::FromStr for CniSetting {
+    type Err = String;
+
+    /// `NAME=VALUE` or `cni.NAME=VALUE`, NAME an aws-node variable ipamsim models.
+    fn from_str(text: &str) -> Result<CniSetting, String> {
+        let (name, value) = text
+            .split_once('=')
+            .ok_or("no `=`; write NAME=VALUE, e.g. --set WARM_ENI_TARGET=1")?;
+        let name = name.trim();
+        let name = name.strip_prefix("cni.").unwrap_or(name);
+        if !CniConfig::VARIABLES.contains(&name) {
+            return Err(format!(
+                "import --set takes an aws-node variable ({}); give other scenario keys to \
+                 `ipamsim run --set`",
+                CniConfig::VARIABLES.join(", ")
+            ));
+        }
+        let value = value.trim();
+        if value.is_empty() || value.chars().any(char::is_control) {
+            return Err("the value is empty or holds a control character".into());
+        }
+        Ok(CniSetting {
+            name: name.to_string(),
+            value: value.to_string(),
+        })
+    }
 }
 
 /// What was written.
@@ -52,7 +96,10 @@ fn names(stem: &str, ext: &str, n: usize) -> Vec<String> {
 
 /// Runs the import.
 pub fn import(req: &ImportRequest) -> Result<Imported, ImportError> {
-    let snap = req.sources.load(&Options::default())?;
+    let snap = req.sources.load(&Options {
+        provided_cni: req.cni.iter().map(|c| c.name.clone()).collect(),
+        ..Options::default()
+    })?;
     let mut warnings = snap.warnings.clone();
     let trace = if req.audit_logs.is_empty() {
         None
@@ -136,6 +183,7 @@ pub fn import(req: &ImportRequest) -> Result<Imported, ImportError> {
             pods: pods.as_deref(),
             aws_node: aws_node.as_deref(),
             audits: &audits,
+            cni: &req.cni,
         },
         &snap,
     );
@@ -157,6 +205,7 @@ struct ScenarioFiles<'a> {
     pods: Option<&'a str>,
     aws_node: Option<&'a str>,
     audits: &'a [String],
+    cni: &'a [CniSetting],
 }
 
 fn list(items: &[String]) -> String {
@@ -203,6 +252,9 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
         );
         let _ = writeln!(t, "[cni]");
         for (k, v) in cni_json(&a.cni) {
+            if f.cni.iter().any(|c| c.name == k) {
+                continue;
+            }
             match v {
                 serde_json::Value::Null => {
                     let _ = writeln!(t, "# {k} = (unset)");
@@ -212,6 +264,19 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
                 }
             }
         }
+    } else if !f.cni.is_empty() {
+        let _ = writeln!(t);
+        let _ = writeln!(t, "[cni]");
+    }
+    if !f.cni.is_empty() {
+        let _ = writeln!(t, "# Given to `ipamsim import --set`:");
+    }
+    for (i, c) in f.cni.iter().enumerate() {
+        // The last of one name wins, as with `run --set`.
+        if f.cni[i + 1..].iter().any(|later| later.name == c.name) {
+            continue;
+        }
+        let _ = writeln!(t, "{} = {}", c.name, toml::Value::String(c.value.clone()));
     }
     let mut seen: Vec<&str> = Vec::new();
     for n in &snap.nodes {
@@ -255,4 +320,27 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
         }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CniSetting;
+
+    #[test]
+    fn import_set_takes_aws_node_variables_only() {
+        let ok = |t: &str| t.parse::<CniSetting>().unwrap();
+        assert_eq!(
+            ok(" cni.WARM_ENI_TARGET = 2 "),
+            CniSetting {
+                name: "WARM_ENI_TARGET".into(),
+                value: "2".into()
+            }
+        );
+        assert_eq!(ok("ENABLE_PREFIX_DELEGATION=true").value, "true");
+        let err = |t: &str| t.parse::<CniSetting>().unwrap_err();
+        assert!(err("subnet.cidr=10.0.0.0/20").contains("`ipamsim run --set`"));
+        assert!(err("WARM_ENI_TARGET").contains("no `=`"));
+        assert!(err("WARM_ENI_TARGET=").contains("empty"));
+        assert!(err("WARM_ENI_TARGET=1\n2").contains("control character"));
+    }
 }

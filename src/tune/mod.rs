@@ -40,8 +40,6 @@
 pub mod page;
 pub mod space;
 
-use std::str::FromStr;
-
 use crate::Error;
 use crate::batch::{Batch, seeds_from};
 use crate::criteria::{self, Bound, Criteria};
@@ -55,29 +53,17 @@ pub const INCUMBENTS: usize = 3;
 /// Rounds of refinement at most.
 pub const MAX_ROUNDS: u32 = 40;
 
-/// What `tune` minimises (a mean over seeds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What `tune` minimises (a mean over seeds): `--objective`, a clap value enum (its values
+/// are the names [`Objective::name`] gives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum Objective {
-    /// `total_ips_peak`: the peak of IPs held by the nodes.
+    /// The peak of IPs held by the nodes (`total_ips_peak`).
     PeakIps,
-    /// `subnet_used_peak`: the peak of subnet addresses used.
+    /// The peak of subnet addresses used (`subnet_used_peak`).
     SubnetUsedPeak,
-    /// `ec2_calls`.
+    /// EC2 API calls (`ec2_calls`).
     Ec2Calls,
-}
-
-impl FromStr for Objective {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Objective, Error> {
-        match s.trim() {
-            "peak_ips" => Ok(Objective::PeakIps),
-            "subnet_used_peak" => Ok(Objective::SubnetUsedPeak),
-            "ec2_calls" => Ok(Objective::Ec2Calls),
-            other => Err(Error::Usage(format!(
-                "--objective {other:?}: not an objective; use peak_ips, subnet_used_peak or ec2_calls"
-            ))),
-        }
-    }
 }
 
 impl Objective {
