@@ -85,6 +85,7 @@ impl Cluster {
     /// snapshot of `[start]` had bound ([`Cluster::bind_imported`]).
     pub fn start(&mut self, fx: &mut impl Effects) {
         self.starting = self.nodes.iter().filter(|n| n.start == 0 && !n.ready).count() as u32;
+        self.settled_at = (self.starting == 0).then_some(0);
         for n in 0..self.nodes.len() {
             self.start_node(n, fx);
         }

@@ -130,6 +130,8 @@ pub struct Cluster {
     /// Nodes up at t=0 (their `start` is 0) not yet Ready; 0 once the cluster has settled
     /// ([`Cluster::settled`]).
     starting: u32,
+    /// When the cluster settled, once it has.
+    settled_at: Option<Millis>,
 }
 
 impl Cluster {
@@ -148,6 +150,7 @@ impl Cluster {
             cni_retry,
             imported_pods: Vec::new(),
             starting: 0,
+            settled_at: None,
         }
     }
 
@@ -160,6 +163,12 @@ impl Cluster {
     /// mind by the report).
     pub fn settled(&self) -> bool {
         self.starting == 0
+    }
+
+    /// When the cluster settled ([`Cluster::settled`]): the moment its last starting node
+    /// turned Ready, 0 without starting nodes; `None` if it never did.
+    pub fn settled_at(&self) -> Option<Millis> {
+        self.settled_at
     }
 
     /// The nodes, by index (removed ones included).
@@ -281,6 +290,7 @@ impl Cluster {
             if self.starting == 0 {
                 // The pods still queued now wait for capacity, not for start-up.
                 self.counts.unschedulable_settled += self.counts.unschedulable;
+                self.settled_at = Some(now);
             }
         }
     }

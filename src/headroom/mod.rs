@@ -359,6 +359,10 @@ fn describe_failure(criterion: &str, s: &Summary, run: &RunOutput) -> String {
                 "s"
             }
         ),
+        "ip_wait_p99_after_ready_s" => format!(
+            "the p99 IP wait of pods bound once the starting nodes are Ready is {} s",
+            crate::report::csv::secs(s.ip_wait_p99_after_ready_s)
+        ),
         "nodes_launch_failed" => format!(
             "{} joining node{} find no address for the primary ENI",
             count(u64::from(s.nodes_launch_failed)),

@@ -178,6 +178,11 @@ fn summary_rows(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
             "Pods that found no node slot once the starting nodes were Ready",
             int(s.pods_unschedulable_after_ready.into()),
         ),
+        (
+            "ip_wait_p99_after_ready_s",
+            "p99 IP wait of pods bound once the starting nodes were Ready",
+            wait(s.ip_wait_p99_after_ready_s),
+        ),
     ]
 }
 
