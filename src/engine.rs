@@ -6,26 +6,26 @@
 //! ordered by `(time, sequence)`: the sequence number is the order in which events were
 //! scheduled, so ties are broken the same way on every machine. Workload events (pod adds
 //! and deletes) are generated up front, already sorted, and merged from a cursor rather than
-//! pushed through the heap; at equal times a workload event goes first.
+//! pushed through the queue; at equal times a workload event goes first. The queue
+//! (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in exactly the order of a
+//! binary heap of `(time, sequence)`, at O(1) a push and a pop.
 //!
 //! Each node has at most one live wake-up in the queue. Its ipamd says when it next wants to
 //! run (`Ipamd::next_wake`, passed on by the cluster through [`Effects::wake`]); when that is
 //! earlier than planned, the engine schedules a new wake-up and bumps the node's generation,
 //! so the stale one is dropped when it surfaces.
-//! Nothing here allocates per event: the heap and all per-pod and per-node tables are sized
-//! once.
+//! Nothing here allocates per event: the queue reuses its entries and all per-pod and
+//! per-node tables are sized once.
 //!
 //! Samples for `timeseries.csv` are taken every `sample_interval`; the sample at time `t`
 //! reflects every event at or before `t`.
 
 mod autoscale;
 mod events;
+mod queue;
 
 pub use crate::cluster::{EventKind, EventRecord};
 pub use events::EventLog;
-
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 use crate::cluster::{Cluster, Effects, Node, PodPhase, WaitReason};
 use crate::ec2::Ec2;
@@ -37,6 +37,8 @@ use crate::scenario::Scenario;
 use crate::subnet::Subnet;
 use crate::time::Millis;
 use crate::workload::{PodEventKind, Workloads};
+
+use queue::Queue;
 
 /// Knobs that change how a run is executed, never what it computes.
 #[derive(Clone, Copy, Debug)]
@@ -103,30 +105,10 @@ enum Kind {
     Validate,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Event {
-    time: Millis,
-    seq: u64,
-    kind: Kind,
-}
-
-impl Ord for Event {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
-    }
-}
-
-impl PartialOrd for Event {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 /// The engine's half of [`Effects`]: the event queue, the one live wake-up per node, the
 /// event log and the metrics. Kept apart from the [`Cluster`] so both can be borrowed at once.
 struct Hooks {
-    queue: BinaryHeap<Reverse<Event>>,
-    seq: u64,
+    queue: Queue<Kind>,
     /// Per node: generation of its live wake-up, and its time.
     wake_gen: Vec<u32>,
     wake_at: Vec<Millis>,
@@ -141,12 +123,7 @@ struct Hooks {
 
 impl Hooks {
     fn push(&mut self, time: Millis, kind: Kind) {
-        self.seq += 1;
-        self.queue.push(Reverse(Event {
-            time,
-            seq: self.seq,
-            kind,
-        }));
+        self.queue.push(time, kind);
     }
 }
 
@@ -271,8 +248,7 @@ impl<'a> Sim<'a> {
             Cluster::assemble(s, &workloads, &mut ec2, &streams, options.skip_idle_ticks)?;
         let nodes = cluster.nodes().len();
         let mut hooks = Hooks {
-            queue: BinaryHeap::with_capacity(1024),
-            seq: 0,
+            queue: Queue::new(),
             wake_gen: vec![0; nodes],
             wake_at: vec![Millis::MAX; nodes],
             workloads,
@@ -307,11 +283,7 @@ impl<'a> Sim<'a> {
                 .events
                 .get(self.cursor)
                 .map_or(Millis::MAX, |e| e.time);
-            let next_queued = self
-                .hooks
-                .queue
-                .peek()
-                .map_or(Millis::MAX, |Reverse(e)| e.time);
+            let next_queued = self.hooks.queue.peek_time().unwrap_or(Millis::MAX);
             let t = next_workload.min(next_queued);
             if t > end {
                 break;
@@ -336,8 +308,8 @@ impl<'a> Sim<'a> {
                     PodEventKind::Delete => cluster.delete_pod(e.pod, t, fx),
                 }
             } else {
-                let Reverse(e) = fx.queue.pop().expect("peeked");
-                match e.kind {
+                let (_, kind) = fx.queue.pop().expect("peeked");
+                match kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
                     Kind::Retry { pod } => cluster.retry(pod, t, fx),
                     Kind::Launch { node } => {

@@ -85,6 +85,40 @@ fn scale_5k_is_the_promised_size() {
     assert!((900_000..1_200_000).contains(&adds), "{adds} pod arrivals");
 }
 
+/// Issue 13's largest cluster: 100,000 nodes in three zones, prefix delegation, a day of
+/// scale-5k's load times 20 (the run itself is measured by `benches/scaling.py`, not here).
+#[test]
+fn ultra_100k_is_the_promised_size() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ultra-100k.toml");
+    let s = Scenario::load(&path, &[]).unwrap();
+    assert_eq!(s.node_count(), 100_000);
+    let zones: std::collections::BTreeSet<_> = s
+        .subnets
+        .iter()
+        .map(|c| {
+            c.name
+                .as_deref()
+                .unwrap()
+                .split('-')
+                .nth(1)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(zones.len(), 3, "{zones:?}");
+    assert!(s.cni.enable_prefix_delegation);
+    let w = Workloads::for_scenario(&s, &Streams::new(s.seed)).unwrap();
+    let adds = w
+        .events
+        .iter()
+        .filter(|e| e.kind == PodEventKind::Add)
+        .count();
+    assert!(
+        (17_000_000..23_000_000).contains(&adds),
+        "{adds} pod arrivals"
+    );
+}
+
 #[test]
 fn the_trace_scenario_pins_pods_to_its_nodes() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/trace-replay.toml");

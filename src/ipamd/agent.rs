@@ -330,12 +330,12 @@ impl Ipamd {
         if !self.life.initialised {
             return Err(WaitReason::NoIp);
         }
-        let had = self.ds.pod_address(pod);
-        match self.ds.assign(pod, now, self.cfg.pick, &mut self.rng) {
+        if let Some(addr) = self.ds.pod_address(pod) {
+            return Ok(addr);
+        }
+        match self.ds.assign_new(pod, now, self.cfg.pick, &mut self.rng) {
             Ok(addr) => {
-                if had.is_none() {
-                    self.pull_back(now);
-                }
+                self.pull_back(now);
                 Ok(addr)
             }
             Err(NoAddress::Cooling) => Err(WaitReason::Cooling),

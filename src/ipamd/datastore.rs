@@ -312,8 +312,13 @@ impl Datastore {
 
     /// Released addresses still cooling at `now`.
     pub fn cooling_ips(&self, now: Millis) -> u32 {
-        if self.cooldown == 0 {
-            return 0;
+        match self.cooling.front() {
+            None => return 0,
+            // Release times are pushed in time order: if the oldest still cools, all do.
+            Some(&(at, _)) if is_cooling(at, now, self.cooldown) => {
+                return self.cooling.len() as u32;
+            }
+            Some(_) => {}
         }
         let cut = self
             .cooling
@@ -364,6 +369,19 @@ impl Datastore {
         if let Some(addr) = self.pod_address(pod) {
             return Ok(addr);
         }
+        self.assign_new(pod, now, pick, rng)
+    }
+
+    /// [`Datastore::assign`] for a pod known to hold no address (the CNI ADD's hot path:
+    /// one index lookup fewer).
+    pub fn assign_new(
+        &mut self,
+        pod: u32,
+        now: Millis,
+        pick: IpPick,
+        rng: &mut Rng,
+    ) -> Result<u32, NoAddress> {
+        debug_assert!(self.pod_address(pod).is_none());
         self.prune(now);
         let unassigned = self.total_ips - self.assigned;
         if unassigned == 0 {

@@ -1,0 +1,390 @@
+//! The event queue: a timing wheel of 1 ms slots in front of a ring of coarse buckets and a
+//! binary heap, ordered exactly as a `BinaryHeap` of `(time, sequence)` would be.
+//!
+//! Nearly every event the engine schedules lies less than a minute ahead: kubelet's CNI
+//! retries (`cni_retry`, 1 s), ipamd's 2.5 s sleeps, EC2 latencies, IMDS waits. Those go
+//! straight into the slot of their millisecond. Events further ahead (an idle loop's long
+//! sleep, which a pod event usually supersedes, the hourly cleanup, a group's launch) are
+//! appended to a bucket of [`BUCKET`] ms, or, beyond the ring's 37 hours, pushed into a
+//! heap; a bucket moves into the wheel when the clock comes within one bucket of it.
+//!
+//! **Why the order is the heap's.** The sequence number of an event is the order in which it
+//! was pushed, so within one slot, appending keeps `(time, sequence)` order for free: a slot
+//! is a FIFO. The wheel takes direct pushes only below its limit (the end of the bucket
+//! after the current one); an event at or past the limit waits, and the limit only moves at
+//! a pop, which first moves every waiting event below the new limit into the wheel. So a
+//! waiting event of time `T` enters `T`'s slot before anything can be pushed there directly
+//! (that needs `T` below the limit). Events of one time wait in one bucket, which holds them
+//! in push order (the heap refills a bucket, in `(time, sequence)` order, before the bucket
+//! can take a direct push), so they enter their slot in sequence order too. Slots are
+//! visited in time order. A test drives random pushes and pops against `BinaryHeap` to hold
+//! this to account.
+//!
+//! Costs: push and pop are O(1) in the wheel (a slot's FIFO is a linked list through a pool
+//! of entries that are reused); finding the next busy slot scans a bitmap, 64 slots a word;
+//! a far event costs one push into a bucket and one move. Nothing allocates per event once
+//! the pool has grown to the run's largest number of pending events; a bucket's vector is
+//! freed when it moves in and grows again when the ring comes back to it.
+//! Like the heap it replaces, the queue never forgets an event: a superseded wake-up is
+//! dropped by the engine when it surfaces.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::time::Millis;
+
+/// Slots in the wheel (each 1 ms): it holds events up to 65.536 s ahead.
+const SPAN: usize = 1 << 16;
+const MASK: u64 = (SPAN as u64) - 1;
+const WORDS: usize = SPAN / 64;
+/// Width of a far bucket: half the wheel, so the wheel's limit (the end of the bucket after
+/// the current time's) is always less than a wheel span ahead.
+pub const BUCKET: Millis = (SPAN / 2) as Millis;
+/// Buckets in the ring (2^12 × 32.768 s ≈ 37.3 h); later events wait in a heap.
+const BUCKETS: u64 = 1 << 12;
+const NIL: u32 = u32::MAX;
+
+/// One pending event in the wheel: what it is and the next entry of its slot.
+#[derive(Clone, Copy, Debug)]
+struct Entry<K> {
+    kind: K,
+    next: u32,
+}
+
+/// An event beyond the wheel's limit, ordered by `(time, seq)`.
+#[derive(Clone, Copy, Debug)]
+struct Far<K> {
+    time: Millis,
+    seq: u64,
+    kind: K,
+}
+
+impl<K> PartialEq for Far<K> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl<K> Eq for Far<K> {}
+impl<K> Ord for Far<K> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+impl<K> PartialOrd for Far<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Pending events of kind `K`, popped in `(time, push order)` order. Times pushed must not
+/// be earlier than the last time popped (the clock never goes back).
+#[derive(Clone, Debug)]
+pub struct Queue<K> {
+    /// The time of the last pop: every wheel event is in `[base, limit)`.
+    base: Millis,
+    /// The wheel takes events before this (a multiple of [`BUCKET`], at most a span after
+    /// `base`); later ones wait in `buckets` or `far`.
+    limit: Millis,
+    /// Every wheel event is at or after this (a cache for the bitmap scan).
+    cursor: Millis,
+    /// Per slot: first and last entry of its FIFO (`NIL` when empty).
+    heads: Vec<u32>,
+    tails: Vec<u32>,
+    /// One bit per slot: the slot holds events.
+    busy: Vec<u64>,
+    pool: Vec<Entry<K>>,
+    /// Head of the list of reusable pool entries.
+    free: u32,
+    in_wheel: usize,
+    /// Unsorted far events by `time / BUCKET` (mod the ring), for the `BUCKETS` buckets from
+    /// the limit's.
+    buckets: Vec<Vec<Far<K>>>,
+    in_buckets: usize,
+    /// Events beyond the ring.
+    far: BinaryHeap<Reverse<Far<K>>>,
+    /// Events moving into the wheel (kept for its capacity).
+    moving: Vec<Far<K>>,
+    seq: u64,
+}
+
+impl<K: Copy> Default for Queue<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Copy> Queue<K> {
+    /// An empty queue at time 0.
+    pub fn new() -> Self {
+        Queue {
+            base: 0,
+            limit: 2 * BUCKET,
+            cursor: 0,
+            heads: vec![NIL; SPAN],
+            tails: vec![NIL; SPAN],
+            busy: vec![0; WORDS],
+            pool: Vec::new(),
+            free: NIL,
+            in_wheel: 0,
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            in_buckets: 0,
+            far: BinaryHeap::new(),
+            moving: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// Pending events.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.in_wheel + self.in_buckets + self.far.len()
+    }
+
+    /// Whether nothing is pending.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Schedules `kind` at `time` (not earlier than the last time popped).
+    pub fn push(&mut self, time: Millis, kind: K) {
+        debug_assert!(time >= self.base, "the clock never goes back");
+        self.seq += 1;
+        if time < self.limit {
+            self.append(time, kind);
+        } else {
+            self.wait(Far {
+                time,
+                seq: self.seq,
+                kind,
+            });
+        }
+    }
+
+    /// Puts an event at or past the limit into its bucket, or the heap beyond the ring.
+    fn wait(&mut self, f: Far<K>) {
+        let b = f.time / BUCKET;
+        if b < self.limit / BUCKET + BUCKETS {
+            self.buckets[(b % BUCKETS) as usize].push(f);
+            self.in_buckets += 1;
+        } else {
+            self.far.push(Reverse(f));
+        }
+    }
+
+    /// Appends to the FIFO of `time`'s slot.
+    fn append(&mut self, time: Millis, kind: K) {
+        let entry = Entry { kind, next: NIL };
+        let i = if self.free == NIL {
+            self.pool.push(entry);
+            (self.pool.len() - 1) as u32
+        } else {
+            let i = self.free;
+            self.free = self.pool[i as usize].next;
+            self.pool[i as usize] = entry;
+            i
+        };
+        let slot = (time & MASK) as usize;
+        match self.tails[slot] {
+            NIL => {
+                self.heads[slot] = i;
+                self.busy[slot / 64] |= 1 << (slot % 64);
+            }
+            t => self.pool[t as usize].next = i,
+        }
+        self.tails[slot] = i;
+        self.in_wheel += 1;
+        self.cursor = self.cursor.min(time);
+    }
+
+    /// The time of the next event, if any.
+    pub fn peek_time(&mut self) -> Option<Millis> {
+        if self.in_wheel > 0 {
+            self.cursor = self.next_busy();
+            return Some(self.cursor);
+        }
+        if self.in_buckets > 0 {
+            let first = self.limit / BUCKET;
+            return (first..first + BUCKETS)
+                .map(|b| &self.buckets[(b % BUCKETS) as usize])
+                .find(|v| !v.is_empty())
+                .and_then(|v| v.iter().map(|f| f.time).min());
+        }
+        self.far.peek().map(|Reverse(f)| f.time)
+    }
+
+    /// The first busy slot's time at or after `cursor` (the wheel is not empty).
+    fn next_busy(&self) -> Millis {
+        let mut t = self.cursor;
+        loop {
+            let slot = (t & MASK) as usize;
+            let bits = self.busy[slot / 64] >> (slot % 64);
+            if bits != 0 {
+                return t + u64::from(bits.trailing_zeros());
+            }
+            t += 64 - (slot % 64) as Millis;
+        }
+    }
+
+    /// Takes the next event: its time and kind.
+    pub fn pop(&mut self) -> Option<(Millis, K)> {
+        let time = self.peek_time()?;
+        self.advance(time);
+        let slot = (time & MASK) as usize;
+        let i = self.heads[slot];
+        let Entry { kind, next } = self.pool[i as usize];
+        self.heads[slot] = next;
+        if next == NIL {
+            self.tails[slot] = NIL;
+            self.busy[slot / 64] &= !(1 << (slot % 64));
+        }
+        self.pool[i as usize].next = self.free;
+        self.free = i;
+        self.in_wheel -= 1;
+        Some((time, kind))
+    }
+
+    /// Moves the clock to `time` (the next event's). When that moves the limit, the events
+    /// waiting below the new limit join their slots (each bucket in push order, the heap's
+    /// in `(time, seq)` order; one time's events share a bucket), before anything else can be
+    /// pushed there, and the heap refills the ring's freed buckets.
+    fn advance(&mut self, time: Millis) {
+        self.base = time;
+        self.cursor = self.cursor.max(time);
+        let limit = (time / BUCKET + 2) * BUCKET;
+        if limit == self.limit {
+            return;
+        }
+        let (old, new) = (self.limit / BUCKET, limit / BUCKET);
+        self.limit = limit;
+        let mut moving = std::mem::take(&mut self.moving);
+        if self.in_buckets > 0 {
+            for b in old..new.min(old + BUCKETS) {
+                let bucket = &mut self.buckets[(b % BUCKETS) as usize];
+                self.in_buckets -= bucket.len();
+                moving.append(bucket);
+                // The ring comes back to this bucket 37 hours later: keep no capacity.
+                *bucket = Vec::new();
+            }
+        }
+        while let Some(Reverse(f)) = self.far.peek() {
+            if f.time >= limit {
+                break;
+            }
+            moving.push(self.far.pop().expect("peeked").0);
+        }
+        for f in moving.drain(..) {
+            self.append(f.time, f.kind);
+        }
+        self.moving = moving;
+        while let Some(Reverse(f)) = self.far.peek() {
+            if f.time / BUCKET >= new + BUCKETS {
+                break;
+            }
+            let f = self.far.pop().expect("peeked").0;
+            self.wait(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reference: the engine's former `BinaryHeap` of `(time, seq)`.
+    struct Reference {
+        heap: BinaryHeap<Reverse<(Millis, u64, u32)>>,
+        seq: u64,
+    }
+
+    impl Reference {
+        fn push(&mut self, time: Millis, kind: u32) {
+            self.seq += 1;
+            self.heap.push(Reverse((time, self.seq, kind)));
+        }
+        fn pop(&mut self) -> Option<(Millis, u32)> {
+            self.heap.pop().map(|Reverse((t, _, k))| (t, k))
+        }
+    }
+
+    #[test]
+    fn ties_pop_in_push_order_and_far_events_keep_their_place() {
+        let mut q = Queue::new();
+        q.push(100_000, 1); // past the wheel's limit: a bucket
+        q.push(5, 2);
+        q.push(5, 3);
+        assert_eq!(q.pop(), Some((5, 2)));
+        q.push(100_000, 4); // still beyond: after 1
+        assert_eq!(q.pop(), Some((5, 3)));
+        q.push(40_000, 5);
+        assert_eq!(q.pop(), Some((40_000, 5)));
+        q.push(100_000, 6); // still waiting, after 1 and 4
+        q.push(98_000, 7); // within the wheel's limit now
+        assert_eq!(q.pop(), Some((98_000, 7)));
+        assert_eq!(q.pop(), Some((100_000, 1)));
+        assert_eq!(q.pop(), Some((100_000, 4)));
+        assert_eq!(q.pop(), Some((100_000, 6)));
+        assert_eq!(q.pop(), None);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_bucket_is_sorted_when_it_moves_in() {
+        let mut q = Queue::new();
+        q.push(100_000, 1);
+        q.push(99_000, 2);
+        q.push(100_000, 3);
+        q.push(99_000, 4);
+        assert_eq!(q.pop(), Some((99_000, 2)));
+        assert_eq!(q.pop(), Some((99_000, 4)));
+        assert_eq!(q.pop(), Some((100_000, 1)));
+        assert_eq!(q.pop(), Some((100_000, 3)));
+    }
+
+    #[test]
+    fn a_slot_reused_a_lap_later_is_clean() {
+        let mut q = Queue::new();
+        for lap in 0..4u64 {
+            let t = lap * SPAN as Millis + 7 + lap * BUCKET * BUCKETS;
+            q.push(t, lap as u32);
+            assert_eq!(q.pop(), Some((t, lap as u32)));
+        }
+        assert_eq!(q.len(), 0);
+    }
+
+    proptest! {
+        /// Any interleaving of pushes (at or after the last pop, near or far) and pops gives
+        /// the heap's order, ties included.
+        #[test]
+        fn pops_in_the_heaps_order(ops in prop::collection::vec(
+            (any::<bool>(), prop_oneof![0u64..3, 0u64..2_000, 30_000u64..140_000, 0u64..400_000, 130_000_000u64..150_000_000], 0u32..4),
+            1..600,
+        )) {
+            let mut q = Queue::new();
+            let mut r = Reference { heap: BinaryHeap::new(), seq: 0 };
+            let mut now = 0;
+            let mut kind = 0;
+            for (pop, delay, pushes) in ops {
+                if pop {
+                    let got = q.pop();
+                    prop_assert_eq!(got, r.pop());
+                    if let Some((t, _)) = got {
+                        now = t;
+                    }
+                }
+                for _ in 0..pushes {
+                    kind += 1;
+                    q.push(now + delay, kind);
+                    r.push(now + delay, kind);
+                }
+                prop_assert_eq!(q.len(), r.heap.len());
+                prop_assert_eq!(q.peek_time(), r.heap.peek().map(|Reverse((t, _, _))| *t));
+            }
+            while let Some(e) = r.pop() {
+                prop_assert_eq!(q.pop(), Some(e));
+            }
+            prop_assert_eq!(q.pop(), None);
+        }
+    }
+}
