@@ -127,8 +127,7 @@ pub struct Cluster {
     cni_retry: Millis,
     /// The pods `[start]` binds at t=0, until [`Cluster::start`].
     imported_pods: Vec<Bound>,
-    /// Nodes up at t=0 (their `start` is 0) not yet Ready; 0 once the cluster has settled
-    /// ([`Cluster::settled`]).
+    /// Nodes up at t=0 (their `start` is 0) not yet Ready, from [`Cluster::start`] on.
     starting: u32,
     /// When the cluster settled, once it has.
     settled_at: Option<Millis>,
@@ -162,7 +161,7 @@ impl Cluster {
     /// counts as a shortfall ([`PodCounts::unschedulable_settled`] is read with that in
     /// mind by the report).
     pub fn settled(&self) -> bool {
-        self.starting == 0
+        self.settled_at.is_some()
     }
 
     /// When the cluster settled ([`Cluster::settled`]): the moment its last starting node

@@ -49,7 +49,7 @@ impl Cluster {
     pub(super) fn queue_unschedulable(&mut self, pod: u32) {
         self.set_phase(pod, PodPhase::Unschedulable);
         self.counts.ever_unschedulable += 1;
-        if self.starting == 0 {
+        if self.settled() {
             self.counts.unschedulable_settled += 1;
         }
         self.unschedulable.push_back(pod);
