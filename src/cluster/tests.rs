@@ -334,7 +334,10 @@ fn only_pods_without_a_slot_once_the_starting_nodes_are_ready_are_a_shortfall() 
     assert_eq!(w.cluster.settled_at(), Some(tb));
     let c = w.cluster.counts();
     assert_eq!(c.unschedulable, 1, "4 slots for 5 pods");
-    assert_eq!(c.unschedulable_settled, 1, "only the pod still queued at Ready");
+    assert_eq!(
+        c.unschedulable_settled, 1,
+        "only the pod still queued at Ready"
+    );
     w.cluster.add_pod(5, tb + 1, &mut w.fx);
     let c = w.cluster.counts();
     assert_eq!((c.unschedulable_settled, c.ever_unschedulable), (2, 6));
