@@ -249,8 +249,12 @@ impl fmt::Display for Criteria {
 
 impl Criteria {
     /// `headroom`'s defaults: a run fails on any `InsufficientCidrBlocks`,
-    /// `InsufficientFreeAddressesInSubnet`, node that could not launch, unschedulable pod, or
-    /// a p99 pod IP wait above 10 s.
+    /// `InsufficientFreeAddressesInSubnet`, node that could not launch, pod that finds no
+    /// node slot once the starting nodes are Ready (`pods_unschedulable_after_ready`: the
+    /// pods created with the cluster wait for its nodes at the start of every run, which
+    /// is not a lack of capacity), or a p99 pod IP wait above 10 s over the pods bound after
+    /// that moment (`ip_wait_p99_after_ready_s`: the start-up burst onto pools still filling
+    /// is the same at every size).
     pub fn headroom_defaults() -> Criteria {
         let v = |column: &str, op, b| Criterion {
             column: column.to_string(),
@@ -261,8 +265,8 @@ impl Criteria {
             v("insufficient_cidr_blocks", Op::Eq, 0.0),
             v("insufficient_free_addresses", Op::Eq, 0.0),
             v("nodes_launch_failed", Op::Eq, 0.0),
-            v("pods_unschedulable", Op::Eq, 0.0),
-            v("ip_wait_p99_s", Op::Le, 10.0),
+            v("pods_unschedulable_after_ready", Op::Eq, 0.0),
+            v("ip_wait_p99_after_ready_s", Op::Le, 10.0),
         ])
     }
 
@@ -340,7 +344,9 @@ mod tests {
 
     fn summary() -> Summary {
         Summary {
-            ip_wait_p99_s: 12.5,
+            ip_wait_p99_s: 40.0,
+            ip_wait_p99_after_ready_s: 12.5,
+            pods_unschedulable: 7,
             insufficient_cidr_blocks: 0,
             ec2_throttled: 3,
             ..Summary::default()
@@ -349,19 +355,23 @@ mod tests {
 
     #[test]
     fn defaults_fail_a_slow_run_on_its_wait() {
+        // The start-up columns (`pods_unschedulable`, `ip_wait_p99_s`) do not count.
         let c = Criteria::headroom_defaults();
         let unmet = c.first_unmet(&summary(), |_| 0.0).unwrap();
-        assert_eq!(unmet.to_string(), "ip_wait_p99_s<=10");
+        assert_eq!(unmet.to_string(), "ip_wait_p99_after_ready_s<=10");
         let mut ok = summary();
-        ok.ip_wait_p99_s = 10.0;
+        ok.ip_wait_p99_after_ready_s = 10.0;
         assert!(c.first_unmet(&ok, |_| 0.0).is_none());
+        ok.pods_unschedulable_after_ready = 1;
+        let unmet = c.first_unmet(&ok, |_| 0.0).unwrap();
+        assert_eq!(unmet.to_string(), "pods_unschedulable_after_ready=0");
     }
 
     #[test]
     fn a_list_changes_the_defaults_column_by_column() {
         let c = Criteria::headroom_defaults()
             .changed_by(
-                "ip_wait_p99_s<=30, throttled=0,pods_unschedulable=any",
+                "ip_wait_p99_after_ready_s<=30, throttled=0,pods_unschedulable_after_ready=any",
                 false,
                 "--until",
             )
@@ -369,7 +379,7 @@ mod tests {
         assert_eq!(
             c.to_string(),
             "insufficient_cidr_blocks=0,insufficient_free_addresses=0,nodes_launch_failed=0,\
-             ip_wait_p99_s<=30,ec2_throttled=0"
+             ip_wait_p99_after_ready_s<=30,ec2_throttled=0"
         );
         assert_eq!(
             c.first_unmet(&summary(), |_| 0.0).unwrap().to_string(),
@@ -384,6 +394,7 @@ mod tests {
             .unwrap();
         let mut s = summary();
         s.ec2_throttled = 0;
+        s.ip_wait_p99_s = 12.5;
         assert!(c.first_unmet(&s, |_| 12.0).is_none());
         assert_eq!(
             c.first_unmet(&s, |_| 11.9).unwrap().to_string(),

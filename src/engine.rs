@@ -388,6 +388,7 @@ impl<'a> Sim<'a> {
             &self.ec2,
             self.events,
             self.cluster.counts(),
+            self.cluster.settled_at(),
         );
         let log = log.map(|records| EventLog {
             records,

@@ -315,8 +315,9 @@ fn growth_the_scenario_cannot_take_bounds_the_answer() {
             "--grow",
             "nodegroup.workers.count",
             "--until",
-            "insufficient_free_addresses=any,ip_wait_p99_s=any,insufficient_cidr_blocks=any,\
-             pods_unschedulable=any,nodes_launch_failed=any",
+            "insufficient_free_addresses=any,ip_wait_p99_after_ready_s=any,\
+             insufficient_cidr_blocks=any,pods_unschedulable_after_ready=any,\
+             nodes_launch_failed=any",
             "--out",
             "h",
         ],

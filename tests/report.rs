@@ -179,6 +179,8 @@ fn synthetic() -> RunOutput {
             nodes_launched: 0,
             nodes_terminated: 0,
             ip_waits_unseen_by_karpenter: 0,
+            pods_unschedulable_after_ready: 0,
+            ip_wait_p99_after_ready_s: 0.0,
         },
         nodes,
         timeseries,

@@ -84,6 +84,12 @@ impl Cluster {
     /// Plans the start of every node ([`Cluster::start_node`]), then binds the pods the
     /// snapshot of `[start]` had bound ([`Cluster::bind_imported`]).
     pub fn start(&mut self, fx: &mut impl Effects) {
+        self.starting = self
+            .nodes
+            .iter()
+            .filter(|n| n.start == 0 && !n.ready)
+            .count() as u32;
+        self.settled_at = (self.starting == 0).then_some(0);
         for n in 0..self.nodes.len() {
             self.start_node(n, fx);
         }

@@ -77,9 +77,7 @@ impl Cluster {
                     _ => continue,
                 }
                 fx.record(now, EventKind::PodEvicted, Some(pod), Some(n as u32), 0, 0);
-                self.set_phase(pod, PodPhase::Unschedulable);
-                self.counts.ever_unschedulable += 1;
-                self.unschedulable.push_back(pod);
+                self.queue_unschedulable(pod);
                 fx.pending(pod, now);
             }
             fx.pod_moved(n, now);

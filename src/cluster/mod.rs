@@ -127,6 +127,10 @@ pub struct Cluster {
     cni_retry: Millis,
     /// The pods `[start]` binds at t=0, until [`Cluster::start`].
     imported_pods: Vec<Bound>,
+    /// Nodes up at t=0 (their `start` is 0) not yet Ready, from [`Cluster::start`] on.
+    starting: u32,
+    /// When the cluster settled, once it has.
+    settled_at: Option<Millis>,
 }
 
 impl Cluster {
@@ -144,7 +148,26 @@ impl Cluster {
             counts: PodCounts::default(),
             cni_retry,
             imported_pods: Vec::new(),
+            starting: 0,
+            settled_at: None,
         }
+    }
+
+    /// Whether the cluster has settled: every node up at t=0 has been Ready (nodes joining
+    /// later and Karpenter's launches do not count). Before that, pods created with the
+    /// cluster wait for their nodes' aws-node to start (the `node.kubernetes.io/not-ready`
+    /// taint), which is start-up, not a lack of capacity. A cluster whose starting nodes
+    /// never all become Ready never settles, and then every pod that waited for a slot
+    /// counts as a shortfall ([`PodCounts::unschedulable_settled`] is read with that in
+    /// mind by the report).
+    pub fn settled(&self) -> bool {
+        self.settled_at.is_some()
+    }
+
+    /// When the cluster settled ([`Cluster::settled`]): the moment its last starting node
+    /// turned Ready, 0 without starting nodes; `None` if it never did.
+    pub fn settled_at(&self) -> Option<Millis> {
+        self.settled_at
     }
 
     /// The nodes, by index (removed ones included).
@@ -157,9 +180,15 @@ impl Cluster {
         &self.nodes[n]
     }
 
-    /// Live pods by phase.
+    /// Live pods by phase. Until the cluster has [`settled`](Cluster::settled), every pod
+    /// that waited for a slot counts in [`PodCounts::unschedulable_settled`]: a start that
+    /// never completes is no excuse.
     pub fn counts(&self) -> PodCounts {
-        self.counts
+        let mut c = self.counts;
+        if !self.settled() {
+            c.unschedulable_settled = c.ever_unschedulable;
+        }
+        c
     }
 
     /// Pod `pod`'s phase.
@@ -251,9 +280,18 @@ impl Cluster {
     /// Node `n` turns Ready: pods waiting for a slot may now go there.
     pub fn node_ready(&mut self, n: usize, now: Millis, fx: &mut impl Effects) {
         fx.record(now, EventKind::NodeReady, None, Some(n as u32), 0, 0);
+        let starting = self.nodes[n].start == 0 && !self.nodes[n].ready;
         let room = self.nodes[n].become_ready();
         self.scheduler.update(n, room);
         self.drain(now, fx);
+        if starting && self.starting > 0 {
+            self.starting -= 1;
+            if self.starting == 0 {
+                // The pods still queued now wait for capacity, not for start-up.
+                self.counts.unschedulable_settled += self.counts.unschedulable;
+                self.settled_at = Some(now);
+            }
+        }
     }
 
     /// Every pod still waiting for an address, as `(pod, phase)` (at the end of a run).

@@ -48,6 +48,11 @@ pub struct PodCounts {
     pub unschedulable: u32,
     /// Pods that ever waited for a node slot.
     pub ever_unschedulable: u32,
+    /// Pods that waited for a node slot once the cluster had settled (every node up at t=0
+    /// Ready, [`super::Cluster::settled`]): those still queued at that moment and every one
+    /// queued after. The capacity shortfall, without the start-up wait; see
+    /// [`super::Cluster::counts`] for a cluster that never settles.
+    pub unschedulable_settled: u32,
     /// Most live pods at any moment.
     pub peak: u32,
 }

@@ -39,12 +39,20 @@ impl Cluster {
             Some(n) => self.bind(pod, n, now, fx),
             None => {
                 fx.record(now, EventKind::PodUnschedulable, Some(pod), None, 0, 0);
-                self.set_phase(pod, PodPhase::Unschedulable);
-                self.counts.ever_unschedulable += 1;
-                self.unschedulable.push_back(pod);
+                self.queue_unschedulable(pod);
                 fx.pending(pod, now);
             }
         }
+    }
+
+    /// Queues `pod` for a node slot (kube-scheduler's `Unschedulable`), counting it.
+    pub(super) fn queue_unschedulable(&mut self, pod: u32) {
+        self.set_phase(pod, PodPhase::Unschedulable);
+        self.counts.ever_unschedulable += 1;
+        if self.settled() {
+            self.counts.unschedulable_settled += 1;
+        }
+        self.unschedulable.push_back(pod);
     }
 
     /// The node a pod goes to: its pinned node if it has room, else the scheduler's pick.

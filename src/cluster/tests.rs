@@ -310,3 +310,36 @@ fn start_plans_a_wake_up_or_a_launch() {
     assert_eq!(w.fx.wakes[0].0, up);
     assert_eq!(w.fx.launches, vec![(later, 300_000)]);
 }
+
+#[test]
+fn only_pods_without_a_slot_once_the_starting_nodes_are_ready_are_a_shortfall() {
+    // Two starting nodes with room for 2 pods each; 5 pods created with the cluster.
+    let mut w = World::new(6);
+    let a = w.cluster.add_node(w.node(4));
+    let b = w.cluster.add_node(w.node(4));
+    w.cluster.start(&mut w.fx);
+    assert!(!w.cluster.settled());
+    for p in 0..5 {
+        w.cluster.add_pod(p, 0, &mut w.fx);
+    }
+    let ta = w.make_ready(a, 0);
+    assert!(!w.cluster.settled(), "b is still starting");
+    let c = w.cluster.counts();
+    assert_eq!((c.unschedulable, c.ever_unschedulable), (3, 5));
+    assert_eq!(
+        c.unschedulable_settled, 5,
+        "before the cluster settles every wait counts"
+    );
+    let tb = w.make_ready(b, ta);
+    assert_eq!(w.cluster.settled_at(), Some(tb));
+    let c = w.cluster.counts();
+    assert_eq!(c.unschedulable, 1, "4 slots for 5 pods");
+    assert_eq!(
+        c.unschedulable_settled, 1,
+        "only the pod still queued at Ready"
+    );
+    w.cluster.add_pod(5, tb + 1, &mut w.fx);
+    let c = w.cluster.counts();
+    assert_eq!((c.unschedulable_settled, c.ever_unschedulable), (2, 6));
+    w.check_counts();
+}

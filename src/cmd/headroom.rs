@@ -25,8 +25,8 @@ pub struct HeadroomArgs {
     grow: String,
     /// What a run must meet to pass, changing the defaults column by column:
     /// `ip_wait_p99_s<=30,throttled=0` (defaults: insufficient_cidr_blocks=0,
-    /// insufficient_free_addresses=0, nodes_launch_failed=0, pods_unschedulable=0,
-    /// ip_wait_p99_s<=10; `COLUMN=any` drops one).
+    /// insufficient_free_addresses=0, nodes_launch_failed=0, pods_unschedulable_after_ready=0,
+    /// ip_wait_p99_after_ready_s<=10; `COLUMN=any` drops one).
     #[arg(long, value_name = "CRITERIA", value_parser = Spec(spec::until))]
     until: Option<Criteria>,
     #[command(flatten)]

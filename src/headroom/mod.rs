@@ -350,6 +350,19 @@ fn describe_failure(criterion: &str, s: &Summary, run: &RunOutput) -> String {
                 if s.pods_unschedulable == 1 { "" } else { "s" }
             )
         }
+        "pods_unschedulable_after_ready" => format!(
+            "{} pod{} find no node slot once the starting nodes are Ready",
+            count(u64::from(s.pods_unschedulable_after_ready)),
+            if s.pods_unschedulable_after_ready == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ),
+        "ip_wait_p99_after_ready_s" => format!(
+            "the p99 IP wait of pods bound once the starting nodes are Ready is {} s",
+            crate::report::csv::secs(s.ip_wait_p99_after_ready_s)
+        ),
         "nodes_launch_failed" => format!(
             "{} joining node{} find no address for the primary ENI",
             count(u64::from(s.nodes_launch_failed)),

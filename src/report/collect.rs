@@ -125,6 +125,8 @@ pub struct Collector {
     samples: Vec<Sample>,
     waits: Vec<PodWait>,
     wait_ms: Vec<Millis>,
+    /// `(bound, wait)` of every pod wait, for the waits after the cluster settled.
+    bound_waits: Vec<(Millis, Millis)>,
     first_insufficient: Option<(Millis, Vec<BlockMap>)>,
     total_ips_peak: u64,
     subnet_used_peak: u64,
@@ -146,6 +148,7 @@ impl Collector {
             samples: Vec::new(),
             waits: Vec::new(),
             wait_ms: Vec::new(),
+            bound_waits: Vec::new(),
             first_insufficient: None,
             total_ips_peak: 0,
             subnet_used_peak: 0,
@@ -213,6 +216,7 @@ impl Collector {
     ) {
         let wait = until - bound;
         self.wait_ms.push(wait);
+        self.bound_waits.push((bound, wait));
         self.waits.push(PodWait {
             pod: pod.to_string(),
             node: node.to_string(),
@@ -230,7 +234,8 @@ impl Collector {
         }
     }
 
-    /// Builds the run's output at its end.
+    /// Builds the run's output at its end; `settled_at` is when the cluster settled
+    /// ([`crate::cluster::Cluster::settled_at`]).
     pub fn finish(
         mut self,
         s: &Scenario,
@@ -238,6 +243,7 @@ impl Collector {
         ec2: &Ec2,
         events: u64,
         pods: PodCounts,
+        settled_at: Option<Millis>,
     ) -> RunOutput {
         let end = s.duration;
         // The final sample, at the end time exactly, unless one was already taken there.
@@ -250,14 +256,18 @@ impl Collector {
         }
         let last = self.samples.last().cloned().unwrap_or_default();
         self.wait_ms.sort_unstable();
-        let pct = |p: u64| -> f64 {
-            if self.wait_ms.is_empty() {
-                return 0.0;
+        let pct = |p: u64| nearest_rank(&self.wait_ms, p);
+        // The waits of pods bound after the cluster settled (all of them if it never did):
+        // pods created with the cluster are bound the moment their node turns Ready, to a
+        // warm pool still filling — start-up, not the steady state a planner sizes for.
+        let mut after_ready: Vec<Millis> = match settled_at {
+            Some(t) => {
+                let after = self.bound_waits.iter().filter(|(b, _)| *b > t);
+                after.map(|(_, w)| *w).collect()
             }
-            let n = self.wait_ms.len() as u64;
-            let rank = (p * n).div_ceil(100).max(1);
-            self.wait_ms[(rank - 1) as usize] as f64 / 1000.0
+            None => self.wait_ms.clone(),
         };
+        after_ready.sort_unstable();
         let node_rows: Vec<NodeRow> = nodes
             .iter()
             .map(|n| {
@@ -360,6 +370,8 @@ impl Collector {
             } else {
                 self.waits.len() as u32
             },
+            pods_unschedulable_after_ready: pods.unschedulable_settled,
+            ip_wait_p99_after_ready_s: nearest_rank(&after_ready, 99),
         };
         let subnets = subnet_rows(ec2, nodes, &self.subnet_extremes);
         RunOutput {
@@ -495,4 +507,13 @@ fn settings(s: &Scenario) -> Vec<(String, String)> {
         ));
     }
     out
+}
+
+/// The `p`th percentile of sorted `ms`, nearest rank, in seconds (0 when empty).
+fn nearest_rank(ms: &[Millis], p: u64) -> f64 {
+    if ms.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * ms.len() as u64).div_ceil(100).max(1);
+    ms[(rank - 1) as usize] as f64 / 1000.0
 }

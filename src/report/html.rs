@@ -173,6 +173,16 @@ fn summary_rows(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
             "Pods that waited for an IP unseen by Karpenter",
             int(s.ip_waits_unseen_by_karpenter.into()),
         ),
+        (
+            "pods_unschedulable_after_ready",
+            "Pods that found no node slot once the starting nodes were Ready",
+            int(s.pods_unschedulable_after_ready.into()),
+        ),
+        (
+            "ip_wait_p99_after_ready_s",
+            "p99 IP wait of pods bound once the starting nodes were Ready",
+            wait(s.ip_wait_p99_after_ready_s),
+        ),
     ]
 }
 

@@ -105,6 +105,17 @@ pub struct Summary {
     /// scale: Karpenter does not see them (they are scheduled), so none triggered a launch.
     /// 0 without node pools.
     pub ip_waits_unseen_by_karpenter: u32,
+    /// Pods that waited for a node slot after every node up at t=0 was Ready: those still
+    /// queued then and every one queued later — the capacity shortfall without the start-up
+    /// wait that `pods_unschedulable` includes (pods created with the cluster wait for its
+    /// nodes to turn Ready). Equals `pods_unschedulable` if the starting nodes never all
+    /// became Ready.
+    pub pods_unschedulable_after_ready: u32,
+    /// p99 IP wait (nearest rank) over the pods bound after every node up at t=0 was Ready:
+    /// `ip_wait_p99_s` without the start-up burst (pods created with the cluster are bound
+    /// the moment their node turns Ready, to a warm pool still filling). Equals
+    /// `ip_wait_p99_s` if the starting nodes never all became Ready.
+    pub ip_wait_p99_after_ready_s: f64,
 }
 
 /// `nodes.csv`: one row per node at the end of the run.
