@@ -392,9 +392,9 @@ fn callouts(out: &mut String, run: &RunOutput) {
         let _ = writeln!(
             out,
             "<div class=\"callout warn\"><strong>{} pods could not be scheduled.</strong>\
-             <p>No Ready node had room under its max pods when they arrived: nodes take pods \
-             only once their ipamd has initialised (see Nodes Ready and pods below).</p></div>",
-            int(s.pods_unschedulable.into())
+             <p>{}</p></div>",
+            int(s.pods_unschedulable.into()),
+            unschedulable_why(s)
         );
     }
 
@@ -648,6 +648,19 @@ pub fn report_html(run: &RunOutput) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_unschedulable_callout_says_start_up_shortfall_or_karpenter() {
+        let mut s = Summary {
+            pods_unschedulable: 10,
+            ..Summary::default()
+        };
+        assert!(unschedulable_why(&s).starts_with("All of them arrived before"));
+        s.pods_unschedulable_after_ready = 3;
+        assert!(unschedulable_why(&s).starts_with("3 of them found no Ready node"));
+        s.nodes_launched = 2;
+        assert!(unschedulable_why(&s).starts_with("Pending pods are what node pools"));
+    }
+
     fn w(pod: &str, bound: f64, wait_s: f64, reason: WaitReason) -> PodWait {
         PodWait {
             pod: pod.into(),
@@ -719,5 +732,32 @@ mod tests {
         let rows = summary_rows(&Summary::default());
         let cols: Vec<&str> = rows.iter().map(|r| r.0).collect();
         assert_eq!(cols, super::super::csv::columns::<Summary>());
+    }
+}
+
+/// Why pods waited for a node slot: Karpenter's launches, the start-up (nodes take pods only
+/// once Ready), or a shortfall once every starting node was Ready
+/// (`pods_unschedulable_after_ready`).
+fn unschedulable_why(s: &Summary) -> String {
+    let after = s.pods_unschedulable_after_ready;
+    if s.nodes_launched > 0 {
+        return "Pending pods are what node pools launch nodes for: they wait for \
+                Karpenter's batch, the node's boot and its ipamd's init (see Karpenter below)."
+            .to_string();
+    }
+    let startup = "nodes take pods only once their ipamd has initialised (see Nodes Ready and \
+                   pods below)";
+    if after == 0 {
+        format!(
+            "All of them arrived before the starting nodes were Ready: {startup}. Once they \
+             were, every pod found a slot."
+        )
+    } else {
+        format!(
+            "{} of them found no Ready node with room under its max pods once every starting \
+             node was Ready (<code>pods_unschedulable_after_ready</code>): a shortfall of node \
+             slots, not start-up; the rest waited because {startup}.",
+            int(after.into())
+        )
     }
 }
