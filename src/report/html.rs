@@ -644,6 +644,33 @@ pub fn report_html(run: &RunOutput) -> String {
     page(&format!("{} — ipamsim report", s.scenario), &body)
 }
 
+/// Why pods waited for a node slot: Karpenter's launches, the start-up (nodes take pods only
+/// once Ready), or a shortfall once every starting node was Ready
+/// (`pods_unschedulable_after_ready`).
+fn unschedulable_why(s: &Summary) -> String {
+    let after = s.pods_unschedulable_after_ready;
+    if s.nodes_launched > 0 {
+        return "Pending pods are what node pools launch nodes for: they wait for \
+                Karpenter's batch, the node's boot and its ipamd's init (see Karpenter below)."
+            .to_string();
+    }
+    let startup = "nodes take pods only once their ipamd has initialised (see Nodes Ready and \
+                   pods below)";
+    if after == 0 {
+        format!(
+            "All of them arrived before the starting nodes were Ready: {startup}. Once they \
+             were, every pod found a slot."
+        )
+    } else {
+        format!(
+            "{} of them found no Ready node with room under its max pods once every starting \
+             node was Ready (<code>pods_unschedulable_after_ready</code>): a shortfall of node \
+             slots, not start-up; the rest waited because {startup}.",
+            int(after.into())
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -732,32 +759,5 @@ mod tests {
         let rows = summary_rows(&Summary::default());
         let cols: Vec<&str> = rows.iter().map(|r| r.0).collect();
         assert_eq!(cols, super::super::csv::columns::<Summary>());
-    }
-}
-
-/// Why pods waited for a node slot: Karpenter's launches, the start-up (nodes take pods only
-/// once Ready), or a shortfall once every starting node was Ready
-/// (`pods_unschedulable_after_ready`).
-fn unschedulable_why(s: &Summary) -> String {
-    let after = s.pods_unschedulable_after_ready;
-    if s.nodes_launched > 0 {
-        return "Pending pods are what node pools launch nodes for: they wait for \
-                Karpenter's batch, the node's boot and its ipamd's init (see Karpenter below)."
-            .to_string();
-    }
-    let startup = "nodes take pods only once their ipamd has initialised (see Nodes Ready and \
-                   pods below)";
-    if after == 0 {
-        format!(
-            "All of them arrived before the starting nodes were Ready: {startup}. Once they \
-             were, every pod found a slot."
-        )
-    } else {
-        format!(
-            "{} of them found no Ready node with room under its max pods once every starting \
-             node was Ready (<code>pods_unschedulable_after_ready</code>): a shortfall of node \
-             slots, not start-up; the rest waited because {startup}.",
-            int(after.into())
-        )
     }
 }
