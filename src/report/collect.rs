@@ -124,8 +124,8 @@ pub struct Collector {
     next_sample: Millis,
     samples: Vec<Sample>,
     waits: Vec<PodWait>,
-    wait_ms: Vec<Millis>,
-    /// `(bound, wait)` of every pod wait, for the waits after the cluster settled.
+    /// `(bound, wait)` of every pod wait: the wait percentiles, all and after the cluster
+    /// settled.
     bound_waits: Vec<(Millis, Millis)>,
     first_insufficient: Option<(Millis, Vec<BlockMap>)>,
     total_ips_peak: u64,
@@ -147,7 +147,6 @@ impl Collector {
             // Grows with the run: nothing reserved for the worst case (issue 14).
             samples: Vec::new(),
             waits: Vec::new(),
-            wait_ms: Vec::new(),
             bound_waits: Vec::new(),
             first_insufficient: None,
             total_ips_peak: 0,
@@ -215,7 +214,6 @@ impl Collector {
         reason: WaitReason,
     ) {
         let wait = until - bound;
-        self.wait_ms.push(wait);
         self.bound_waits.push((bound, wait));
         self.waits.push(PodWait {
             pod: pod.to_string(),
@@ -255,8 +253,9 @@ impl Collector {
             self.sample(end, nodes, ec2, pods);
         }
         let last = self.samples.last().cloned().unwrap_or_default();
-        self.wait_ms.sort_unstable();
-        let pct = |p: u64| nearest_rank(&self.wait_ms, p);
+        let mut wait_ms: Vec<Millis> = self.bound_waits.iter().map(|(_, w)| *w).collect();
+        wait_ms.sort_unstable();
+        let pct = |p: u64| nearest_rank(&wait_ms, p);
         // The waits of pods bound after the cluster settled (all of them if it never did):
         // pods created with the cluster are bound the moment their node turns Ready, to a
         // warm pool still filling — start-up, not the steady state a planner sizes for.
@@ -265,7 +264,7 @@ impl Collector {
                 let after = self.bound_waits.iter().filter(|(b, _)| *b > t);
                 after.map(|(_, w)| *w).collect()
             }
-            None => self.wait_ms.clone(),
+            None => wait_ms.clone(),
         };
         after_ready.sort_unstable();
         let node_rows: Vec<NodeRow> = nodes
@@ -332,7 +331,7 @@ impl Collector {
             pods_waited_for_ip: self.waits.len() as u32,
             ip_wait_p50_s: pct(50),
             ip_wait_p99_s: pct(99),
-            ip_wait_max_s: self.wait_ms.last().map_or(0.0, |m| *m as f64 / 1000.0),
+            ip_wait_max_s: wait_ms.last().map_or(0.0, |m| *m as f64 / 1000.0),
             assigned_ips_final: last.assigned_ips,
             warm_ips_final: last.warm_ips,
             cooling_ips_final: last.cooling_ips,
