@@ -405,7 +405,9 @@ impl Datastore {
     }
 
     /// [`Datastore::assign`] for a pod known to hold no address (the CNI ADD's hot path:
-    /// one index lookup fewer).
+    /// one index lookup fewer). The checks that refuse are inlined into the caller, as most
+    /// calls are a waiting pod's retry on a node with no address to give.
+    #[inline]
     pub fn assign_new(
         &mut self,
         pod: u32,
@@ -422,6 +424,12 @@ impl Datastore {
         if unassigned == self.cooling_ips(now) {
             return Err(NoAddress::Cooling);
         }
+        Ok(self.assign_found(pod, now, pick, rng))
+    }
+
+    /// [`Datastore::assign_new`] once an address is known to be assignable.
+    #[inline(never)]
+    fn assign_found(&mut self, pod: u32, now: Millis, pick: IpPick, rng: &mut Rng) -> u32 {
         let cd = self.cooldown;
         let (eslot, cslot) = match pick {
             IpPick::Random => self.pick_random(now, rng),
@@ -447,7 +455,7 @@ impl Datastore {
         c.recorded += 1;
         let eni = self.enis.get_mut(eslot).expect("slot is live");
         eni.recorded = eni.recorded + 1 - u32::from(dropped);
-        Ok(self.mark_assigned(eslot, cslot, offset, pod, now))
+        self.mark_assigned(eslot, cslot, offset, pod, now)
     }
 
     /// Records `pod` on the address at `offset` of CIDR `cslot` of ENI `eslot` since `at`, and
