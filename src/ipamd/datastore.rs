@@ -374,6 +374,9 @@ impl Datastore {
     /// oldest one's release plus the cooldown, plus 1 ms: [`is_cooling`] includes the last
     /// millisecond), if any still cools.
     pub fn cooling_ends_after(&self, now: Millis) -> Option<Millis> {
+        if !is_cooling(self.newest_release, now, self.cooldown) {
+            return None;
+        }
         let cut = self
             .cooling
             .partition_point(|&(at, _)| !is_cooling(at, now, self.cooldown));
