@@ -710,6 +710,6 @@ impl Datastore {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod oracle_tests;
+#[cfg(test)]
+mod tests;

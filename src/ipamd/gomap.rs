@@ -186,7 +186,11 @@ pub fn first_match<T>(
             if k == 0 {
                 return Some(first);
             }
-            let nth = map.iter().skip(rank + 1).filter(|&(_, v)| want(v)).nth(k - 1);
+            let nth = map
+                .iter()
+                .skip(rank + 1)
+                .filter(|&(_, v)| want(v))
+                .nth(k - 1);
             nth.map(|(i, _)| i)
         }
     }

@@ -18,9 +18,7 @@ impl Datastore {
                     .get(usize::from(loc.eni))
                     .and_then(|e| e.cidrs.get(usize::from(loc.cidr)))
                     .expect("pod's CIDR is live");
-                let at = c.recs()[usize::from(loc.offset)]
-                    .assigned_at()
-                    .unwrap_or(0);
+                let at = c.recs()[usize::from(loc.offset)].assigned_at().unwrap_or(0);
                 (pod, loc.addr, at)
             })
             .collect()
