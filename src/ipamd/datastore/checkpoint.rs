@@ -9,17 +9,16 @@ impl Datastore {
     /// assigned address, `(pod, address, assigned at)`, in pod order. It survives an ipamd
     /// restart; cooling records do not.
     pub fn checkpoint(&self) -> Vec<(u32, u32, Millis)> {
-        self.pod_ids
+        self.pods
             .iter()
-            .zip(&self.pod_locs)
-            .map(|(&pod, loc)| {
+            .map(|loc| {
                 let c = self
                     .enis
                     .get(usize::from(loc.eni))
                     .and_then(|e| e.cidrs.get(usize::from(loc.cidr)))
                     .expect("pod's CIDR is live");
                 let at = c.recs()[usize::from(loc.offset)].assigned_at().unwrap_or(0);
-                (pod, loc.addr, at)
+                (loc.pod, c.cidr.addr() + u32::from(loc.offset), at)
             })
             .collect()
     }

@@ -156,8 +156,8 @@ proptest! {
                     prop_assert_eq!(ds.pod_address(pod), got);
                 }
                 Op::Release(n) => {
-                    if !ds.pod_ids.is_empty() {
-                        let pod = ds.pod_ids[n % ds.pod_ids.len()];
+                    if !ds.pods.is_empty() {
+                        let pod = ds.pods[n % ds.pods.len()].pod;
                         let addr = ds.pod_address(pod);
                         prop_assert_eq!(ds.release(pod, now), addr);
                         prop_assert_eq!(ds.pod_address(pod), None);
@@ -187,7 +187,7 @@ proptest! {
                 prop_assert!(false, "{}", e);
             }
             let st = ds.stats(now);
-            prop_assert_eq!(st.assigned_ips as usize, ds.pod_ids.len());
+            prop_assert_eq!(st.assigned_ips as usize, ds.pods.len());
         }
     }
 }
@@ -198,4 +198,8 @@ fn the_stats_are_the_first_cache_line() {
     let end = std::mem::offset_of!(Datastore, enis) + size_of::<Slots<Eni>>();
     assert!(end <= 64, "{end}");
     assert!(std::mem::offset_of!(Datastore, free_prefixes) < 64);
+    // What a release touches besides: the cooling FIFO's and the pod index's headers.
+    assert!(std::mem::offset_of!(Datastore, pods) + size_of::<Vec<Loc>>() <= 128);
+    assert!(std::mem::offset_of!(Datastore, cooling) >= 64);
+    assert_eq!(size_of::<Loc>(), 8);
 }
