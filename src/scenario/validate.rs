@@ -129,6 +129,7 @@ pub(super) fn build(
     }
     let mut nodegroups = nodegroups(&raw.nodegroup, &subnets, &cni, loc, &mut warnings)?;
     if let Some(st) = &start {
+        super::start::excluded_check(st, &cni)?;
         super::start::add_imported_groups(st, &mut nodegroups);
     }
     for g in nodegroups
