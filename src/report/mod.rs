@@ -32,6 +32,7 @@ pub mod html;
 pub(crate) mod page;
 pub mod plot;
 pub mod plots;
+mod readiness;
 mod subnet_lines;
 mod sweep_chart;
 mod sweep_page;
