@@ -35,6 +35,8 @@ pub mod plots;
 mod readiness;
 mod subnet_lines;
 mod sweep_chart;
+#[cfg(test)]
+mod sweep_fixture;
 mod sweep_page;
 pub mod text;
 
