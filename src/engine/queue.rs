@@ -171,6 +171,7 @@ impl<K: Copy> Queue<K> {
 
     /// Schedules `kind` at `time` (not earlier than the last time popped), after every event
     /// already pushed for that time.
+    #[inline]
     pub fn push(&mut self, time: Millis, kind: K) {
         self.seq += 1;
         self.push_ranked(time, IN_ORDER | self.seq, kind);
@@ -179,11 +180,13 @@ impl<K: Copy> Queue<K> {
     /// Schedules `kind` at `time` ahead of the events [`Queue::push`]ed for that time, among
     /// the other keyed ones by `key` (equal keys in push order): an order that does not
     /// depend on when the events were pushed.
+    #[inline]
     pub fn push_first(&mut self, time: Millis, key: u32, kind: K) {
         self.seq += 1;
         self.push_ranked(time, u64::from(key), kind);
     }
 
+    #[inline]
     fn push_ranked(&mut self, time: Millis, rank: u64, kind: K) {
         debug_assert!(time >= self.base, "the clock never goes back");
         if time < self.limit {
@@ -213,6 +216,7 @@ impl<K: Copy> Queue<K> {
     /// (each at least the last one pushed there), as for events pushed a fixed delay after
     /// the current time. A lane event costs a ring-buffer push and pop; it is ordered among
     /// all others exactly as [`Queue::push`] would order it.
+    #[inline]
     pub fn push_lane(&mut self, time: Millis, kind: K) {
         debug_assert!(time >= self.base, "the clock never goes back");
         debug_assert!(
@@ -282,6 +286,7 @@ impl<K: Copy> Queue<K> {
     }
 
     /// The time of the next event, if any.
+    #[inline]
     pub fn peek_time(&mut self) -> Option<Millis> {
         let queued = self.peek_queued();
         match self.lane.front() {
@@ -320,6 +325,7 @@ impl<K: Copy> Queue<K> {
     }
 
     /// Takes the next event: its time and kind.
+    #[inline]
     pub fn pop(&mut self) -> Option<(Millis, K)> {
         let time = self.peek_time()?;
         self.advance(time);
