@@ -221,8 +221,6 @@ struct Sim<'a> {
     ec2: Ec2,
     cluster: Cluster,
     hooks: Hooks,
-    /// Next workload event.
-    cursor: usize,
     events: u64,
     /// Run [`crate::invariants::check`] between event batches.
     check_invariants: bool,
@@ -262,7 +260,6 @@ impl<'a> Sim<'a> {
             ec2,
             cluster,
             hooks,
-            cursor: 0,
             events: 0,
             check_invariants: options.check_invariants,
             skip_idle_ticks: options.skip_idle_ticks,
@@ -281,8 +278,8 @@ impl<'a> Sim<'a> {
                 .hooks
                 .workloads
                 .events
-                .get(self.cursor)
-                .map_or(Millis::MAX, |e| e.time);
+                .peek_time()
+                .unwrap_or(Millis::MAX);
             let next_queued = self.hooks.queue.peek_time().unwrap_or(Millis::MAX);
             let t = next_workload.min(next_queued);
             if t > end {
@@ -301,8 +298,7 @@ impl<'a> Sim<'a> {
                 .sample_before(t, cluster.nodes(), &self.ec2, cluster.counts());
             self.events += 1;
             if next_workload <= next_queued {
-                let e = fx.workloads.events[self.cursor];
-                self.cursor += 1;
+                let e = fx.workloads.events.pop().expect("peeked");
                 match e.kind {
                     PodEventKind::Add => cluster.add_pod(e.pod, t, fx),
                     PodEventKind::Delete => cluster.delete_pod(e.pod, t, fx),
