@@ -274,12 +274,7 @@ impl<'a> Sim<'a> {
         let mut next_progress = 0;
         let mut batch = 0;
         loop {
-            let next_workload = self
-                .hooks
-                .workloads
-                .events
-                .peek_time()
-                .unwrap_or(Millis::MAX);
+            let next_workload = self.hooks.workloads.events.next_time();
             let next_queued = self.hooks.queue.peek_time().unwrap_or(Millis::MAX);
             let t = next_workload.min(next_queued);
             if t > end {

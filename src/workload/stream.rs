@@ -214,6 +214,13 @@ impl PoissonEvents {
     }
 }
 
+/// (time, pod offset) of a Poisson source's next arrival or delete; [`NONE`] when none is
+/// left.
+type Next = (Millis, u32);
+
+/// No event left: after every event (times are before the run's end).
+const NONE: Next = (Millis::MAX, u32::MAX);
+
 /// One workload's events in (time, generation order), consumed from the front.
 #[derive(Clone, Debug)]
 enum Source {
@@ -225,83 +232,113 @@ enum Source {
     /// before delete).
     Poisson {
         p: PoissonEvents,
-        /// Next arrival.
+        /// Index of the next arrival, and it.
         next: usize,
-        /// Next delete, in (time, pod) order.
+        arrival: Next,
+        /// Index of the next delete in (time, pod) order, and it.
         next_delete: usize,
+        delete: Next,
     },
 }
 
-impl Source {
-    /// The next arrival and delete of a Poisson source: (time, pod offset), time
-    /// [`Millis::MAX`] when none is left.
+impl PoissonEvents {
     #[inline]
-    fn poisson_heads(p: &PoissonEvents, next: usize, next_delete: usize) -> [(Millis, u32); 2] {
-        let arrival = if next < p.arrivals.len() {
-            (p.arrivals.get(next), next as u32)
+    fn arrival(&self, k: usize) -> Next {
+        if k < self.arrivals.len() {
+            (self.arrivals.get(k), k as u32)
         } else {
-            (Millis::MAX, u32::MAX)
-        };
-        let delete = p.delete(next_delete).unwrap_or((Millis::MAX, u32::MAX));
-        [arrival, delete]
+            NONE
+        }
+    }
+}
+
+impl Source {
+    fn poisson(p: PoissonEvents) -> Source {
+        let (arrival, delete) = (p.arrival(0), p.delete(0).unwrap_or(NONE));
+        Source::Poisson {
+            p,
+            next: 0,
+            arrival,
+            next_delete: 0,
+            delete,
+        }
     }
 
     /// Time of the next event ([`Millis::MAX`]: none left; no event is at that time).
+    #[inline]
     fn head(&self) -> Millis {
         match self {
             Source::List { events, next } => events.get(*next).map_or(Millis::MAX, |e| e.time),
             Source::Poisson {
-                p,
-                next,
-                next_delete,
-            } => {
-                let [a, d] = Source::poisson_heads(p, *next, *next_delete);
-                a.0.min(d.0)
-            }
+                arrival, delete, ..
+            } => arrival.0.min(delete.0),
         }
     }
 
-    /// The next event; the source must not be exhausted.
-    fn pop(&mut self) -> PodEvent {
+    /// The next event, and the time of the one after ([`Millis::MAX`]: none); the source must
+    /// not be exhausted.
+    #[inline]
+    fn pop(&mut self) -> (PodEvent, Millis) {
         match self {
             Source::List { events, next } => {
                 let e = events[*next];
                 *next += 1;
-                e
+                let after = events.get(*next).map_or(Millis::MAX, |e| e.time);
+                (e, after)
             }
             Source::Poisson {
                 p,
                 next,
+                arrival,
                 next_delete,
+                delete,
             } => {
-                let [a, d] = Source::poisson_heads(p, *next, *next_delete);
                 // Add before delete of the same pod (same time only with a zero lifetime).
-                let (time, k, kind) = if d < a {
+                let (e, kind) = if *delete < *arrival {
+                    let e = *delete;
                     *next_delete += 1;
-                    (d.0, d.1, PodEventKind::Delete)
+                    *delete = p.delete(*next_delete).unwrap_or(NONE);
+                    (e, PodEventKind::Delete)
                 } else {
-                    debug_assert!(a.0 != Millis::MAX, "pop of an exhausted source");
+                    debug_assert!(*arrival != NONE, "pop of an exhausted source");
+                    let e = *arrival;
                     *next += 1;
-                    (a.0, a.1, PodEventKind::Add)
+                    *arrival = p.arrival(*next);
+                    (e, PodEventKind::Add)
                 };
-                PodEvent {
-                    time,
-                    pod: p.first + k,
+                let event = PodEvent {
+                    time: e.0,
+                    pod: p.first + e.1,
                     kind,
-                }
+                };
+                (event, arrival.0.min(delete.0))
             }
         }
     }
 }
 
 /// Every pod event of a run, in (time, generation order), merged lazily: see the module docs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PodEvents {
     sources: Vec<Source>,
     /// (next time, source index) of every source with events left, smallest first.
     heads: BinaryHeap<Reverse<(Millis, u32)>>,
     /// Events not yet taken.
     remaining: usize,
+    /// Time of the next event, [`Millis::MAX`] when none is left (the engine reads it before
+    /// every event it runs).
+    next_time: Millis,
+}
+
+impl Default for PodEvents {
+    fn default() -> Self {
+        PodEvents {
+            sources: Vec::new(),
+            heads: BinaryHeap::new(),
+            remaining: 0,
+            next_time: Millis::MAX,
+        }
+    }
 }
 
 impl PodEvents {
@@ -318,11 +355,7 @@ impl PodEvents {
     /// Appends a Poisson workload's events.
     pub(super) fn push_poisson(&mut self, p: PoissonEvents) {
         self.remaining += p.count();
-        self.push(Source::Poisson {
-            p,
-            next: 0,
-            next_delete: 0,
-        });
+        self.push(Source::poisson(p));
     }
 
     fn push(&mut self, s: Source) {
@@ -331,6 +364,7 @@ impl PodEvents {
             self.heads.push(Reverse((head, self.sources.len() as u32)));
         }
         self.sources.push(s);
+        self.next_time = self.peek_time().unwrap_or(Millis::MAX);
     }
 
     /// Time of the next event.
@@ -339,18 +373,27 @@ impl PodEvents {
         self.heads.peek().map(|r| r.0.0)
     }
 
+    /// Time of the next event, [`Millis::MAX`] when none is left.
+    #[inline]
+    pub fn next_time(&self) -> Millis {
+        self.next_time
+    }
+
     /// Takes the next event.
     pub fn pop(&mut self) -> Option<PodEvent> {
         let mut top = self.heads.peek_mut()?;
-        let source = &mut self.sources[top.0.1 as usize];
-        let e = source.pop();
-        match source.head() {
+        let (e, after) = self.sources[top.0.1 as usize].pop();
+        match after {
             Millis::MAX => {
                 PeekMut::pop(top);
             }
-            t => top.0.0 = t,
+            t => {
+                top.0.0 = t;
+                drop(top); // restores the heap order
+            }
         }
         self.remaining -= 1;
+        self.next_time = self.peek_time().unwrap_or(Millis::MAX);
         Some(e)
     }
 

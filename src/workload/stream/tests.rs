@@ -148,10 +148,12 @@ proptest! {
         // Peeking agrees with taking, event by event.
         for (i, e) in want.iter().enumerate() {
             prop_assert_eq!(events.peek_time(), Some(e.time));
+            prop_assert_eq!(events.next_time(), e.time);
             prop_assert_eq!(events.pop(), Some(*e), "event {}", i);
             prop_assert_eq!(events.len(), want.len() - i - 1);
         }
         prop_assert_eq!(events.peek_time(), None);
+        prop_assert_eq!(events.next_time(), Millis::MAX);
         prop_assert_eq!(events.pop(), None);
     }
 
@@ -239,6 +241,7 @@ fn ties_go_to_the_lower_workload_then_generation_order() {
 fn an_empty_stream() {
     let mut e = PodEvents::default();
     assert_eq!((e.peek_time(), e.len(), e.is_empty()), (None, 0, true));
+    assert_eq!(e.next_time(), Millis::MAX);
     assert_eq!(e.pop(), None);
     e.push_list(Vec::new());
     assert_eq!((e.peek_time(), e.pop()), (None, None));
