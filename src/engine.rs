@@ -27,7 +27,7 @@ mod queue;
 pub use crate::cluster::{EventKind, EventRecord};
 pub use events::EventLog;
 
-use crate::cluster::{Cluster, Effects, Node, PodPhase, WaitReason};
+use crate::cluster::{Cluster, CniRetry, Effects, Node, PodPhase, WaitReason};
 use crate::ec2::Ec2;
 use crate::error::Error;
 use crate::report::RunOutput;
@@ -49,6 +49,10 @@ pub struct RunOptions {
     /// Run the state checker ([`crate::invariants`]) after every batch of same-time events;
     /// a broken invariant panics. On by default in debug builds; tests turn it on in release.
     pub check_invariants: bool,
+    /// Let kubelet's CNI ADD retries that provably fail as the pod's last one did be only
+    /// rescheduled, without asking ipamd (`cluster/memo.rs`). Off only in the tests that
+    /// prove the equivalence.
+    pub memo_failed_adds: bool,
 }
 
 impl Default for RunOptions {
@@ -56,6 +60,7 @@ impl Default for RunOptions {
         RunOptions {
             skip_idle_ticks: true,
             check_invariants: cfg!(debug_assertions),
+            memo_failed_adds: true,
         }
     }
 }
@@ -87,8 +92,8 @@ pub fn run_observed(
 enum Kind {
     /// Node `node`'s ipamd asked to run now (valid only if `generation` is current).
     Wake { node: u32, generation: u32 },
-    /// kubelet retries the CNI ADD of `pod`.
-    Retry { pod: u32 },
+    /// kubelet retries a pod's CNI ADD.
+    Retry(CniRetry),
     /// Node `node` joins the cluster (its group's `start`).
     Launch { node: u32 },
     /// Node `node` turns Ready (its first ipamd init succeeded, §6.3).
@@ -128,8 +133,9 @@ impl Hooks {
 }
 
 impl Effects for Hooks {
-    fn retry(&mut self, pod: u32, at: Millis) {
-        self.push(at, Kind::Retry { pod });
+    /// Retries are always `cni_retry` after now: they go to the queue's lane.
+    fn retry(&mut self, retry: CniRetry, at: Millis) {
+        self.queue.push_lane(at, Kind::Retry(retry));
     }
 
     /// Schedules node `n`'s wake-up if its ipamd now wants to run earlier than planned.
@@ -244,6 +250,7 @@ impl<'a> Sim<'a> {
         let workloads = Workloads::for_scenario(s, &streams)?;
         let mut cluster =
             Cluster::assemble(s, &workloads, &mut ec2, &streams, options.skip_idle_ticks)?;
+        cluster.set_memo_failed_adds(options.memo_failed_adds);
         let nodes = cluster.nodes().len();
         let mut hooks = Hooks {
             queue: Queue::new(),
@@ -302,7 +309,7 @@ impl<'a> Sim<'a> {
                 let (_, kind) = fx.queue.pop().expect("peeked");
                 match kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
-                    Kind::Retry { pod } => cluster.retry(pod, t, fx),
+                    Kind::Retry(r) => cluster.retry(r, t, fx),
                     Kind::Launch { node } => {
                         cluster.launch_node(node as usize, t, &mut self.ec2, fx)
                     }

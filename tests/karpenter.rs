@@ -19,6 +19,7 @@ fn scenario(text: &str) -> Scenario {
 const CHECKED: RunOptions = RunOptions {
     skip_idle_ticks: true,
     check_invariants: true,
+    memo_failed_adds: true,
 };
 
 /// Runs with the invariant checker and the event log.

@@ -71,6 +71,7 @@ fn both(s: &Scenario) {
         RunOptions {
             skip_idle_ticks: true,
             check_invariants: true,
+            ..RunOptions::default()
         },
     )
     .unwrap();
@@ -79,6 +80,7 @@ fn both(s: &Scenario) {
         RunOptions {
             skip_idle_ticks: false,
             check_invariants: true,
+            ..RunOptions::default()
         },
     )
     .unwrap();

@@ -35,6 +35,7 @@ impl Cluster {
         fx: &mut impl Effects,
     ) -> (usize, bool) {
         let n = self.add_node(node);
+        self.touch(n);
         let node = &mut self.nodes[n];
         node.start = now;
         match node.ipamd.launch_booting(now, boot, ec2) {
@@ -58,6 +59,7 @@ impl Cluster {
     /// its instance terminated, EC2 deleting its ENIs ([`crate::ipamd::Ipamd::terminate`]).
     /// The pending pods then go to the nodes with room.
     pub fn terminate_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
+        self.touch(n);
         self.nodes[n].schedulable = false;
         self.scheduler.update(n, None);
         if self.nodes[n].pods > 0 {

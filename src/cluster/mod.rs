@@ -25,11 +25,13 @@
 //!
 //! Layout: `node.rs` ([`Node`]), `scheduler.rs` ([`Scheduler`]), `pod.rs` ([`PodPhase`],
 //! [`WaitReason`], [`PodCounts`]), `event.rs` ([`EventKind`], [`EventRecord`]),
-//! `assemble.rs` (nodes from a scenario), `pods.rs` (bind, retry, delete, drain).
+//! `assemble.rs` (nodes from a scenario), `pods.rs` (bind, retry, delete, drain), `memo.rs`
+//! (failed CNI ADDs remembered, [`CniRetry`]).
 
 mod assemble;
 mod autoscale;
 mod event;
+mod memo;
 mod node;
 mod pod;
 mod pods;
@@ -44,6 +46,7 @@ use crate::start::Bound;
 use crate::time::Millis;
 
 pub use event::{EventKind, EventRecord};
+pub use memo::CniRetry;
 pub use node::Node;
 pub use pod::{PodCounts, PodPhase, WaitReason};
 pub use scheduler::Scheduler;
@@ -51,8 +54,8 @@ pub use scheduler::Scheduler;
 /// What the cluster asks of the engine around it. The engine implements it over its event
 /// queue, its event log and its metrics; the cluster never allocates to call it.
 pub trait Effects {
-    /// kubelet retries `pod`'s CNI ADD at `at`.
-    fn retry(&mut self, pod: u32, at: Millis);
+    /// kubelet retries a pod's CNI ADD at `at` ([`Cluster::retry`] then).
+    fn retry(&mut self, retry: CniRetry, at: Millis);
     /// Node `node`'s ipamd wants to run at `at` (`Millis::MAX`: nothing due). Called after
     /// anything that may have made it earlier; a later time than one already planned may be
     /// ignored (ipamd runs only what is due).
@@ -131,6 +134,10 @@ pub struct Cluster {
     starting: u32,
     /// When the cluster settled, once it has.
     settled_at: Option<Millis>,
+    /// Per node: its epoch of failed CNI ADDs (`memo.rs`).
+    memos: Vec<memo::AddMemo>,
+    /// Retries that provably fail again are only rescheduled (`memo.rs`).
+    memo_failed_adds: bool,
 }
 
 impl Cluster {
@@ -150,6 +157,8 @@ impl Cluster {
             imported_pods: Vec::new(),
             starting: 0,
             settled_at: None,
+            memos: Vec::new(),
+            memo_failed_adds: true,
         }
     }
 
@@ -203,6 +212,7 @@ impl Cluster {
         let n = self.nodes.len();
         let room = node.has_room().then_some(node.pods);
         self.nodes.push(node);
+        self.memos.push(memo::AddMemo::new());
         let s = self.scheduler.add_node();
         debug_assert_eq!(s, n);
         self.scheduler.update(n, room);
@@ -226,6 +236,7 @@ impl Cluster {
         node.removed = true;
         node.schedulable = false;
         self.scheduler.update(n, None);
+        self.touch(n);
         Ok(())
     }
 
@@ -242,6 +253,7 @@ impl Cluster {
     /// Node `n`'s instance starts: its primary ENI, then ipamd's init. It takes pods once
     /// Ready. Without an address for the primary ENI it never joins.
     pub fn launch_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
+        self.touch(n);
         let node = &mut self.nodes[n];
         if node.ipamd.launch(now, ec2).is_err() {
             fx.record(now, EventKind::NodeLaunchFailed, None, Some(n as u32), 0, 0);
@@ -254,6 +266,7 @@ impl Cluster {
     /// Node `n`'s ipamd runs what is due at `now`: its restarts and pool changes are
     /// recorded, and its readiness planned the first time its init has succeeded.
     pub fn wake_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
+        self.touch(n);
         let node = &mut self.nodes[n];
         let before = fx.recording().then(|| node.ipamd.stats(now));
         let restarts = node.ipamd.restarts();
@@ -280,6 +293,7 @@ impl Cluster {
     /// Node `n` turns Ready: pods waiting for a slot may now go there.
     pub fn node_ready(&mut self, n: usize, now: Millis, fx: &mut impl Effects) {
         fx.record(now, EventKind::NodeReady, None, Some(n as u32), 0, 0);
+        self.touch(n);
         let starting = self.nodes[n].start == 0 && !self.nodes[n].ready;
         let room = self.nodes[n].become_ready();
         self.scheduler.update(n, room);

@@ -2,7 +2,7 @@
 //! retried until they have an address, deleted; the unschedulable FIFO drained whenever a
 //! slot may have freed.
 
-use super::{Cluster, Effects, EventKind, PodPhase, WaitReason};
+use super::{Cluster, CniRetry, Effects, EventKind, PodPhase, WaitReason};
 use crate::start::Bound;
 use crate::time::Millis;
 
@@ -22,7 +22,13 @@ impl Cluster {
         let phase = if b.has_ip {
             PodPhase::Running { node: b.node }
         } else {
-            fx.retry(b.pod, self.cni_retry);
+            // Stamp 0: no CNI ADD yet, the first retry asks ipamd.
+            let retry = CniRetry {
+                pod: b.pod,
+                node: b.node,
+                stamp: 0,
+            };
+            fx.retry(retry, self.cni_retry);
             PodPhase::WaitingIp {
                 node: b.node,
                 bound: 0,
@@ -77,13 +83,19 @@ impl Cluster {
         fx.pod_moved(n, now);
         let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(ip) => {
+                self.touch(n);
                 fx.record(now, EventKind::PodIp, Some(pod), Some(n as u32), ip, 0);
                 PodPhase::Running { node: n as u32 }
             }
             Err(reason) => {
                 let kind = EventKind::PodIpWait(reason);
                 fx.record(now, kind, Some(pod), Some(n as u32), 0, 0);
-                fx.retry(pod, now + self.cni_retry);
+                let retry = CniRetry {
+                    pod,
+                    node: n as u32,
+                    stamp: self.failed_add(n, now),
+                };
+                fx.retry(retry, now + self.cni_retry);
                 PodPhase::WaitingIp {
                     node: n as u32,
                     bound: now,
@@ -95,8 +107,14 @@ impl Cluster {
         fx.wake(n, self.nodes[n].ipamd.next_wake());
     }
 
-    /// kubelet retries `pod`'s CNI ADD (nothing if it was deleted meanwhile).
-    pub fn retry(&mut self, pod: u32, now: Millis, fx: &mut impl Effects) {
+    /// kubelet retries a pod's CNI ADD (nothing if it was deleted meanwhile). A retry that
+    /// provably fails as the last one did is only rescheduled (`memo.rs`).
+    pub fn retry(&mut self, r: CniRetry, now: Millis, fx: &mut impl Effects) {
+        if self.fails_again(r, now) {
+            fx.retry(r, now + self.cni_retry);
+            return;
+        }
+        let pod = r.pod;
         let PodPhase::WaitingIp {
             node,
             bound,
@@ -108,6 +126,7 @@ impl Cluster {
         let n = node as usize;
         match self.nodes[n].ipamd.assign_pod(pod, now) {
             Ok(ip) => {
+                self.touch(n);
                 fx.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
                 // The reason recorded is the one that held the pod up last.
                 fx.pod_waited(pod, &self.nodes[n], bound, now, true, reason);
@@ -119,7 +138,12 @@ impl Cluster {
                     bound,
                     reason,
                 };
-                fx.retry(pod, now + self.cni_retry);
+                let retry = CniRetry {
+                    pod,
+                    node,
+                    stamp: self.failed_add(n, now),
+                };
+                fx.retry(retry, now + self.cni_retry);
             }
         }
         fx.wake(n, self.nodes[n].ipamd.next_wake());
@@ -147,6 +171,7 @@ impl Cluster {
                 node as usize
             }
         };
+        self.touch(n);
         fx.pod_moved(n, now);
         let node = &mut self.nodes[n];
         node.pods -= 1;

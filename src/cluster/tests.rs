@@ -1,7 +1,7 @@
 //! The cluster driven by hand: a real [`Ec2`] over one subnet, real ipamds, and a fake
 //! [`Effects`] that writes down what the cluster asks of the engine.
 
-use super::{Cluster, Effects, EventKind, Node, PodPhase, RemoveNodeError, WaitReason};
+use super::{Cluster, CniRetry, Effects, EventKind, Node, PodPhase, RemoveNodeError, WaitReason};
 use crate::catalog;
 use crate::ec2::{Ec2, Ec2Config};
 use crate::ipamd::Ipamd;
@@ -14,6 +14,8 @@ use crate::time::Millis;
 #[derive(Default)]
 struct Fake {
     retries: Vec<(u32, Millis)>,
+    /// The last retry asked for, as the engine would queue it.
+    last_retry: Option<CniRetry>,
     wakes: Vec<(usize, Millis)>,
     launches: Vec<(usize, Millis)>,
     readies: Vec<(usize, Millis)>,
@@ -22,8 +24,9 @@ struct Fake {
 }
 
 impl Effects for Fake {
-    fn retry(&mut self, pod: u32, at: Millis) {
-        self.retries.push((pod, at));
+    fn retry(&mut self, retry: CniRetry, at: Millis) {
+        self.retries.push((retry.pod, at));
+        self.last_retry = Some(retry);
     }
     fn wake(&mut self, node: usize, at: Millis) {
         self.wakes.push((node, at));
@@ -238,7 +241,8 @@ fn a_pod_without_an_address_is_retried_until_it_has_one() {
     while matches!(w.cluster.phase(0), PodPhase::WaitingIp { .. }) {
         assert!(now < 60_000, "no address within a minute");
         w.run_node_to(n, now);
-        w.cluster.retry(0, now, &mut w.fx);
+        let r = w.fx.last_retry.expect("a retry is queued");
+        w.cluster.retry(r, now, &mut w.fx);
         now += 1_000;
     }
     assert!(now > ready);
@@ -246,7 +250,8 @@ fn a_pod_without_an_address_is_retried_until_it_has_one() {
     assert_eq!(w.fx.waits, vec![(0, "n-0".to_string(), true)]);
     // A retry for a pod that is no longer waiting does nothing.
     let before = w.fx.retries.len();
-    w.cluster.retry(0, now, &mut w.fx);
+    let r = w.fx.last_retry.expect("a retry was queued");
+    w.cluster.retry(r, now, &mut w.fx);
     assert_eq!(w.fx.retries.len(), before);
     w.check_counts();
 }

@@ -27,9 +27,16 @@
 //! freed when it moves in and grows again when the ring comes back to it.
 //! Like the heap it replaces, the queue never forgets an event: a superseded wake-up is
 //! dropped by the engine when it surfaces.
+//!
+//! **The lane.** Events pushed at a fixed delay after the current time (kubelet's CNI ADD
+//! retries, every `cni_retry`, the engine's most frequent event) arrive in time order, so
+//! they need no wheel: [`Queue::push_lane`] appends them to a ring buffer with their sequence
+//! number, and a pop takes the lane's front when it comes first in `(time, sequence)` order
+//! (each wheel entry keeps its sequence number for that comparison). The order is still the
+//! heap's: the same test drives lane pushes too.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::time::Millis;
 
@@ -44,11 +51,13 @@ pub const BUCKET: Millis = (SPAN / 2) as Millis;
 const BUCKETS: u64 = 1 << 12;
 const NIL: u32 = u32::MAX;
 
-/// One pending event in the wheel: what it is and the next entry of its slot.
+/// One pending event in the wheel: what it is, its sequence number (read only when a lane
+/// event has the same time) and the next entry of its slot.
 #[derive(Clone, Copy, Debug)]
 struct Entry<K> {
     kind: K,
     next: u32,
+    seq: u64,
 }
 
 /// An event beyond the wheel's limit, ordered by `(time, seq)`.
@@ -104,6 +113,8 @@ pub struct Queue<K> {
     far: BinaryHeap<Reverse<Far<K>>>,
     /// Events moving into the wheel (kept for its capacity).
     moving: Vec<Far<K>>,
+    /// The lane ([`Queue::push_lane`]): events pushed in time order, FIFO.
+    lane: VecDeque<Far<K>>,
     seq: u64,
 }
 
@@ -130,6 +141,7 @@ impl<K: Copy> Queue<K> {
             in_buckets: 0,
             far: BinaryHeap::new(),
             moving: Vec::new(),
+            lane: VecDeque::new(),
             seq: 0,
         }
     }
@@ -137,7 +149,7 @@ impl<K: Copy> Queue<K> {
     /// Pending events.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.in_wheel + self.in_buckets + self.far.len()
+        self.in_wheel + self.in_buckets + self.far.len() + self.lane.len()
     }
 
     /// Whether nothing is pending.
@@ -151,7 +163,7 @@ impl<K: Copy> Queue<K> {
         debug_assert!(time >= self.base, "the clock never goes back");
         self.seq += 1;
         if time < self.limit {
-            self.append(time, kind);
+            self.append(time, self.seq, kind);
         } else {
             self.wait(Far {
                 time,
@@ -172,9 +184,31 @@ impl<K: Copy> Queue<K> {
         }
     }
 
+    /// Schedules `kind` at `time` in the lane: the times of lane events must never decrease
+    /// (each at least the last one pushed there), as for events pushed a fixed delay after
+    /// the current time. A lane event costs a ring-buffer push and pop; it is ordered among
+    /// all others exactly as [`Queue::push`] would order it.
+    pub fn push_lane(&mut self, time: Millis, kind: K) {
+        debug_assert!(time >= self.base, "the clock never goes back");
+        debug_assert!(
+            self.lane.back().is_none_or(|f| f.time <= time),
+            "lane times never decrease"
+        );
+        self.seq += 1;
+        self.lane.push_back(Far {
+            time,
+            seq: self.seq,
+            kind,
+        });
+    }
+
     /// Appends to the FIFO of `time`'s slot.
-    fn append(&mut self, time: Millis, kind: K) {
-        let entry = Entry { kind, next: NIL };
+    fn append(&mut self, time: Millis, seq: u64, kind: K) {
+        let entry = Entry {
+            kind,
+            next: NIL,
+            seq,
+        };
         let i = if self.free == NIL {
             self.pool.push(entry);
             (self.pool.len() - 1) as u32
@@ -199,6 +233,15 @@ impl<K: Copy> Queue<K> {
 
     /// The time of the next event, if any.
     pub fn peek_time(&mut self) -> Option<Millis> {
+        let queued = self.peek_queued();
+        match self.lane.front() {
+            Some(f) => Some(queued.map_or(f.time, |t| t.min(f.time))),
+            None => queued,
+        }
+    }
+
+    /// The time of the next event outside the lane, if any.
+    fn peek_queued(&mut self) -> Option<Millis> {
         if self.in_wheel > 0 {
             self.cursor = self.next_busy();
             return Some(self.cursor);
@@ -230,9 +273,18 @@ impl<K: Copy> Queue<K> {
     pub fn pop(&mut self) -> Option<(Millis, K)> {
         let time = self.peek_time()?;
         self.advance(time);
+        // Every other event of `time` is in its slot now; the lane's goes first if it was
+        // pushed first.
         let slot = (time & MASK) as usize;
         let i = self.heads[slot];
-        let Entry { kind, next } = self.pool[i as usize];
+        if let Some(f) = self.lane.front()
+            && f.time == time
+            && (i == NIL || f.seq < self.pool[i as usize].seq)
+        {
+            let f = self.lane.pop_front().expect("looked at");
+            return Some((f.time, f.kind));
+        }
+        let Entry { kind, next, .. } = self.pool[i as usize];
         self.heads[slot] = next;
         if next == NIL {
             self.tails[slot] = NIL;
@@ -274,7 +326,7 @@ impl<K: Copy> Queue<K> {
             moving.push(self.far.pop().expect("peeked").0);
         }
         for f in moving.drain(..) {
-            self.append(f.time, f.kind);
+            self.append(f.time, f.seq, f.kind);
         }
         self.moving = moving;
         while let Some(Reverse(f)) = self.far.peek() {
@@ -330,6 +382,21 @@ mod tests {
     }
 
     #[test]
+    fn lane_events_keep_their_place_among_ties() {
+        let mut q = Queue::new();
+        q.push(1_000, 1);
+        q.push_lane(1_000, 2);
+        q.push(1_000, 3);
+        q.push(100_000, 4); // far: a bucket
+        q.push_lane(100_000, 5);
+        q.push(100_000, 6);
+        for want in 1..=6 {
+            assert_eq!(q.pop().map(|(_, k)| k), Some(want));
+        }
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn a_bucket_is_sorted_when_it_moves_in() {
         let mut q = Queue::new();
         q.push(100_000, 1);
@@ -358,14 +425,15 @@ mod tests {
         /// the heap's order, ties included.
         #[test]
         fn pops_in_the_heaps_order(ops in prop::collection::vec(
-            (any::<bool>(), prop_oneof![0u64..3, 0u64..2_000, 30_000u64..140_000, 0u64..400_000, 130_000_000u64..150_000_000], 0u32..4),
+            (any::<bool>(), prop_oneof![0u64..3, 0u64..2_000, 30_000u64..140_000, 0u64..400_000, 130_000_000u64..150_000_000], 0u32..4, prop_oneof![Just(None), (0u64..3).prop_map(Some), Just(Some(1_000))]),
             1..600,
         )) {
             let mut q = Queue::new();
             let mut r = Reference { heap: BinaryHeap::new(), seq: 0 };
             let mut now = 0;
             let mut kind = 0;
-            for (pop, delay, pushes) in ops {
+            let mut lane_last = 0;
+            for (pop, delay, pushes, lane) in ops {
                 if pop {
                     let got = q.pop();
                     prop_assert_eq!(got, r.pop());
@@ -377,6 +445,13 @@ mod tests {
                     kind += 1;
                     q.push(now + delay, kind);
                     r.push(now + delay, kind);
+                }
+                // A lane push: a fixed delay after now, never before the lane's last.
+                if let Some(d) = lane {
+                    kind += 1;
+                    lane_last = (now + d).max(lane_last);
+                    q.push_lane(lane_last, kind);
+                    r.push(lane_last, kind);
                 }
                 prop_assert_eq!(q.len(), r.heap.len());
                 prop_assert_eq!(q.peek_time(), r.heap.peek().map(|Reverse((t, _, _))| *t));

@@ -352,6 +352,30 @@ impl Ipamd {
         }
     }
 
+    /// How long a CNI ADD that failed at `now` keeps failing the same way, with the same
+    /// [`WaitReason`], if nothing else is done to this ipamd meanwhile: the first later time
+    /// at which the answer may differ (`Millis::MAX`: only a change of state can alter it).
+    ///
+    /// A failed [`Ipamd::assign_pod`] changes nothing that a later one reads (it only prunes
+    /// expired cooling records, which every reader skips anyway), so between two calls that
+    /// do change the state only time matters, and time enters the answer at two places: a
+    /// cooling address becomes assignable once its `IP_COOLDOWN_PERIOD` is over (§5.4), and
+    /// the 120 s `InsufficientCidrBlocks` back-off ends (§4.8). The engine repeats kubelet's
+    /// retries without asking again until then ([`crate::cluster`], "Failed CNI ADDs").
+    pub fn failure_holds_until(&self, now: Millis) -> Millis {
+        if !self.life.initialised {
+            return Millis::MAX; // only an init (a wake-up) brings ipamd up
+        }
+        let cooling = self.ds.cooling_ends_after(now).unwrap_or(Millis::MAX);
+        let back_off = match self.timers.last_insufficient_cidr {
+            Some(t) if self.in_insufficient_cidr_cooldown(now) => {
+                t.saturating_add(INSUFFICIENT_CIDR_COOLDOWN + 1)
+            }
+            _ => Millis::MAX,
+        };
+        cooling.min(back_off)
+    }
+
     /// Why the pool has no unassigned address at `now`, from its state and the last growth
     /// outcome.
     fn why_no_address(&self, now: Millis) -> WaitReason {

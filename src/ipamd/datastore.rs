@@ -343,6 +343,17 @@ impl Datastore {
         (self.cooling.len() - cut) as u32
     }
 
+    /// The first time after `now` at which an address cooling at `now` stops cooling (the
+    /// oldest one's release plus the cooldown, plus 1 ms: [`is_cooling`] includes the last
+    /// millisecond), if any still cools.
+    pub fn cooling_ends_after(&self, now: Millis) -> Option<Millis> {
+        let cut = self
+            .cooling
+            .partition_point(|&(at, _)| !is_cooling(at, now, self.cooldown));
+        let &(at, _) = self.cooling.get(cut)?;
+        Some(at.saturating_add(self.cooldown).saturating_add(1))
+    }
+
     /// `GetIPStats` + `GetFreePrefixes` + `GetENIs` at `now`.
     pub fn stats(&self, now: Millis) -> PoolStats {
         PoolStats {
