@@ -5,8 +5,9 @@
 //! Time is milliseconds ([`Millis`]) owned here; models never read wall time. Events are
 //! ordered by `(time, sequence)`: the sequence number is the order in which events were
 //! scheduled, so ties are broken the same way on every machine. Workload events (pod adds
-//! and deletes) are generated up front, already sorted, and merged from a cursor rather than
-//! pushed through the queue; at equal times a workload event goes first. The queue
+//! and deletes) are generated up front, each workload's in time order, and merged lazily
+//! ([`crate::workload::PodEvents`]) rather than pushed through the queue; at equal times a
+//! workload event goes first. The queue
 //! (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in exactly the order of a
 //! binary heap of `(time, sequence)`, at O(1) a push and a pop.
 //!
