@@ -151,7 +151,7 @@ pub(super) fn sort_by_high_half(v: &mut Vec<u64>) {
     }
     let mut buf: Vec<u64> = Vec::new();
     for (c, &shift) in counts.iter_mut().zip(&SHIFTS) {
-        if c.iter().any(|&n| n == v.len()) {
+        if c.contains(&v.len()) {
             continue; // one digit (or no values): the pass would not move anything
         }
         let mut sum = 0;
