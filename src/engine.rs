@@ -2,12 +2,22 @@
 //! the workloads, the [`Cluster`] (nodes, pods, scheduler, each node's ipamd) and EC2
 //! together. What a pod or node does is the cluster's; the engine decides only when.
 //!
-//! Time is milliseconds ([`Millis`]) owned here; models never read wall time. Events are
-//! ordered by `(time, sequence)`: the sequence number is the order in which events were
-//! scheduled, so ties are broken the same way on every machine. Workload events (pod adds
-//! and deletes) are generated up front, each workload's in time order, and merged lazily
-//! ([`crate::workload::PodEvents`]) rather than pushed through the queue; at equal times a
-//! workload event goes first. The queue
+//! Time is milliseconds ([`Millis`]) owned here; models never read wall time. Events of one
+//! millisecond go in this order, the same on every machine:
+//! 1. workload events (pod adds and deletes), generated up front, each workload's in time
+//!    order, and merged lazily ([`crate::workload::PodEvents`]) rather than pushed through
+//!    the queue;
+//! 2. ipamd wake-ups, by node index;
+//! 3. everything else (kubelet's CNI retries, launches, readiness, Karpenter's controllers)
+//!    by sequence number, the order in which they were scheduled.
+//!
+//! Wake-ups are ordered by node rather than by when they were scheduled because a loop that
+//! skips idle ticks (spec "Modelling choices" 7) schedules its next tick at another moment
+//! than a loop running every tick: with the sequence number, two nodes whose loops tick at
+//! the same millisecond (their 5 s phases drawn equal) could call EC2 in the other order,
+//! and skipping would change the run (found by `tests/skip_ticks.rs`; that case is now one
+//! of its tests). A wake-up also goes before a retry of its time, as a tick scheduled 2.5 s
+//! ahead does before a retry scheduled 1 s ahead. The queue
 //! (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in exactly the order of a
 //! binary heap of `(time, sequence)`, at O(1) a push and a pop.
 //!
@@ -151,13 +161,12 @@ impl Effects for Hooks {
             self.wake_gen[n] = self.wake_gen[n].wrapping_add(1);
             self.wake_at[n] = want;
             let generation = self.wake_gen[n];
-            self.push(
-                want,
-                Kind::Wake {
-                    node: n as u32,
-                    generation,
-                },
-            );
+            // Wake-ups of one time go first, by node (see the module docs).
+            let kind = Kind::Wake {
+                node: n as u32,
+                generation,
+            };
+            self.queue.push_first(want, n as u32, kind);
         }
     }
 

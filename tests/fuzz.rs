@@ -171,16 +171,66 @@ fn cidr() -> impl Strategy<Value = String> {
     )
 }
 
+/// `availability_zone`: mostly one of two zones (so subnets share one now and then).
+fn zone() -> impl Strategy<Value = String> {
+    pick(
+        vec!["us-east-1a", "us-east-1a", "us-east-1a", "us-east-1b"],
+        vec!["", " ", "a\nb", "@1", "@true", "us-east-1a\t"],
+    )
+    .prop_map(|z| lit(&z))
+}
+
+/// `tags = { … }`: the subnet-discovery tag with the values upstream tells apart, other
+/// tags, and the edges (empty or odd keys, values that are not strings).
+fn tags() -> impl Strategy<Value = String> {
+    let tag = prop_oneof![
+        24 => pick(vec!["1", "1", "0", "", "yes"], vec!["\n", "@1", "@true"])
+            .prop_map(|v| ("\"kubernetes.io/role/cni\"".to_string(), v)),
+        8 => pick(vec!["pods", "a,b", "ü"], vec!["\t"]).prop_map(|v| ("Name".to_string(), v)),
+        1 => select(vec!["\"\"", "\" \"", "\"a\\nb\"", "\"kubernetes.io/role/elb\""])
+            .prop_map(|k| (k.to_string(), "1".to_string())),
+    ];
+    prop::collection::vec(tag, 1..3).prop_map(|tags| {
+        let mut seen = std::collections::BTreeSet::new();
+        let items: Vec<String> = tags
+            .into_iter()
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .map(|(k, v)| match v.strip_prefix('@') {
+                Some(raw) => format!("{k} = {raw}"),
+                None => format!("{k} = {v:?}"),
+            })
+            .collect();
+        format!("tags = {{ {} }}\n", items.join(", "))
+    })
+}
+
 fn subnet_table(header: &'static str, named: bool) -> impl Strategy<Value = String> {
-    (
-        name(),
+    subnet_named(
+        header,
+        name().prop_map(move |n| named.then_some(n)),
         cidr(),
+        0.2,
+    )
+}
+
+/// A subnet table named by `names` (`None`: no name key), now and then with a zone and tags.
+fn subnet_named(
+    header: &'static str,
+    names: impl Strategy<Value = Option<String>>,
+    cidrs: impl Strategy<Value = String>,
+    zoned: f64,
+) -> impl Strategy<Value = String> {
+    (
+        names,
+        cidrs,
         prop::option::of(pick(vec!["lowest", "random"], vec!["spread", "nope"])),
         prop::option::of(pick(vec!["0", "5", "40"], vec!["-1", "100000"])),
+        prop::option::weighted(zoned, zone()),
+        prop::option::weighted(zoned, tags()),
     )
-        .prop_map(move |(n, c, p, bg)| {
+        .prop_map(move |(n, c, p, bg, z, tags)| {
             let mut t = format!("\n{header}\n");
-            if named {
+            if let Some(n) = n {
                 t += &format!("name = {n:?}\n");
             }
             t += &format!("cidr = {c:?}\n");
@@ -190,8 +240,42 @@ fn subnet_table(header: &'static str, named: bool) -> impl Strategy<Value = Stri
             if let Some(bg) = bg {
                 t += &format!("background = {{ addresses = {bg} }}\n");
             }
+            if let Some(z) = z {
+                t += &format!("availability_zone = {z}\n");
+            }
+            t += &tags.unwrap_or_default();
             t
         })
+}
+
+/// Subnet discovery's ground: the node groups' `default` subnet and `pods` beside it (the
+/// node groups name them), each mostly zoned and tagged, mostly in ranges that do not
+/// overlap.
+fn discovery_subnets() -> impl Strategy<Value = String> {
+    (
+        subnet_named(
+            "[[subnets]]",
+            Just(Some("default".to_string())),
+            cidr(),
+            0.95,
+        ),
+        subnet_named(
+            "[[subnets]]",
+            Just(Some("pods".to_string())),
+            pick(
+                vec!["100.64.0.0/28", "100.64.0.0/26", "100.64.0.0/19"],
+                vec!["10.0.0.0/28"],
+            ),
+            0.95,
+        ),
+        prop::option::of(subnet_named(
+            "[[subnets]]",
+            Just(Some("other".to_string())),
+            pick(vec!["10.1.0.0/28", "10.1.0.0/24"], vec!["100.64.0.0/28"]),
+            0.8,
+        )),
+    )
+        .prop_map(|(a, b, c)| a + &b + &c.unwrap_or_default())
 }
 
 fn instance_type() -> impl Strategy<Value = String> {
@@ -356,6 +440,7 @@ fn cni() -> impl Strategy<Value = String> {
         (Just("WARM_PREFIX_TARGET"), int()),
         (Just("MAX_ENI"), int()),
         (Just("IP_COOLDOWN_PERIOD"), int()),
+        (Just("ENABLE_SUBNET_DISCOVERY"), boolean()),
     ];
     prop::collection::vec(var, 0..3).prop_map(|vars| {
         let mut seen = std::collections::BTreeSet::new();
@@ -371,6 +456,10 @@ fn cni() -> impl Strategy<Value = String> {
 
 fn model_and_ec2() -> impl Strategy<Value = String> {
     (
+        prop::option::weighted(
+            0.4,
+            pick(vec!["auto-mode", "vpc-cni"], vec!["AutoMode", "auto", "", "@1"]),
+        ),
         prop::option::of(duration()),
         prop::option::of(pick(vec!["go-map", "first-fit", "random"], vec!["nope"])),
         prop::option::of(duration()),
@@ -394,8 +483,11 @@ fn model_and_ec2() -> impl Strategy<Value = String> {
             pick(vec!["0", "0.5", "2"], vec!["1e7", "-1"]),
         )),
     )
-        .prop_map(|(retry, pick, imds, latency, bucket)| {
+        .prop_map(|(networking, retry, pick, imds, latency, bucket)| {
             let mut s = "\n[model]\n".to_string();
+            if let Some(n) = networking {
+                s += &format!("networking = {}\n", lit(&n));
+            }
             if let Some(r) = retry {
                 s += &format!("cni_retry = {r}\n");
             }
@@ -424,6 +516,7 @@ fn scenario_toml() -> impl Strategy<Value = String> {
         6 => subnet_table("[subnet]", true),
         6 => (subnet_table("[[subnets]]", true), subnet_table("[[subnets]]", true))
             .prop_map(|(a, b)| a + &b),
+        16 => discovery_subnets(),
         1 => Just(String::new()),
     ];
     (
@@ -557,6 +650,19 @@ fn sets() -> impl Strategy<Value = Vec<String>> {
         (Just("model.cni_retry"), duration()),
         (Just("subnet.cidr"), cidr()),
         (Just("seed"), int()),
+        (
+            Just("ENABLE_SUBNET_DISCOVERY"),
+            pick(vec!["true", "false"], vec!["1", "\"\""])
+        ),
+        (
+            Just("model.networking"),
+            pick(vec!["auto-mode", "vpc-cni"], vec!["none"])
+        ),
+        (Just("subnets.1.availability_zone"), zone()),
+        (
+            Just("subnets.pods.tags"),
+            tags().prop_map(|t| t["tags = ".len()..].trim().to_string())
+        ),
     ]
     .prop_map(|(k, v)| format!("{k}={v}"));
     prop::collection::vec(
@@ -673,6 +779,64 @@ fn found_by_the_fuzzer() {
     })
     .unwrap_err();
     assert_eq!(one_line_bad_input(&err), Ok(()));
+    // Two subnets over one range, one of them tagged in the nodes' zone: discovery gave a
+    // node ENIs with the same addresses, and ipamd's datastore panicked. Overlapping
+    // subnets are now refused (EC2 never has them in one VPC).
+    let text = "duration = \"10m\"\n[[subnets]]\nname = \"default\"\ncidr = \"10.0.0.0/26\"\navailability_zone = \"us-east-1a\"\n[[subnets]]\nname = \"other\"\ncidr = \"10.0.0.0/28\"\navailability_zone = \"us-east-1a\"\ntags = { \"kubernetes.io/role/cni\" = \"1\" }\n[[nodegroup]]\ninstance_type = \"m5.large\"\ncount = 5\n[[workload]]\nkind = \"poisson\"\nrate_per_min = 30\nlifetime = { mean = \"1.5s\" }\nstart = \"1s\"\n";
+    assert_eq!(check(dir.path(), text, &[]), Ok(()));
+    let e = Scenario::from_toml(text, "fuzz.toml", dir.path(), &[]).unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "fuzz.toml:6:1: subnet \"other\" (10.0.0.0/28) overlaps subnet \"default\""
+        ),
+        "{e}"
+    );
+}
+
+/// The generators reach the paths they are meant to: of a fixed sample of generated
+/// scenarios, some are accepted with zoned subnets sharing a zone and a
+/// `kubernetes.io/role/cni` tag (subnet discovery's choice), with discovery on, and with EKS
+/// Auto Mode — so the property below runs them, not only their refusals.
+#[test]
+fn the_generators_reach_subnet_discovery_and_auto_mode() {
+    use ipamsim::ipamd::config::Networking;
+    use proptest::strategy::ValueTree;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("trace.csv"), "time_s,pod,event\n0,a,add\n").unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    let (mut discovery, mut auto_mode, mut accepted) = (0, 0, 0);
+    for _ in 0..400 {
+        let text = scenario_toml().new_tree(&mut runner).unwrap().current();
+        let Ok(s) = Scenario::from_toml(&text, "fuzz.toml", dir.path(), &[]) else {
+            continue;
+        };
+        accepted += 1;
+        let zoned_pair = s.subnets.iter().enumerate().any(|(i, a)| {
+            a.availability_zone.is_some()
+                && s.subnets[i + 1..]
+                    .iter()
+                    .any(|b| b.availability_zone == a.availability_zone)
+        });
+        let tagged = s
+            .subnets
+            .iter()
+            .any(|x| x.cni_role() != ipamsim::subnet::CniRole::Untagged);
+        if zoned_pair && tagged && s.cni.enable_subnet_discovery {
+            discovery += 1;
+        }
+        if s.model.networking == Networking::AutoMode {
+            auto_mode += 1;
+        }
+    }
+    assert!(
+        discovery >= 8 && auto_mode >= 5,
+        "of 400 generated, {accepted} accepted: {discovery} with discovery ground, {auto_mode} auto mode"
+    );
 }
 
 proptest! {

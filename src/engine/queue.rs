@@ -51,32 +51,43 @@ pub const BUCKET: Millis = (SPAN / 2) as Millis;
 const BUCKETS: u64 = 1 << 12;
 const NIL: u32 = u32::MAX;
 
-/// One pending event in the wheel: what it is, its sequence number (read only when a lane
-/// event has the same time) and the next entry of its slot.
+/// The rank of an event pushed in order ([`Queue::push`], [`Queue::push_lane`]): this bit and
+/// its sequence number, so after every keyed event of its time ([`Queue::push_first`]).
+const IN_ORDER: u64 = 1 << 63;
+
+/// One pending event in the wheel: what it is, its rank among the events of its time, and the
+/// next entry of its slot.
 #[derive(Clone, Copy, Debug)]
 struct Entry<K> {
     kind: K,
     next: u32,
-    seq: u64,
+    rank: u64,
 }
 
-/// An event beyond the wheel's limit, ordered by `(time, seq)`.
+/// An event beyond the wheel's limit, ordered by `(time, rank, seq)`.
 #[derive(Clone, Copy, Debug)]
 struct Far<K> {
     time: Millis,
+    rank: u64,
     seq: u64,
     kind: K,
 }
 
+impl<K> Far<K> {
+    fn key(&self) -> (Millis, u64, u64) {
+        (self.time, self.rank, self.seq)
+    }
+}
+
 impl<K> PartialEq for Far<K> {
     fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
+        self.key() == other.key()
     }
 }
 impl<K> Eq for Far<K> {}
 impl<K> Ord for Far<K> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
+        self.key().cmp(&other.key())
     }
 }
 impl<K> PartialOrd for Far<K> {
@@ -158,15 +169,29 @@ impl<K: Copy> Queue<K> {
         self.len() == 0
     }
 
-    /// Schedules `kind` at `time` (not earlier than the last time popped).
+    /// Schedules `kind` at `time` (not earlier than the last time popped), after every event
+    /// already pushed for that time.
     pub fn push(&mut self, time: Millis, kind: K) {
-        debug_assert!(time >= self.base, "the clock never goes back");
         self.seq += 1;
+        self.push_ranked(time, IN_ORDER | self.seq, kind);
+    }
+
+    /// Schedules `kind` at `time` ahead of the events [`Queue::push`]ed for that time, among
+    /// the other keyed ones by `key` (equal keys in push order): an order that does not
+    /// depend on when the events were pushed.
+    pub fn push_first(&mut self, time: Millis, key: u32, kind: K) {
+        self.seq += 1;
+        self.push_ranked(time, u64::from(key), kind);
+    }
+
+    fn push_ranked(&mut self, time: Millis, rank: u64, kind: K) {
+        debug_assert!(time >= self.base, "the clock never goes back");
         if time < self.limit {
-            self.append(time, self.seq, kind);
+            self.append(time, rank, kind);
         } else {
             self.wait(Far {
                 time,
+                rank,
                 seq: self.seq,
                 kind,
             });
@@ -197,17 +222,20 @@ impl<K: Copy> Queue<K> {
         self.seq += 1;
         self.lane.push_back(Far {
             time,
+            rank: IN_ORDER | self.seq,
             seq: self.seq,
             kind,
         });
     }
 
-    /// Appends to the FIFO of `time`'s slot.
-    fn append(&mut self, time: Millis, seq: u64, kind: K) {
+    /// Puts an event into `time`'s slot, after the entries of lower or equal rank: at the
+    /// tail for an event pushed in order (ranks grow with the sequence), after a short walk
+    /// for a keyed one.
+    fn append(&mut self, time: Millis, rank: u64, kind: K) {
         let entry = Entry {
             kind,
             next: NIL,
-            seq,
+            rank,
         };
         let i = if self.free == NIL {
             self.pool.push(entry);
@@ -222,11 +250,33 @@ impl<K: Copy> Queue<K> {
         match self.tails[slot] {
             NIL => {
                 self.heads[slot] = i;
+                self.tails[slot] = i;
                 self.busy[slot / 64] |= 1 << (slot % 64);
             }
-            t => self.pool[t as usize].next = i,
+            t if self.pool[t as usize].rank <= rank => {
+                self.pool[t as usize].next = i;
+                self.tails[slot] = i;
+            }
+            _ => {
+                // The tail ranks higher: `i` goes before it.
+                let head = self.heads[slot];
+                if rank < self.pool[head as usize].rank {
+                    self.pool[i as usize].next = head;
+                    self.heads[slot] = i;
+                } else {
+                    let mut p = head;
+                    loop {
+                        let next = self.pool[p as usize].next;
+                        if rank < self.pool[next as usize].rank {
+                            break;
+                        }
+                        p = next;
+                    }
+                    self.pool[i as usize].next = self.pool[p as usize].next;
+                    self.pool[p as usize].next = i;
+                }
+            }
         }
-        self.tails[slot] = i;
         self.in_wheel += 1;
         self.cursor = self.cursor.min(time);
     }
@@ -279,7 +329,7 @@ impl<K: Copy> Queue<K> {
         let i = self.heads[slot];
         if let Some(f) = self.lane.front()
             && f.time == time
-            && (i == NIL || f.seq < self.pool[i as usize].seq)
+            && (i == NIL || f.rank < self.pool[i as usize].rank)
         {
             let f = self.lane.pop_front().expect("looked at");
             return Some((f.time, f.kind));
@@ -325,8 +375,10 @@ impl<K: Copy> Queue<K> {
             }
             moving.push(self.far.pop().expect("peeked").0);
         }
+        // Equal ranks (keyed events) must enter in push order.
+        moving.sort_unstable_by_key(Far::key);
         for f in moving.drain(..) {
-            self.append(f.time, f.seq, f.kind);
+            self.append(f.time, f.rank, f.kind);
         }
         self.moving = moving;
         while let Some(Reverse(f)) = self.far.peek() {
@@ -344,20 +396,43 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The reference: the engine's former `BinaryHeap` of `(time, seq)`.
+    /// The reference: a `BinaryHeap` of `(time, rank, seq)`, rank as the queue's.
     struct Reference {
-        heap: BinaryHeap<Reverse<(Millis, u64, u32)>>,
+        heap: BinaryHeap<Reverse<(Millis, u64, u64, u32)>>,
         seq: u64,
     }
 
     impl Reference {
         fn push(&mut self, time: Millis, kind: u32) {
             self.seq += 1;
-            self.heap.push(Reverse((time, self.seq, kind)));
+            self.heap
+                .push(Reverse((time, IN_ORDER | self.seq, self.seq, kind)));
+        }
+        fn push_first(&mut self, time: Millis, key: u32, kind: u32) {
+            self.seq += 1;
+            self.heap
+                .push(Reverse((time, u64::from(key), self.seq, kind)));
         }
         fn pop(&mut self) -> Option<(Millis, u32)> {
-            self.heap.pop().map(|Reverse((t, _, k))| (t, k))
+            self.heap.pop().map(|Reverse((t, _, _, k))| (t, k))
         }
+    }
+
+    #[test]
+    fn keyed_events_go_first_by_key_then_in_push_order() {
+        let mut q = Queue::new();
+        q.push(10, 1);
+        q.push_first(10, 7, 2);
+        q.push_lane(10, 3);
+        q.push_first(10, 3, 4);
+        q.push_first(10, 7, 5);
+        q.push(100_000, 6); // far
+        q.push_first(100_000, 9, 7);
+        q.push_first(100_000, 2, 8);
+        for want in [4, 2, 5, 1, 3, 8, 7, 6] {
+            assert_eq!(q.pop().map(|(_, k)| k), Some(want));
+        }
+        assert!(q.is_empty());
     }
 
     #[test]
@@ -425,7 +500,7 @@ mod tests {
         /// the heap's order, ties included.
         #[test]
         fn pops_in_the_heaps_order(ops in prop::collection::vec(
-            (any::<bool>(), prop_oneof![0u64..3, 0u64..2_000, 30_000u64..140_000, 0u64..400_000, 130_000_000u64..150_000_000], 0u32..4, prop_oneof![Just(None), (0u64..3).prop_map(Some), Just(Some(1_000))]),
+            (any::<bool>(), prop_oneof![0u64..3, 0u64..2_000, 30_000u64..140_000, 0u64..400_000, 130_000_000u64..150_000_000], 0u32..4, prop_oneof![Just(None), (0u64..3).prop_map(Some), Just(Some(1_000))], prop_oneof![Just(None), (0u32..4).prop_map(Some)]),
             1..600,
         )) {
             let mut q = Queue::new();
@@ -433,7 +508,7 @@ mod tests {
             let mut now = 0;
             let mut kind = 0;
             let mut lane_last = 0;
-            for (pop, delay, pushes, lane) in ops {
+            for (pop, delay, pushes, lane, keyed) in ops {
                 if pop {
                     let got = q.pop();
                     prop_assert_eq!(got, r.pop());
@@ -446,6 +521,12 @@ mod tests {
                     q.push(now + delay, kind);
                     r.push(now + delay, kind);
                 }
+                // A keyed push: ahead of the in-order ones of its time.
+                if let Some(key) = keyed {
+                    kind += 1;
+                    q.push_first(now + delay, key, kind);
+                    r.push_first(now + delay, key, kind);
+                }
                 // A lane push: a fixed delay after now, never before the lane's last.
                 if let Some(d) = lane {
                     kind += 1;
@@ -454,7 +535,7 @@ mod tests {
                     r.push(lane_last, kind);
                 }
                 prop_assert_eq!(q.len(), r.heap.len());
-                prop_assert_eq!(q.peek_time(), r.heap.peek().map(|Reverse((t, _, _))| *t));
+                prop_assert_eq!(q.peek_time(), r.heap.peek().map(|Reverse((t, _, _, _))| *t));
             }
             while let Some(e) = r.pop() {
                 prop_assert_eq!(q.pop(), Some(e));

@@ -39,6 +39,17 @@ pub struct SubnetAccount {
     pub free_prefix_blocks: u32,
     /// Its reservations.
     pub reservations: Vec<ReservationAccount>,
+    /// Its tags, in `describe-subnets` order.
+    pub tags: Vec<TagAccount>,
+}
+
+/// One tag.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TagAccount {
+    /// `Key`.
+    pub key: String,
+    /// `Value`.
+    pub value: String,
 }
 
 /// One reservation.
@@ -76,6 +87,8 @@ pub struct NodeAccount {
     pub host_network_pods: u32,
     /// Live pods bound without an address.
     pub pods_waiting_for_ip: u32,
+    /// Its availability zone (empty when no export says).
+    pub zone: String,
 }
 
 /// The converted audit log.
@@ -149,6 +162,14 @@ impl Account {
                             .into(),
                         })
                         .collect(),
+                    tags: s
+                        .tags
+                        .iter()
+                        .map(|(key, value)| TagAccount {
+                            key: key.clone(),
+                            value: value.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
             nodes: snap
@@ -166,6 +187,7 @@ impl Account {
                     pods: n.pods,
                     host_network_pods: n.host_network_pods,
                     pods_waiting_for_ip: n.pods_waiting_for_ip,
+                    zone: n.zone.clone(),
                 })
                 .collect(),
             cni: snap.aws_node.as_ref().map(|a| cni_json(&a.cni)),

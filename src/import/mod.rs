@@ -22,6 +22,7 @@ mod snapshot;
 mod state;
 pub mod subnets;
 pub mod write;
+pub mod zones;
 
 use std::path::{Path, PathBuf};
 

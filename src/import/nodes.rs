@@ -28,6 +28,9 @@ pub struct ExportedNode {
     pub ready: bool,
     /// `status.allocatable.pods`, else `status.capacity.pods`.
     pub max_pods: Option<u32>,
+    /// The zone segment of `spec.providerID` (`aws:///<zone>/<instance-id>`), empty when
+    /// absent.
+    pub provider_zone: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -138,8 +141,33 @@ pub fn read(obj: &Map<String, Value>, file: &str) -> Result<Vec<ExportedNode>, I
                 .iter()
                 .any(|c| c.kind == "Ready" && c.status == "True"),
             max_pods,
+            provider_zone: provider_zone(&r.spec.provider_id).to_string(),
             name: r.metadata.name,
         });
     }
     Ok(out)
+}
+
+/// The zone of `aws:///us-west-2a/i-0123…` (the segment before the instance id), or "".
+fn provider_zone(provider_id: &str) -> &str {
+    provider_id
+        .strip_prefix("aws:///")
+        .and_then(|rest| rest.rsplit_once('/'))
+        .map_or("", |(zone, _)| zone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider_zone;
+
+    #[test]
+    fn the_provider_id_names_the_zone_before_the_instance() {
+        assert_eq!(
+            provider_zone("aws:///us-west-2a/i-0123456789abcdef0"),
+            "us-west-2a"
+        );
+        assert_eq!(provider_zone("aws:///i-0123456789abcdef0"), "");
+        assert_eq!(provider_zone(""), "");
+        assert_eq!(provider_zone("kind://docker/x/y"), "");
+    }
 }

@@ -7,7 +7,7 @@ use super::enis::ExportedEni;
 use super::nodes::ExportedNode;
 use super::read::{Exports, read_exports};
 use super::state::{FixedEni, NodeEni, NodeState, PodState, Snapshot, SubnetState};
-use super::{ImportError, Options, Sources, ipv4};
+use super::{ImportError, Options, Sources, ipv4, zones};
 use crate::catalog;
 use crate::subnet::{Ipv4Cidr, PREFIX_SIZE, RESERVED_ADDRESSES, ReservationKind};
 
@@ -131,6 +131,10 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             }
         }
     }
+    // Subnets subnet discovery may put those nodes' new ENIs in.
+    for id in zones::discoverable(&all_subnets, &modelled) {
+        modelled.insert(id);
+    }
     let mut subnets: Vec<SubnetState> = Vec::new();
     let mut unmodelled = Vec::new();
     let mut vpc: Option<(&str, &str)> = None;
@@ -166,12 +170,13 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             background_prefixes: Vec::new(),
             used: 0,
             free_prefix_blocks: 0,
+            tags: s.tags.clone(),
         });
     }
     if !unmodelled.is_empty() {
         ignored.push((
             format!("{} subnets: {}", unmodelled.len(), unmodelled.join(", ")),
-            "no modelled node draws from them: each subnet is its own address pool".into(),
+            "no modelled node draws from them, nor could subnet discovery (none is tagged kubernetes.io/role/cni in a node's zone): each subnet is its own address pool".into(),
         ));
     }
     let subnet_ids: BTreeMap<String, usize> = subnets
@@ -449,6 +454,11 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             .get(1)
             .and_then(|(_, e, _)| subnet_index(&e.subnet))
             .unwrap_or(subnet);
+        let my_subnets: Vec<(&str, &SubnetState)> = mine
+            .iter()
+            .filter_map(|(_, e, _)| subnet_index(&e.subnet).map(|i| (e.id.as_str(), &subnets[i])))
+            .collect();
+        let zone = zones::node_zone(n, &who, &my_subnets, &nodes_file)?;
         let several = groups_of.get(n.group.as_str()).is_some_and(|t| t.len() > 1);
         nodes.push(NodeState {
             name: n.name.clone(),
@@ -479,6 +489,7 @@ pub(super) fn build(src: &Sources, opt: &Options) -> Result<Snapshot> {
             unmanaged,
             pods: 0,
             pods_waiting_for_ip: 0,
+            zone,
         });
     }
 
@@ -792,6 +803,7 @@ mod tests {
                 background_prefixes: Vec::new(),
                 used: held.len() as u32,
                 free_prefix_blocks: 0,
+                tags: Vec::new(),
             };
             let mut sub = Subnet::empty("x".into(), cidr, Placement::Lowest, Streams::new(0).stream("t", 0));
             for (c, k) in &reservations {

@@ -52,6 +52,8 @@ pub struct SubnetState {
     pub used: u32,
     /// Aligned /28s a prefix request could still get.
     pub free_prefix_blocks: u32,
+    /// Every tag (`Tags[].{Key,Value}`), in file order.
+    pub tags: Vec<(String, String)>,
 }
 
 impl SubnetState {
@@ -90,6 +92,9 @@ pub struct NodeState {
     pub pods: u32,
     /// Live pods bound to it without one yet.
     pub pods_waiting_for_ip: u32,
+    /// Its availability zone (label, else `spec.providerID`, else its primary ENI's subnet's;
+    /// empty when none says). The run places it by its subnet, which is in this zone.
+    pub zone: String,
 }
 
 /// A node ENI at t=0.

@@ -243,6 +243,7 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
         let _ = writeln!(t, "aws_node = {a:?}");
     }
     let _ = writeln!(t, "placement = \"random\"");
+    subnet_lines(&mut t, f.subnets, snap);
     if let Some(a) = &snap.aws_node {
         let _ = writeln!(t);
         let _ = writeln!(
@@ -285,10 +286,21 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
         }
         seen.push(&n.group);
         let members = snap.nodes.iter().filter(|m| m.group == n.group).count();
+        let mut zones: Vec<&str> = Vec::new();
+        for m in snap.nodes.iter().filter(|m| m.group == n.group) {
+            if !m.zone.is_empty() && !zones.contains(&m.zone.as_str()) {
+                zones.push(&m.zone);
+            }
+        }
+        let zones = if zones.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", zones.join(", "))
+        };
         let _ = writeln!(t);
         let _ = writeln!(
             t,
-            "# {members} imported node(s); `count` adds nodes to them (--set nodegroup.{}.count=N).",
+            "# {members} imported node(s){zones}; `count` adds nodes to them (--set nodegroup.{}.count=N).",
             n.group
         );
         let _ = writeln!(t, "[[nodegroup]]");
@@ -320,6 +332,55 @@ fn scenario_text(f: &ScenarioFiles<'_>, snap: &Snapshot) -> String {
         }
     }
     t
+}
+
+/// The modelled subnets as comments, each with its zone and every tag in file order, in the
+/// `[[subnets]]` spelling (`availability_zone`, `tags`): with `[start]` the run reads them
+/// from the copied `describe-subnets` file (a `[[subnets]]` table is refused there), and
+/// subnet discovery uses them (`kubernetes.io/role/cni`, the node's zone).
+fn subnet_lines(t: &mut String, file: &str, snap: &Snapshot) {
+    let _ = writeln!(t);
+    let _ = writeln!(
+        t,
+        "# The subnets the run models, as {file} gives them (edit that file to change them). Subnet"
+    );
+    let _ = writeln!(
+        t,
+        "# discovery puts a node's new ENIs in its own subnet or one of its zone tagged kubernetes.io/role/cni."
+    );
+    for s in &snap.subnets {
+        let mut line = format!("# {} ({}):", s.id, s.cidr);
+        if !s.zone.is_empty() {
+            let _ = write!(line, " availability_zone = {}", toml_string(&s.zone));
+            if !s.tags.is_empty() {
+                line.push(',');
+            }
+        }
+        if !s.tags.is_empty() {
+            let tags: Vec<String> = s
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{} = {}", toml_key(k), toml_string(v)))
+                .collect();
+            let _ = write!(line, " tags = {{ {} }}", tags.join(", "));
+        }
+        if s.zone.is_empty() && s.tags.is_empty() {
+            line.push_str(" no zone, no tags");
+        }
+        let _ = writeln!(t, "{line}");
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// A TOML key: bare when it may be, else quoted.
+fn toml_key(k: &str) -> String {
+    let bare = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare { k.to_string() } else { toml_string(k) }
 }
 
 #[cfg(test)]

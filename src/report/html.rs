@@ -186,45 +186,6 @@ fn summary_rows(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
     ]
 }
 
-/// Ready nodes next to pods over time: a dozen evenly spaced samples, and the first one
-/// with every node Ready.
-fn readiness_table(out: &mut String, run: &RunOutput) {
-    let ts = &run.timeseries;
-    out.push_str("<h2>Nodes Ready and pods</h2>\n");
-    if ts.is_empty() {
-        out.push_str("<p>No samples were recorded.</p>\n");
-        return;
-    }
-    let all = run.summary.nodes;
-    let mut picks: Vec<usize> = (0..12).map(|k| k * (ts.len() - 1) / 11).collect();
-    if let Some(i) = ts.iter().position(|x| x.nodes_ready == all) {
-        picks.push(i);
-    }
-    picks.sort_unstable();
-    picks.dedup();
-    out.push_str(
-        "<p>A node takes pods only once Ready: after its first ipamd init succeeded. Pods \
-         that fit on no Ready node wait unschedulable.</p>\n<div class=\"wide\"><table><thead><tr>\
-         <th class=\"num\">Time</th><th class=\"num\">Nodes Ready</th><th class=\"num\">Pods running</th>\
-         <th class=\"num\">Waiting for an IP</th><th class=\"num\">Unschedulable</th></tr></thead><tbody>\n",
-    );
-    for i in picks {
-        let x = &ts[i];
-        let _ = writeln!(
-            out,
-            "<tr><td class=\"num\">{}</td><td class=\"num\">{} of {}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(&human_time(x.time_s)),
-            int(x.nodes_ready.into()),
-            int(all.into()),
-            int(x.pods_running.into()),
-            int(x.pods_waiting_ip.into()),
-            int(x.pods_unschedulable.into())
-        );
-    }
-    out.push_str("</tbody></table></div>\n");
-}
-
 /// Pods that waited longest: by wait (longest first), then bind time, then name.
 pub fn worst_waits(waits: &[PodWait], n: usize) -> Vec<&PodWait> {
     let mut v: Vec<&PodWait> = waits.iter().collect();
@@ -599,7 +560,7 @@ pub fn report_html(run: &RunOutput) -> String {
     headline(&mut body, s);
     callouts(&mut body, run);
     settings(&mut body, run);
-    readiness_table(&mut body, run);
+    super::readiness::readiness_table(&mut body, run);
     super::autoscale::karpenter_section(&mut body, run);
 
     body.push_str("<h2>IP addresses held</h2>\n");

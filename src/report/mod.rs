@@ -32,8 +32,11 @@ pub mod html;
 pub(crate) mod page;
 pub mod plot;
 pub mod plots;
+mod readiness;
 mod subnet_lines;
 mod sweep_chart;
+#[cfg(test)]
+mod sweep_fixture;
 mod sweep_page;
 pub mod text;
 

@@ -218,23 +218,8 @@ pub fn sweep_svg(keys: &[String], runs: &[SweepRun]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Summary;
     use crate::report::plot::tests::check_svg;
-
-    fn run(values: &[&str], ips: u64, p99: f64) -> SweepRun {
-        SweepRun {
-            values: values.iter().map(|v| v.to_string()).collect(),
-            summary: Summary {
-                total_ips_peak: ips,
-                ip_wait_p99_s: p99,
-                ..Summary::default()
-            },
-        }
-    }
-
-    fn keys() -> Vec<String> {
-        vec!["WARM_IP_TARGET".into(), "MINIMUM_IP_TARGET".into()]
-    }
+    use crate::report::sweep_fixture::{keys, run};
 
     #[test]
     fn outliers_do_not_squash_the_axis() {

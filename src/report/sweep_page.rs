@@ -243,22 +243,7 @@ pub fn sweep_html(scenario: &str, keys: &[String], runs: &[SweepRun]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Summary;
-
-    fn run(values: &[&str], ips: u64, p99: f64) -> SweepRun {
-        SweepRun {
-            values: values.iter().map(|v| v.to_string()).collect(),
-            summary: Summary {
-                total_ips_peak: ips,
-                ip_wait_p99_s: p99,
-                ..Summary::default()
-            },
-        }
-    }
-
-    fn keys() -> Vec<String> {
-        vec!["WARM_IP_TARGET".into(), "MINIMUM_IP_TARGET".into()]
-    }
+    use crate::report::sweep_fixture::{keys, run};
 
     #[test]
     fn the_verdict_names_which_subnet_error_a_cell_hit() {

@@ -30,7 +30,8 @@ pub struct Start {
 }
 
 impl Start {
-    /// The subnets a run models, in the snapshot's order, named by `SubnetId`.
+    /// The subnets a run models, in the snapshot's order, named by `SubnetId`, with their
+    /// zones and tags (subnet discovery reads them: `createENI`, src/ipamd/agent/create.rs).
     pub fn subnet_configs(&self) -> Vec<SubnetConfig> {
         self.snapshot
             .subnets
@@ -48,8 +49,8 @@ impl Start {
                         kind: *k,
                     })
                     .collect(),
-                tags: Default::default(),
-                availability_zone: None,
+                tags: s.tags.iter().cloned().collect(),
+                availability_zone: Some(s.zone.clone()).filter(|z| !z.is_empty()),
             })
             .collect()
     }
@@ -164,6 +165,43 @@ pub(super) fn merge_cni(imported: &CniConfig, written: &CniConfig, keys: &[Strin
         }
     }
     c
+}
+
+/// An imported node with an ENI holding pod addresses in a subnet tagged
+/// `kubernetes.io/role/cni = "0"` while subnet discovery is on: ipamd would exclude that ENI
+/// (`excludedENIBasedOnSubnetTags`), which is not modelled — refused as a scenario's node
+/// group is (validate.rs `excluded_subnet_check`). With custom networking only the ENIs after
+/// the primary hold pod addresses.
+pub(super) fn excluded_check(start: &Start, cni: &CniConfig) -> Result<(), ScenarioError> {
+    if !cni.enable_subnet_discovery {
+        return Ok(());
+    }
+    let snap = &start.snapshot;
+    for n in &snap.nodes {
+        let pod_enis = n
+            .enis
+            .iter()
+            .filter(|e| !cni.custom_network_cfg || e.device_index > 0);
+        for e in pod_enis {
+            let s = &snap.subnets[e.subnet];
+            if crate::import::zones::cni_role(&s.tags) == crate::subnet::CniRole::Excluded {
+                let file = start
+                    .sources
+                    .subnets
+                    .as_deref()
+                    .map(crate::import::shown)
+                    .unwrap_or_default();
+                return Err(ScenarioError::Import(crate::import::ImportError::Invalid {
+                    file,
+                    message: format!(
+                        "{} is tagged kubernetes.io/role/cni = \"0\" and holds {} of node {}: with ENABLE_SUBNET_DISCOVERY on, ipamd excludes that ENI from pod addresses (excludedENIBasedOnSubnetTags), which ipamsim does not model; run with --set ENABLE_SUBNET_DISCOVERY=false",
+                        s.id, e.id, n.name
+                    ),
+                }));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the imported node groups the scenario does not list (`count = 0`).

@@ -129,6 +129,7 @@ pub(super) fn build(
     }
     let mut nodegroups = nodegroups(&raw.nodegroup, &subnets, &cni, loc, &mut warnings)?;
     if let Some(st) = &start {
+        super::start::excluded_check(st, &cni)?;
         super::start::add_imported_groups(st, &mut nodegroups);
     }
     for g in nodegroups
@@ -263,6 +264,7 @@ fn subnets(raw: &RawScenario, loc: &Locator<'_>) -> Result<Vec<SubnetConfig>> {
                     return Err(loc.invalid(s.span(), format!("two subnets are named {name:?}; names must be unique")));
                 }
                 check_subnet(s.get_ref(), s.span(), loc)?;
+                check_no_overlap(s.get_ref(), &out, s.span(), loc)?;
                 out.push(s.get_ref().clone());
             }
             Ok(out)
@@ -291,6 +293,36 @@ fn check_subnet(s: &SubnetConfig, span: Range<usize>, loc: &Locator<'_>) -> Resu
     crate::subnet::Subnet::new(s, &crate::rng::Streams::new(0), 0)
         .map(drop)
         .map_err(|e| loc.invalid(span, e.to_string()))
+}
+
+/// The subnets of one cluster are in one VPC, whose subnets never overlap (EC2
+/// `CreateSubnet` refuses with `InvalidSubnet.Conflict`); ipamd keys its cooling addresses
+/// by address, so two subnets handing out one address to a node could not run.
+fn check_no_overlap(
+    s: &SubnetConfig,
+    earlier: &[SubnetConfig],
+    span: Range<usize>,
+    loc: &Locator<'_>,
+) -> Result<()> {
+    use crate::subnet::Ipv4Cidr;
+    // Both CIDRs parsed already (check_subnet).
+    let cidr = |c: &SubnetConfig| Ipv4Cidr::parse_subnet(&c.cidr).ok();
+    let Some(mine) = cidr(s) else { return Ok(()) };
+    for e in earlier {
+        if cidr(e).is_some_and(|theirs| theirs.overlaps(mine)) {
+            return Err(loc.invalid(
+                span,
+                format!(
+                    "subnet {:?} ({}) overlaps subnet {:?} ({}); the subnets of a VPC never overlap (EC2 CreateSubnet refuses it): give it another range",
+                    s.name.as_deref().unwrap_or(""),
+                    s.cidr,
+                    e.name.as_deref().unwrap_or(""),
+                    e.cidr
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn subnet_index(

@@ -54,7 +54,14 @@ pub enum CniRole {
 impl SubnetConfig {
     /// The subnet's [`CniRole`], from its tags.
     pub fn cni_role(&self) -> CniRole {
-        match self.tags.get(CNI_ROLE_TAG).map(String::as_str) {
+        CniRole::of(self.tags.get(CNI_ROLE_TAG).map(String::as_str))
+    }
+}
+
+impl CniRole {
+    /// The role the [`CNI_ROLE_TAG`] value `value` (`None`: no such tag) gives.
+    pub fn of(value: Option<&str>) -> CniRole {
+        match value {
             None | Some("") => CniRole::Untagged,
             Some("0") => CniRole::Excluded,
             Some(_) => CniRole::Included,
