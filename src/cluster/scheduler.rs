@@ -2,25 +2,32 @@
 
 /// Picks the node with the fewest pods among those with room, ties by lowest index.
 ///
-/// A min segment tree over `(pods, node)` keys; a node without room holds `u32::MAX`.
-/// Updates and queries are O(log n) and never allocate.
+/// A min segment tree over `(pods, node)` keys, each packed in one `u64` (pods in the high
+/// half, so the integer order is the pair's); a node without room holds `u32::MAX` pods.
+/// Updates and queries are O(log n) and never allocate; an update stops climbing at the
+/// first ancestor whose minimum it does not change.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     /// Nodes known.
     len: usize,
     leaves: usize,
-    tree: Vec<(u32, u32)>,
+    tree: Vec<u64>,
 }
 
 const FULL: u32 = u32::MAX;
+
+/// The key of `node` holding `pods`.
+fn key(pods: u32, node: u32) -> u64 {
+    (u64::from(pods) << 32) | u64::from(node)
+}
 
 impl Scheduler {
     /// A scheduler over `n` nodes, all initially without room.
     pub fn new(n: usize) -> Self {
         let leaves = n.next_power_of_two().max(1);
-        let mut tree = vec![(FULL, u32::MAX); 2 * leaves];
+        let mut tree = vec![key(FULL, u32::MAX); 2 * leaves];
         for i in 0..n {
-            tree[leaves + i] = (FULL, i as u32);
+            tree[leaves + i] = key(FULL, i as u32);
         }
         let mut s = Scheduler {
             len: n,
@@ -66,17 +73,22 @@ impl Scheduler {
     /// Records node `node`'s pod count, or that it has no room (`None`).
     pub fn update(&mut self, node: usize, pods_if_room: Option<u32>) {
         let mut i = self.leaves + node;
-        self.tree[i] = (pods_if_room.unwrap_or(FULL), node as u32);
+        self.tree[i] = key(pods_if_room.unwrap_or(FULL), node as u32);
         while i > 1 {
             i /= 2;
-            self.tree[i] = self.tree[2 * i].min(self.tree[2 * i + 1]);
+            let m = self.tree[2 * i].min(self.tree[2 * i + 1]);
+            if self.tree[i] == m {
+                // Every ancestor is the minimum of subtrees that did not change.
+                break;
+            }
+            self.tree[i] = m;
         }
     }
 
     /// The node to bind the next pod to, if any has room.
     pub fn pick(&self) -> Option<usize> {
-        let (pods, node) = self.tree[1];
-        (pods != FULL).then_some(node as usize)
+        let k = self.tree[1];
+        ((k >> 32) as u32 != FULL).then_some((k & u64::from(u32::MAX)) as usize)
     }
 }
 

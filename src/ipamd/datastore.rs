@@ -46,6 +46,9 @@ pub struct Eni {
     cidrs: Slots<CidrState>,
     total_ips: u32,
     assigned: u32,
+    /// Records that are not unused, over its CIDRs: while fewer than `total_ips`, some
+    /// address was never handed out (or has cooled and been dropped) and is assignable.
+    recorded: u32,
     free_prefixes: u32,
     last_release: Option<Millis>,
 }
@@ -88,7 +91,7 @@ impl Eni {
         if self.total_ips == self.assigned {
             return false;
         }
-        if !self.has_cooling(now, cooldown) {
+        if self.recorded < self.total_ips || !self.has_cooling(now, cooldown) {
             return true;
         }
         self.cidrs
@@ -126,29 +129,41 @@ pub struct EniTargets {
     pub warm_prefix: u32,
 }
 
+/// A pod and where its address is: ENI slot, CIDR slot, offset (8 bytes: eight to a cache
+/// line for the binary search). Slots fit a byte: a node has at most 15 ENIs on a card and an
+/// ENI at most 50 IPv4 slots (`ipv4_limit`), and a slot index stays below its map's size.
 #[derive(Clone, Copy, Debug)]
 struct Loc {
-    eni: u16,
-    cidr: u16,
+    pod: u32,
+    eni: u8,
+    cidr: u8,
     offset: u8,
 }
 
 /// One node's datastore (network card 0). See the module docs.
+///
+/// Laid out for the hot path (issue 13): what [`Datastore::stats`] reads — the counts, the
+/// ENI map's header and the newest release — is the first cache line, and the struct starts
+/// one; the per-minute report samples every node's stats.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub struct Datastore {
-    mode: Mode,
     cooldown: Millis,
-    enis: Slots<Eni>,
+    /// The latest time ever pushed to `cooling` (0 before any): no entry is newer, so once
+    /// it has cooled down nothing cools and `cooling` need not be read.
+    newest_release: Millis,
     total_ips: u32,
     assigned: u32,
     prefixes: u32,
     free_prefixes: u32,
-    /// Prefix mode with secondary IPs kept too ([`Datastore::keep_secondary_ips`]).
-    mixed: bool,
+    enis: Slots<Eni>,
     /// (release time, address) of released records, oldest first.
     cooling: VecDeque<(Millis, u32)>,
-    /// Pod → where its address is, sorted by pod.
-    pods: Vec<(u32, Loc)>,
+    /// Where each pod's address is, sorted by pod.
+    pods: Vec<Loc>,
+    mode: Mode,
+    /// Prefix mode with secondary IPs kept too ([`Datastore::keep_secondary_ips`]).
+    mixed: bool,
 }
 
 impl Datastore {
@@ -157,6 +172,7 @@ impl Datastore {
         Datastore {
             mode,
             cooldown,
+            newest_release: 0,
             enis: Slots::new(),
             total_ips: 0,
             assigned: 0,
@@ -228,6 +244,7 @@ impl Datastore {
             cidrs: Slots::new(),
             total_ips: 0,
             assigned: 0,
+            recorded: 0,
             free_prefixes: 0,
             last_release: None,
         });
@@ -276,8 +293,9 @@ impl Datastore {
         if state.assigned > 0 {
             return Err(CidrError::InUse);
         }
-        let had_cooling = state.last_release.is_some();
+        let had_cooling = state.last_release().is_some();
         let state = e.cidrs.remove(cslot).expect("slot is live");
+        e.recorded -= u32::from(state.recorded);
         e.total_ips -= state.size();
         self.total_ips -= state.size();
         if state.size() == IPS_PER_PREFIX {
@@ -286,7 +304,7 @@ impl Datastore {
             self.free_prefixes -= 1;
         }
         if had_cooling {
-            e.last_release = e.cidrs.iter().filter_map(|(_, c)| c.last_release).max();
+            e.last_release = e.cidrs.iter().filter_map(|(_, c)| c.last_release()).max();
             let (lo, hi) = (cidr.addr(), cidr.last());
             self.cooling.retain(|&(_, a)| a < lo || a > hi);
         }
@@ -319,6 +337,10 @@ impl Datastore {
 
     /// Forgets release times that can no longer be cooling at `now` or later.
     pub fn prune(&mut self, now: Millis) {
+        if !is_cooling(self.newest_release, now, self.cooldown) {
+            self.cooling.clear();
+            return;
+        }
         while let Some(&(at, _)) = self.cooling.front() {
             if is_cooling(at, now, self.cooldown) {
                 break;
@@ -329,6 +351,9 @@ impl Datastore {
 
     /// Released addresses still cooling at `now`.
     pub fn cooling_ips(&self, now: Millis) -> u32 {
+        if !is_cooling(self.newest_release, now, self.cooldown) {
+            return 0;
+        }
         match self.cooling.front() {
             None => return 0,
             // Release times are pushed in time order: if the oldest still cools, all do.
@@ -347,6 +372,9 @@ impl Datastore {
     /// oldest one's release plus the cooldown, plus 1 ms: [`is_cooling`] includes the last
     /// millisecond), if any still cools.
     pub fn cooling_ends_after(&self, now: Millis) -> Option<Millis> {
+        if !is_cooling(self.newest_release, now, self.cooldown) {
+            return None;
+        }
         let cut = self
             .cooling
             .partition_point(|&(at, _)| !is_cooling(at, now, self.cooldown));
@@ -368,20 +396,14 @@ impl Datastore {
 
     /// The address `pod` holds, if any.
     pub fn pod_address(&self, pod: u32) -> Option<u32> {
-        let i = self.pods.binary_search_by_key(&pod, |p| p.0).ok()?;
-        Some(self.address_at(self.pods[i].1))
+        let i = self.pods.binary_search_by_key(&pod, |l| l.pod).ok()?;
+        Some(self.address_at(self.pods[i]))
     }
 
     fn address_at(&self, loc: Loc) -> u32 {
-        let eni = self
-            .enis
-            .get(usize::from(loc.eni))
-            .expect("pod's ENI is live");
-        let c = eni
-            .cidrs
-            .get(usize::from(loc.cidr))
-            .expect("pod's CIDR is live");
-        c.cidr.addr() + u32::from(loc.offset)
+        let eni = self.enis.get(usize::from(loc.eni));
+        let c = eni.and_then(|e| e.cidrs.get(usize::from(loc.cidr)));
+        c.expect("pod's CIDR is live").cidr.addr() + u32::from(loc.offset)
     }
 
     /// `AssignPodIPv4Address` (§5.1): the pod's address if it already has one; else the first
@@ -401,7 +423,9 @@ impl Datastore {
     }
 
     /// [`Datastore::assign`] for a pod known to hold no address (the CNI ADD's hot path:
-    /// one index lookup fewer).
+    /// one index lookup fewer). The checks that refuse are inlined into the caller, as most
+    /// calls are a waiting pod's retry on a node with no address to give.
+    #[inline]
     pub fn assign_new(
         &mut self,
         pod: u32,
@@ -418,6 +442,12 @@ impl Datastore {
         if unassigned == self.cooling_ips(now) {
             return Err(NoAddress::Cooling);
         }
+        Ok(self.assign_found(pod, now, pick, rng))
+    }
+
+    /// [`Datastore::assign_new`] once an address is known to be assignable.
+    #[inline(never)]
+    fn assign_found(&mut self, pod: u32, now: Millis, pick: IpPick, rng: &mut Rng) -> u32 {
         let cd = self.cooldown;
         let (eslot, cslot) = match pick {
             IpPick::Random => self.pick_random(now, rng),
@@ -437,23 +467,32 @@ impl Datastore {
             .cidrs
             .get_mut(cslot);
         let c = c.expect("slot is live");
-        let offset = c
+        let (offset, dropped) = c
             .pick_unused(now, cd)
             .expect("the CIDR has an assignable address");
         c.recorded += 1;
-        let addr = c.cidr.addr() + offset as u32;
-        self.mark_assigned(eslot, cslot, offset, pod, now);
-        Ok(addr)
+        let eni = self.enis.get_mut(eslot).expect("slot is live");
+        eni.recorded = eni.recorded + 1 - u32::from(dropped);
+        self.mark_assigned(eslot, cslot, offset, pod, now)
     }
 
     /// Records `pod` on the address at `offset` of CIDR `cslot` of ENI `eslot` since `at`, and
     /// keeps every count that follows from it (the CIDR's, the ENI's, the datastore's, the
     /// prefix-mode free-prefix count, the pod index). Shared by [`Datastore::assign`] and the
     /// checkpoint's restore; each caller keeps its own `recorded` bookkeeping.
-    fn mark_assigned(&mut self, eslot: usize, cslot: usize, offset: usize, pod: u32, at: Millis) {
+    /// Returns the address.
+    fn mark_assigned(
+        &mut self,
+        eslot: usize,
+        cslot: usize,
+        offset: usize,
+        pod: u32,
+        at: Millis,
+    ) -> u32 {
         let eni = self.enis.get_mut(eslot).expect("slot is live");
         let c = eni.cidrs.get_mut(cslot).expect("slot is live");
-        c.recs[offset] = Rec::Assigned { pod, at };
+        c.recs_mut()[offset] = Rec::assigned(at);
+        let addr = c.cidr.addr() + offset as u32;
         c.assigned += 1;
         if c.size() == IPS_PER_PREFIX && c.assigned == 1 {
             eni.free_prefixes -= 1;
@@ -462,12 +501,14 @@ impl Datastore {
         eni.assigned += 1;
         self.assigned += 1;
         let loc = Loc {
-            eni: eslot as u16,
-            cidr: cslot as u16,
+            pod,
+            eni: u8::try_from(eslot).expect("at most 15 ENIs"),
+            cidr: u8::try_from(cslot).expect("at most 50 CIDRs per ENI"),
             offset: offset as u8,
         };
-        let i = self.pods.partition_point(|p| p.0 < pod);
-        self.pods.insert(i, (pod, loc));
+        let i = self.pods.partition_point(|l| l.pod < pod);
+        self.pods.insert(i, loc);
+        addr
     }
 
     fn pick_random(&self, now: Millis, rng: &mut Rng) -> (usize, usize) {
@@ -492,13 +533,11 @@ impl Datastore {
     /// `UnassignPodIPAddress` (§5.2): the pod's record stays, released at `now`, and cools.
     /// Returns the address, or `None` for a pod without one.
     pub fn release(&mut self, pod: u32, now: Millis) -> Option<u32> {
-        let i = self.pods.binary_search_by_key(&pod, |p| p.0).ok()?;
-        let (_, loc) = self.pods.remove(i);
+        let i = self.pods.binary_search_by_key(&pod, |l| l.pod).ok()?;
+        let loc = self.pods.remove(i);
         let eni = self.enis.get_mut(usize::from(loc.eni)).expect("live");
         let c = eni.cidrs.get_mut(usize::from(loc.cidr)).expect("live");
-        c.recs[usize::from(loc.offset)] = Rec::Released { at: now };
-        c.assigned -= 1;
-        c.last_release = Some(now);
+        c.release(usize::from(loc.offset), now);
         if c.size() == IPS_PER_PREFIX && c.assigned == 0 {
             eni.free_prefixes += 1;
             self.free_prefixes += 1;
@@ -509,6 +548,7 @@ impl Datastore {
         self.assigned -= 1;
         if self.cooldown > 0 {
             self.cooling.push_back((now, addr));
+            self.newest_release = now;
         }
         Some(addr)
     }
@@ -671,5 +711,7 @@ impl Datastore {
     }
 }
 
+#[cfg(test)]
+mod oracle_tests;
 #[cfg(test)]
 mod tests;

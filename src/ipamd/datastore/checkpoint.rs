@@ -11,17 +11,14 @@ impl Datastore {
     pub fn checkpoint(&self) -> Vec<(u32, u32, Millis)> {
         self.pods
             .iter()
-            .map(|&(pod, loc)| {
+            .map(|loc| {
                 let c = self
                     .enis
                     .get(usize::from(loc.eni))
                     .and_then(|e| e.cidrs.get(usize::from(loc.cidr)))
                     .expect("pod's CIDR is live");
-                let at = match c.recs[usize::from(loc.offset)] {
-                    Rec::Assigned { at, .. } => at,
-                    _ => 0,
-                };
-                (pod, c.cidr.addr() + u32::from(loc.offset), at)
+                let at = c.recs()[usize::from(loc.offset)].assigned_at().unwrap_or(0);
+                (loc.pod, c.cidr.addr() + u32::from(loc.offset), at)
             })
             .collect()
     }
@@ -43,19 +40,16 @@ impl Datastore {
         let Some((eslot, cslot)) = found else {
             return false;
         };
-        let c = self
-            .enis
-            .get_mut(eslot)
-            .expect("slot is live")
-            .cidrs
-            .get_mut(cslot);
-        let c = c.expect("slot is live");
+        let eni = self.enis.get_mut(eslot).expect("slot is live");
+        let c = eni.cidrs.get_mut(cslot).expect("slot is live");
         let offset = (addr - c.cidr.addr()) as usize;
-        if matches!(c.recs[offset], Rec::Assigned { .. }) {
+        let rec = c.recs()[offset];
+        if rec.assigned_at().is_some() {
             return false;
         }
-        if c.recs[offset] == Rec::Unused {
+        if rec == Rec::UNUSED {
             c.recorded += 1;
+            eni.recorded += 1;
         }
         self.mark_assigned(eslot, cslot, offset, pod, at);
         true
