@@ -20,6 +20,16 @@ fn scale_5k(c: &mut Criterion) {
                 .len()
         })
     });
+    // What a run pays: the events are merged lazily as the engine takes them.
+    g.bench_function("generate and take every event, scale-5k", |b| {
+        b.iter(|| {
+            Workloads::for_scenario(&s, &Streams::new(s.seed))
+                .unwrap()
+                .events
+                .map(|e| e.time)
+                .fold(0, u64::wrapping_add)
+        })
+    });
     g.bench_function("load scale-5k.toml", |b| {
         b.iter(|| Scenario::load(&path, &[]).unwrap().node_count())
     });

@@ -4,8 +4,9 @@
 //!
 //! Time is milliseconds ([`Millis`]) owned here; models never read wall time. Events of one
 //! millisecond go in this order, the same on every machine:
-//! 1. workload events (pod adds and deletes), generated up front, already sorted, and merged
-//!    from a cursor rather than pushed through the queue;
+//! 1. workload events (pod adds and deletes), generated up front, each workload's in time
+//!    order, and merged lazily ([`crate::workload::PodEvents`]) rather than pushed through
+//!    the queue;
 //! 2. ipamd wake-ups, by node index;
 //! 3. everything else (kubelet's CNI retries, launches, readiness, Karpenter's controllers)
 //!    by sequence number, the order in which they were scheduled.
@@ -236,8 +237,6 @@ struct Sim<'a> {
     ec2: Ec2,
     cluster: Cluster,
     hooks: Hooks,
-    /// Next workload event.
-    cursor: usize,
     events: u64,
     /// Run [`crate::invariants::check`] between event batches.
     check_invariants: bool,
@@ -278,7 +277,6 @@ impl<'a> Sim<'a> {
             ec2,
             cluster,
             hooks,
-            cursor: 0,
             events: 0,
             check_invariants: options.check_invariants,
             skip_idle_ticks: options.skip_idle_ticks,
@@ -293,12 +291,7 @@ impl<'a> Sim<'a> {
         let mut next_progress = 0;
         let mut batch = 0;
         loop {
-            let next_workload = self
-                .hooks
-                .workloads
-                .events
-                .get(self.cursor)
-                .map_or(Millis::MAX, |e| e.time);
+            let next_workload = self.hooks.workloads.events.next_time();
             let next_queued = self.hooks.queue.peek_time().unwrap_or(Millis::MAX);
             let t = next_workload.min(next_queued);
             if t > end {
@@ -317,8 +310,7 @@ impl<'a> Sim<'a> {
                 .sample_before(t, cluster.nodes(), &self.ec2, cluster.counts());
             self.events += 1;
             if next_workload <= next_queued {
-                let e = fx.workloads.events[self.cursor];
-                self.cursor += 1;
+                let e = fx.workloads.events.pop().expect("peeked");
                 match e.kind {
                     PodEventKind::Add => cluster.add_pod(e.pod, t, fx),
                     PodEventKind::Delete => cluster.delete_pod(e.pod, t, fx),

@@ -58,7 +58,7 @@ fn every_shipped_scenario_loads_and_generates() {
         let w =
             Workloads::for_scenario(&s, &Streams::new(s.seed)).unwrap_or_else(|e| panic!("{e}"));
         assert!(w.pods() > 0, "{}: no pods", path.display());
-        assert!(w.events.iter().all(|e| e.time < s.duration));
+        assert!(w.events.to_vec().iter().all(|e| e.time < s.duration));
     }
 }
 
@@ -79,11 +79,7 @@ fn scale_5k_is_the_promised_size() {
     assert_eq!(s.node_count(), 5000);
     assert_eq!(s.subnets.len(), 2);
     let w = Workloads::for_scenario(&s, &Streams::new(s.seed)).unwrap();
-    let adds = w
-        .events
-        .iter()
-        .filter(|e| e.kind == PodEventKind::Add)
-        .count();
+    let adds = w.events.filter(|e| e.kind == PodEventKind::Add).count();
     assert!((900_000..1_200_000).contains(&adds), "{adds} pod arrivals");
 }
 
@@ -110,11 +106,7 @@ fn ultra_100k_is_the_promised_size() {
     assert_eq!(zones.len(), 3, "{zones:?}");
     assert!(s.cni.enable_prefix_delegation);
     let w = Workloads::for_scenario(&s, &Streams::new(s.seed)).unwrap();
-    let adds = w
-        .events
-        .iter()
-        .filter(|e| e.kind == PodEventKind::Add)
-        .count();
+    let adds = w.events.filter(|e| e.kind == PodEventKind::Add).count();
     assert!(
         (17_000_000..23_000_000).contains(&adds),
         "{adds} pod arrivals"

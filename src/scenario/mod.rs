@@ -70,9 +70,11 @@ pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 pub const MAX_NODES: u64 = 1_000_000;
 
 /// The most pods the workloads of one run may create. A pod costs up to about 200 bytes over
-/// the run (two 16-byte workload events, its phase, name and wait row, with vector slack;
-/// measured: 2.9 M pods in 527 MB peak RSS), less when few of them wait (`ultra-100k.toml`:
-/// ~18 M pods and 100,000 nodes in 1.44 GB), so the limit keeps a run within a few GB.
+/// the run (its workload events — two 16-byte events for a deployment's or a trace's pod, 4
+/// to 12 bytes for a Poisson pod's, see [`crate::workload::stream`] —, its phase, name and
+/// wait row, with vector slack; measured: 2.9 M pods in 527 MB peak RSS), less when few of
+/// them wait (`ultra-100k.toml`: ~18 M pods and 100,000 nodes in 1.04 GB), so the limit keeps
+/// a run within a few GB.
 pub const MAX_PODS: u64 = 25_000_000;
 
 /// A validated scenario, ready to run.

@@ -1,7 +1,8 @@
 //! Workloads: the pod arrivals and departures a scenario's `[[workload]]` entries produce.
 //!
-//! [`Workloads::generate`] turns the validated [`WorkloadSpec`]s into one time-sorted list of
-//! [`PodEvent`]s before the run starts. Each workload draws from its own random stream,
+//! [`Workloads::generate`] turns the validated [`WorkloadSpec`]s into one time-sorted stream
+//! of [`PodEvent`]s ([`PodEvents`], merged lazily from each workload's own stream: see
+//! [`stream`]). Each workload draws from its own random stream,
 //! `streams.stream("workload", index)`, so adding a workload never changes another's pods.
 //!
 //! - **deployment**: the replica count follows the steps. A scale-up adds pods with fresh
@@ -21,6 +22,7 @@
 //! Names are computed on demand from (workload, ordinal) — only trace pods, whose names come
 //! from the file, are stored (in one shared buffer).
 
+pub mod stream;
 pub mod trace;
 
 use std::borrow::Cow;
@@ -32,6 +34,9 @@ use rand::RngExt as _;
 use crate::rng::Streams;
 use crate::scenario::{Lifetime, MAX_PODS, Scenario, ScenarioError, WorkloadSpec};
 use crate::time::{MINUTE, Millis};
+
+pub use stream::PodEvents;
+use stream::{Deletes, PoissonEvents, SortedDeletes, Times};
 
 /// What happens to a pod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,9 +79,9 @@ struct Pin {
 /// Every pod event of a run, and the names of its pods.
 #[derive(Clone, Debug, Default)]
 pub struct Workloads {
-    /// All pod events, sorted by (time, generation order); only events before the scenario's
+    /// All pod events, in (time, generation order); only events before the scenario's
     /// duration.
-    pub events: Vec<PodEvent>,
+    pub events: PodEvents,
     ranges: Vec<PodRange>,
     /// Trace pod names, concatenated; `trace_name_ends[i]` ends name i.
     trace_name_buf: String,
@@ -114,6 +119,7 @@ impl Workloads {
         let mut node_ids: HashMap<String, u32> = HashMap::new();
         let mut initial: Vec<(String, u32)> = Vec::with_capacity(imported.len());
         if !imported.is_empty() {
+            let mut events = Vec::new();
             w.ranges.push(PodRange {
                 first: 0,
                 count: imported.len() as u32,
@@ -125,13 +131,14 @@ impl Workloads {
                 w.trace_name_ends.push(w.trace_name_buf.len());
                 initial.push((name.clone(), i as u32));
                 if *unbound {
-                    w.events.push(PodEvent {
+                    events.push(PodEvent {
                         time: 0,
                         pod: i as u32,
                         kind: PodEventKind::Add,
                     });
                 }
             }
+            w.events.push_list(events);
         }
         for (index, spec) in specs.iter().enumerate() {
             let first = w.next_pod();
@@ -143,7 +150,10 @@ impl Workloads {
             };
             let count = match spec {
                 WorkloadSpec::Deployment { steps, .. } => {
-                    deployment(&mut w.events, first, steps, duration)
+                    let mut events = Vec::new();
+                    let created = deployment(&mut events, first, steps, duration);
+                    w.events.push_list(events);
+                    created
                 }
                 WorkloadSpec::Poisson {
                     rate_per_min,
@@ -160,12 +170,16 @@ impl Workloads {
                         end: (*end).min(duration),
                         duration,
                     };
-                    p.generate(&mut w.events, first, || rng.random::<f64>())?
+                    let events = p.generate(first, || rng.random::<f64>())?;
+                    let created = events.arrivals.len() as u32;
+                    w.events.push_poisson(events);
+                    created
                 }
                 WorkloadSpec::Trace { .. } | WorkloadSpec::Audit { .. } => {
                     range.trace_names = Some(w.trace_name_ends.len());
+                    let mut events = Vec::new();
                     let sink = trace::Sink {
-                        events: &mut w.events,
+                        events: &mut events,
                         first_pod: first,
                         names: &mut w.trace_name_buf,
                         name_ends: &mut w.trace_name_ends,
@@ -189,6 +203,7 @@ impl Workloads {
                         });
                         w.pins.push(Pin { pod, node: id });
                     }
+                    w.events.push_list(events);
                     replayed.pods
                 }
             };
@@ -201,8 +216,6 @@ impl Workloads {
             }
             w.ranges.push(range);
         }
-        // Stable: ties keep generation order.
-        w.events.sort_by_key(|e| e.time);
         w.node_index = vec![None; w.node_names.len()];
         Ok(w)
     }
@@ -360,6 +373,21 @@ fn deployment(
     created
 }
 
+/// `x.round()` (half away from zero), without the libm call `f64::round` is on a baseline
+/// x86-64 target. Exact for `0 < x < 2^52`: the cast truncates, the fraction `x - i` is
+/// representable (its bits are x's), so the comparison with ½ decides as `round` does; other
+/// values (larger ones are already integers) take `f64::round`.
+#[inline]
+fn round(x: f64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    if x > 0.0 && x < TWO_52 {
+        let i = x as u64 as f64;
+        if x - i >= 0.5 { i + 1.0 } else { i }
+    } else {
+        x.round()
+    }
+}
+
 /// A Poisson workload, its window clipped to the run.
 #[derive(Clone, Copy, Debug)]
 struct Poisson {
@@ -373,15 +401,27 @@ struct Poisson {
 }
 
 impl Poisson {
-    /// Pushes the events of pods `first..`; returns how many pods arrived. `uniform` draws
-    /// from `[0, 1)`.
+    /// The events of pods `first..`: their arrival and delete times (see [`stream`]).
+    /// `uniform` draws from `[0, 1)`.
     fn generate(
         &self,
-        events: &mut Vec<PodEvent>,
         first: u32,
         mut uniform: impl FnMut() -> f64,
-    ) -> Result<u32, ScenarioError> {
+    ) -> Result<PoissonEvents, ScenarioError> {
         let mean_gap = MINUTE as f64 / self.rate_per_min; // ms between arrivals, on average
+        // Room for the expected count and then some (a guess: the vectors grow past it).
+        let expected = (self.end.saturating_sub(self.start) as f64 / mean_gap).min(MAX_PODS as f64);
+        let room = (expected + 6.0 * expected.sqrt() + 16.0) as usize;
+        let mut arrivals = Times::with_capacity(self.duration, room);
+        let mut deletes = match self.lifetime {
+            Lifetime::Exponential { .. } => {
+                Deletes::Exponential(SortedDeletes::with_capacity(self.duration, room))
+            }
+            Lifetime::Fixed(life) => Deletes::Fixed {
+                life,
+                duration: self.duration,
+            },
+        };
         // Exponential by inversion; 1 - u is in (0, 1], so the log is finite. The portable
         // logarithm keeps arrival times identical on every platform's libm.
         let mut exp = move |mean: f64| -mean * crate::rng::ln(1.0 - uniform());
@@ -389,9 +429,16 @@ impl Poisson {
         let mut created: u32 = 0;
         loop {
             t += exp(mean_gap);
-            let at = t.round();
+            let at = round(t);
             if at >= self.end as f64 {
-                return Ok(created);
+                if let Deletes::Exponential(sorted) = &mut deletes {
+                    sorted.sort();
+                }
+                return Ok(PoissonEvents {
+                    first,
+                    arrivals,
+                    deletes,
+                });
             }
             if u64::from(first) + u64::from(created) >= MAX_PODS {
                 return Err(ScenarioError::TooManyPods {
@@ -400,25 +447,18 @@ impl Poisson {
                 });
             }
             let at = at as Millis;
-            let pod = first + created;
             created += 1;
-            events.push(PodEvent {
-                time: at,
-                pod,
-                kind: PodEventKind::Add,
-            });
-            let life = match self.lifetime {
+            arrivals.push(at);
+            // (A fixed lifetime's deletes are computed from the arrivals.)
+            if let (Lifetime::Exponential { mean }, Deletes::Exponential(sorted)) =
+                (self.lifetime, &mut deletes)
+            {
                 // At least 1 ms: a pod is deleted after it is added.
-                Lifetime::Exponential { mean } => (exp(mean as f64).round() as Millis).max(1),
-                Lifetime::Fixed(d) => d,
-            };
-            let gone = at.saturating_add(life);
-            if gone < self.duration {
-                events.push(PodEvent {
-                    time: gone,
-                    pod,
-                    kind: PodEventKind::Delete,
-                });
+                let life = (round(exp(mean as f64)) as Millis).max(1);
+                let gone = at.saturating_add(life);
+                if gone < self.duration {
+                    sorted.push(gone, created - 1);
+                }
             }
         }
     }
