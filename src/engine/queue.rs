@@ -112,6 +112,11 @@ pub struct Queue<K> {
     tails: Vec<u32>,
     /// One bit per slot: the slot holds events.
     busy: Vec<u64>,
+    /// One bit per slot: its list is not in rank order (a keyed event was appended after a
+    /// higher-ranked one); it is sorted when the clock reaches it.
+    unsorted: Vec<u64>,
+    /// Scratch for sorting a slot (kept for its capacity).
+    sorting: Vec<u32>,
     pool: Vec<Entry<K>>,
     /// Head of the list of reusable pool entries.
     free: u32,
@@ -145,6 +150,8 @@ impl<K: Copy> Queue<K> {
             heads: vec![NIL; SPAN],
             tails: vec![NIL; SPAN],
             busy: vec![0; WORDS],
+            unsorted: vec![0; WORDS],
+            sorting: Vec::new(),
             pool: Vec::new(),
             free: NIL,
             in_wheel: 0,
@@ -232,9 +239,8 @@ impl<K: Copy> Queue<K> {
         });
     }
 
-    /// Puts an event into `time`'s slot, after the entries of lower or equal rank: at the
-    /// tail for an event pushed in order (ranks grow with the sequence), after a short walk
-    /// for a keyed one.
+    /// Appends an event to `time`'s slot; a rank lower than the tail's marks the slot
+    /// unsorted (events pushed in order come in rank order: ranks grow with the sequence).
     fn append(&mut self, time: Millis, rank: u64, kind: K) {
         let entry = Entry {
             kind,
@@ -257,28 +263,12 @@ impl<K: Copy> Queue<K> {
                 self.tails[slot] = i;
                 self.busy[slot / 64] |= 1 << (slot % 64);
             }
-            t if self.pool[t as usize].rank <= rank => {
+            t => {
+                if rank < self.pool[t as usize].rank {
+                    self.unsorted[slot / 64] |= 1 << (slot % 64);
+                }
                 self.pool[t as usize].next = i;
                 self.tails[slot] = i;
-            }
-            _ => {
-                // The tail ranks higher: `i` goes before it.
-                let head = self.heads[slot];
-                if rank < self.pool[head as usize].rank {
-                    self.pool[i as usize].next = head;
-                    self.heads[slot] = i;
-                } else {
-                    let mut p = head;
-                    loop {
-                        let next = self.pool[p as usize].next;
-                        if rank < self.pool[next as usize].rank {
-                            break;
-                        }
-                        p = next;
-                    }
-                    self.pool[i as usize].next = self.pool[p as usize].next;
-                    self.pool[p as usize].next = i;
-                }
             }
         }
         self.in_wheel += 1;
@@ -329,9 +319,12 @@ impl<K: Copy> Queue<K> {
     pub fn pop(&mut self) -> Option<(Millis, K)> {
         let time = self.peek_time()?;
         self.advance(time);
-        // Every other event of `time` is in its slot now; the lane's goes first if it was
-        // pushed first.
+        // Every other event of `time` is in its slot now; the lane's goes first if it ranks
+        // first.
         let slot = (time & MASK) as usize;
+        if self.unsorted[slot / 64] & (1 << (slot % 64)) != 0 {
+            self.sort_slot(slot);
+        }
         let i = self.heads[slot];
         if let Some(f) = self.lane.front()
             && f.time == time
@@ -350,6 +343,31 @@ impl<K: Copy> Queue<K> {
         self.free = i;
         self.in_wheel -= 1;
         Some((time, kind))
+    }
+
+    /// Puts `slot`'s list in rank order, equal ranks keeping their order (a stable sort of
+    /// the entries, relinked): once per visit of a slot that took keyed events out of order,
+    /// instead of a walk at every push.
+    #[cold]
+    fn sort_slot(&mut self, slot: usize) {
+        self.unsorted[slot / 64] &= !(1 << (slot % 64));
+        let mut list = std::mem::take(&mut self.sorting);
+        let mut i = self.heads[slot];
+        while i != NIL {
+            list.push(i);
+            i = self.pool[i as usize].next;
+        }
+        list.sort_by_key(|&i| self.pool[i as usize].rank);
+        for w in list.windows(2) {
+            self.pool[w[0] as usize].next = w[1];
+        }
+        if let (Some(&first), Some(&last)) = (list.first(), list.last()) {
+            self.heads[slot] = first;
+            self.tails[slot] = last;
+            self.pool[last as usize].next = NIL;
+        }
+        list.clear();
+        self.sorting = list;
     }
 
     /// Moves the clock to `time` (the next event's). When that moves the limit, the events
