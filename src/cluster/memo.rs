@@ -28,7 +28,7 @@
 //! pod's first). A stale stamp could match only after 2³² new epochs on one node within one
 //! retry interval, which a run cannot produce.
 
-use super::Cluster;
+use super::{Cluster, Effects};
 use crate::time::Millis;
 
 /// One of kubelet's CNI ADD retries: the pod, the node of its last failed ADD, and the
@@ -70,15 +70,21 @@ impl Cluster {
         m.until = 0;
     }
 
-    /// A CNI ADD on node `n` failed at `now`: the stamp of its retry. Opens a new epoch, with
-    /// the time the failure holds until, unless the current epoch's still holds.
-    pub(super) fn failed_add(&mut self, n: usize, now: Millis) -> u32 {
+    /// `pod`'s CNI ADD on node `n` failed at `now`: kubelet retries it `cni_retry` later,
+    /// stamped with the node's epoch. Opens a new epoch, with the time the failure holds
+    /// until, unless the current epoch's still holds.
+    pub(super) fn failed_add(&mut self, pod: u32, n: usize, now: Millis, fx: &mut impl Effects) {
         let m = &mut self.memos[n];
         if now >= m.until {
             m.next_epoch();
             m.until = self.nodes[n].ipamd.failure_holds_until(now);
         }
-        m.epoch
+        let retry = CniRetry {
+            pod,
+            node: n as u32,
+            stamp: m.epoch,
+        };
+        fx.retry(retry, now + self.cni_retry);
     }
 
     /// Whether retry `r` at `now` fails exactly as the pod's last CNI ADD did (module docs).

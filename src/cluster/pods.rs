@@ -90,12 +90,7 @@ impl Cluster {
             Err(reason) => {
                 let kind = EventKind::PodIpWait(reason);
                 fx.record(now, kind, Some(pod), Some(n as u32), 0, 0);
-                let retry = CniRetry {
-                    pod,
-                    node: n as u32,
-                    stamp: self.failed_add(n, now),
-                };
-                fx.retry(retry, now + self.cni_retry);
+                self.failed_add(pod, n, now, fx);
                 PodPhase::WaitingIp {
                     node: n as u32,
                     bound: now,
@@ -138,12 +133,7 @@ impl Cluster {
                     bound,
                     reason,
                 };
-                let retry = CniRetry {
-                    pod,
-                    node,
-                    stamp: self.failed_add(n, now),
-                };
-                fx.retry(retry, now + self.cni_retry);
+                self.failed_add(pod, n, now, fx);
             }
         }
         fx.wake(n, self.nodes[n].ipamd.next_wake());
