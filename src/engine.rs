@@ -41,6 +41,7 @@ pub use events::EventLog;
 use crate::cluster::{Cluster, CniRetry, Effects, Node, PodPhase, WaitReason};
 use crate::ec2::Ec2;
 use crate::error::Error;
+use crate::ipamd::CallOrder;
 use crate::report::RunOutput;
 use crate::report::collect::Collector;
 use crate::rng::Streams;
@@ -310,12 +311,14 @@ impl<'a> Sim<'a> {
                 .sample_before(t, cluster.nodes(), &self.ec2, cluster.counts());
             self.events += 1;
             if next_workload <= next_queued {
+                cluster.set_call_order(CallOrder::BeforeWakes);
                 let e = fx.workloads.events.pop().expect("peeked");
                 match e.kind {
                     PodEventKind::Add => cluster.add_pod(e.pod, t, fx),
                     PodEventKind::Delete => cluster.delete_pod(e.pod, t, fx),
                 }
             } else {
+                cluster.set_call_order(CallOrder::AfterWakes);
                 let (_, kind) = fx.queue.pop().expect("peeked");
                 match kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),

@@ -42,6 +42,7 @@ mod tests;
 use std::collections::VecDeque;
 
 use crate::ec2::Ec2;
+use crate::ipamd::CallOrder;
 use crate::start::Bound;
 use crate::time::Millis;
 
@@ -138,6 +139,9 @@ pub struct Cluster {
     memos: Vec<memo::AddMemo>,
     /// Retries that provably fail again are only rescheduled (`memo.rs`).
     memo_failed_adds: bool,
+    /// Where the event being handled falls within its millisecond, for ipamd's CNI calls
+    /// ([`Cluster::set_call_order`]).
+    order: CallOrder,
 }
 
 impl Cluster {
@@ -159,7 +163,15 @@ impl Cluster {
             settled_at: None,
             memos: Vec::new(),
             memo_failed_adds: true,
+            order: CallOrder::BeforeWakes,
         }
+    }
+
+    /// The engine says where the events it hands over next fall within their millisecond:
+    /// a pod event of the workloads comes before the ipamd wake-ups due then, anything the
+    /// queue delivers after them ([`CallOrder`]).
+    pub fn set_call_order(&mut self, order: CallOrder) {
+        self.order = order;
     }
 
     /// Whether the cluster has settled: every node up at t=0 has been Ready (nodes joining

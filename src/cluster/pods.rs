@@ -81,7 +81,7 @@ impl Cluster {
         self.scheduler.update(n, room);
         fx.record(now, EventKind::PodBound, Some(pod), Some(n as u32), 0, 0);
         fx.pod_moved(n, now);
-        let phase = match self.nodes[n].ipamd.assign_pod(pod, now) {
+        let phase = match self.nodes[n].ipamd.assign_pod_ordered(pod, now, self.order) {
             Ok(ip) => {
                 self.touch(n);
                 fx.record(now, EventKind::PodIp, Some(pod), Some(n as u32), ip, 0);
@@ -119,7 +119,7 @@ impl Cluster {
             return; // deleted while waiting
         };
         let n = node as usize;
-        match self.nodes[n].ipamd.assign_pod(pod, now) {
+        match self.nodes[n].ipamd.assign_pod_ordered(pod, now, self.order) {
             Ok(ip) => {
                 self.touch(n);
                 fx.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
@@ -149,7 +149,9 @@ impl Cluster {
         let n = match self.set_phase(pod, PodPhase::Absent) {
             PodPhase::Absent | PodPhase::Unschedulable => return,
             PodPhase::Running { node } => {
-                self.nodes[node as usize].ipamd.release_pod(pod, now);
+                self.nodes[node as usize]
+                    .ipamd
+                    .release_pod_ordered(pod, now, self.order);
                 node as usize
             }
             PodPhase::WaitingIp {

@@ -26,7 +26,10 @@
 //! InsufficientCidr back-off, the 30 s shrink gate, an ENI's 60 s minimum age and its
 //! addresses' cooldown) and sleep until the first loop tick at or after it; the skipped
 //! reconciles' time stamps are replayed in closed form before the next check, and a pod
-//! event that changes the datastore pulls the next check back to the next tick. Idle checks
+//! event that changes the datastore pulls the next check back to the next tick, unless that
+//! check provably finds nothing to do either: then it is decided idle in advance and the loop
+//! sleeps on (`schedule.rs`; a pod event comes before or after the wake-ups of its own
+//! millisecond, [`CallOrder`], which says whether a tick of that millisecond is past). Idle checks
 //! draw nothing from the node's stream, so the run is identical with and without skipping
 //! (a test drives random scenarios both ways). While a failed call left an ENI or CIDRs for
 //! reconcile to re-adopt, every tick runs.
@@ -48,11 +51,11 @@ use rand::RngExt as _;
 use crate::catalog::InstanceType;
 use crate::cluster::WaitReason;
 use crate::ec2::{Cidr, Ec2, Ec2Error, EniId, SubnetId};
-use crate::ipamd::NodeIpStats;
 use crate::ipamd::config::{CniConfig, ModelConfig, Networking};
 use crate::ipamd::control::ControlPlane;
 use crate::ipamd::datastore::{Datastore, EniTargets, NoAddress};
 use crate::ipamd::policy::{self, Mode, Settings};
+use crate::ipamd::{CallOrder, NodeIpStats};
 use crate::rng::Rng;
 use crate::time::{Millis, SECOND};
 
@@ -311,6 +314,13 @@ impl Ipamd {
             .is_some_and(|t| now.saturating_sub(t) <= INSUFFICIENT_CIDR_COOLDOWN)
     }
 
+    /// The 30 s gate on shrinking (`decreaseIPPoolInterval`) is open at `now`.
+    fn decrease_gate_open(&self, now: Millis) -> bool {
+        self.timers
+            .last_decrease
+            .is_none_or(|t| now.saturating_sub(t) > DECREASE_INTERVAL)
+    }
+
     /// Adds CIDRs EC2 gave ENI `eni` to the datastore.
     fn add_cidrs(&mut self, eni: EniId, cidrs: &[Cidr]) {
         for &c in cidrs {
@@ -336,6 +346,16 @@ impl Ipamd {
     /// While ipamd is down (not yet initialised, or restarting) the CNI plugin cannot reach
     /// it and the ADD fails (spec §6.3); reported as `no_ip`.
     pub fn assign_pod(&mut self, pod: u32, now: Millis) -> Result<u32, WaitReason> {
+        self.assign_pod_ordered(pod, now, CallOrder::BeforeWakes)
+    }
+
+    /// [`Ipamd::assign_pod`] for a call at `order` within its millisecond.
+    pub fn assign_pod_ordered(
+        &mut self,
+        pod: u32,
+        now: Millis,
+        order: CallOrder,
+    ) -> Result<u32, WaitReason> {
         if !self.life.initialised {
             return Err(WaitReason::NoIp);
         }
@@ -344,7 +364,7 @@ impl Ipamd {
         }
         match self.ds.assign_new(pod, now, self.cfg.pick, &mut self.rng) {
             Ok(addr) => {
-                self.pull_back(now);
+                self.pull_back(now, order);
                 Ok(addr)
             }
             Err(NoAddress::Cooling) => Err(WaitReason::Cooling),
@@ -405,12 +425,17 @@ impl Ipamd {
     /// is taken as reaching the next ipamd (kubelet retries it): the checkpoint loses the
     /// pod, and the restart forgets the cooling record anyway.
     pub fn release_pod(&mut self, pod: u32, now: Millis) {
+        self.release_pod_ordered(pod, now, CallOrder::BeforeWakes);
+    }
+
+    /// [`Ipamd::release_pod`] for a call at `order` within its millisecond.
+    pub fn release_pod_ordered(&mut self, pod: u32, now: Millis, order: CallOrder) {
         if !self.checkpoint.is_empty() {
             // Deleted before init restored it: the checkpoint entry goes with the pod.
             self.checkpoint.retain(|&(p, _, _)| p != pod);
         }
         if self.ds.release(pod, now).is_some() {
-            self.pull_back(now);
+            self.pull_back(now, order);
         }
     }
 

@@ -668,14 +668,20 @@ impl Datastore {
         pick: IpPick,
         rng: &mut Rng,
     ) -> Option<EniId> {
-        let cd = self.cooldown;
-        let ok = |e: &Eni| {
-            self.freeable_by_counts(e, targets)
-                && now.saturating_sub(e.created) >= MIN_ENI_LIFETIME
-                && !e.has_cooling(now, cd)
-        };
-        let slot = first_match(&self.enis, pick, rng, ok)?;
+        let slot = first_match(&self.enis, pick, rng, |e| self.deletable(e, now, targets))?;
         Some(self.enis.get(slot).expect("live").id)
+    }
+
+    /// Whether [`Datastore::deletable_eni`] would find an ENI at `now`, without drawing.
+    pub fn has_deletable_eni(&self, now: Millis, targets: EniTargets) -> bool {
+        self.enis().any(|e| self.deletable(e, now, targets))
+    }
+
+    /// `getDeletableENI`'s test of one ENI: free by the counts, old enough, cooled down.
+    fn deletable(&self, e: &Eni, now: Millis, targets: EniTargets) -> bool {
+        self.freeable_by_counts(e, targets)
+            && now.saturating_sub(e.created) >= MIN_ENI_LIFETIME
+            && !e.has_cooling(now, self.cooldown)
     }
 
     /// When [`Datastore::deletable_eni`] (finding nothing at `now`) could first find an ENI

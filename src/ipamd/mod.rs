@@ -11,9 +11,12 @@
 //!
 //! The engine creates one [`Ipamd`] per node, calls [`Ipamd::launch`] when the instance
 //! starts (the node turns Ready at [`Ipamd::ready_at`]), [`Ipamd::wake`] at
-//! [`Ipamd::next_wake`], and [`Ipamd::assign_pod`] / [`Ipamd::release_pod`] for CNI ADD / DEL. For exact equivalence with tick-by-tick runs, pod
-//! calls at some time must come before the agent's wake at that same time, and the engine
-//! must re-read `next_wake` after every pod call (it can move earlier).
+//! [`Ipamd::next_wake`], and [`Ipamd::assign_pod_ordered`] / [`Ipamd::release_pod_ordered`]
+//! for CNI ADD / DEL, saying whether the call comes before or after the wake-ups of its
+//! millisecond ([`CallOrder`]; [`Ipamd::assign_pod`] / [`Ipamd::release_pod`] are the calls
+//! before). For exact equivalence with tick-by-tick runs the engine must run a millisecond's
+//! calls marked before its wake-ups before them, and re-read `next_wake` after every pod
+//! call (it can move earlier, or later when a check is decided idle in advance).
 
 pub mod config;
 pub mod datastore;
@@ -27,6 +30,20 @@ pub use agent::{
     DECREASE_INTERVAL, INSUFFICIENT_CIDR_COOLDOWN, IP_RECONCILE_COOLDOWN, Ipamd,
     POOL_MONITOR_INTERVAL, RECONCILE_INTERVAL,
 };
+
+/// Where a CNI call falls within its millisecond, relative to the agents' wake-ups due
+/// then. The engine runs a millisecond's pod events from the workloads before its ipamd
+/// wake-ups and everything else (kubelet's retries, Ready, Karpenter) after them; a pool
+/// check found idle in advance (idle-tick skipping) still lies ahead of a call before the
+/// wake-ups of its own millisecond, and is past for one after them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallOrder {
+    /// A pod event of the workloads (and what it triggers).
+    #[default]
+    BeforeWakes,
+    /// Anything the queue delivers.
+    AfterWakes,
+}
 
 /// A node's address counters at one moment, for `nodes.csv` and the time series.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! §7.3). Each call is issued, then [`Ipamd::complete`] picks the sequence up when it ends.
 
 use super::state::{Drift, FreeStep, Grown, HeldEni, Op, Resume, Stage};
-use super::{DECREASE_INTERVAL, IP_RECONCILE_COOLDOWN, Ipamd};
+use super::{IP_RECONCILE_COOLDOWN, Ipamd};
 use crate::ec2::{Cidr, Ec2Error, EniId, NewEni, Response};
 use crate::ipamd::control::ControlPlane;
 use crate::ipamd::policy::{self, Mode};
@@ -37,14 +37,10 @@ impl Ipamd {
         self.pass.shrunk = false;
         self.pass.acted = false;
         self.pass.started = now;
-        let gate_open = self
-            .timers
-            .last_decrease
-            .is_none_or(|t| now.saturating_sub(t) > DECREASE_INTERVAL);
         if policy::too_low(&self.s, &self.pass.stats) {
             self.stage = Stage::Grow;
             self.grow(now, ec2);
-        } else if policy::too_high(&self.s, &self.pass.stats) && gate_open {
+        } else if policy::too_high(&self.s, &self.pass.stats) && self.decrease_gate_open(now) {
             self.stage = Stage::Shrink;
             self.shrink(now, ec2);
         } else {

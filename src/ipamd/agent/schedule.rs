@@ -6,7 +6,7 @@ use super::{
     DECREASE_INTERVAL, HALF_TICK, INSUFFICIENT_CIDR_COOLDOWN, Ipamd, POOL_MONITOR_INTERVAL,
     RECONCILE_INTERVAL,
 };
-use crate::ipamd::policy;
+use crate::ipamd::{CallOrder, policy};
 use crate::time::Millis;
 
 impl Ipamd {
@@ -22,21 +22,36 @@ impl Ipamd {
             return;
         }
         self.timers.reconcile_from.get_or_insert(now + HALF_TICK);
-        let mut next = now + POOL_MONITOR_INTERVAL;
-        let mut skipped_from = None;
-        if !self.pass.acted && started == now {
-            let quiet = self.quiet_until(now);
-            if quiet > next {
-                let ticks = (quiet - now).div_ceil(POOL_MONITOR_INTERVAL);
-                next = now.saturating_add(ticks.saturating_mul(POOL_MONITOR_INTERVAL));
-                skipped_from = Some(now);
+        self.main = if !self.pass.acted && started == now {
+            self.after_idle_check(now)
+        } else {
+            Main::Tick {
+                at: now + POOL_MONITOR_INTERVAL,
+                kind: TickKind::PoolCheck,
+                skipped_from: None,
+            }
+        };
+    }
+
+    /// Where the loop goes after a pool check at `now` that decided nothing, while skipping:
+    /// the first tick at or after [`Ipamd::quiet_until`], or simply the next one.
+    fn after_idle_check(&self, now: Millis) -> Main {
+        let next = now + POOL_MONITOR_INTERVAL;
+        let quiet = self.quiet_until(now);
+        if quiet > next {
+            let ticks = (quiet - now).div_ceil(POOL_MONITOR_INTERVAL);
+            Main::Tick {
+                at: now.saturating_add(ticks.saturating_mul(POOL_MONITOR_INTERVAL)),
+                kind: TickKind::PoolCheck,
+                skipped_from: Some(now),
+            }
+        } else {
+            Main::Tick {
+                at: next,
+                kind: TickKind::PoolCheck,
+                skipped_from: None,
             }
         }
-        self.main = Main::Tick {
-            at: next,
-            kind: TickKind::PoolCheck,
-            skipped_from,
-        };
     }
 
     /// Replays, before a pool check at `now`, the work-free reconciles of the ticks since
@@ -98,23 +113,85 @@ impl Ipamd {
         until
     }
 
-    /// A pod event changed the datastore at `now`: if ticks are being skipped, the next
-    /// pool check moves back to the first tick after `now`.
-    pub(super) fn pull_back(&mut self, now: Millis) {
-        if let Main::Tick {
+    /// A pod event changed the datastore at `now` (`order` within its millisecond): if ticks
+    /// are being skipped, the next pool check moves back to the first tick after `now`.
+    ///
+    /// If that check provably decides nothing ([`Ipamd::check_is_idle`]), the loop goes
+    /// straight where that idle check would send it ([`Ipamd::after_idle_check`]) and the
+    /// tick costs no wake-up: most pod events leave the pool within its targets (issue 13:
+    /// 21.3 M of ultra-100k's 21.7 M pool checks were such pulled-back idle ones). The
+    /// check found idle becomes the grid's last check (`skipped_from`) and a later pod event
+    /// that comes before it (an earlier time, or its millisecond before the wake-ups) asks
+    /// again with the new pool. Leaving the check out leaves out only what an idle check does
+    /// not change: the lazily replayed reconciles go on from the same `reconcile_from`
+    /// (their closed form is the same) and `prune` is unobservable. An idle check followed
+    /// by an unskipped tick is not decided in advance (the pod events before that tick
+    /// could not ask again).
+    pub(super) fn pull_back(&mut self, now: Millis, order: CallOrder) {
+        let Main::Tick {
             at,
             kind: TickKind::PoolCheck,
-            skipped_from: Some(grid),
-        } = &mut self.main
-        {
-            let ticks = now
-                .saturating_sub(*grid)
-                .div_ceil(POOL_MONITOR_INTERVAL)
-                .max(1);
-            let tick = *grid + ticks * POOL_MONITOR_INTERVAL;
-            if tick < *at {
-                *at = tick;
-            }
+            skipped_from: Some(last),
+        } = self.main
+        else {
+            return;
+        };
+        // The first check this event comes before: `last` itself if it still lies ahead, else
+        // the first tick after it at `now` or later; a tick of this very millisecond has run
+        // already (or has been found idle) when the call comes after the wake-ups.
+        let tick = if now < last || (now == last && order == CallOrder::BeforeWakes) {
+            last
+        } else {
+            let since = now - last;
+            let ticks = match order {
+                CallOrder::BeforeWakes => since.div_ceil(POOL_MONITOR_INTERVAL).max(1),
+                CallOrder::AfterWakes => since / POOL_MONITOR_INTERVAL + 1,
+            };
+            last + ticks * POOL_MONITOR_INTERVAL
+        };
+        if tick >= at {
+            return; // the planned check comes first and sees this event
         }
+        let idle = if self.check_is_idle(tick) {
+            Some(self.after_idle_check(tick))
+        } else {
+            None
+        };
+        self.main = match idle {
+            Some(
+                next @ Main::Tick {
+                    skipped_from: Some(_),
+                    ..
+                },
+            ) => next,
+            _ => Main::Tick {
+                at: tick,
+                kind: TickKind::PoolCheck,
+                skipped_from: Some(last),
+            },
+        };
+    }
+
+    /// Whether a pool check at `at`, with the datastore as it is now, provably decides
+    /// nothing: [`Ipamd::pool_check`]'s branches, asked without acting or drawing. It grows
+    /// only when too low and out of the Insufficient* back-off, unless no ENI can take more
+    /// and none can be added; it shrinks only when too high with the 30 s gate open; it
+    /// frees an ENI only when `shouldRemoveExtraENIs` and an ENI is deletable at `at`.
+    /// `false` whenever the check could act (then it runs at its tick).
+    pub(super) fn check_is_idle(&self, at: Millis) -> bool {
+        let st = self.ds.stats(at);
+        if policy::too_low(&self.s, &st) {
+            let stuck = !policy::has_room_for_eni(&self.s, self.ds.eni_count())
+                && !self
+                    .ds
+                    .has_allocatable_eni(self.s.cidrs_per_eni(), self.s.custom_networking);
+            if !stuck && !self.in_insufficient_cidr_cooldown(at) {
+                return false;
+            }
+        } else if policy::too_high(&self.s, &st) && self.decrease_gate_open(at) {
+            return false;
+        }
+        !(policy::should_remove_extra_enis(&self.s, &st, || self.ds.freeable_eni_exists())
+            && self.ds.has_deletable_eni(at, self.eni_targets()))
     }
 }

@@ -147,3 +147,42 @@ fn a_pod_event_pulls_the_next_check_back() {
     assert!(n.ipamd.assign_pod(9, 123_456).is_err());
     assert_eq!(n.ipamd.next_wake(), 123_500);
 }
+
+/// A pod event after which the next check would find the pool within its targets costs no
+/// wake-up: the check is decided idle in advance and the loop sleeps on.
+#[test]
+fn a_pod_event_within_the_targets_wakes_nothing() {
+    let cni = "DISABLE_LEAKED_ENI_CLEANUP = true\nWARM_IP_TARGET = 2\nMINIMUM_IP_TARGET = 5";
+    let mut n = Node::new("m5.large", cni, 29);
+    n.launch(0);
+    n.run_to(10_000);
+    assert_eq!(n.ipamd.datastore().total_ips(), 5);
+    assert_eq!(n.ipamd.next_wake(), Millis::MAX);
+    // Five addresses, two to be kept free: three pods leave the pool as it is.
+    for pod in 0..3 {
+        n.ipamd.assign_pod(pod, 123_456).unwrap();
+        assert_eq!(n.ipamd.next_wake(), Millis::MAX, "pod {pod}");
+    }
+    // A fourth leaves one: the check at the next tick grows the pool.
+    n.ipamd.assign_pod(3, 123_456).unwrap();
+    let tick = n.ipamd.next_wake();
+    assert!((123_456..=128_456).contains(&tick), "{tick}");
+}
+
+/// A CNI call at the very millisecond of a tick comes before that tick's check when it is
+/// a workload's pod event, and after it when it is anything else (a retry): then the check
+/// it can change is the next one.
+#[test]
+fn a_call_after_the_wake_ups_of_a_tick_waits_for_the_next() {
+    let run = |order| {
+        let mut n = Node::new("t3.small", "DISABLE_LEAKED_ENI_CLEANUP = true", 11);
+        n.launch(0);
+        n.run_to(10_000);
+        for pod in 0..3 {
+            n.ipamd.assign_pod_ordered(pod, 123_500, order).unwrap();
+        }
+        n.ipamd.next_wake()
+    };
+    assert_eq!(run(CallOrder::BeforeWakes), 123_500);
+    assert_eq!(run(CallOrder::AfterWakes), 128_500);
+}
