@@ -24,6 +24,7 @@ pub mod ec2;
 pub mod engine;
 pub mod error;
 pub mod headroom;
+pub mod hugepages;
 pub mod import;
 pub mod invariants;
 pub mod ipamd;

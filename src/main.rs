@@ -11,7 +11,12 @@ use clap::Parser;
 use cmd::Cli;
 use cmd::console::note;
 
+/// Huge pages for the simulation's memory (`src/hugepages.rs`).
+#[global_allocator]
+static ALLOC: ipamsim::hugepages::HugePages = ipamsim::hugepages::HugePages;
+
 fn main() -> ExitCode {
+    ipamsim::hugepages::grow_heap_in_large_steps();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
