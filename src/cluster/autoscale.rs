@@ -17,7 +17,7 @@ impl Cluster {
             .iter()
             .filter(|&&p| {
                 self.pods[p as usize] == PodPhase::Unschedulable
-                    && self.pins[p as usize] == u32::MAX
+                    && self.pin(p) == u32::MAX
             })
             .count() as u32
     }

@@ -63,7 +63,7 @@ impl Cluster {
 
     /// The node a pod goes to: its pinned node if it has room, else the scheduler's pick.
     fn pick_node(&self, pod: u32) -> Option<usize> {
-        match self.pins[pod as usize] {
+        match self.pin(pod) {
             u32::MAX => self.scheduler.pick(),
             pin => self
                 .nodes
@@ -187,7 +187,7 @@ impl Cluster {
                     self.unschedulable.remove(i);
                     self.bind(pod, n, now, fx);
                 }
-                None if self.pins[pod as usize] == u32::MAX => break, // no room anywhere
+                None if self.pin(pod) == u32::MAX => break, // no room anywhere
                 None => i += 1,                                       // pinned to a full node
             }
         }
