@@ -16,8 +16,7 @@ impl Cluster {
         self.unschedulable
             .iter()
             .filter(|&&p| {
-                self.pods[p as usize] == PodPhase::Unschedulable
-                    && self.pin(p) == u32::MAX
+                self.pods[p as usize] == PodPhase::Unschedulable && self.pin(p) == u32::MAX
             })
             .count() as u32
     }

@@ -180,6 +180,32 @@ impl Cluster {
         self.order = order;
     }
 
+    /// Prefetch hints ([`crate::prefetch`]) for an event of `pod` to come, in three steps
+    /// each a few events apart, each reading what the one before fetched: the pod's phase;
+    /// then its node's state, returning the node; then the node's datastore tables.
+    pub fn prefetch_pod(&self, pod: u32) {
+        crate::prefetch::element(&self.pods, pod as usize);
+    }
+
+    /// The second step of [`Cluster::prefetch_pod`]: the node `pod` is on, if any.
+    pub fn prefetch_node_of(&self, pod: u32) -> Option<usize> {
+        let n = self.pods.get(pod as usize)?.node()? as usize;
+        let node = self.nodes.get(n)?;
+        node.prefetch();
+        crate::prefetch::element(&self.memos, n);
+        self.scheduler.prefetch(n);
+        Some(n)
+    }
+
+    /// The third step of [`Cluster::prefetch_pod`].
+    pub fn prefetch_tables_of(&self, pod: u32) {
+        if let Some(n) = self.pods.get(pod as usize).and_then(|p| p.node())
+            && let Some(node) = self.nodes.get(n as usize)
+        {
+            node.ipamd.datastore().prefetch_data();
+        }
+    }
+
     /// The node `pod` is pinned to (`u32::MAX`: none).
     fn pin(&self, pod: u32) -> u32 {
         self.pins.get(pod as usize).copied().unwrap_or(u32::MAX)

@@ -46,6 +46,12 @@ pub struct Node {
 }
 
 impl Node {
+    /// Prefetch hints ([`crate::prefetch`]) for a pod event to come on this node.
+    pub fn prefetch(&self) {
+        crate::prefetch::line(&self.pods);
+        self.ipamd.prefetch_state();
+    }
+
     /// A node that has not joined yet.
     pub fn new(
         name: String,

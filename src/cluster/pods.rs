@@ -188,7 +188,7 @@ impl Cluster {
                     self.bind(pod, n, now, fx);
                 }
                 None if self.pin(pod) == u32::MAX => break, // no room anywhere
-                None => i += 1,                                       // pinned to a full node
+                None => i += 1,                             // pinned to a full node
             }
         }
     }

@@ -85,6 +85,15 @@ impl Scheduler {
         }
     }
 
+    /// Prefetch hints ([`crate::prefetch`]) for an update of `node` to come: its leaf and the
+    /// two levels above (the rest of the path is shared with many nodes and stays cached).
+    pub fn prefetch(&self, node: usize) {
+        let leaf = self.leaves + node;
+        for i in [leaf, leaf / 4, leaf / 16] {
+            crate::prefetch::element(&self.tree, i);
+        }
+    }
+
     /// The node to bind the next pod to, if any has room.
     pub fn pick(&self) -> Option<usize> {
         let k = self.tree[1];

@@ -168,6 +168,16 @@ impl Ipamd {
         &self.s
     }
 
+    /// Prefetch hints ([`crate::prefetch`]) for a CNI call to come: the state a call and the
+    /// pull-back after it read.
+    pub fn prefetch_state(&self) {
+        crate::prefetch::line(&self.main);
+        crate::prefetch::line(&self.timers);
+        crate::prefetch::line(&self.s);
+        crate::prefetch::line(&self.checkpoint);
+        crate::prefetch::line(&self.ds);
+    }
+
     /// The node's datastore, read-only.
     pub fn datastore(&self) -> &Datastore {
         &self.ds

@@ -21,6 +21,7 @@ use crate::ec2::{Cidr, EniId};
 use crate::ipamd::config::IpPick;
 use crate::ipamd::gomap::{Slots, first_match, visit_order};
 use crate::ipamd::policy::{IPS_PER_PREFIX, Mode, PoolStats};
+use crate::prefetch;
 use crate::rng::Rng;
 use crate::time::{Millis, SECOND};
 
@@ -181,6 +182,18 @@ impl Datastore {
             mixed: false,
             cooling: VecDeque::new(),
             pods: Vec::new(),
+        }
+    }
+
+    /// Prefetch hints ([`crate::prefetch`]) for a pod event to come: the pod index and the
+    /// ENI table (their headers, in this struct, must be cached or in flight by now).
+    pub fn prefetch_data(&self) {
+        for i in (0..self.pods.len()).step_by(8) {
+            prefetch::element(&self.pods, i);
+        }
+        self.enis.prefetch();
+        if let Some(back) = self.cooling.back() {
+            prefetch::line(back);
         }
     }
 

@@ -32,6 +32,15 @@ pub struct Slots<T> {
     live: usize,
 }
 
+impl<T> Slots<T> {
+    /// Prefetch hints ([`crate::prefetch`]) for the slots (one line each, up to eight).
+    pub fn prefetch(&self) {
+        for slot in self.slots.iter().take(8) {
+            crate::prefetch::line(slot);
+        }
+    }
+}
+
 impl<T> Default for Slots<T> {
     fn default() -> Self {
         Slots {

@@ -27,8 +27,8 @@
 //! delete (`ultra-100k.toml`: about 210 MB in all).
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::{PodEvent, PodEventKind};
 use crate::time::Millis;
@@ -328,7 +328,13 @@ pub struct PodEvents {
     /// Time of the next event, [`Millis::MAX`] when none is left (the engine reads it before
     /// every event it runs).
     next_time: Millis,
+    /// The next events, merged already ([`AHEAD`] of them once the first is taken), for the
+    /// engine's prefetch hints ([`PodEvents::ahead`]).
+    ahead: VecDeque<PodEvent>,
 }
+
+/// Events merged ahead of the next one.
+pub const AHEAD: usize = 8;
 
 impl Default for PodEvents {
     fn default() -> Self {
@@ -337,6 +343,7 @@ impl Default for PodEvents {
             heads: BinaryHeap::new(),
             remaining: 0,
             next_time: Millis::MAX,
+            ahead: VecDeque::with_capacity(AHEAD),
         }
     }
 }
@@ -359,6 +366,10 @@ impl PodEvents {
     }
 
     fn push(&mut self, s: Source) {
+        debug_assert!(
+            self.ahead.is_empty(),
+            "sources come before the first event is taken"
+        );
         let head = s.head();
         if head != Millis::MAX {
             self.heads.push(Reverse((head, self.sources.len() as u32)));
@@ -370,7 +381,17 @@ impl PodEvents {
     /// Time of the next event.
     #[inline]
     pub fn peek_time(&self) -> Option<Millis> {
-        self.heads.peek().map(|r| r.0.0)
+        match self.ahead.front() {
+            Some(e) => Some(e.time),
+            None => self.heads.peek().map(|r| r.0.0),
+        }
+    }
+
+    /// The event `i` places after the next one (`i` < [`AHEAD`]), once the first event has
+    /// been taken: for prefetching what it will touch.
+    #[inline]
+    pub fn ahead(&self, i: usize) -> Option<&PodEvent> {
+        self.ahead.get(i)
     }
 
     /// Time of the next event, [`Millis::MAX`] when none is left.
@@ -381,6 +402,19 @@ impl PodEvents {
 
     /// Takes the next event.
     pub fn pop(&mut self) -> Option<PodEvent> {
+        while self.ahead.len() <= AHEAD
+            && let Some(e) = self.merge_next()
+        {
+            self.ahead.push_back(e);
+        }
+        let e = self.ahead.pop_front()?;
+        self.remaining -= 1;
+        self.next_time = self.peek_time().unwrap_or(Millis::MAX);
+        Some(e)
+    }
+
+    /// The next event of the merge of the sources.
+    fn merge_next(&mut self) -> Option<PodEvent> {
         let mut top = self.heads.peek_mut()?;
         let (e, after) = self.sources[top.0.1 as usize].pop();
         match after {
@@ -392,8 +426,6 @@ impl PodEvents {
                 drop(top); // restores the heap order
             }
         }
-        self.remaining -= 1;
-        self.next_time = self.peek_time().unwrap_or(Millis::MAX);
         Some(e)
     }
 

@@ -151,6 +151,10 @@ proptest! {
             prop_assert_eq!(events.next_time(), e.time);
             prop_assert_eq!(events.pop(), Some(*e), "event {}", i);
             prop_assert_eq!(events.len(), want.len() - i - 1);
+            // The events merged ahead are the next ones, all of them up to AHEAD.
+            for k in 0..AHEAD {
+                prop_assert_eq!(events.ahead(k), want.get(i + 1 + k), "{} ahead of {}", k, i);
+            }
         }
         prop_assert_eq!(events.peek_time(), None);
         prop_assert_eq!(events.next_time(), Millis::MAX);
