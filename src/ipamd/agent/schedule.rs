@@ -23,7 +23,7 @@ impl Ipamd {
         }
         self.timers.reconcile_from.get_or_insert(now + HALF_TICK);
         self.main = if !self.pass.acted && started == now {
-            self.after_idle_check(now)
+            self.after_idle_check(now, self.quiet_until(now))
         } else {
             Main::Tick {
                 at: now + POOL_MONITOR_INTERVAL,
@@ -34,10 +34,9 @@ impl Ipamd {
     }
 
     /// Where the loop goes after a pool check at `now` that decided nothing, while skipping:
-    /// the first tick at or after [`Ipamd::quiet_until`], or simply the next one.
-    fn after_idle_check(&self, now: Millis) -> Main {
+    /// the first tick at or after `quiet` ([`Ipamd::quiet_until`]), or simply the next one.
+    fn after_idle_check(&self, now: Millis, quiet: Millis) -> Main {
         let next = now + POOL_MONITOR_INTERVAL;
-        let quiet = self.quiet_until(now);
         if quiet > next {
             let ticks = (quiet - now).div_ceil(POOL_MONITOR_INTERVAL);
             Main::Tick {
@@ -94,23 +93,39 @@ impl Ipamd {
     /// After an idle pool check at `now`: the earliest time the same check, with the same
     /// pods, could decide something (`u64::MAX`: only a pod event can change it).
     pub(super) fn quiet_until(&self, now: Millis) -> Millis {
-        let st = self.ds.stats(now);
+        self.quiet_from(&self.check_inputs(now))
+    }
+
+    /// [`Ipamd::quiet_until`] from the rules' answers at the check.
+    fn quiet_from(&self, c: &CheckInputs) -> Millis {
         let mut until = Millis::MAX;
-        if policy::too_low(&self.s, &st) {
+        if c.low {
             if let Some(t) = self.timers.last_insufficient_cidr {
                 until = until.min(t + INSUFFICIENT_CIDR_COOLDOWN + 1);
             }
-        } else if policy::too_high(&self.s, &st)
+        } else if c.high
             && let Some(t) = self.timers.last_decrease
         {
             until = until.min(t + DECREASE_INTERVAL + 1);
         }
-        if policy::should_remove_extra_enis(&self.s, &st, || self.ds.freeable_eni_exists())
+        if c.remove
             && let Some(t) = self.ds.deletable_from(self.eni_targets())
         {
             until = until.min(t);
         }
         until
+    }
+
+    /// The pool rules' answers for a check at `at` with the pool as it is.
+    fn check_inputs(&self, at: Millis) -> CheckInputs {
+        let st = self.ds.stats(at);
+        CheckInputs {
+            low: policy::too_low(&self.s, &st),
+            high: policy::too_high(&self.s, &st),
+            remove: policy::should_remove_extra_enis(&self.s, &st, || {
+                self.ds.freeable_eni_exists()
+            }),
+        }
     }
 
     /// A pod event changed the datastore at `now` (`order` within its millisecond): if ticks
@@ -152,8 +167,9 @@ impl Ipamd {
         if tick >= at {
             return; // the planned check comes first and sees this event
         }
-        let idle = if self.check_is_idle(tick) {
-            Some(self.after_idle_check(tick))
+        let c = self.check_inputs(tick);
+        let idle = if self.check_is_idle(&c, tick) {
+            Some(self.after_idle_check(tick, self.quiet_from(&c)))
         } else {
             None
         };
@@ -172,15 +188,15 @@ impl Ipamd {
         };
     }
 
-    /// Whether a pool check at `at`, with the datastore as it is now, provably decides
-    /// nothing: [`Ipamd::pool_check`]'s branches, asked without acting or drawing. It grows
+    /// Whether a pool check at `at` that finds `c`, with the datastore as it is now,
+    /// provably decides nothing: [`Ipamd::pool_check`]'s branches, asked without acting or
+    /// drawing. It grows
     /// only when too low and out of the Insufficient* back-off, unless no ENI can take more
     /// and none can be added; it shrinks only when too high with the 30 s gate open; it
     /// frees an ENI only when `shouldRemoveExtraENIs` and an ENI is deletable at `at`.
     /// `false` whenever the check could act (then it runs at its tick).
-    pub(super) fn check_is_idle(&self, at: Millis) -> bool {
-        let st = self.ds.stats(at);
-        if policy::too_low(&self.s, &st) {
+    pub(super) fn check_is_idle(&self, c: &CheckInputs, at: Millis) -> bool {
+        if c.low {
             let stuck = !policy::has_room_for_eni(&self.s, self.ds.eni_count())
                 && !self
                     .ds
@@ -188,10 +204,17 @@ impl Ipamd {
             if !stuck && !self.in_insufficient_cidr_cooldown(at) {
                 return false;
             }
-        } else if policy::too_high(&self.s, &st) && self.decrease_gate_open(at) {
+        } else if c.high && self.decrease_gate_open(at) {
             return false;
         }
-        !(policy::should_remove_extra_enis(&self.s, &st, || self.ds.freeable_eni_exists())
-            && self.ds.has_deletable_eni(at, self.eni_targets()))
+        !(c.remove && self.ds.has_deletable_eni(at, self.eni_targets()))
     }
+}
+
+/// What a pool check at some time would find: too low, too high, extra ENIs to free
+/// (`isDatastorePoolTooLow`, `isDatastorePoolTooHigh`, `shouldRemoveExtraENIs`).
+pub(super) struct CheckInputs {
+    low: bool,
+    high: bool,
+    remove: bool,
 }
