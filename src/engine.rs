@@ -342,7 +342,7 @@ impl<'a> Sim<'a> {
                 }
             } else {
                 cluster.set_call_order(CallOrder::AfterWakes);
-                let (_, kind) = fx.queue.pop().expect("peeked");
+                let (_, kind) = fx.queue.pop_at(t);
                 match kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
                     Kind::Retry(r) => cluster.retry(r, t, fx),

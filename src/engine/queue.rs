@@ -315,9 +315,17 @@ impl<K: Copy> Queue<K> {
     }
 
     /// Takes the next event: its time and kind.
-    #[inline]
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<(Millis, K)> {
         let time = self.peek_time()?;
+        Some(self.pop_at(time))
+    }
+
+    /// Takes the next event, whose time `time` the caller has just read from
+    /// [`Queue::peek_time`] (the engine does, before every event: this saves the second look).
+    #[inline]
+    pub fn pop_at(&mut self, time: Millis) -> (Millis, K) {
+        debug_assert_eq!(self.peek_time(), Some(time));
         self.advance(time);
         // Every other event of `time` is in its slot now; the lane's goes first if it ranks
         // first.
@@ -331,7 +339,7 @@ impl<K: Copy> Queue<K> {
             && (i == NIL || f.rank < self.pool[i as usize].rank)
         {
             let f = self.lane.pop_front().expect("looked at");
-            return Some((f.time, f.kind));
+            return (f.time, f.kind);
         }
         let Entry { kind, next, .. } = self.pool[i as usize];
         self.heads[slot] = next;
@@ -342,7 +350,7 @@ impl<K: Copy> Queue<K> {
         self.pool[i as usize].next = self.free;
         self.free = i;
         self.in_wheel -= 1;
-        Some((time, kind))
+        (time, kind)
     }
 
     /// Puts `slot`'s list in rank order, equal ranks keeping their order (a stable sort of
