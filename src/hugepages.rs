@@ -32,7 +32,7 @@ pub struct HugePages;
 /// The end of the heap as far as advised.
 static ADVISED: AtomicUsize = AtomicUsize::new(0);
 
-/// Makes glibc grow the heap [`HEAP_STEP`] at a time (`M_TOP_PAD`), so each growth is
+/// Makes glibc grow the heap 32 MiB at a time (`M_TOP_PAD`), so each growth is
 /// advised before the program touches it. Call once, first thing in `main`.
 pub fn grow_heap_in_large_steps() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
