@@ -17,7 +17,10 @@
 //! the same millisecond (their 5 s phases drawn equal) could call EC2 in the other order,
 //! and skipping would change the run (found by `tests/skip_ticks.rs`; that case is now one
 //! of its tests). A wake-up also goes before a retry of its time, as a tick scheduled 2.5 s
-//! ahead does before a retry scheduled 1 s ahead. The queue
+//! ahead does before a retry scheduled 1 s ahead. The cluster is told, event by event,
+//! whether it handles one of group 1 or of group 3 ([`crate::ipamd::CallOrder`]): a pool
+//! check that ipamd decided idle in advance is past for a CNI call after the wake-ups of its
+//! millisecond and still ahead for one before them. The queue
 //! (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in exactly the order of a
 //! binary heap of `(time, sequence)`, at O(1) a push and a pop.
 //!
