@@ -145,9 +145,7 @@ impl Hooks {
     fn push(&mut self, time: Millis, kind: Kind) {
         self.queue.push(time, kind);
     }
-}
 
-impl Hooks {
     /// Prefetch hints for the pod events a few places ahead ([`crate::prefetch`]): the pod's
     /// phase six events ahead, its node's state and wake-up slot three ahead (the phase has
     /// come by then), the node's datastore tables one ahead. Hints only: nothing changes.
