@@ -215,3 +215,27 @@ fn retry_at_the_millisecond_of_a_skipped_tick() {
         11,
     ));
 }
+
+/// The shipped scenarios (the digested ones) equal their tick-by-tick runs too: node pools
+/// and Karpenter's Ready events, imported state, subnet discovery, Auto Mode, custom
+/// networking, traces. Karpenter's day is cut to 6 h here (tick by tick it takes 30 s).
+#[test]
+fn every_shipped_scenario_equals_its_tick_by_tick_run() {
+    let shipped: [(&str, &[&str]); 9] = [
+        ("default", &[]),
+        ("sip-warm-eni", &[]),
+        ("warm-ip", &[]),
+        ("custom-networking", &[]),
+        ("trace-replay", &[]),
+        ("imported/scenario", &[]),
+        ("secondary-subnet", &[]),
+        ("auto-mode", &[]),
+        ("karpenter", &["duration=6h"]),
+    ];
+    for (name, sets) in shipped {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let s = Scenario::load(&path, &sets).unwrap_or_else(|e| panic!("{name}: {e}"));
+        both(&s);
+    }
+}
