@@ -3,6 +3,8 @@
 //! with the memo must equal runs that ask ipamd at every retry, output and event log alike,
 //! event count included (a repeated retry still is an event, at its own place).
 
+mod common;
+
 use std::path::Path;
 
 use ipamsim::engine::{EventRecord, RunOptions, run_observed};
@@ -43,12 +45,6 @@ fn waited(out: &RunOutput) -> u32 {
     out.summary.pods_waited_for_ip
 }
 
-fn shipped(name: &str, set: &[&str]) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
-    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
-    Scenario::load(&path, &set).unwrap_or_else(|e| panic!("{e}"))
-}
-
 #[test]
 fn shipped_scenarios_are_unchanged() {
     for (name, set) in [
@@ -62,7 +58,7 @@ fn shipped_scenarios_are_unchanged() {
         ("trace-replay", &[]),
         ("scale-5k", &["duration=40m"]),
     ] {
-        let out = same(&shipped(name, set));
+        let out = same(&common::shipped(name, set));
         eprintln!("{name}: {} pods waited", waited(&out));
     }
 }

@@ -1,6 +1,8 @@
 //! Modelling choice 7: skipping idle ipamd ticks is allowed only where it changes nothing.
 //! Whole runs with skipping must equal tick-by-tick runs, on random scenarios.
 
+mod common;
+
 use std::path::Path;
 
 use ipamsim::engine::{RunOptions, run_with};
@@ -233,9 +235,6 @@ fn every_shipped_scenario_equals_its_tick_by_tick_run() {
         ("karpenter", &["duration=6h"]),
     ];
     for (name, sets) in shipped {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        let s = Scenario::load(&path, &sets).unwrap_or_else(|e| panic!("{name}: {e}"));
-        both(&s);
+        both(&common::shipped(name, sets));
     }
 }

@@ -2,6 +2,8 @@
 //! `subnets.csv` adds up to `summary.csv`, and secondary ENIs land only where
 //! `createENI` may put them.
 
+mod common;
+
 use std::path::Path;
 
 use ipamsim::engine::run;
@@ -9,10 +11,7 @@ use ipamsim::report::{RunOutput, SubnetRow};
 use ipamsim::scenario::Scenario;
 
 fn shipped(name: &str, overrides: &[&str]) -> RunOutput {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
-    let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
-    let s = Scenario::load(&path, &overrides).unwrap_or_else(|e| panic!("{e}"));
-    run(&s).unwrap()
+    run(&common::shipped(name, overrides)).unwrap()
 }
 
 fn sum(rows: &[SubnetRow], f: impl Fn(&SubnetRow) -> u64) -> u64 {

@@ -168,23 +168,23 @@ impl Ipamd {
             return; // the planned check comes first and sees this event
         }
         let c = self.check_inputs(tick);
-        let idle = if self.check_is_idle(&c, tick) {
-            Some(self.after_idle_check(tick, self.quiet_from(&c)))
-        } else {
-            None
-        };
-        self.main = match idle {
-            Some(
-                next @ Main::Tick {
+        if self.check_is_idle(&c, tick) {
+            let next = self.after_idle_check(tick, self.quiet_from(&c));
+            if matches!(
+                next,
+                Main::Tick {
                     skipped_from: Some(_),
                     ..
-                },
-            ) => next,
-            _ => Main::Tick {
-                at: tick,
-                kind: TickKind::PoolCheck,
-                skipped_from: Some(last),
-            },
+                }
+            ) {
+                self.main = next;
+                return;
+            }
+        }
+        self.main = Main::Tick {
+            at: tick,
+            kind: TickKind::PoolCheck,
+            skipped_from: Some(last),
         };
     }
 
