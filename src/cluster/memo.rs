@@ -8,8 +8,13 @@
 //! the pod. So each node keeps an *epoch*:
 //!
 //! - every operation of the cluster on a node except a failed CNI ADD (a bind that got an
-//!   address, a retry that did, a pod deleted or evicted, an ipamd wake-up, a launch, a
-//!   termination, Ready) starts a new epoch ([`Cluster::touch`]);
+//!   address, a retry that did, a pod deleted or evicted, a launch, a termination, Ready)
+//!   starts a new epoch ([`Cluster::touch`]), and so does an ipamd wake-up that changed
+//!   what a CNI ADD reads ([`crate::ipamd::Ipamd::add_key`]: the datastore, ipamd up or
+//!   down, the last growth error, the last `InsufficientCidrBlocks`). A wake-up that did
+//!   not (in a throttling storm nearly all: each growth call is throttled again) keeps the
+//!   epoch, so the node's waiting pods keep being only rescheduled instead of each asking
+//!   ipamd once after every wake-up;
 //! - the first failed CNI ADD at or after the end of the current epoch's memo starts a new
 //!   epoch too, and notes until when that failure holds; every failure inside the epoch is
 //!   stamped with it ([`Cluster::failed_add`]).
@@ -18,7 +23,8 @@
 //! same ipamd state as the pod's last CNI ADD, at a time when the answer cannot have changed:
 //! it fails with the reason the pod already holds. Its other effects are no-ops too: the pod's
 //! phase is rewritten with the same value, and the node's wake-up request is one the engine
-//! holds already (no wake-up has run since, or the epoch would have moved). The retry is then
+//! holds already (a failed ADD leaves ipamd's next wake-up as it was, and each wake-up hands
+//! its next one to the engine itself at its end). The retry is then
 //! only rescheduled, [`Cluster::retry`]'s fast path; it still is an event, at its own place in
 //! the queue, so the run's order of events and its event count are unchanged. The proof is
 //! `tests/retry_memo.rs`: whole runs with and without the memo give identical outputs, event

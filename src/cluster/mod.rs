@@ -314,9 +314,14 @@ impl Cluster {
 
     /// Node `n`'s ipamd runs what is due at `now`: its restarts and pool changes are
     /// recorded, and its readiness planned the first time its init has succeeded.
+    ///
+    /// A wake-up that leaves what a CNI ADD reads unchanged ([`Ipamd::add_key`]) keeps the
+    /// node's record of failed ADDs (the module docs, "Failed CNI ADDs").
+    ///
+    /// [`Ipamd::add_key`]: crate::ipamd::Ipamd::add_key
     pub fn wake_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
-        self.touch(n);
         let node = &mut self.nodes[n];
+        let key = node.ipamd.add_key();
         let before = fx.recording().then(|| node.ipamd.stats(now));
         let restarts = node.ipamd.restarts();
         node.ipamd.wake(now, ec2);
@@ -337,6 +342,9 @@ impl Cluster {
             }
         }
         fx.wake(n, node.ipamd.next_wake());
+        if self.nodes[n].ipamd.add_key() != key {
+            self.touch(n);
+        }
     }
 
     /// Node `n` turns Ready: pods waiting for a slot may now go there.

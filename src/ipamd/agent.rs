@@ -72,6 +72,15 @@ pub const IP_RECONCILE_COOLDOWN: Millis = 60 * SECOND;
 
 const HALF_TICK: Millis = POOL_MONITOR_INTERVAL / 2;
 
+/// What a CNI ADD reads of an ipamd besides the clock ([`Ipamd::add_key`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddKey {
+    edits: u64,
+    initialised: bool,
+    growth_error: Option<Ec2Error>,
+    last_insufficient_cidr: Option<Millis>,
+}
+
 /// A node's ipamd. See the module docs.
 ///
 /// Its state, by how long it lasts (each group is documented in `parts.rs`):
@@ -404,6 +413,22 @@ impl Ipamd {
             _ => Millis::MAX,
         };
         cooling.min(back_off)
+    }
+
+    /// Everything a CNI ADD reads besides the clock and the settings, as a value: two equal
+    /// keys mean every CNI ADD gives the same answer at the same time (the datastore's
+    /// [`Datastore::edits`], whether ipamd is up, the last growth error and the last
+    /// `InsufficientCidrBlocks`). A wake-up that leaves it unchanged (a growth call throttled
+    /// again, an idle check) cannot change a failed CNI ADD's outcome, nor how long it holds
+    /// ([`Ipamd::failure_holds_until`] reads the same), so the cluster keeps its record of
+    /// failed ADDs across it ([`crate::cluster`], "Failed CNI ADDs").
+    pub fn add_key(&self) -> AddKey {
+        AddKey {
+            edits: self.ds.edits(),
+            initialised: self.life.initialised,
+            growth_error: self.timers.growth_error,
+            last_insufficient_cidr: self.timers.last_insufficient_cidr,
+        }
     }
 
     /// Why the pool has no unassigned address at `now`, from its state and the last growth

@@ -165,6 +165,8 @@ pub struct Datastore {
     mode: Mode,
     /// Prefix mode with secondary IPs kept too ([`Datastore::keep_secondary_ips`]).
     mixed: bool,
+    /// Changes so far ([`Datastore::edits`]).
+    edits: u64,
 }
 
 impl Datastore {
@@ -182,7 +184,17 @@ impl Datastore {
             mixed: false,
             cooling: VecDeque::new(),
             pods: Vec::new(),
+            edits: 0,
         }
+    }
+
+    /// How many times the pool has changed: a count that moves at every ENI or CIDR added or
+    /// removed, every address assigned or released, and carries over into a restarted
+    /// process's datastore. Equal counts mean the same pool (time apart: which released
+    /// addresses still cool depends on the clock, not on a change). Forgetting cooled-down
+    /// release times ([`Datastore::prune`]) is not a change.
+    pub fn edits(&self) -> u64 {
+        self.edits
     }
 
     /// Prefetch hints ([`crate::prefetch`]) for a pod event to come: the pod index and the
@@ -199,13 +211,16 @@ impl Datastore {
 
     /// Forgets every ENI and pod (the instance is gone), keeping the mode and cooldown.
     pub fn clear(&mut self) {
+        let edits = self.edits + 1;
         *self = Datastore::new(self.mode, self.cooldown);
+        self.edits = edits;
     }
 
     /// An empty datastore with the same mode and cooldown (a new ipamd process's).
     pub fn emptied(&self) -> Self {
         let mut d = Datastore::new(self.mode, self.cooldown);
         d.mixed = self.mixed;
+        d.edits = self.edits + 1;
         d
     }
 
@@ -214,6 +229,7 @@ impl Datastore {
     /// A /32 counts one address and no prefix.
     pub fn keep_secondary_ips(&mut self) {
         self.mixed = true;
+        self.edits += 1;
     }
 
     /// The mode whose CIDRs count.
@@ -261,6 +277,7 @@ impl Datastore {
             free_prefixes: 0,
             last_release: None,
         });
+        self.edits += 1;
         true
     }
 
@@ -290,6 +307,7 @@ impl Datastore {
             self.prefixes += 1;
             self.free_prefixes += 1;
         }
+        self.edits += 1;
         true
     }
 
@@ -321,6 +339,7 @@ impl Datastore {
             let (lo, hi) = (cidr.addr(), cidr.last());
             self.cooling.retain(|&(_, a)| a < lo || a > hi);
         }
+        self.edits += 1;
         Ok(())
     }
 
@@ -332,6 +351,7 @@ impl Datastore {
             return None;
         }
         let e = self.enis.remove(slot).expect("slot is live");
+        self.edits += 1;
         self.total_ips -= e.total_ips;
         self.prefixes -= e
             .cidrs
@@ -513,6 +533,7 @@ impl Datastore {
         }
         eni.assigned += 1;
         self.assigned += 1;
+        self.edits += 1;
         let loc = Loc {
             pod,
             eni: u8::try_from(eslot).expect("at most 15 ENIs"),
@@ -559,6 +580,7 @@ impl Datastore {
         eni.assigned -= 1;
         eni.last_release = Some(now);
         self.assigned -= 1;
+        self.edits += 1;
         if self.cooldown > 0 {
             self.cooling.push_back((now, addr));
             self.newest_release = now;

@@ -469,3 +469,55 @@ fn prefix_mode_with_secondary_ips_counts_each_kind_apart() {
     assert!(ds.remove_eni(EniId(1)).is_some());
     assert_eq!(counts(&ds), (17, 0, 1, 1));
 }
+
+#[test]
+fn every_change_of_the_pool_counts_as_an_edit_and_nothing_else_does() {
+    let mut ds = sip(2, 0, 0);
+    let mut r = rng();
+    let mut last = ds.edits();
+    let mut moved = |ds: &Datastore, what: &str| {
+        assert!(ds.edits() > last, "{what} is an edit");
+        last = ds.edits();
+    };
+    assert!(ds.add_eni(EniId(1), false, 5));
+    moved(&ds, "add_eni");
+    assert!(ds.add_cidr(EniId(1), slash32(ip(10, 0, 1, 10))));
+    moved(&ds, "add_cidr");
+    assert!(ds.assign(7, 10, IpPick::FirstFit, &mut r).is_ok());
+    moved(&ds, "assign");
+    assert!(ds.release(7, 20).is_some());
+    moved(&ds, "release");
+    assert!(ds.remove_cidr(EniId(1), slash32(ip(10, 0, 1, 10))).is_ok());
+    moved(&ds, "remove_cidr");
+    assert!(ds.remove_eni(EniId(1)).is_some());
+    moved(&ds, "remove_eni");
+    ds.keep_secondary_ips();
+    moved(&ds, "keep_secondary_ips");
+    assert!(
+        ds.emptied().edits() > ds.edits(),
+        "a restarted process's datastore is an edit"
+    );
+    ds.clear();
+    moved(&ds, "clear");
+
+    // What changes no pool: refused calls, lookups, forgetting cooled-down releases.
+    let mut ds = sip(1, 0, 0);
+    let before = ds.edits();
+    assert!(ds.assign(1, 0, IpPick::FirstFit, &mut r).is_ok());
+    assert!(ds.release(1, 0).is_some());
+    let after = ds.edits();
+    assert!(!ds.add_eni(EniId(0), true, 0), "a duplicate ENI");
+    assert!(
+        !ds.add_cidr(EniId(9), slash32(ip(10, 0, 9, 9))),
+        "an unknown ENI"
+    );
+    assert!(ds.release(1, 1).is_none(), "a pod without an address");
+    assert_eq!(
+        ds.assign(2, 1, IpPick::FirstFit, &mut r),
+        Err(NoAddress::Cooling)
+    );
+    ds.prune(CD + 1);
+    assert_eq!(ds.stats(CD + 1).cooldown_ips, 0);
+    assert_eq!(ds.edits(), after);
+    assert_eq!(after - before, 2);
+}
