@@ -76,6 +76,13 @@ impl Cluster {
         m.until = 0;
     }
 
+    /// Whether node `n`'s epoch notes a failure that still holds at `now`: only then can a
+    /// retry be repeated without asking ipamd, so only then does a change need a new epoch
+    /// (once the failure has expired, the next failed ADD opens one anyway).
+    pub(super) fn failure_noted(&self, n: usize, now: Millis) -> bool {
+        now < self.memos[n].until
+    }
+
     /// `pod`'s CNI ADD on node `n` failed at `now`: kubelet retries it `cni_retry` later,
     /// stamped with the node's epoch. Opens a new epoch, with the time the failure holds
     /// until, unless the current epoch's still holds.

@@ -316,12 +316,15 @@ impl Cluster {
     /// recorded, and its readiness planned the first time its init has succeeded.
     ///
     /// A wake-up that leaves what a CNI ADD reads unchanged ([`Ipamd::add_key`]) keeps the
-    /// node's record of failed ADDs (the module docs, "Failed CNI ADDs").
+    /// node's record of failed ADDs (the module docs, "Failed CNI ADDs"); the key is read
+    /// only while that record notes a failure that still holds.
     ///
     /// [`Ipamd::add_key`]: crate::ipamd::Ipamd::add_key
     pub fn wake_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
+        let key = self
+            .failure_noted(n, now)
+            .then(|| self.nodes[n].ipamd.add_key());
         let node = &mut self.nodes[n];
-        let key = node.ipamd.add_key();
         let before = fx.recording().then(|| node.ipamd.stats(now));
         let restarts = node.ipamd.restarts();
         node.ipamd.wake(now, ec2);
@@ -342,7 +345,7 @@ impl Cluster {
             }
         }
         fx.wake(n, node.ipamd.next_wake());
-        if self.nodes[n].ipamd.add_key() != key {
+        if key.is_some_and(|k| self.nodes[n].ipamd.add_key() != k) {
             self.touch(n);
         }
     }

@@ -75,7 +75,7 @@ const HALF_TICK: Millis = POOL_MONITOR_INTERVAL / 2;
 /// What a CNI ADD reads of an ipamd besides the clock ([`Ipamd::add_key`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddKey {
-    edits: u64,
+    edits: u32,
     initialised: bool,
     growth_error: Option<Ec2Error>,
     last_insufficient_cidr: Option<Millis>,

@@ -165,8 +165,8 @@ pub struct Datastore {
     mode: Mode,
     /// Prefix mode with secondary IPs kept too ([`Datastore::keep_secondary_ips`]).
     mixed: bool,
-    /// Changes so far ([`Datastore::edits`]).
-    edits: u64,
+    /// Changes so far, wrapping ([`Datastore::edits`]; `u32` keeps the struct in two lines).
+    edits: u32,
 }
 
 impl Datastore {
@@ -193,7 +193,9 @@ impl Datastore {
     /// process's datastore. Equal counts mean the same pool (time apart: which released
     /// addresses still cool depends on the clock, not on a change). Forgetting cooled-down
     /// release times ([`Datastore::prune`]) is not a change.
-    pub fn edits(&self) -> u64 {
+    /// The count wraps: comparing two readings tells whether anything changed in between as
+    /// long as fewer than 2³² changes separate them (one wake-up makes a handful).
+    pub fn edits(&self) -> u32 {
         self.edits
     }
 
@@ -211,7 +213,7 @@ impl Datastore {
 
     /// Forgets every ENI and pod (the instance is gone), keeping the mode and cooldown.
     pub fn clear(&mut self) {
-        let edits = self.edits + 1;
+        let edits = self.edits.wrapping_add(1);
         *self = Datastore::new(self.mode, self.cooldown);
         self.edits = edits;
     }
@@ -220,7 +222,7 @@ impl Datastore {
     pub fn emptied(&self) -> Self {
         let mut d = Datastore::new(self.mode, self.cooldown);
         d.mixed = self.mixed;
-        d.edits = self.edits + 1;
+        d.edits = self.edits.wrapping_add(1);
         d
     }
 
@@ -229,7 +231,7 @@ impl Datastore {
     /// A /32 counts one address and no prefix.
     pub fn keep_secondary_ips(&mut self) {
         self.mixed = true;
-        self.edits += 1;
+        self.edits = self.edits.wrapping_add(1);
     }
 
     /// The mode whose CIDRs count.
@@ -277,7 +279,7 @@ impl Datastore {
             free_prefixes: 0,
             last_release: None,
         });
-        self.edits += 1;
+        self.edits = self.edits.wrapping_add(1);
         true
     }
 
@@ -307,7 +309,7 @@ impl Datastore {
             self.prefixes += 1;
             self.free_prefixes += 1;
         }
-        self.edits += 1;
+        self.edits = self.edits.wrapping_add(1);
         true
     }
 
@@ -339,7 +341,7 @@ impl Datastore {
             let (lo, hi) = (cidr.addr(), cidr.last());
             self.cooling.retain(|&(_, a)| a < lo || a > hi);
         }
-        self.edits += 1;
+        self.edits = self.edits.wrapping_add(1);
         Ok(())
     }
 
@@ -351,7 +353,7 @@ impl Datastore {
             return None;
         }
         let e = self.enis.remove(slot).expect("slot is live");
-        self.edits += 1;
+        self.edits = self.edits.wrapping_add(1);
         self.total_ips -= e.total_ips;
         self.prefixes -= e
             .cidrs
@@ -533,7 +535,7 @@ impl Datastore {
         }
         eni.assigned += 1;
         self.assigned += 1;
-        self.edits += 1;
+        self.edits = self.edits.wrapping_add(1);
         let loc = Loc {
             pod,
             eni: u8::try_from(eslot).expect("at most 15 ENIs"),
@@ -580,7 +582,7 @@ impl Datastore {
         eni.assigned -= 1;
         eni.last_release = Some(now);
         self.assigned -= 1;
-        self.edits += 1;
+        self.edits = self.edits.wrapping_add(1);
         if self.cooldown > 0 {
             self.cooling.push_back((now, addr));
             self.newest_release = now;
