@@ -41,7 +41,7 @@ mod queue;
 pub use crate::cluster::{EventKind, EventRecord};
 pub use events::EventLog;
 
-use crate::cluster::{Cluster, CniRetry, Effects, Node, PodPhase, WaitReason};
+use crate::cluster::{Cluster, CniRetry, Effects, Node, WaitReason};
 use crate::ec2::Ec2;
 use crate::error::Error;
 use crate::ipamd::CallOrder;
@@ -400,16 +400,10 @@ impl<'a> Sim<'a> {
     fn finish(mut self) -> (RunOutput, Option<EventLog>) {
         let end = self.scenario.duration;
         // Pods still waiting at the end get a row that says they never got an address.
-        for (pod, phase) in self.cluster.waiting_ip() {
-            if let PodPhase::WaitingIp {
-                node,
-                bound,
-                reason,
-            } = phase
-            {
-                let node = self.cluster.node(node as usize);
-                self.hooks.pod_waited(pod, node, bound, end, false, reason);
-            }
+        for w in self.cluster.waiting_ip() {
+            let node = self.cluster.node(w.node as usize);
+            self.hooks
+                .pod_waited(w.pod, node, w.bound, end, false, w.reason);
         }
         let Hooks {
             workloads,

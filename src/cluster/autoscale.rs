@@ -66,13 +66,10 @@ impl Cluster {
             for pod in 0..self.pods.len() as u32 {
                 match self.pods[pod as usize] {
                     PodPhase::Running { node } if node as usize == n => {}
-                    PodPhase::WaitingIp {
-                        node,
-                        bound,
-                        reason,
-                    } if node as usize == n => {
+                    PodPhase::WaitingIp { node, reason } if node as usize == n => {
                         // Its wait ends without an address; a retry still queued finds the
                         // pod pending (or bound anew, where it is one more CNI ADD).
+                        let bound = self.take_bound_at(pod);
                         fx.pod_waited(pod, &self.nodes[n], bound, now, false, reason);
                     }
                     _ => continue,

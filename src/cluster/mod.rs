@@ -39,7 +39,7 @@ mod scheduler;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::ec2::Ec2;
 use crate::ipamd::CallOrder;
@@ -49,7 +49,7 @@ use crate::time::Millis;
 pub use event::{EventKind, EventRecord};
 pub use memo::CniRetry;
 pub use node::Node;
-pub use pod::{PodCounts, PodPhase, WaitReason};
+pub use pod::{PodCounts, PodPhase, WaitReason, WaitingPod};
 pub use scheduler::Scheduler;
 
 /// What the cluster asks of the engine around it. The engine implements it over its event
@@ -120,6 +120,9 @@ pub struct Cluster {
     scheduler: Scheduler,
     /// Each pod's phase, by pod id.
     pods: Vec<PodPhase>,
+    /// When each pod waiting for an address ([`PodPhase::WaitingIp`]) was bound: a few
+    /// thousand at a time at most, against millions of phases.
+    bound_at: BTreeMap<u32, Millis>,
     /// Pods waiting for a node slot, FIFO; entries whose pod left are skipped lazily.
     unschedulable: VecDeque<u32>,
     /// Pinned node of a trace pod, if any (dense: `u32::MAX` = not pinned; empty when no
@@ -160,6 +163,7 @@ impl Cluster {
             nodes: Vec::new(),
             scheduler: Scheduler::new(0),
             pods: vec![PodPhase::Absent; pods as usize],
+            bound_at: BTreeMap::new(),
             unschedulable: VecDeque::new(),
             pins,
             counts: PodCounts::default(),
@@ -368,13 +372,26 @@ impl Cluster {
         }
     }
 
-    /// Every pod still waiting for an address, as `(pod, phase)` (at the end of a run).
-    pub fn waiting_ip(&self) -> impl Iterator<Item = (u32, PodPhase)> + '_ {
-        self.pods
+    /// Every pod still waiting for an address, by pod id (at the end of a run).
+    pub fn waiting_ip(&self) -> impl Iterator<Item = WaitingPod> + '_ {
+        self.bound_at
             .iter()
-            .enumerate()
-            .filter(|(_, p)| matches!(p, PodPhase::WaitingIp { .. }))
-            .map(|(i, p)| (i as u32, *p))
+            .map(|(&pod, &bound)| match self.pods[pod as usize] {
+                PodPhase::WaitingIp { node, reason } => WaitingPod {
+                    pod,
+                    node,
+                    bound,
+                    reason,
+                },
+                other => unreachable!("pod {pod} has a bind time but is {other:?}"),
+            })
+    }
+
+    /// When `pod`, waiting for an address until now, was bound; it waits no more.
+    fn take_bound_at(&mut self, pod: u32) -> Millis {
+        self.bound_at
+            .remove(&pod)
+            .expect("a pod waiting for an address has a bind time")
     }
 
     /// Consumes the cluster, keeping its nodes.

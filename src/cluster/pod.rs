@@ -11,12 +11,12 @@ pub enum PodPhase {
     Absent,
     /// Waiting in the FIFO for a node with room (kube-scheduler's `Unschedulable` condition).
     Unschedulable,
-    /// Bound to `node`, no address yet since `bound`; kubelet retries the CNI ADD.
+    /// Bound to `node`, no address yet; kubelet retries the CNI ADD. When it was bound is
+    /// kept beside ([`super::Cluster::waiting_ip`]): a phase is 8 bytes, one per pod of the
+    /// run (ultra-100k: 20 M pods, 160 MB less than with the time inside).
     WaitingIp {
         /// The node it is bound to.
         node: u32,
-        /// When it was bound.
-        bound: Millis,
         /// Why its last CNI ADD failed.
         reason: WaitReason,
     },
@@ -35,6 +35,19 @@ impl PodPhase {
             PodPhase::Absent | PodPhase::Unschedulable => None,
         }
     }
+}
+
+/// A pod still waiting for an address ([`super::Cluster::waiting_ip`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitingPod {
+    /// The pod.
+    pub pod: u32,
+    /// The node it is bound to.
+    pub node: u32,
+    /// When it was bound.
+    pub bound: Millis,
+    /// Why its last CNI ADD failed.
+    pub reason: WaitReason,
 }
 
 /// Live pods by phase, kept exact by [`super::Cluster`].
@@ -117,5 +130,16 @@ impl WaitReason {
             WaitReason::Throttled => "throttled",
             WaitReason::MaxPodsCeiling => "max_pods_ceiling",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phase_is_eight_bytes() {
+        // One per pod of the run: 20 M on ultra-100k.
+        assert_eq!(std::mem::size_of::<PodPhase>(), 8);
     }
 }

@@ -29,9 +29,9 @@ impl Cluster {
                 stamp: 0,
             };
             fx.retry(retry, self.cni_retry);
+            self.bound_at.insert(b.pod, 0);
             PodPhase::WaitingIp {
                 node: b.node,
-                bound: 0,
                 reason: WaitReason::NoIp,
             }
         };
@@ -91,9 +91,9 @@ impl Cluster {
                 let kind = EventKind::PodIpWait(reason);
                 fx.record(now, kind, Some(pod), Some(n as u32), 0, 0);
                 self.failed_add(pod, n, now, fx);
+                self.bound_at.insert(pod, now);
                 PodPhase::WaitingIp {
                     node: n as u32,
-                    bound: now,
                     reason,
                 }
             }
@@ -110,12 +110,7 @@ impl Cluster {
             return;
         }
         let pod = r.pod;
-        let PodPhase::WaitingIp {
-            node,
-            bound,
-            reason,
-        } = self.pods[pod as usize]
-        else {
+        let PodPhase::WaitingIp { node, reason } = self.pods[pod as usize] else {
             return; // deleted while waiting
         };
         let n = node as usize;
@@ -124,15 +119,12 @@ impl Cluster {
                 self.touch(n);
                 fx.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
                 // The reason recorded is the one that held the pod up last.
+                let bound = self.take_bound_at(pod);
                 fx.pod_waited(pod, &self.nodes[n], bound, now, true, reason);
                 self.set_phase(pod, PodPhase::Running { node });
             }
             Err(reason) => {
-                self.pods[pod as usize] = PodPhase::WaitingIp {
-                    node,
-                    bound,
-                    reason,
-                };
+                self.pods[pod as usize] = PodPhase::WaitingIp { node, reason };
                 self.failed_add(pod, n, now, fx);
             }
         }
@@ -154,11 +146,8 @@ impl Cluster {
                     .release_pod_ordered(pod, now, self.order);
                 node as usize
             }
-            PodPhase::WaitingIp {
-                node,
-                bound,
-                reason,
-            } => {
+            PodPhase::WaitingIp { node, reason } => {
+                let bound = self.take_bound_at(pod);
                 fx.pod_waited(pod, &self.nodes[node as usize], bound, now, false, reason);
                 node as usize
             }

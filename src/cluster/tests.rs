@@ -230,10 +230,17 @@ fn a_pod_without_an_address_is_retried_until_it_has_one() {
         },
         &mut w.fx,
     );
-    assert!(matches!(
-        w.cluster.phase(0),
-        PodPhase::WaitingIp { bound: 0, .. }
-    ));
+    assert!(matches!(w.cluster.phase(0), PodPhase::WaitingIp { .. }));
+    let waiting: Vec<_> = w.cluster.waiting_ip().collect();
+    assert_eq!(
+        waiting,
+        [crate::cluster::WaitingPod {
+            pod: 0,
+            node: n as u32,
+            bound: 0,
+            reason: WaitReason::NoIp
+        }]
+    );
     assert_eq!(w.fx.retries, vec![(0, 1_000)]);
     w.check_counts();
     let ready = w.make_ready(n, 0);
