@@ -5,6 +5,7 @@ nodes, zone a's mix of instance types, load in proportion; the scenarios benches
 benchmarks for 30 minutes, here whole days) and scenarios/ultra-100k.toml at 100,000.
 
     cargo build --release && python3 benches/scaling.py [--runs 2] [--nodes 1000,5000,...]
+    python3 benches/scaling.py --replot    # redraw the figure from scaling.csv
 
 Each point runs `runs` times (`/usr/bin/time -v`, one run at a time); writes
 benches/scaling.csv (every run) and benches/scaling.svg (min-max of wall time per point,
@@ -112,33 +113,80 @@ def arrivals(scenario):
 
 
 def svg(points, path):
-    """Log-log: wall time (min-max bar, dots) and events (squares) against nodes."""
-    w, h, l, r, t, b = 640, 400, 70, 70, 30, 50
+    """Two log-log panels over one nodes axis: wall time (dot at the fastest run, bar to the
+    slowest) above, events below, each with decade gridlines and a dashed line of slope 1
+    through the smallest cluster (what linear growth would be)."""
+    w, l, r, top, panel, gap, bottom = 640, 70, 30, 40, 170, 40, 50
+    h = top + 2 * panel + gap + bottom
     xs = [p["nodes"] for p in points]
-    walls = [v for p in points for v in (p["wall_min"], p["wall_max"])]
-    evs = [p["events"] for p in points]
-    lx = lambda v: l + (math.log10(v) - math.log10(min(xs) / 1.5)) / (
-        math.log10(max(xs) * 1.5) - math.log10(min(xs) / 1.5)) * (w - l - r)
-    def ly(v, lo, hi):
-        return h - b - (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * (h - t - b)
-    wlo, whi = min(walls) / 2, max(walls) * 2
-    elo, ehi = min(evs) / 2, max(evs) * 2
+    x_lo, x_hi = math.log10(min(xs) / 1.6), math.log10(max(xs) * 1.6)
+
+    def lx(v):
+        return l + (math.log10(v) - x_lo) / (x_hi - x_lo) * (w - l - r)
+
+    def fmt(v):
+        for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+            if v >= scale:
+                return f"{v/scale:g} {unit}"
+        return f"{v:g}"
+
     s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11" role="img">',
          "<title>ipamsim: wall time and events against nodes (log-log)</title>",
-         f'<rect x="{l}" y="{t}" width="{w-l-r}" height="{h-t-b}" fill="none" stroke="#888"/>']
+         f'<text x="{l}" y="18" font-size="13">How a run grows with the cluster (log-log; dashed: linear in nodes)</text>']
+    panels = [
+        ("wall time, s", "#1f77b4", lambda p: p["wall_min"], lambda p: p["wall_max"], lambda v: f"{v:.2f} s"),
+        ("events", "#d62728", lambda p: p["events"], lambda p: p["events"], lambda v: f"{v/1e6:.1f} M"),
+    ]
+    for k, (name, colour, lo_of, hi_of, label) in enumerate(panels):
+        y0 = top + k * (panel + gap)
+        vals = [f(p) for p in points for f in (lo_of, hi_of)]
+        d_lo = math.floor(math.log10(min(vals)))
+        d_hi = math.ceil(math.log10(max(vals)))
+        if d_hi == d_lo:
+            d_hi += 1
+
+        def ly(v):
+            return y0 + panel - (math.log10(v) - d_lo) / (d_hi - d_lo) * panel
+
+        s.append(f'<rect x="{l}" y="{y0}" width="{w-l-r}" height="{panel}" fill="none" stroke="#888"/>')
+        for d in range(d_lo, d_hi + 1):
+            y = ly(10 ** d)
+            s.append(f'<line x1="{l}" y1="{y:.1f}" x2="{w-r}" y2="{y:.1f}" stroke="#ddd"/>')
+            s.append(f'<text x="{l-6}" y="{y+4:.1f}" text-anchor="end">{fmt(10 ** d)}</text>')
+        s.append(f'<text x="16" y="{y0 + panel/2}" transform="rotate(-90 16 {y0 + panel/2})" text-anchor="middle" fill="{colour}">{name}</text>')
+        # Linear growth from the smallest cluster, clipped to the panel.
+        p0 = points[0]
+        v0 = lo_of(p0)
+        x_end = min(max(xs), p0["nodes"] * 10 ** (d_hi - math.log10(v0)))
+        s.append(f'<line x1="{lx(p0["nodes"]):.1f}" y1="{ly(v0):.1f}" x2="{lx(x_end):.1f}" y2="{ly(v0 * x_end / p0["nodes"]):.1f}" stroke="#999" stroke-dasharray="4 3"/>')
+        for p in points:
+            x = lx(p["nodes"])
+            lo, hi = lo_of(p), hi_of(p)
+            if hi > lo:
+                s.append(f'<line x1="{x:.1f}" y1="{ly(lo):.1f}" x2="{x:.1f}" y2="{ly(hi):.1f}" stroke="{colour}" stroke-width="3"/>')
+            if k == 0:
+                s.append(f'<circle cx="{x:.1f}" cy="{ly(lo):.1f}" r="3.5" fill="{colour}"/>')
+            else:
+                s.append(f'<rect x="{x-3.5:.1f}" y="{ly(lo)-3.5:.1f}" width="7" height="7" fill="{colour}"/>')
+            s.append(f'<text x="{x:.1f}" y="{ly(hi)-8:.1f}" text-anchor="middle" fill="{colour}">{label(lo)}</text>')
+    y_axis = top + 2 * panel + gap
     for p in points:
-        x = lx(p["nodes"])
-        s.append(f'<line x1="{x:.1f}" y1="{ly(p["wall_min"], wlo, whi):.1f}" x2="{x:.1f}" y2="{ly(p["wall_max"], wlo, whi):.1f}" stroke="#1f77b4" stroke-width="3"/>')
-        s.append(f'<circle cx="{x:.1f}" cy="{ly(p["wall_min"], wlo, whi):.1f}" r="3" fill="#1f77b4"/>')
-        s.append(f'<rect x="{x-3:.1f}" y="{ly(p["events"], elo, ehi)-3:.1f}" width="6" height="6" fill="#d62728"/>')
-        s.append(f'<text x="{x:.1f}" y="{h-b+15}" text-anchor="middle">{p["nodes"]:,}</text>')
-        s.append(f'<text x="{x+6:.1f}" y="{ly(p["wall_min"], wlo, whi)+4:.1f}" fill="#1f77b4">{p["wall_min"]:.2f} s</text>')
-        s.append(f'<text x="{x+6:.1f}" y="{ly(p["events"], elo, ehi)+4:.1f}" fill="#d62728">{p["events"]/1e6:.1f} M</text>')
-    s.append(f'<text x="{w/2}" y="{h-10}" text-anchor="middle">nodes</text>')
-    s.append(f'<text x="15" y="{h/2}" transform="rotate(-90 15 {h/2})" text-anchor="middle" fill="#1f77b4">wall time, s (bar: min-max of the runs)</text>')
-    s.append(f'<text x="{w-15}" y="{h/2}" transform="rotate(90 {w-15} {h/2})" text-anchor="middle" fill="#d62728">events (squares)</text>')
+        s.append(f'<text x="{lx(p["nodes"]):.1f}" y="{y_axis + 16}" text-anchor="middle">{p["nodes"]:,}</text>')
+    s.append(f'<text x="{(l + w - r)/2}" y="{h-10}" text-anchor="middle">nodes</text>')
     s.append("</svg>")
     open(path, "w").write("\n".join(s) + "\n")
+
+
+def replot(here):
+    """Redraws scaling.svg from scaling.csv (no runs)."""
+    by = {}
+    with open(os.path.join(here, "scaling.csv")) as f:
+        for row in csv.DictReader(f):
+            by.setdefault(int(row["nodes"]), []).append(row)
+    points = [{"nodes": n, "wall_min": min(float(r["wall_s"]) for r in rs),
+               "wall_max": max(float(r["wall_s"]) for r in rs), "events": int(rs[0]["events"])}
+              for n, rs in sorted(by.items())]
+    svg(points, os.path.join(here, "scaling.svg"))
 
 
 def main():
@@ -146,7 +194,11 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--nodes", default="1000,5000,20000,100000")
     ap.add_argument("--bin", help="the ipamsim binary (default: target/release/ipamsim)")
+    ap.add_argument("--replot", action="store_true", help="only redraw scaling.svg from scaling.csv")
     a = ap.parse_args()
+    if a.replot:
+        replot(os.path.dirname(os.path.abspath(__file__)))
+        return
     global BIN
     BIN = a.bin or BIN
     tmp = tempfile.mkdtemp(prefix="ipamsim-scaling-")
