@@ -37,9 +37,11 @@
 mod autoscale;
 mod events;
 mod queue;
+mod stats;
 
 pub use crate::cluster::{EventKind, EventRecord};
 pub use events::EventLog;
+pub use stats::EngineStats;
 
 use crate::cluster::{Cluster, CniRetry, Effects, Node, WaitReason};
 use crate::ec2::Ec2;
@@ -68,6 +70,9 @@ pub struct RunOptions {
     /// rescheduled, without asking ipamd (`cluster/memo.rs`). Off only in the tests that
     /// prove the equivalence.
     pub memo_failed_adds: bool,
+    /// Count the events by kind and the queue's length at its pops ([`EngineStats`], `run
+    /// --stats`).
+    pub engine_stats: bool,
 }
 
 impl Default for RunOptions {
@@ -76,6 +81,7 @@ impl Default for RunOptions {
             skip_idle_ticks: true,
             check_invariants: cfg!(debug_assertions),
             memo_failed_adds: true,
+            engine_stats: false,
         }
     }
 }
@@ -87,7 +93,18 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
 
 /// Runs a scenario with explicit [`RunOptions`].
 pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<RunOutput, Error> {
-    run_observed(scenario, options, false, &mut |_| {}).map(|(out, _)| out)
+    run_observed(scenario, options, false, &mut |_| {}).map(|r| r.output)
+}
+
+/// A finished run: its output, its events if recorded, the engine's statistics if asked for.
+#[derive(Debug)]
+pub struct Observed {
+    /// What the report is made of.
+    pub output: RunOutput,
+    /// Every event, when recorded.
+    pub events: Option<EventLog>,
+    /// The engine's counts, with [`RunOptions::engine_stats`].
+    pub stats: Option<EngineStats>,
 }
 
 /// Runs a scenario, recording every event when `record_events` (for `events.csv`) and
@@ -97,7 +114,7 @@ pub fn run_observed(
     options: RunOptions,
     record_events: bool,
     progress: &mut dyn FnMut(Millis),
-) -> Result<(RunOutput, Option<EventLog>), Error> {
+) -> Result<Observed, Error> {
     let mut sim = Sim::new(scenario, options, record_events)?;
     sim.run(progress);
     Ok(sim.finish())
@@ -266,6 +283,8 @@ struct Sim<'a> {
     check_invariants: bool,
     /// Idle-tick skipping for the ipamds of nodes launched during the run.
     skip_idle_ticks: bool,
+    /// The engine's counts, when asked for.
+    stats: Option<Box<EngineStats>>,
 }
 
 impl<'a> Sim<'a> {
@@ -304,6 +323,7 @@ impl<'a> Sim<'a> {
             events: 0,
             check_invariants: options.check_invariants,
             skip_idle_ticks: options.skip_idle_ticks,
+            stats: options.engine_stats.then(Box::default),
         };
         sim.start_autoscaler();
         Ok(sim)
@@ -336,6 +356,9 @@ impl<'a> Sim<'a> {
             if next_workload <= next_queued {
                 cluster.set_call_order(CallOrder::BeforeWakes);
                 let e = fx.workloads.events.pop().expect("peeked");
+                if let Some(st) = self.stats.as_deref_mut() {
+                    st.pod_event(e.kind == PodEventKind::Add);
+                }
                 fx.prefetch_ahead(cluster);
                 match e.kind {
                     PodEventKind::Add => cluster.add_pod(e.pod, t, fx),
@@ -343,7 +366,15 @@ impl<'a> Sim<'a> {
                 }
             } else {
                 cluster.set_call_order(CallOrder::AfterWakes);
+                let pending = self.stats.as_ref().map_or(0, |_| fx.queue.len());
                 let (_, kind) = fx.queue.pop_at(t);
+                if let Some(st) = self.stats.as_deref_mut() {
+                    let current = match kind {
+                        Kind::Wake { node, generation } => generation == fx.wake_gen[node as usize],
+                        _ => true,
+                    };
+                    st.queue_pop(pending, kind, current);
+                }
                 match kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
                     Kind::Retry(r) => cluster.retry(r, t, fx),
@@ -397,7 +428,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn finish(mut self) -> (RunOutput, Option<EventLog>) {
+    fn finish(mut self) -> Observed {
         let end = self.scenario.duration;
         // Pods still waiting at the end get a row that says they never got an address.
         for w in self.cluster.waiting_ip() {
@@ -429,6 +460,10 @@ impl<'a> Sim<'a> {
                 .collect(),
             workloads,
         });
-        (output, log)
+        Observed {
+            output,
+            events: log,
+            stats: self.stats.map(|s| *s),
+        }
     }
 }

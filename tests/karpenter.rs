@@ -20,13 +20,14 @@ const CHECKED: RunOptions = RunOptions {
     skip_idle_ticks: true,
     check_invariants: true,
     memo_failed_adds: true,
+    engine_stats: false,
 };
 
 /// Runs with the invariant checker and the event log.
 fn run(text: &str) -> (RunOutput, engine::EventLog) {
     let s = scenario(text);
-    let (out, log) = engine::run_observed(&s, CHECKED, true, &mut |_| {}).expect("runs");
-    (out, log.expect("events recorded"))
+    let run = engine::run_observed(&s, CHECKED, true, &mut |_| {}).expect("runs");
+    (run.output, run.events.expect("events recorded"))
 }
 
 /// Longest time a pod spent pending (from `pod_unschedulable` or `pod_evicted` to its next

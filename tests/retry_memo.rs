@@ -20,8 +20,9 @@ fn run(s: &Scenario, memo: bool) -> (RunOutput, Vec<EventRecord>) {
         memo_failed_adds: memo,
         ..RunOptions::default()
     };
-    let (out, log) = run_observed(s, options, true, &mut |_| {}).expect("runs");
-    (out, log.expect("recorded").records().to_vec())
+    let run = run_observed(s, options, true, &mut |_| {}).expect("runs");
+    let log = run.events.expect("recorded").records().to_vec();
+    (run.output, log)
 }
 
 /// Runs `s` with and without the memo: identical in every respect. Returns the run.

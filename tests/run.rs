@@ -109,6 +109,11 @@ fn seed_worked_example_holds_end_to_end() {
 }
 
 fn run_default(dir: &Path, out: &str, extra: &[&str]) -> PathBuf {
+    run_default_printing(dir, out, extra).0
+}
+
+/// [`run_default`], with what the binary printed.
+fn run_default_printing(dir: &Path, out: &str, extra: &[&str]) -> (PathBuf, Output) {
     let out = dir.join(out);
     let mut args = vec![
         "run",
@@ -121,7 +126,7 @@ fn run_default(dir: &Path, out: &str, extra: &[&str]) -> PathBuf {
     args.extend_from_slice(extra);
     let o = ipamsim(&args, dir);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
+    (out, o)
 }
 
 #[test]
@@ -413,4 +418,48 @@ steps = [ { at = "1m", replicas = 60 } ]
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (sh, s) = csv(&out.join("summary.csv"));
     assert_eq!(s[0][column(&sh, "nodes_launch_failed")], "2");
+}
+
+#[test]
+fn stats_count_every_event_by_kind_and_change_no_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = run_default(dir.path(), "plain", &["--events"]);
+    let (out, o) = run_default_printing(dir.path(), "stats", &["--events", "--stats"]);
+    for f in ["summary.csv", "timeseries.csv", "events.csv"] {
+        assert_eq!(
+            fs::read(plain.join(f)).unwrap(),
+            fs::read(out.join(f)).unwrap(),
+            "counting must not change {f}"
+        );
+    }
+    // "engine: N events = A pod adds + D pod deletes + W ipamd wake-ups + S superseded
+    // wake-ups + R kubelet CNI retries + O others" then the queue's line.
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let numbers = |line: &str| -> Vec<f64> {
+        line.split(' ')
+            .filter_map(|w| w.replace(',', "").parse::<f64>().ok())
+            .collect()
+    };
+    let counts = numbers(lines[0]);
+    assert_eq!(counts.len(), 7, "{}", lines[0]);
+    assert_eq!(counts[0], counts[1..].iter().sum::<f64>(), "{}", lines[0]);
+    let (sh, srows) = csv(&out.join("summary.csv"));
+    let events: f64 = srows[0][column(&sh, "events")].parse().unwrap();
+    assert_eq!(counts[0], events, "the total is the summary's events");
+    let (_, rows) = csv(&out.join("events.csv"));
+    let logged = |e: &str| rows.iter().filter(|r| r[1] == e).count() as f64;
+    assert_eq!(counts[1], logged("pod_add"));
+    assert_eq!(counts[2], logged("pod_delete"));
+    assert!(counts[3] > 0.0, "ipamd woke up: {}", lines[0]);
+    let queue = numbers(lines[1]);
+    assert!(
+        lines[1].starts_with("engine: event queue: "),
+        "{}",
+        lines[1]
+    );
+    // Pops = every event but the pod adds and deletes; a mean length of at least one.
+    assert_eq!(queue[0], counts[0] - counts[1] - counts[2], "{}", lines[1]);
+    assert!(queue[1] >= 1.0, "{}", lines[1]);
 }

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ipamsim::engine::{self, RunOptions};
+use ipamsim::engine::{self, EngineStats, RunOptions};
 use ipamsim::report;
+use ipamsim::report::format::group_thousands;
 use ipamsim::scenario::Scenario;
 
 use super::console::{emit, warnings};
@@ -33,6 +34,10 @@ pub struct RunArgs {
     /// Also write events.csv, every simulated event.
     #[arg(long)]
     events: bool,
+    /// After the summary, print the engine's counts: events by kind and the event queue's
+    /// mean length at its pops (the pending count to run `heapbench` at).
+    #[arg(long)]
+    stats: bool,
 }
 
 /// Runs the scenario and writes its folder.
@@ -69,10 +74,17 @@ pub fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
     } else {
         ProgressBar::hidden()
     };
-    let (result, events) =
-        engine::run_observed(&scenario, RunOptions::default(), args.events, &mut |t| {
-            bar.set_position(t / 1000)
-        })?;
+    let options = RunOptions {
+        engine_stats: args.stats,
+        ..RunOptions::default()
+    };
+    let engine::Observed {
+        output: result,
+        events,
+        stats,
+    } = engine::run_observed(&scenario, options, args.events, &mut |t| {
+        bar.set_position(t / 1000)
+    })?;
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     report::write_run_with(&out, &result, |dir| match &events {
@@ -88,5 +100,29 @@ pub fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
             out.display()
         ))?;
     }
+    if let Some(st) = stats {
+        emit(&stats_text(&st))?;
+    }
     Ok(())
+}
+
+/// `--stats`: the engine's counts, two lines (printed even with `--quiet`: asked for).
+fn stats_text(st: &EngineStats) -> String {
+    let n = |v: u64| group_thousands(&v.to_string());
+    format!(
+        "engine: {} events = {} pod adds + {} pod deletes + {} ipamd wake-ups + {} superseded \
+         wake-ups + {} kubelet CNI retries + {} others\n\
+         engine: event queue: {} pops, {} pending on average (a bare binary heap at that size: \
+         heapbench {:.0} OPS)\n",
+        n(st.events()),
+        n(st.pod_adds),
+        n(st.pod_deletes),
+        n(st.wakes),
+        n(st.superseded_wakes),
+        n(st.retries),
+        n(st.other),
+        n(st.queue_pops),
+        group_thousands(&format!("{:.0}", st.mean_pending())),
+        st.mean_pending(),
+    )
 }

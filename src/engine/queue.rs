@@ -165,7 +165,6 @@ impl<K: Copy> Queue<K> {
     }
 
     /// Pending events.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.in_wheel + self.in_buckets + self.far.len() + self.lane.len()
     }

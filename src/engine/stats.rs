@@ -1,0 +1,88 @@
+//! What the engine did in a run, by kind of event, and how long its queue was: `ipamsim run
+//! --stats`. The queue's mean length at its pops is the figure to hold a bare binary heap to
+//! (`../shared/tools/heapbench PENDING OPS`, issue 13): the same number of pending events is
+//! the same cost per pop for a heap. Counted only when asked for ([`super::RunOptions`]).
+
+use super::Kind;
+
+/// Events of one run by kind, and the queue's length at its pops.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Pod adds from the workloads.
+    pub pod_adds: u64,
+    /// Pod deletes from the workloads.
+    pub pod_deletes: u64,
+    /// ipamd wake-ups that ran.
+    pub wakes: u64,
+    /// ipamd wake-ups superseded by an earlier one for the same node, dropped when they
+    /// surfaced (each is still an event).
+    pub superseded_wakes: u64,
+    /// kubelet's CNI ADD retries.
+    pub retries: u64,
+    /// Launches, readiness and Karpenter's controllers.
+    pub other: u64,
+    /// Events taken from the queue (all but the pod adds and deletes).
+    pub queue_pops: u64,
+    /// Sum over the queue's pops of its length just before each.
+    pending_sum: u128,
+}
+
+impl EngineStats {
+    /// Every event of the run (the summary's `events`).
+    pub fn events(&self) -> u64 {
+        self.pod_adds + self.pod_deletes + self.queue_pops
+    }
+
+    /// The queue's mean length at its pops (0 without pops).
+    pub fn mean_pending(&self) -> f64 {
+        match self.queue_pops {
+            0 => 0.0,
+            pops => self.pending_sum as f64 / pops as f64,
+        }
+    }
+
+    pub(super) fn pod_event(&mut self, add: bool) {
+        match add {
+            true => self.pod_adds += 1,
+            false => self.pod_deletes += 1,
+        }
+    }
+
+    /// The queue hands over `kind` while holding `pending` events (that one included);
+    /// `current` tells a wake-up that will run from a superseded one.
+    pub(super) fn queue_pop(&mut self, pending: usize, kind: Kind, current: bool) {
+        self.queue_pops += 1;
+        self.pending_sum += pending as u128;
+        match kind {
+            Kind::Wake { .. } if current => self.wakes += 1,
+            Kind::Wake { .. } => self.superseded_wakes += 1,
+            Kind::Retry(_) => self.retries += 1,
+            _ => self.other += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mean_is_over_the_queue_pops() {
+        let mut s = EngineStats::default();
+        assert_eq!(s.mean_pending(), 0.0);
+        s.pod_event(true);
+        s.pod_event(false);
+        s.queue_pop(3, Kind::Batch, true);
+        s.queue_pop(
+            5,
+            Kind::Wake {
+                node: 0,
+                generation: 1,
+            },
+            false,
+        );
+        assert_eq!(s.mean_pending(), 4.0);
+        assert_eq!(s.events(), 4);
+        assert_eq!((s.superseded_wakes, s.wakes, s.other), (1, 0, 1));
+    }
+}
