@@ -193,6 +193,7 @@ impl Datastore {
     /// process's datastore. Equal counts mean the same pool (time apart: which released
     /// addresses still cool depends on the clock, not on a change). Forgetting cooled-down
     /// release times ([`Datastore::prune`]) is not a change.
+    ///
     /// The count wraps: comparing two readings tells whether anything changed in between as
     /// long as fewer than 2³² changes separate them (one wake-up makes a handful).
     pub fn edits(&self) -> u32 {
