@@ -41,6 +41,7 @@ mod stats;
 
 pub use crate::cluster::{EventKind, EventRecord};
 pub use events::EventLog;
+pub use queue::Queue;
 pub use stats::EngineStats;
 
 use crate::cluster::{Cluster, CniRetry, Effects, Node, WaitReason};
@@ -54,8 +55,6 @@ use crate::scenario::Scenario;
 use crate::subnet::Subnet;
 use crate::time::Millis;
 use crate::workload::{PodEventKind, Workloads};
-
-use queue::Queue;
 
 /// Knobs that change how a run is executed, never what it computes.
 #[derive(Clone, Copy, Debug)]

@@ -97,7 +97,8 @@ impl<K> PartialOrd for Far<K> {
 }
 
 /// Pending events of kind `K`, popped in `(time, push order)` order. Times pushed must not
-/// be earlier than the last time popped (the clock never goes back).
+/// be earlier than the last time popped (the clock never goes back). Public for
+/// `benches/queue.rs`, which holds it against `BinaryHeap`.
 #[derive(Clone, Debug)]
 pub struct Queue<K> {
     /// The time of the last pop: every wheel event is in `[base, limit)`.
@@ -170,7 +171,6 @@ impl<K: Copy> Queue<K> {
     }
 
     /// Whether nothing is pending.
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
