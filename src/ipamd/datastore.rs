@@ -200,6 +200,11 @@ impl Datastore {
         self.edits
     }
 
+    /// Prefetch hint for [`Datastore::stats`]: its first line, the counts.
+    pub fn prefetch_stats(&self) {
+        prefetch::line(self);
+    }
+
     /// Prefetch hints ([`crate::prefetch`]) for a pod event to come: the pod index and the
     /// ENI table (their headers, in this struct, must be cached or in flight by now).
     pub fn prefetch_data(&self) {
