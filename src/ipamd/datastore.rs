@@ -12,6 +12,10 @@
 //! counted in a FIFO of release times, which are monotone), and every per-ENI question the
 //! pool check asks is O(ENIs). Only handing out an address scans records, and only on the
 //! ENI and CIDR it picks.
+//!
+//! Here: the store, its counts, assigning and releasing. `give_back.rs`: what the pool check
+//! asks about growing and giving back (allocatable, freeable and deletable ENIs and CIDRs);
+//! `cidr.rs`: one CIDR's records; `checkpoint.rs`: ipamd's checkpoint file.
 
 use std::collections::VecDeque;
 
@@ -19,7 +23,7 @@ use rand::RngExt as _;
 
 use crate::ec2::{Cidr, EniId};
 use crate::ipamd::config::IpPick;
-use crate::ipamd::gomap::{Slots, first_match, visit_order};
+use crate::ipamd::gomap::{Slots, first_match};
 use crate::ipamd::policy::{IPS_PER_PREFIX, Mode, PoolStats};
 use crate::prefetch;
 use crate::rng::Rng;
@@ -27,7 +31,9 @@ use crate::time::{Millis, SECOND};
 
 mod checkpoint;
 mod cidr;
+mod give_back;
 use cidr::{CidrState, Rec};
+pub use give_back::EniTargets;
 
 /// `minENILifeTime`: an ENI younger than this is never freed.
 pub const MIN_ENI_LIFETIME: Millis = 60 * SECOND;
@@ -117,17 +123,6 @@ pub enum CidrError {
     Unknown,
     /// A pod holds one of its addresses (`IPInUseError`).
     InUse,
-}
-
-/// WARM_IP_TARGET, MINIMUM_IP_TARGET and WARM_PREFIX_TARGET as `getDeletableENI` takes them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EniTargets {
-    /// `warmIPTarget` (0 = unset).
-    pub warm_ip: u32,
-    /// `minimumIPTarget` (0 = unset).
-    pub minimum_ip: u32,
-    /// `warmPrefixTarget` (PD only).
-    pub warm_prefix: u32,
 }
 
 /// A pod and where its address is: ENI slot, CIDR slot, offset (8 bytes: eight to a cache
@@ -594,169 +589,6 @@ impl Datastore {
             self.newest_release = now;
         }
         Some(addr)
-    }
-
-    /// `GetAllocatableENIs(limit, skipPrimary)` in map order into `out`: ENIs holding fewer
-    /// than `limit` CIDRs (the primary skipped with custom networking).
-    pub fn allocatable_enis(
-        &self,
-        limit: u32,
-        skip_primary: bool,
-        pick: IpPick,
-        rng: &mut Rng,
-        out: &mut Vec<EniId>,
-    ) {
-        out.clear();
-        let fits = |e: &Eni| !(skip_primary && e.primary) && e.cidr_count() < limit;
-        if !self.enis.iter().any(|(_, e)| fits(e)) {
-            return;
-        }
-        let mut order = Vec::with_capacity(self.enis.len());
-        visit_order(&self.enis, pick, rng, &mut order);
-        out.extend(
-            order
-                .into_iter()
-                .map(|s| self.enis.get(s).expect("live"))
-                .filter(|e| fits(e))
-                .map(|e| e.id),
-        );
-    }
-
-    /// Whether some ENI could take more CIDRs (`GetAllocatableENIs` non-empty), without
-    /// drawing an order.
-    pub fn has_allocatable_eni(&self, limit: u32, skip_primary: bool) -> bool {
-        self.enis
-            .iter()
-            .any(|(_, e)| !(skip_primary && e.primary) && e.cidr_count() < limit)
-    }
-
-    /// `FindFreeableCidrs(eni)[:max]` into `out`: CIDRs with no assigned address (cooling
-    /// ignored), in the ENI's map order.
-    pub fn freeable_cidrs(
-        &self,
-        eni: EniId,
-        max: usize,
-        pick: IpPick,
-        rng: &mut Rng,
-        out: &mut Vec<Cidr>,
-    ) {
-        out.clear();
-        let Some(e) = self.eni(eni) else { return };
-        if max == 0 || !e.cidrs.iter().any(|(_, c)| c.assigned == 0) {
-            return;
-        }
-        let mut order = Vec::with_capacity(e.cidrs.len());
-        visit_order(&e.cidrs, pick, rng, &mut order);
-        out.extend(
-            order
-                .into_iter()
-                .map(|s| e.cidrs.get(s).expect("live"))
-                .filter(|c| c.assigned == 0)
-                .map(|c| c.cidr)
-                .take(max),
-        );
-    }
-
-    /// ENIs in the order the shrink visits them (`tryUnassignCidrsFromAll` ranging over
-    /// `GetENIInfos().ENIs`, spec §4.6): `GetENIInfos` copies the ENI map by walking it
-    /// (one map order) into a fresh map, and the shrink walks that copy (a second map
-    /// order over the copy's slots, filled in the first walk's order).
-    pub fn eni_order(&self, pick: IpPick, rng: &mut Rng, out: &mut Vec<EniId>) {
-        let mut order = Vec::with_capacity(self.enis.len());
-        visit_order(&self.enis, pick, rng, &mut order);
-        let mut copy = Slots::new();
-        for s in order.drain(..) {
-            copy.insert(self.enis.get(s).expect("live").id);
-        }
-        visit_order(&copy, pick, rng, &mut order);
-        out.clear();
-        out.extend(order.into_iter().map(|s| *copy.get(s).expect("live")));
-    }
-
-    /// `CheckFreeableENIexists`: a non-primary ENI with no pod (no age or cooldown check).
-    pub fn freeable_eni_exists(&self) -> bool {
-        self.enis().any(|e| !e.primary && e.assigned == 0)
-    }
-
-    /// Conditions 5–7 of `getDeletableENI`: the *other* ENIs would not cover the targets.
-    fn required_by_targets(&self, e: &Eni, t: EniTargets) -> bool {
-        let pd = self.mode == Mode::PrefixDelegation;
-        let round = |x: u32| {
-            if pd {
-                x.div_ceil(IPS_PER_PREFIX) * IPS_PER_PREFIX
-            } else {
-                x
-            }
-        };
-        let other_free = (self.total_ips - self.assigned) - (e.total_ips - e.assigned);
-        let other_total = self.total_ips - e.total_ips;
-        let other_free_prefixes = self.free_prefixes - e.free_prefixes;
-        (t.warm_ip != 0 && other_free < round(t.warm_ip))
-            || (t.minimum_ip != 0 && other_total < round(t.minimum_ip))
-            || (pd && t.warm_prefix != 0 && other_free_prefixes < t.warm_prefix)
-    }
-
-    /// The time-independent conditions of `getDeletableENI`: 1 (not primary), 4 (no pod) and
-    /// 5–7 (targets); 8–9 (trunk, EFA) never apply here.
-    fn freeable_by_counts(&self, e: &Eni, t: EniTargets) -> bool {
-        !e.primary && e.assigned == 0 && !self.required_by_targets(e, t)
-    }
-
-    /// `getDeletableENI`: the first ENI in map order passing all nine conditions of §3.1
-    /// (the time-dependent ones: at least [`MIN_ENI_LIFETIME`] old, no address cooling).
-    pub fn deletable_eni(
-        &self,
-        now: Millis,
-        targets: EniTargets,
-        pick: IpPick,
-        rng: &mut Rng,
-    ) -> Option<EniId> {
-        let slot = first_match(&self.enis, pick, rng, |e| self.deletable(e, now, targets))?;
-        Some(self.enis.get(slot).expect("live").id)
-    }
-
-    /// Whether [`Datastore::deletable_eni`] would find an ENI at `now`, without drawing.
-    pub fn has_deletable_eni(&self, now: Millis, targets: EniTargets) -> bool {
-        self.enis().any(|e| self.deletable(e, now, targets))
-    }
-
-    /// `getDeletableENI`'s test of one ENI: free by the counts, old enough, cooled down.
-    fn deletable(&self, e: &Eni, now: Millis, targets: EniTargets) -> bool {
-        self.freeable_by_counts(e, targets)
-            && now.saturating_sub(e.created) >= MIN_ENI_LIFETIME
-            && !e.has_cooling(now, self.cooldown)
-    }
-
-    /// When [`Datastore::deletable_eni`] (finding nothing at `now`) could first find an ENI
-    /// if no pod comes or goes: the earliest time an ENI that passes the count conditions
-    /// is old enough and has cooled down. `None` if no ENI passes them.
-    pub fn deletable_from(&self, targets: EniTargets) -> Option<Millis> {
-        let cd = self.cooldown;
-        self.enis()
-            .filter(|e| self.freeable_by_counts(e, targets))
-            .map(|e| {
-                let aged = e.created + MIN_ENI_LIFETIME;
-                let cooled = match e.last_release {
-                    Some(at) if cd > 0 => at + cd + 1,
-                    _ => 0,
-                };
-                aged.max(cooled)
-            })
-            .min()
-    }
-
-    /// `RemoveUnusedENIFromStore`: takes [`Datastore::deletable_eni`] out of the datastore
-    /// (before any EC2 call) and returns it with the CIDRs it held.
-    pub fn remove_unused_eni(
-        &mut self,
-        now: Millis,
-        targets: EniTargets,
-        pick: IpPick,
-        rng: &mut Rng,
-    ) -> Option<(EniId, Vec<Cidr>)> {
-        let id = self.deletable_eni(now, targets, pick, rng)?;
-        let cidrs = self.remove_eni(id).expect("a deletable ENI has no pods");
-        Some((id, cidrs))
     }
 }
 
