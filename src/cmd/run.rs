@@ -121,7 +121,7 @@ fn stats_text(st: &EngineStats) -> String {
         n(st.superseded_wakes),
         n(st.retries),
         n(st.other),
-        n(st.queue_pops),
+        n(st.queue_pops()),
         group_thousands(&format!("{:.0}", st.mean_pending())),
         st.mean_pending(),
     )

@@ -21,8 +21,6 @@ pub struct EngineStats {
     pub retries: u64,
     /// Launches, readiness and Karpenter's controllers.
     pub other: u64,
-    /// Events taken from the queue (all but the pod adds and deletes).
-    pub queue_pops: u64,
     /// Sum over the queue's pops of its length just before each.
     pending_sum: u128,
 }
@@ -30,12 +28,17 @@ pub struct EngineStats {
 impl EngineStats {
     /// Every event of the run (the summary's `events`).
     pub fn events(&self) -> u64 {
-        self.pod_adds + self.pod_deletes + self.queue_pops
+        self.pod_adds + self.pod_deletes + self.queue_pops()
+    }
+
+    /// Events taken from the queue (all but the pod adds and deletes).
+    pub fn queue_pops(&self) -> u64 {
+        self.wakes + self.superseded_wakes + self.retries + self.other
     }
 
     /// The queue's mean length at its pops (0 without pops).
     pub fn mean_pending(&self) -> f64 {
-        match self.queue_pops {
+        match self.queue_pops() {
             0 => 0.0,
             pops => self.pending_sum as f64 / pops as f64,
         }
@@ -51,7 +54,6 @@ impl EngineStats {
     /// The queue hands over `kind` while holding `pending` events (that one included);
     /// `current` tells a wake-up that will run from a superseded one.
     pub(super) fn queue_pop(&mut self, pending: usize, kind: Kind, current: bool) {
-        self.queue_pops += 1;
         self.pending_sum += pending as u128;
         match kind {
             Kind::Wake { .. } if current => self.wakes += 1,

@@ -214,9 +214,10 @@ impl Datastore {
 
     /// Forgets every ENI and pod (the instance is gone), keeping the mode and cooldown.
     pub fn clear(&mut self) {
-        let edits = self.edits.wrapping_add(1);
-        *self = Datastore::new(self.mode, self.cooldown);
-        self.edits = edits;
+        *self = Datastore {
+            mixed: false,
+            ..self.emptied()
+        };
     }
 
     /// An empty datastore with the same mode and cooldown (a new ipamd process's).
