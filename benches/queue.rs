@@ -6,8 +6,8 @@
 //! Two laws for the delay of the pushed event:
 //! - `heapbench`: heapbench's own, uniform up to 5,000 s, keyed as it keys (time, sequence,
 //!   two small ids). Most such pushes land past the wheel's 65 s, in its 32.768 s buckets.
-//! - `engine`: what the engine schedules: 60 % kubelet retries 1 s ahead (the queue's lane),
-//!   30 % loop sleeps of 2.5 s and 10 % EC2 latencies up to a second (the wheel's slots).
+//! - `engine`: what the engine schedules: 60 % kubelet retries 1 s ahead (late keyed events, by
+//!   pod), 30 % loop sleeps of 2.5 s and 10 % EC2 latencies up to a second (the wheel's slots).
 //!
 //! The heap gets the same delays (retries included) through `BinaryHeap::push`.
 
@@ -36,7 +36,7 @@ enum Law {
 }
 
 impl Law {
-    /// A delay in ms, and whether it is a fixed-delay retry (the queue's lane).
+    /// A delay in ms, and whether it is a kubelet retry (a late keyed event).
     fn delay(self, rng: &mut u64) -> (u64, bool) {
         let r = splitmix(rng);
         match self {
@@ -95,7 +95,7 @@ impl Heap {
     }
 }
 
-/// The same loop over the engine's queue (retries into its lane).
+/// The same loop over the engine's queue (retries as late keyed events).
 struct Wheel {
     queue: Queue<(u32, u32)>,
     rng: u64,
@@ -120,7 +120,7 @@ impl Wheel {
         let t = self.queue.peek_time().expect("never empty");
         let (_, (kind, node)) = self.queue.pop_at(t);
         match self.law.delay(&mut self.rng) {
-            (d, true) => self.queue.push_lane(t + d, (kind, node)),
+            (d, true) => self.queue.push_last(t + d, u64::from(node), (kind, node)),
             (d, false) => self.queue.push(t + d, (kind, node)),
         }
         t ^ u64::from(kind) ^ u64::from(node)

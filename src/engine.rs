@@ -8,21 +8,30 @@
 //!    order, and merged lazily ([`crate::workload::PodEvents`]) rather than pushed through
 //!    the queue;
 //! 2. ipamd wake-ups, by node index;
-//! 3. everything else (kubelet's CNI retries, launches, readiness, Karpenter's controllers)
-//!    by sequence number, the order in which they were scheduled.
+//! 3. everything else (launches, readiness, Karpenter's controllers, the memo timers below)
+//!    by sequence number, the order in which they were scheduled;
+//! 4. kubelet's CNI ADD retries, by pod ([`CniRetry::key`]).
 //!
 //! Wake-ups are ordered by node rather than by when they were scheduled because a loop that
 //! skips idle ticks (spec "Modelling choices" 7) schedules its next tick at another moment
 //! than a loop running every tick: with the sequence number, two nodes whose loops tick at
 //! the same millisecond (their 5 s phases drawn equal) could call EC2 in the other order,
 //! and skipping would change the run (found by `tests/skip_ticks.rs`; that case is now one
-//! of its tests). A wake-up also goes before a retry of its time, as a tick scheduled 2.5 s
-//! ahead does before a retry scheduled 1 s ahead. The cluster is told, event by event,
-//! whether it handles one of group 1 or of group 3 ([`crate::ipamd::CallOrder`]): a pool
+//! of its tests). Retries are ordered by pod for the same reason: a retry that provably fails
+//! as the last one did is parked on its node, not queued, and goes back to the queue only
+//! when something could change its answer (`cluster/memo.rs`); by pod, its place among the
+//! retries of its millisecond is the same however late it was queued. kubelet's pod workers
+//! retry independently, so no order of one millisecond's retries is truer than another. A
+//! skipped due time of a parked retry still counts as an event, so the run's event count is
+//! that of a run queueing every retry; the timer that ends a parking
+//! ([`Effects::memo_expires`]) is not an event of the run. A wake-up also goes before a
+//! retry of its time, as a tick scheduled 2.5 s ahead does before a retry scheduled 1 s
+//! ahead. The cluster is told, event by event, whether it handles one of group 1 or of a
+//! later one ([`crate::ipamd::CallOrder`]): a pool
 //! check that ipamd decided idle in advance is past for a CNI call after the wake-ups of its
 //! millisecond and still ahead for one before them. The queue
 //! (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in exactly the order of a
-//! binary heap of `(time, sequence)`, at O(1) a push and a pop.
+//! binary heap of `(time, rank, sequence)`, at O(1) a push and a pop.
 //!
 //! Each node has at most one live wake-up in the queue. Its ipamd says when it next wants to
 //! run (`Ipamd::next_wake`, passed on by the cluster through [`Effects::wake`]); when that is
@@ -66,7 +75,7 @@ pub struct RunOptions {
     /// a broken invariant panics. On by default in debug builds; tests turn it on in release.
     pub check_invariants: bool,
     /// Let kubelet's CNI ADD retries that provably fail as the pod's last one did be only
-    /// rescheduled, without asking ipamd (`cluster/memo.rs`). Off only in the tests that
+    /// parked, neither queued nor asking ipamd (`cluster/memo.rs`). Off only in the tests that
     /// prove the equivalence.
     pub memo_failed_adds: bool,
     /// Count the events by kind and the queue's length at its pops ([`EngineStats`], `run
@@ -125,6 +134,10 @@ enum Kind {
     Wake { node: u32, generation: u32 },
     /// kubelet retries a pod's CNI ADD.
     Retry(CniRetry),
+    /// The failure noted in node `node`'s epoch `epoch` of failed CNI ADDs stops holding:
+    /// its parked retries go back to the queue (`cluster/memo.rs`). Not an event of the
+    /// model: the run's event count leaves it out.
+    MemoExpiry { node: u32, epoch: u32 },
     /// Node `node` joins the cluster (its group's `start`).
     Launch { node: u32 },
     /// Node `node` turns Ready (its first ipamd init succeeded, §6.3).
@@ -184,9 +197,17 @@ impl Hooks {
 }
 
 impl Effects for Hooks {
-    /// Retries are always `cni_retry` after now: they go to the queue's lane.
+    /// Retries go after everything else of their millisecond, by their key.
     fn retry(&mut self, retry: CniRetry, at: Millis) {
-        self.queue.push_lane(at, Kind::Retry(retry));
+        self.queue.push_last(at, retry.key(), Kind::Retry(retry));
+    }
+
+    fn memo_expires(&mut self, n: usize, epoch: u32, at: Millis) {
+        let kind = Kind::MemoExpiry {
+            node: n as u32,
+            epoch,
+        };
+        self.push(at, kind);
     }
 
     /// Schedules node `n`'s wake-up if its ipamd now wants to run earlier than planned.
@@ -363,6 +384,9 @@ impl<'a> Sim<'a> {
                     PodEventKind::Add => cluster.add_pod(e.pod, t, fx),
                     PodEventKind::Delete => cluster.delete_pod(e.pod, t, fx),
                 }
+                if cluster.has_unparked() {
+                    cluster.take_unparked(t, None, fx);
+                }
             } else {
                 cluster.set_call_order(CallOrder::AfterWakes);
                 let pending = self.stats.as_ref().map_or(0, |_| fx.queue.len());
@@ -374,9 +398,17 @@ impl<'a> Sim<'a> {
                     };
                     st.queue_pop(pending, kind, current);
                 }
+                let mut after = None;
                 match kind {
                     Kind::Wake { node, generation } => self.wake(node as usize, generation, t),
-                    Kind::Retry(r) => cluster.retry(r, t, fx),
+                    Kind::Retry(r) => {
+                        after = Some(r.key());
+                        cluster.retry(r, t, fx);
+                    }
+                    Kind::MemoExpiry { node, epoch } => {
+                        self.events -= 1; // the engine's timer, not an event of the run
+                        cluster.memo_expired(node as usize, epoch);
+                    }
                     Kind::Launch { node } => {
                         cluster.launch_node(node as usize, t, &mut self.ec2, fx)
                     }
@@ -386,6 +418,9 @@ impl<'a> Sim<'a> {
                     Kind::SubnetRefresh => self.subnet_refresh(t),
                     Kind::Disruption => self.disruption(t),
                     Kind::Validate => self.validate(t),
+                }
+                if self.cluster.has_unparked() {
+                    self.cluster.take_unparked(t, after, &mut self.hooks);
                 }
             }
         }
@@ -429,6 +464,12 @@ impl<'a> Sim<'a> {
 
     fn finish(mut self) -> Observed {
         let end = self.scenario.duration;
+        // Retries that failed again while parked are events of the run too.
+        let parked = self.cluster.parked_retries(end);
+        self.events += parked;
+        if let Some(st) = self.stats.as_deref_mut() {
+            st.parked_retries = parked;
+        }
         // Pods still waiting at the end get a row that says they never got an address.
         for w in self.cluster.waiting_ip() {
             let node = self.cluster.node(w.node as usize);

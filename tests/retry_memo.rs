@@ -1,7 +1,8 @@
-//! kubelet's CNI ADD retries that provably fail again are only rescheduled, without asking
-//! ipamd (`src/cluster/memo.rs`). That is allowed only where it changes nothing: whole runs
-//! with the memo must equal runs that ask ipamd at every retry, output and event log alike,
-//! event count included (a repeated retry still is an event, at its own place).
+//! kubelet's CNI ADD retries that provably fail again are parked on their node, neither
+//! queued nor asking ipamd, until something could change their answer
+//! (`src/cluster/memo.rs`). That is allowed only where it changes nothing: whole runs with
+//! the memo must equal runs that queue every retry and ask ipamd at each, output and event
+//! log alike, event count included (each due time a parked retry skipped still counts).
 
 mod common;
 

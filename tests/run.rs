@@ -433,17 +433,17 @@ fn stats_count_every_event_by_kind_and_change_no_result() {
         );
     }
     // "engine: N events = A pod adds + D pod deletes + W ipamd wake-ups + S superseded
-    // wake-ups + R kubelet CNI retries + O others" then the queue's line.
+    // wake-ups + R kubelet CNI retries queued + P parked + O others" then the queue's line.
     let text = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     let numbers = |line: &str| -> Vec<f64> {
         line.split(' ')
-            .filter_map(|w| w.replace(',', "").parse::<f64>().ok())
+            .filter_map(|w| w.replace([',', '('], "").parse::<f64>().ok())
             .collect()
     };
     let counts = numbers(lines[0]);
-    assert_eq!(counts.len(), 7, "{}", lines[0]);
+    assert_eq!(counts.len(), 8, "{}", lines[0]);
     assert_eq!(counts[0], counts[1..].iter().sum::<f64>(), "{}", lines[0]);
     let (sh, srows) = csv(&out.join("summary.csv"));
     let events: f64 = srows[0][column(&sh, "events")].parse().unwrap();
@@ -459,7 +459,15 @@ fn stats_count_every_event_by_kind_and_change_no_result() {
         "{}",
         lines[1]
     );
-    // Pops = every event but the pod adds and deletes; a mean length of at least one.
-    assert_eq!(queue[0], counts[0] - counts[1] - counts[2], "{}", lines[1]);
-    assert!(queue[1] >= 1.0, "{}", lines[1]);
+    // Pops = every event but the pod adds and deletes and the parked retries, plus the
+    // parking timers; a mean length of at least one.
+    let (parked, timers) = (counts[6], queue[1]);
+    assert!(parked > 0.0, "the default run parks retries: {}", lines[0]);
+    assert_eq!(
+        queue[0],
+        counts[0] - counts[1] - counts[2] - parked + timers,
+        "{}",
+        lines[1]
+    );
+    assert!(queue[2] >= 1.0, "{}", lines[1]);
 }

@@ -55,8 +55,12 @@ pub use scheduler::Scheduler;
 /// What the cluster asks of the engine around it. The engine implements it over its event
 /// queue, its event log and its metrics; the cluster never allocates to call it.
 pub trait Effects {
-    /// kubelet retries a pod's CNI ADD at `at` ([`Cluster::retry`] then).
+    /// kubelet retries a pod's CNI ADD at `at` ([`Cluster::retry`] then), in its place
+    /// among the events of that millisecond ([`CniRetry::key`]).
     fn retry(&mut self, retry: CniRetry, at: Millis);
+    /// The failure noted in node `node`'s epoch `epoch` of failed CNI ADDs stops holding at
+    /// `at` ([`Cluster::memo_expired`] then, before the retries of that millisecond).
+    fn memo_expires(&mut self, node: usize, epoch: u32, at: Millis);
     /// Node `node`'s ipamd wants to run at `at` (`Millis::MAX`: nothing due). Called after
     /// anything that may have made it earlier; a later time than one already planned may be
     /// ignored (ipamd runs only what is due).
@@ -142,7 +146,9 @@ pub struct Cluster {
     settled_at: Option<Millis>,
     /// Per node: its epoch of failed CNI ADDs (`memo.rs`).
     memos: Vec<memo::AddMemo>,
-    /// Retries that provably fail again are only rescheduled (`memo.rs`).
+    /// Retries that provably fail again, parked on their nodes (`memo.rs`).
+    parking: memo::Parking,
+    /// Retries that provably fail again are parked (`memo.rs`).
     memo_failed_adds: bool,
     /// Where the event being handled falls within its millisecond, for ipamd's CNI calls
     /// ([`Cluster::set_call_order`]).
@@ -172,6 +178,7 @@ impl Cluster {
             starting: 0,
             settled_at: None,
             memos: Vec::new(),
+            parking: memo::Parking::default(),
             memo_failed_adds: true,
             order: CallOrder::BeforeWakes,
         }

@@ -103,10 +103,10 @@ impl Cluster {
     }
 
     /// kubelet retries a pod's CNI ADD (nothing if it was deleted meanwhile). A retry that
-    /// provably fails as the last one did is only rescheduled (`memo.rs`).
+    /// provably fails as the last one did is parked at its next due time (`memo.rs`).
     pub fn retry(&mut self, r: CniRetry, now: Millis, fx: &mut impl Effects) {
         if self.fails_again(r, now) {
-            fx.retry(r, now + self.cni_retry);
+            self.reschedule(r, now + self.cni_retry, fx);
             return;
         }
         let pod = r.pod;

@@ -14,8 +14,12 @@ use crate::time::Millis;
 #[derive(Default)]
 struct Fake {
     retries: Vec<(u32, Millis)>,
+    /// Every retry asked for, as the engine would queue it, and when.
+    queued: Vec<(CniRetry, Millis)>,
     /// The last retry asked for, as the engine would queue it.
     last_retry: Option<CniRetry>,
+    /// Ends of memos asked for: node, epoch, time.
+    expiries: Vec<(usize, u32, Millis)>,
     wakes: Vec<(usize, Millis)>,
     launches: Vec<(usize, Millis)>,
     readies: Vec<(usize, Millis)>,
@@ -26,7 +30,11 @@ struct Fake {
 impl Effects for Fake {
     fn retry(&mut self, retry: CniRetry, at: Millis) {
         self.retries.push((retry.pod, at));
+        self.queued.push((retry, at));
         self.last_retry = Some(retry);
+    }
+    fn memo_expires(&mut self, node: usize, epoch: u32, at: Millis) {
+        self.expiries.push((node, epoch, at));
     }
     fn wake(&mut self, node: usize, at: Millis) {
         self.wakes.push((node, at));
@@ -261,6 +269,87 @@ fn a_pod_without_an_address_is_retried_until_it_has_one() {
     w.cluster.retry(r, now, &mut w.fx);
     assert_eq!(w.fx.retries.len(), before);
     w.check_counts();
+}
+
+/// Binds pods `pods` to a new node whose ipamd is not up (as `[start]` does), and runs
+/// their first CNI ADD retry at 1 s: it fails and, ipamd being down until a wake-up, the
+/// next ones would too. Returns the node.
+fn waiting_on_a_node_down(w: &mut World, pods: &[u32]) -> usize {
+    let n = w.cluster.add_node(w.node(10));
+    for &pod in pods {
+        w.cluster.nodes[n].pods += 1;
+        let b = crate::start::Bound {
+            pod,
+            node: n as u32,
+            has_ip: false,
+        };
+        w.cluster.bind_imported(b, &mut w.fx);
+    }
+    let mut first = w.fx.queued.clone();
+    assert_eq!(first.len(), pods.len());
+    first.sort_by_key(|(r, _)| r.key());
+    for (r, at) in first {
+        assert_eq!(at, 1_000);
+        w.cluster.retry(r, at, &mut w.fx);
+    }
+    n
+}
+
+#[test]
+fn a_retry_that_would_fail_again_is_parked_until_its_node_changes() {
+    let mut w = World::new(3);
+    let n = waiting_on_a_node_down(&mut w, &[0, 2]);
+    // Both failed at 1 s; their next retries, due at 2 s, are parked, not queued, and no
+    // timer is asked for: only a wake-up brings ipamd up.
+    assert_eq!(
+        w.fx.retries.len(),
+        2,
+        "nothing queued after the first retries"
+    );
+    assert!(w.fx.expiries.is_empty());
+    assert!(!w.cluster.has_unparked());
+    // Each due time up to the end is a retry that failed again: 2 s and 3 s for each pod.
+    assert_eq!(w.cluster.parked_retries(3_500), 4);
+    assert_eq!(w.cluster.parked_retries(1_999), 0);
+    // A timer of an epoch gone by changes nothing.
+    w.cluster
+        .memo_expired(n, w.cluster.epoch(n).wrapping_sub(1));
+    assert!(!w.cluster.has_unparked());
+    // The node changes at 4 s during a retry of pod 1 (between the two by key): pod 0's retry
+    // due then came before it and failed again, pod 2's comes after it and is queued.
+    w.cluster.touch(n);
+    assert!(w.cluster.has_unparked());
+    let between = CniRetry {
+        pod: 1,
+        node: n as u32,
+        stamp: 0,
+    };
+    w.cluster
+        .take_unparked(4_000, Some(between.key()), &mut w.fx);
+    assert!(!w.cluster.has_unparked());
+    let queued: Vec<(u32, Millis)> = w.fx.retries[2..].to_vec();
+    assert_eq!(queued, vec![(0, 5_000), (2, 4_000)]);
+    // Skipped: pod 0 at 2, 3 and 4 s, pod 2 at 2 and 3 s; nothing is parked any more.
+    assert_eq!(w.cluster.parked_retries(Millis::MAX), 5);
+}
+
+#[test]
+fn a_parked_retry_goes_back_when_its_failure_stops_holding() {
+    let mut w = World::new(1);
+    let n = waiting_on_a_node_down(&mut w, &[0]);
+    assert!(!w.cluster.has_unparked());
+    // The engine's timer for the current epoch: the retry goes back, to its first due time
+    // from the timer's millisecond on (the timer goes before the retries of its time).
+    w.cluster.memo_expired(n, w.cluster.epoch(n));
+    w.cluster.take_unparked(7_000, None, &mut w.fx);
+    assert_eq!(w.fx.retries.last(), Some(&(0, 7_000)));
+    assert_eq!(w.cluster.parked_retries(Millis::MAX), 5, "2 s to 6 s");
+    // Without the memo nothing is parked: every retry is queued.
+    let mut w = World::new(1);
+    w.cluster.set_memo_failed_adds(false);
+    waiting_on_a_node_down(&mut w, &[0]);
+    assert_eq!(w.fx.retries, vec![(0, 1_000), (0, 2_000)]);
+    assert_eq!(w.cluster.parked_retries(Millis::MAX), 0);
 }
 
 #[test]

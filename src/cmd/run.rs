@@ -111,17 +111,19 @@ fn stats_text(st: &EngineStats) -> String {
     let n = |v: u64| group_thousands(&v.to_string());
     format!(
         "engine: {} events = {} pod adds + {} pod deletes + {} ipamd wake-ups + {} superseded \
-         wake-ups + {} kubelet CNI retries + {} others\n\
-         engine: event queue: {} pops, {} pending on average (a bare binary heap at that size: \
-         heapbench {:.0} OPS)\n",
+         wake-ups + {} kubelet CNI retries queued + {} parked + {} others\n\
+         engine: event queue: {} pops ({} of them parking timers), {} pending on average (a \
+         bare binary heap at that size: heapbench {:.0} OPS)\n",
         n(st.events()),
         n(st.pod_adds),
         n(st.pod_deletes),
         n(st.wakes),
         n(st.superseded_wakes),
         n(st.retries),
+        n(st.parked_retries),
         n(st.other),
         n(st.queue_pops()),
+        n(st.memo_expiries),
         group_thousands(&format!("{:.0}", st.mean_pending())),
         st.mean_pending(),
     )

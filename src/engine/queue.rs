@@ -28,15 +28,15 @@
 //! Like the heap it replaces, the queue never forgets an event: a superseded wake-up is
 //! dropped by the engine when it surfaces.
 //!
-//! **The lane.** Events pushed at a fixed delay after the current time (kubelet's CNI ADD
-//! retries, every `cni_retry`, the engine's most frequent event) arrive in time order, so
-//! they need no wheel: [`Queue::push_lane`] appends them to a ring buffer with their sequence
-//! number, and a pop takes the lane's front when it comes first in `(time, sequence)` order
-//! (each wheel entry keeps its sequence number for that comparison). The order is still the
-//! heap's: the same test drives lane pushes too.
+//! **Three ranks.** An event's rank within its time says where it goes: keyed events first
+//! ([`Queue::push_first`]: ipamd's wake-ups, by node), then events in push order
+//! ([`Queue::push`]), then late keyed events ([`Queue::push_last`]: kubelet's retries, by
+//! pod). A keyed event's place does not depend on when it was pushed, so a model may push it
+//! later than it would have been pushed event by event (the engine's parked retries) and
+//! still find it in its place.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use crate::time::Millis;
 
@@ -51,9 +51,12 @@ pub const BUCKET: Millis = (SPAN / 2) as Millis;
 const BUCKETS: u64 = 1 << 12;
 const NIL: u32 = u32::MAX;
 
-/// The rank of an event pushed in order ([`Queue::push`], [`Queue::push_lane`]): this bit and
-/// its sequence number, so after every keyed event of its time ([`Queue::push_first`]).
+/// The rank of an event pushed in order ([`Queue::push`]): this bit and its sequence number,
+/// so after every keyed event of its time ([`Queue::push_first`]).
 const IN_ORDER: u64 = 1 << 63;
+/// The rank bits of a late event ([`Queue::push_last`]), with its key: after the in-order
+/// events of its time (sequence numbers stay below 2^62).
+const LAST: u64 = IN_ORDER | 1 << 62;
 
 /// One pending event in the wheel: what it is, its rank among the events of its time, and the
 /// next entry of its slot.
@@ -130,8 +133,6 @@ pub struct Queue<K> {
     far: BinaryHeap<Reverse<Far<K>>>,
     /// Events moving into the wheel (kept for its capacity).
     moving: Vec<Far<K>>,
-    /// The lane ([`Queue::push_lane`]): events pushed in time order, FIFO.
-    lane: VecDeque<Far<K>>,
     seq: u64,
 }
 
@@ -160,14 +161,13 @@ impl<K: Copy> Queue<K> {
             in_buckets: 0,
             far: BinaryHeap::new(),
             moving: Vec::new(),
-            lane: VecDeque::new(),
             seq: 0,
         }
     }
 
     /// Pending events.
     pub fn len(&self) -> usize {
-        self.in_wheel + self.in_buckets + self.far.len() + self.lane.len()
+        self.in_wheel + self.in_buckets + self.far.len()
     }
 
     /// Whether nothing is pending.
@@ -190,6 +190,16 @@ impl<K: Copy> Queue<K> {
     pub fn push_first(&mut self, time: Millis, key: u32, kind: K) {
         self.seq += 1;
         self.push_ranked(time, u64::from(key), kind);
+    }
+
+    /// Schedules `kind` at `time` behind every event [`Queue::push`]ed for that time, among
+    /// the other late ones by `key` (below 2^62; equal keys in push order): like
+    /// [`Queue::push_first`], an order that does not depend on when the events were pushed.
+    #[inline]
+    pub fn push_last(&mut self, time: Millis, key: u64, kind: K) {
+        debug_assert!(key < 1 << 62, "a late key below 2^62");
+        self.seq += 1;
+        self.push_ranked(time, LAST | key, kind);
     }
 
     #[inline]
@@ -216,26 +226,6 @@ impl<K: Copy> Queue<K> {
         } else {
             self.far.push(Reverse(f));
         }
-    }
-
-    /// Schedules `kind` at `time` in the lane: the times of lane events must never decrease
-    /// (each at least the last one pushed there), as for events pushed a fixed delay after
-    /// the current time. A lane event costs a ring-buffer push and pop; it is ordered among
-    /// all others exactly as [`Queue::push`] would order it.
-    #[inline]
-    pub fn push_lane(&mut self, time: Millis, kind: K) {
-        debug_assert!(time >= self.base, "the clock never goes back");
-        debug_assert!(
-            self.lane.back().is_none_or(|f| f.time <= time),
-            "lane times never decrease"
-        );
-        self.seq += 1;
-        self.lane.push_back(Far {
-            time,
-            rank: IN_ORDER | self.seq,
-            seq: self.seq,
-            kind,
-        });
     }
 
     /// Appends an event to `time`'s slot; a rank lower than the tail's marks the slot
@@ -277,15 +267,6 @@ impl<K: Copy> Queue<K> {
     /// The time of the next event, if any.
     #[inline]
     pub fn peek_time(&mut self) -> Option<Millis> {
-        let queued = self.peek_queued();
-        match self.lane.front() {
-            Some(f) => Some(queued.map_or(f.time, |t| t.min(f.time))),
-            None => queued,
-        }
-    }
-
-    /// The time of the next event outside the lane, if any.
-    fn peek_queued(&mut self) -> Option<Millis> {
         if self.in_wheel > 0 {
             self.cursor = self.next_busy();
             return Some(self.cursor);
@@ -326,20 +307,12 @@ impl<K: Copy> Queue<K> {
     pub fn pop_at(&mut self, time: Millis) -> (Millis, K) {
         debug_assert_eq!(self.peek_time(), Some(time));
         self.advance(time);
-        // Every other event of `time` is in its slot now; the lane's goes first if it ranks
-        // first.
+        // Every event of `time` is in its slot now.
         let slot = (time & MASK) as usize;
         if self.unsorted[slot / 64] & (1 << (slot % 64)) != 0 {
             self.sort_slot(slot);
         }
         let i = self.heads[slot];
-        if let Some(f) = self.lane.front()
-            && f.time == time
-            && (i == NIL || f.rank < self.pool[i as usize].rank)
-        {
-            let f = self.lane.pop_front().expect("looked at");
-            return (f.time, f.kind);
-        }
         let Entry { kind, next, .. } = self.pool[i as usize];
         self.heads[slot] = next;
         if next == NIL {
@@ -444,6 +417,10 @@ mod tests {
             self.heap
                 .push(Reverse((time, u64::from(key), self.seq, kind)));
         }
+        fn push_last(&mut self, time: Millis, key: u64, kind: u32) {
+            self.seq += 1;
+            self.heap.push(Reverse((time, LAST | key, self.seq, kind)));
+        }
         fn pop(&mut self) -> Option<(Millis, u32)> {
             self.heap.pop().map(|Reverse((t, _, _, k))| (t, k))
         }
@@ -454,7 +431,7 @@ mod tests {
         let mut q = Queue::new();
         q.push(10, 1);
         q.push_first(10, 7, 2);
-        q.push_lane(10, 3);
+        q.push_last(10, 0, 3);
         q.push_first(10, 3, 4);
         q.push_first(10, 7, 5);
         q.push(100_000, 6); // far
@@ -488,15 +465,25 @@ mod tests {
     }
 
     #[test]
-    fn lane_events_keep_their_place_among_ties() {
+    fn late_events_go_last_by_key_then_in_push_order() {
         let mut q = Queue::new();
-        q.push(1_000, 1);
-        q.push_lane(1_000, 2);
-        q.push(1_000, 3);
-        q.push(100_000, 4); // far: a bucket
-        q.push_lane(100_000, 5);
-        q.push(100_000, 6);
-        for want in 1..=6 {
+        q.push_last(1_000, 9, 1);
+        q.push(1_000, 2);
+        q.push_last(1_000, 4, 3);
+        q.push_first(1_000, 0, 4);
+        q.push_last(1_000, 9, 5);
+        q.push_last(100_000, 1, 6); // far: a bucket
+        q.push(100_000, 7);
+        for want in [4, 2, 3, 1, 5, 7, 6] {
+            assert_eq!(q.pop().map(|(_, k)| k), Some(want));
+        }
+        // Pushed into the time being popped, a late event still finds its place.
+        q.push_last(200_000, 5, 8);
+        q.push_last(200_000, 7, 9);
+        assert_eq!(q.pop(), Some((200_000, 8)));
+        q.push_last(200_000, 6, 10);
+        q.push(200_000, 11);
+        for want in [11, 10, 9] {
             assert_eq!(q.pop().map(|(_, k)| k), Some(want));
         }
         assert!(q.is_empty());
@@ -531,15 +518,14 @@ mod tests {
         /// the heap's order, ties included.
         #[test]
         fn pops_in_the_heaps_order(ops in prop::collection::vec(
-            (any::<bool>(), prop_oneof![0u64..3, 0u64..2_000, 30_000u64..140_000, 0u64..400_000, 130_000_000u64..150_000_000], 0u32..4, prop_oneof![Just(None), (0u64..3).prop_map(Some), Just(Some(1_000))], prop_oneof![Just(None), (0u32..4).prop_map(Some)]),
+            (any::<bool>(), prop_oneof![0u64..3, 0u64..2_000, 30_000u64..140_000, 0u64..400_000, 130_000_000u64..150_000_000], 0u32..4, prop_oneof![Just(None), (0u64..3, 0u64..4).prop_map(Some), (Just(1_000), 0u64..4).prop_map(Some)], prop_oneof![Just(None), (0u32..4).prop_map(Some)]),
             1..600,
         )) {
             let mut q = Queue::new();
             let mut r = Reference { heap: BinaryHeap::new(), seq: 0 };
             let mut now = 0;
             let mut kind = 0;
-            let mut lane_last = 0;
-            for (pop, delay, pushes, lane, keyed) in ops {
+            for (pop, delay, pushes, late, keyed) in ops {
                 if pop {
                     let got = q.pop();
                     prop_assert_eq!(got, r.pop());
@@ -558,12 +544,11 @@ mod tests {
                     q.push_first(now + delay, key, kind);
                     r.push_first(now + delay, key, kind);
                 }
-                // A lane push: a fixed delay after now, never before the lane's last.
-                if let Some(d) = lane {
+                // A late keyed push: behind the in-order ones of its time.
+                if let Some((d, key)) = late {
                     kind += 1;
-                    lane_last = (now + d).max(lane_last);
-                    q.push_lane(lane_last, kind);
-                    r.push(lane_last, kind);
+                    q.push_last(now + d, key, kind);
+                    r.push_last(now + d, key, kind);
                 }
                 prop_assert_eq!(q.len(), r.heap.len());
                 prop_assert_eq!(q.peek_time(), r.heap.peek().map(|Reverse((t, _, _, _))| *t));

@@ -17,8 +17,13 @@ pub struct EngineStats {
     /// ipamd wake-ups superseded by an earlier one for the same node, dropped when they
     /// surfaced (each is still an event).
     pub superseded_wakes: u64,
-    /// kubelet's CNI ADD retries.
+    /// kubelet's CNI ADD retries taken from the queue.
     pub retries: u64,
+    /// kubelet's CNI ADD retries that failed again while parked on their node, never queued
+    /// (`cluster/memo.rs`): events of the run, but no work for the queue.
+    pub parked_retries: u64,
+    /// The engine's timers for parked retries (not events of the run).
+    pub memo_expiries: u64,
     /// Launches, readiness and Karpenter's controllers.
     pub other: u64,
     /// Sum over the queue's pops of its length just before each.
@@ -28,12 +33,14 @@ pub struct EngineStats {
 impl EngineStats {
     /// Every event of the run (the summary's `events`).
     pub fn events(&self) -> u64 {
-        self.pod_adds + self.pod_deletes + self.queue_pops()
+        self.pod_adds + self.pod_deletes + self.queue_pops() - self.memo_expiries
+            + self.parked_retries
     }
 
-    /// Events taken from the queue (all but the pod adds and deletes).
+    /// Events taken from the queue: all but the pod adds and deletes and the parked retries,
+    /// and the memo timers.
     pub fn queue_pops(&self) -> u64 {
-        self.wakes + self.superseded_wakes + self.retries + self.other
+        self.wakes + self.superseded_wakes + self.retries + self.other + self.memo_expiries
     }
 
     /// The queue's mean length at its pops (0 without pops).
@@ -59,6 +66,7 @@ impl EngineStats {
             Kind::Wake { .. } if current => self.wakes += 1,
             Kind::Wake { .. } => self.superseded_wakes += 1,
             Kind::Retry(_) => self.retries += 1,
+            Kind::MemoExpiry { .. } => self.memo_expiries += 1,
             _ => self.other += 1,
         }
     }
@@ -83,8 +91,14 @@ mod tests {
             },
             false,
         );
+        s.queue_pop(4, Kind::MemoExpiry { node: 0, epoch: 1 }, true);
+        s.parked_retries = 10;
         assert_eq!(s.mean_pending(), 4.0);
-        assert_eq!(s.events(), 4);
+        assert_eq!(
+            s.events(),
+            4 + 10,
+            "timers are not events, parked retries are"
+        );
         assert_eq!((s.superseded_wakes, s.wakes, s.other), (1, 0, 1));
     }
 }
