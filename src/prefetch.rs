@@ -22,6 +22,32 @@ pub fn line<T: ?Sized>(r: &T) {
     let _ = r;
 }
 
+/// Asks for every cache line `*r` spans (a struct whose fields the compiler places where it
+/// likes).
+#[inline(always)]
+pub fn lines_of<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let start = (r as *const T).cast::<i8>();
+        let size = std::mem::size_of::<T>();
+        // The first byte of each line from the struct's start, then its last byte's line.
+        let mut offset = 0;
+        while offset < size {
+            // SAFETY: a prefetch reads nothing the program sees and cannot fault; the address
+            // lies inside `*r` (`wrapping_add` keeps the arithmetic defined regardless).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
+            offset += 64;
+        }
+        if size > 0 {
+            // SAFETY: as above.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(size - 1)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 /// Asks for the cache line holding element `i` of `s`, if there is one.
 #[inline(always)]
 pub fn element<T>(s: &[T], i: usize) {

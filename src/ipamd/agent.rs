@@ -478,7 +478,8 @@ impl Ipamd {
     pub fn stats(&self, now: Millis) -> NodeIpStats {
         let st = self.ds.stats(now);
         // In prefix mode the addresses beyond the prefixes are Auto Mode's fallback /32s.
-        let (secondary_ips, prefixes) = match self.s.mode {
+        // (The datastore's mode is the settings', read from a line the caller has already.)
+        let (secondary_ips, prefixes) = match self.ds.mode() {
             Mode::SecondaryIp => (st.total_ips, 0),
             Mode::PrefixDelegation => (
                 st.total_ips
