@@ -1,17 +1,38 @@
 //! The scheduler: the node with the fewest pods among the Ready nodes with room.
 
+/// Keys per line: a group of siblings, one cache line.
+const FANOUT: usize = 8;
+
+/// One cache line of keys: a group of siblings in the tree.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Line([u64; FANOUT]);
+
+/// A line of padding keys (no node).
+const EMPTY: Line = Line([u64::MAX; FANOUT]);
+
+impl Line {
+    #[inline]
+    fn min(&self) -> u64 {
+        self.0.iter().copied().fold(u64::MAX, u64::min)
+    }
+}
+
 /// Picks the node with the fewest pods among those with room, ties by lowest index.
 ///
-/// A min segment tree over `(pods, node)` keys, each packed in one `u64` (pods in the high
-/// half, so the integer order is the pair's); a node without room holds `u32::MAX` pods.
-/// Updates and queries are O(log n) and never allocate; an update stops climbing at the
-/// first ancestor whose minimum it does not change.
+/// A min tree over `(pods, node)` keys, each packed in one `u64` (pods in the high half, so
+/// the integer order is the pair's); a node without room holds `u32::MAX` pods. Each level
+/// holds the minimum of each group of [`FANOUT`] keys below it, and a group is one cache line,
+/// so an update reads one line per level: 5 levels for 5,000 nodes, 6 for 100,000 (a binary
+/// tree has 13 and 17, each a dependent load). Updates and queries are O(log n) and never
+/// allocate; an update stops climbing at the first level whose minimum it does not change.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     /// Nodes known.
     len: usize,
-    leaves: usize,
-    tree: Vec<u64>,
+    /// `levels[0]` holds the nodes' keys; `levels[k + 1][g / 8].0[g % 8]` the minimum of
+    /// group `g` of `levels[k]`. The last level is one line.
+    levels: Vec<Vec<Line>>,
 }
 
 const FULL: u32 = u32::MAX;
@@ -24,20 +45,24 @@ fn key(pods: u32, node: u32) -> u64 {
 impl Scheduler {
     /// A scheduler over `n` nodes, all initially without room.
     pub fn new(n: usize) -> Self {
-        let leaves = n.next_power_of_two().max(1);
-        let mut tree = vec![key(FULL, u32::MAX); 2 * leaves];
+        let mut leaves = vec![EMPTY; n.div_ceil(FANOUT).max(1)];
         for i in 0..n {
-            tree[leaves + i] = key(FULL, i as u32);
+            leaves[i / FANOUT].0[i % FANOUT] = key(FULL, i as u32);
         }
-        let mut s = Scheduler {
-            len: n,
-            leaves,
-            tree,
-        };
-        for i in (1..leaves).rev() {
-            s.tree[i] = s.tree[2 * i].min(s.tree[2 * i + 1]);
+        Scheduler::over(n, leaves)
+    }
+
+    /// A scheduler over `n` nodes whose keys are `leaves`: builds the levels above.
+    fn over(n: usize, leaves: Vec<Line>) -> Self {
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|l| l.len() > 1) {
+            let mut up = vec![EMPTY; below.len().div_ceil(FANOUT)];
+            for (g, line) in below.iter().enumerate() {
+                up[g / FANOUT].0[g % FANOUT] = line.min();
+            }
+            levels.push(up);
         }
-        s
+        Scheduler { len: n, levels }
     }
 
     /// Nodes known.
@@ -54,50 +79,46 @@ impl Scheduler {
     /// (the only time it allocates).
     pub fn add_node(&mut self) -> usize {
         let node = self.len;
-        if node == self.leaves {
-            let mut grown = Scheduler::new(node + 1);
-            for i in 0..node {
-                grown.tree[grown.leaves + i] = self.tree[self.leaves + i];
-            }
-            for i in (1..grown.leaves).rev() {
-                grown.tree[i] = grown.tree[2 * i].min(grown.tree[2 * i + 1]);
-            }
-            *self = grown;
-        } else {
-            self.len += 1;
-            self.update(node, None);
+        if node == self.levels[0].len() * FANOUT {
+            let mut leaves = std::mem::take(&mut self.levels[0]);
+            leaves.resize(leaves.len() * 2, EMPTY);
+            *self = Scheduler::over(node, leaves);
         }
+        self.len += 1;
+        self.update(node, None);
         node
     }
 
     /// Records node `node`'s pod count, or that it has no room (`None`).
     pub fn update(&mut self, node: usize, pods_if_room: Option<u32>) {
-        let mut i = self.leaves + node;
-        self.tree[i] = key(pods_if_room.unwrap_or(FULL), node as u32);
-        while i > 1 {
-            i /= 2;
-            let m = self.tree[2 * i].min(self.tree[2 * i + 1]);
-            if self.tree[i] == m {
-                // Every ancestor is the minimum of subtrees that did not change.
+        let mut g = node / FANOUT;
+        self.levels[0][g].0[node % FANOUT] = key(pods_if_room.unwrap_or(FULL), node as u32);
+        for k in 1..self.levels.len() {
+            let m = self.levels[k - 1][g].min();
+            let slot = &mut self.levels[k][g / FANOUT].0[g % FANOUT];
+            if *slot == m {
+                // Every level above holds minimums of groups that did not change.
                 break;
             }
-            self.tree[i] = m;
+            *slot = m;
+            g /= FANOUT;
         }
     }
 
-    /// Prefetch hints ([`crate::prefetch`]) for an update of `node` to come: its leaf and the
-    /// two levels above (the rest of the path is shared with many nodes and stays cached).
+    /// Prefetch hints ([`crate::prefetch`]) for an update of `node` to come: its line on
+    /// the three lowest levels (the levels above are shared with many nodes and stay cached).
     pub fn prefetch(&self, node: usize) {
-        let leaf = self.leaves + node;
-        for i in [leaf, leaf / 4, leaf / 16] {
-            crate::prefetch::element(&self.tree, i);
+        let mut g = node / FANOUT;
+        for level in self.levels.iter().take(3) {
+            crate::prefetch::element(level, g);
+            g /= FANOUT;
         }
     }
 
     /// The node to bind the next pod to, if any has room.
     pub fn pick(&self) -> Option<usize> {
-        let k = self.tree[1];
-        ((k >> 32) as u32 != FULL).then_some((k & u64::from(u32::MAX)) as usize)
+        let top = self.levels.last().expect("at least the leaves")[0].min();
+        ((top >> 32) as u32 != FULL).then_some((top & u64::from(u32::MAX)) as usize)
     }
 }
 
@@ -138,13 +159,37 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_a_linear_scan(n in 1usize..40, ops in prop::collection::vec((0usize..40, prop::option::of(0u32..5)), 0..200)) {
+        fn matches_a_linear_scan(n in 1usize..600, ops in prop::collection::vec((0usize..600, prop::option::of(0u32..5)), 0..300)) {
             let mut s = Scheduler::new(n);
             let mut state = vec![None; n];
             for (node, v) in ops {
                 let node = node % n;
                 s.update(node, v);
                 state[node] = v;
+                let want = state
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| p.map(|p| (p, i)))
+                    .min()
+                    .map(|(_, i)| i);
+                prop_assert_eq!(s.pick(), want);
+            }
+        }
+
+        /// Nodes added one by one (an autoscaler's) through several growths of the tree.
+        #[test]
+        fn a_growing_scheduler_matches_a_linear_scan(ops in prop::collection::vec((any::<bool>(), 0usize..1_000, prop::option::of(0u32..5)), 0..400)) {
+            let mut s = Scheduler::new(0);
+            let mut state: Vec<Option<u32>> = Vec::new();
+            for (add, node, v) in ops {
+                if add || state.is_empty() {
+                    prop_assert_eq!(s.add_node(), state.len());
+                    state.push(None);
+                }
+                let node = node % state.len();
+                s.update(node, v);
+                state[node] = v;
+                prop_assert_eq!(s.len(), state.len());
                 let want = state
                     .iter()
                     .enumerate()
