@@ -76,9 +76,10 @@ lifetime = {{ fixed = "1h" }}
 
 
 def measure(scenario, out):
-    """One run: (wall s, user s, peak RSS MB, summary row)."""
+    """One run: (wall s, user s, peak RSS MB, summary row, parked retries). `--stats` tells
+    the parked retries (counted in `events`, never run) from the events the engine ran."""
     p = subprocess.run(
-        ["/usr/bin/time", "-v", BIN, "run", scenario, "--out", out],
+        ["/usr/bin/time", "-v", BIN, "run", scenario, "--out", out, "--stats"],
         capture_output=True,
         text=True,
         check=True,
@@ -90,7 +91,8 @@ def measure(scenario, out):
     rss = int(field(r"Maximum resident set size \(kbytes\)")) / 1024
     with open(os.path.join(out, "summary.csv")) as f:
         row = next(csv.DictReader(f))
-    return wall, user, rss, row
+    parked = int(re.search(r"\+ ([\d,]+) parked", p.stdout).group(1).replace(",", ""))
+    return wall, user, rss, row, parked
 
 
 def arrivals(scenario):
@@ -211,29 +213,30 @@ def main():
             open(scenario, "w").write(scaled(n))
         runs = []
         for i in range(a.runs):
-            wall, user, rss, row = measure(scenario, os.path.join(tmp, f"out-{n}-{i}"))
+            wall, user, rss, row, parked = measure(scenario, os.path.join(tmp, f"out-{n}-{i}"))
             runs.append((wall, user, rss))
             rows.append({"nodes": n, "run": i, "wall_s": wall, "user_s": user, "rss_mb": round(rss),
                          "events": row["events"], "ec2_calls": row["ec2_calls"],
-                         "ec2_throttled": row["ec2_throttled"], "pods_peak": row["pods_peak"]})
+                         "ec2_throttled": row["ec2_throttled"], "pods_peak": row["pods_peak"],
+                         "parked": parked})
             print(rows[-1], file=sys.stderr)
         points.append({"nodes": n, "wall_min": min(r[0] for r in runs), "wall_max": max(r[0] for r in runs),
                        "user_min": min(r[1] for r in runs), "user_max": max(r[1] for r in runs),
                        "rss": max(r[2] for r in runs), "events": int(row["events"]),
                        "ec2": int(row["ec2_calls"]), "throttled": int(row["ec2_throttled"]),
-                       "arrivals": arrivals(scenario)})
+                       "arrivals": arrivals(scenario), "parked": parked})
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, "scaling.csv"), "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
         wr.writeheader()
         wr.writerows(rows)
     svg(points, os.path.join(here, "scaling.svg"))
-    print("| nodes | wall s (min–max) | user CPU s (min–max) | peak RSS MB | events | pod arrivals (expected) | events per arrival | EC2 calls (throttled) | events per EC2 call |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| nodes | wall s (min–max) | user CPU s (min–max) | peak RSS MB | events | pod arrivals (expected) | events per arrival | EC2 calls (throttled) | events per EC2 call | of the events, parked retries (not run) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for p in points:
         print(f"| {p['nodes']:,} | {p['wall_min']:.2f}–{p['wall_max']:.2f} | {p['user_min']:.2f}–{p['user_max']:.2f} | "
               f"{p['rss']:.0f} | {p['events']:,} | {p['arrivals']:,.0f} | {p['events']/p['arrivals']:.1f} | "
-              f"{p['ec2']:,} ({p['throttled']:,}) | {p['events']/max(p['ec2'],1):.1f} |")
+              f"{p['ec2']:,} ({p['throttled']:,}) | {p['events']/max(p['ec2'],1):.1f} | {p['parked']:,} |")
 
 
 if __name__ == "__main__":
