@@ -22,10 +22,11 @@ impl Line {
 ///
 /// A min tree over `(pods, node)` keys, each packed in one `u64` (pods in the high half, so
 /// the integer order is the pair's); a node without room holds `u32::MAX` pods. Each level
-/// holds the minimum of each group of eight keys (`FANOUT`) below it, and a group is one cache line,
-/// so an update reads one line per level: 5 levels for 5,000 nodes, 6 for 100,000 (a binary
-/// tree has 13 and 17, each a dependent load). Updates and queries are O(log n) and never
-/// allocate; an update stops climbing at the first level whose minimum it does not change.
+/// holds the minimum of each group of eight keys (`FANOUT`) below it, and a group is one
+/// cache line, so an update reads one line per level: 5 levels for 5,000 nodes, 6 for
+/// 100,000 (a binary tree has 13 and 17, each a dependent load). Updates and queries are
+/// O(log n) and never allocate; an update stops climbing at the first level whose minimum it
+/// does not change.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     /// Nodes known.
