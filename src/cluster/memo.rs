@@ -138,8 +138,8 @@ impl Cluster {
     }
 
     /// `pod`'s CNI ADD on node `n` failed at `now`: kubelet retries it `cni_retry` later,
-    /// stamped with the node's epoch. Opens a new epoch, with the time the failure holds
-    /// until, unless the current epoch's still holds.
+    /// stamped with the node's epoch (parked if it would fail again then). Opens a new epoch,
+    /// with the time the failure holds until, unless the current epoch's still holds.
     pub(super) fn failed_add(&mut self, pod: u32, n: usize, now: Millis, fx: &mut impl Effects) {
         let m = &mut self.memos[n];
         if now >= m.until {
