@@ -27,11 +27,11 @@
 //! ([`Effects::memo_expires`]) is not an event of the run. A wake-up also goes before a
 //! retry of its time, as a tick scheduled 2.5 s ahead does before a retry scheduled 1 s
 //! ahead. The cluster is told, event by event, whether it handles one of group 1 or of a
-//! later one ([`crate::ipamd::CallOrder`]): a pool
-//! check that ipamd decided idle in advance is past for a CNI call after the wake-ups of its
-//! millisecond and still ahead for one before them. The queue
-//! (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in exactly the order of a
-//! binary heap of `(time, rank, sequence)`, at O(1) a push and a pop.
+//! later one ([`crate::ipamd::CallOrder`]): a pool check that ipamd decided idle in advance
+//! is past for a CNI call after the wake-ups of its millisecond and still ahead for one
+//! before them. The queue (`engine/queue.rs`) is a timing wheel of 1 ms slots that pops in
+//! exactly the order of a binary heap of `(time, rank, sequence)`, at O(1) a push and a
+//! pop.
 //!
 //! Each node has at most one live wake-up in the queue. Its ipamd says when it next wants to
 //! run (`Ipamd::next_wake`, passed on by the cluster through [`Effects::wake`]); when that is
@@ -74,9 +74,9 @@ pub struct RunOptions {
     /// Run the state checker ([`crate::invariants`]) after every batch of same-time events;
     /// a broken invariant panics. On by default in debug builds; tests turn it on in release.
     pub check_invariants: bool,
-    /// Let kubelet's CNI ADD retries that provably fail as the pod's last one did be only
-    /// parked, neither queued nor asking ipamd (`cluster/memo.rs`). Off only in the tests that
-    /// prove the equivalence.
+    /// Park kubelet's CNI ADD retries that provably fail as the pod's last one did, neither
+    /// queued nor asking ipamd (`cluster/memo.rs`). Off only in the tests that prove the
+    /// equivalence.
     pub memo_failed_adds: bool,
     /// Count the events by kind and the queue's length at its pops ([`EngineStats`], `run
     /// --stats`).
