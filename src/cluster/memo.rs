@@ -101,7 +101,7 @@ pub(super) struct AddMemo {
 
 impl AddMemo {
     /// A new node's memo: nothing noted.
-    pub(super) fn new() -> Self {
+    fn new() -> Self {
         AddMemo {
             epoch: 1,
             timer: 0,
@@ -115,6 +115,12 @@ impl AddMemo {
 }
 
 impl Cluster {
+    /// A new node's memo (nothing noted) and its empty list of parked retries.
+    pub(super) fn add_memo(&mut self) {
+        self.memos.push(AddMemo::new());
+        self.parking.by_node.push(Vec::new());
+    }
+
     /// Something other than a failed CNI ADD happened to node `n`: a new epoch.
     pub(super) fn touch(&mut self, n: usize) {
         let m = &mut self.memos[n];
@@ -125,9 +131,7 @@ impl Cluster {
 
     /// Node `n`'s parked retries may succeed from now on: they go back to the engine.
     fn unpark(&mut self, n: usize) {
-        if let Some(list) = self.parking.by_node.get_mut(n) {
-            self.parking.ended.append(list);
-        }
+        self.parking.ended.append(&mut self.parking.by_node[n]);
     }
 
     /// Whether node `n`'s epoch notes a failure that still holds at `now`: only then can a
@@ -162,9 +166,6 @@ impl Cluster {
             return;
         }
         let n = retry.node as usize;
-        if self.parking.by_node.len() <= n {
-            self.parking.by_node.resize_with(n + 1, Vec::new);
-        }
         self.parking.by_node[n].push(Parked { retry, due: at });
         let m = &mut self.memos[n];
         if m.timer != m.epoch && m.until != Millis::MAX {

@@ -272,7 +272,7 @@ impl Cluster {
         let n = self.nodes.len();
         let room = node.has_room().then_some(node.pods);
         self.nodes.push(node);
-        self.memos.push(memo::AddMemo::new());
+        self.add_memo();
         let s = self.scheduler.add_node();
         debug_assert_eq!(s, n);
         self.scheduler.update(n, room);

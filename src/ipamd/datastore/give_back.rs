@@ -22,6 +22,23 @@ pub struct EniTargets {
     pub warm_prefix: u32,
 }
 
+/// Whether `e` can take another CIDR under `limit` (`GetAllocatableENIs`' test; the primary
+/// skipped with custom networking).
+fn allocatable(e: &Eni, limit: u32, skip_primary: bool) -> bool {
+    !(skip_primary && e.primary) && e.cidr_count() < limit
+}
+
+/// The live entries of `map` in the order one Go `range` loop visits them ([`visit_order`]).
+fn in_visit_order<'a, T>(
+    map: &'a Slots<T>,
+    pick: IpPick,
+    rng: &mut Rng,
+) -> impl Iterator<Item = &'a T> + use<'a, T> {
+    let mut order = Vec::with_capacity(map.len());
+    visit_order(map, pick, rng, &mut order);
+    order.into_iter().map(|s| map.get(s).expect("live"))
+}
+
 impl Datastore {
     /// `GetAllocatableENIs(limit, skipPrimary)` in map order into `out`: ENIs holding fewer
     /// than `limit` CIDRs (the primary skipped with custom networking).
@@ -34,17 +51,12 @@ impl Datastore {
         out: &mut Vec<EniId>,
     ) {
         out.clear();
-        let fits = |e: &Eni| !(skip_primary && e.primary) && e.cidr_count() < limit;
-        if !self.enis.iter().any(|(_, e)| fits(e)) {
+        if !self.has_allocatable_eni(limit, skip_primary) {
             return;
         }
-        let mut order = Vec::with_capacity(self.enis.len());
-        visit_order(&self.enis, pick, rng, &mut order);
         out.extend(
-            order
-                .into_iter()
-                .map(|s| self.enis.get(s).expect("live"))
-                .filter(|e| fits(e))
+            in_visit_order(&self.enis, pick, rng)
+                .filter(|e| allocatable(e, limit, skip_primary))
                 .map(|e| e.id),
         );
     }
@@ -52,9 +64,7 @@ impl Datastore {
     /// Whether some ENI could take more CIDRs (`GetAllocatableENIs` non-empty), without
     /// drawing an order.
     pub fn has_allocatable_eni(&self, limit: u32, skip_primary: bool) -> bool {
-        self.enis
-            .iter()
-            .any(|(_, e)| !(skip_primary && e.primary) && e.cidr_count() < limit)
+        self.enis().any(|e| allocatable(e, limit, skip_primary))
     }
 
     /// `FindFreeableCidrs(eni)[:max]` into `out`: CIDRs with no assigned address (cooling
@@ -72,12 +82,8 @@ impl Datastore {
         if max == 0 || !e.cidrs.iter().any(|(_, c)| c.assigned == 0) {
             return;
         }
-        let mut order = Vec::with_capacity(e.cidrs.len());
-        visit_order(&e.cidrs, pick, rng, &mut order);
         out.extend(
-            order
-                .into_iter()
-                .map(|s| e.cidrs.get(s).expect("live"))
+            in_visit_order(&e.cidrs, pick, rng)
                 .filter(|c| c.assigned == 0)
                 .map(|c| c.cidr)
                 .take(max),
@@ -89,15 +95,12 @@ impl Datastore {
     /// (one map order) into a fresh map, and the shrink walks that copy (a second map
     /// order over the copy's slots, filled in the first walk's order).
     pub fn eni_order(&self, pick: IpPick, rng: &mut Rng, out: &mut Vec<EniId>) {
-        let mut order = Vec::with_capacity(self.enis.len());
-        visit_order(&self.enis, pick, rng, &mut order);
         let mut copy = Slots::new();
-        for s in order.drain(..) {
-            copy.insert(self.enis.get(s).expect("live").id);
+        for e in in_visit_order(&self.enis, pick, rng) {
+            copy.insert(e.id);
         }
-        visit_order(&copy, pick, rng, &mut order);
         out.clear();
-        out.extend(order.into_iter().map(|s| *copy.get(s).expect("live")));
+        out.extend(in_visit_order(&copy, pick, rng).copied());
     }
 
     /// `CheckFreeableENIexists`: a non-primary ENI with no pod (no age or cooldown check).
