@@ -97,6 +97,9 @@ pub(super) struct AddMemo {
     timer: u32,
     /// Failed CNI ADDs in this epoch fail the same way before this time; 0 = none noted.
     until: Millis,
+    /// Whether the node has parked retries: most epochs end with none, and this line is
+    /// read anyway, the node's list of them (another) only when there are some.
+    parked: bool,
 }
 
 impl AddMemo {
@@ -106,6 +109,7 @@ impl AddMemo {
             epoch: 1,
             timer: 0,
             until: 0,
+            parked: false,
         }
     }
 
@@ -131,7 +135,11 @@ impl Cluster {
 
     /// Node `n`'s parked retries may succeed from now on: they go back to the engine.
     fn unpark(&mut self, n: usize) {
-        self.parking.ended.append(&mut self.parking.by_node[n]);
+        let m = &mut self.memos[n];
+        if m.parked {
+            m.parked = false;
+            self.parking.ended.append(&mut self.parking.by_node[n]);
+        }
     }
 
     /// Whether node `n`'s epoch notes a failure that still holds at `now`: only then can a
@@ -168,6 +176,7 @@ impl Cluster {
         let n = retry.node as usize;
         self.parking.by_node[n].push(Parked { retry, due: at });
         let m = &mut self.memos[n];
+        m.parked = true;
         if m.timer != m.epoch && m.until != Millis::MAX {
             m.timer = m.epoch;
             fx.memo_expires(n, m.epoch, m.until);

@@ -217,6 +217,16 @@ impl Cluster {
         }
     }
 
+    /// The fourth step of [`Cluster::prefetch_pod`], for a pod to be deleted: the CIDR entry
+    /// its address is in.
+    pub fn prefetch_release_of(&self, pod: u32) {
+        if let Some(n) = self.pods.get(pod as usize).and_then(|p| p.node())
+            && let Some(node) = self.nodes.get(n as usize)
+        {
+            node.ipamd.datastore().prefetch_release(pod);
+        }
+    }
+
     /// The node `pod` is pinned to (`u32::MAX`: none).
     fn pin(&self, pod: u32) -> u32 {
         self.pins.get(pod as usize).copied().unwrap_or(u32::MAX)

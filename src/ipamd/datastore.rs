@@ -214,6 +214,17 @@ impl Datastore {
         }
     }
 
+    /// The second step of [`Datastore::prefetch_data`] for `pod`'s release, once the pod index
+    /// and the ENI table are cached: the entry of the CIDR its address is in.
+    pub fn prefetch_release(&self, pod: u32) {
+        if let Ok(i) = self.pods.binary_search_by_key(&pod, |l| l.pod) {
+            let loc = self.pods[i];
+            if let Some(eni) = self.enis.get(usize::from(loc.eni)) {
+                eni.cidrs.prefetch_slot(usize::from(loc.cidr));
+            }
+        }
+    }
+
     /// Forgets every ENI and pod (the instance is gone), keeping the mode and cooldown.
     pub fn clear(&mut self) {
         *self = Datastore {

@@ -39,6 +39,11 @@ impl<T> Slots<T> {
             crate::prefetch::line(slot);
         }
     }
+
+    /// Prefetch hint ([`crate::prefetch`]) for one slot.
+    pub fn prefetch_slot(&self, slot: usize) {
+        crate::prefetch::element(&self.slots, slot);
+    }
 }
 
 impl<T> Default for Slots<T> {
