@@ -71,8 +71,9 @@ pub struct RunOptions {
     /// Let idle ipamd loops skip ticks that provably change nothing (spec "Modelling
     /// choices" 7). Off only in the tests that prove the equivalence.
     pub skip_idle_ticks: bool,
-    /// Run the state checker ([`crate::invariants`]) after every batch of same-time events;
-    /// a broken invariant panics. On by default in debug builds; tests turn it on in release.
+    /// Run the state checker ([`crate::invariants`]) after every batch of same-time events,
+    /// and check each sample's running sums against a sum over every node
+    /// ([`Collector::check_sums`]); a broken invariant panics. On by default in debug builds; tests turn it on in release.
     pub check_invariants: bool,
     /// Park kubelet's CNI ADD retries that provably fail as the pod's last one did, neither
     /// queued nor asking ipamd (`cluster/memo.rs`). Off only in the tests that prove the
@@ -168,6 +169,8 @@ struct Hooks {
     log: Option<Vec<EventRecord>>,
     /// Karpenter, when the scenario has node pools.
     karpenter: Option<autoscale::Autoscaler>,
+    /// The queue entry the last hint was for ([`Hooks::prefetch_queued`]).
+    hinted: u32,
 }
 
 impl Hooks {
@@ -198,6 +201,30 @@ impl Hooks {
             && e.kind == PodEventKind::Delete
         {
             cluster.prefetch_release_of(e.pod);
+        }
+    }
+}
+
+impl Hooks {
+    /// Prefetch hints for the queue's next event, once per event: a wake-up's node state and
+    /// wake-up slot, a retry's node. Asked while pod events run before it (or others of its
+    /// millisecond), so its misses overlap them. Hints only: nothing changes.
+    #[inline]
+    fn prefetch_queued(&mut self, cluster: &Cluster) {
+        let Some((i, &kind)) = self.queue.peek_hint() else {
+            return;
+        };
+        if i == self.hinted {
+            return;
+        }
+        self.hinted = i;
+        match kind {
+            Kind::Wake { node, .. } => {
+                cluster.prefetch_node(node as usize);
+                crate::prefetch::element(&self.wake_gen, node as usize);
+            }
+            Kind::Retry(r) => cluster.prefetch_node(r.node as usize),
+            _ => {}
         }
     }
 }
@@ -339,7 +366,9 @@ impl<'a> Sim<'a> {
             collector: Collector::new(s),
             log: record_events.then(Vec::new),
             karpenter: autoscale::Autoscaler::new(s),
+            hinted: u32::MAX,
         };
+        hooks.collector.check_sums(options.check_invariants);
         cluster.start(&mut hooks);
         let mut sim = Sim {
             scenario: s,
@@ -376,8 +405,10 @@ impl<'a> Sim<'a> {
                 next_progress = t + step;
             }
             let (cluster, fx) = (&mut self.cluster, &mut self.hooks);
+            let counts = cluster.counts();
+            let (nodes, changed) = cluster.nodes_changed();
             fx.collector
-                .sample_before(t, cluster.nodes(), &self.ec2, cluster.counts());
+                .sample_before(t, nodes, changed, &self.ec2, counts);
             self.events += 1;
             if next_workload <= next_queued {
                 cluster.set_call_order(CallOrder::BeforeWakes);
@@ -386,6 +417,7 @@ impl<'a> Sim<'a> {
                     st.pod_event(e.kind == PodEventKind::Add);
                 }
                 fx.prefetch_ahead(cluster);
+                fx.prefetch_queued(cluster);
                 match e.kind {
                     PodEventKind::Add => cluster.add_pod(e.pod, t, fx),
                     PodEventKind::Delete => cluster.delete_pod(e.pod, t, fx),
@@ -397,6 +429,7 @@ impl<'a> Sim<'a> {
                 cluster.set_call_order(CallOrder::AfterWakes);
                 let pending = self.stats.as_ref().map_or(0, |_| fx.queue.len());
                 let (_, kind) = fx.queue.pop_at(t);
+                fx.prefetch_queued(cluster);
                 if let Some(st) = self.stats.as_deref_mut() {
                     let current = match kind {
                         Kind::Wake { node, generation } => generation == fx.wake_gen[node as usize],
@@ -433,12 +466,11 @@ impl<'a> Sim<'a> {
         if self.check_invariants {
             self.check(batch);
         }
-        self.hooks.collector.sample_before(
-            end + 1,
-            self.cluster.nodes(),
-            &self.ec2,
-            self.cluster.counts(),
-        );
+        let counts = self.cluster.counts();
+        let (nodes, changed) = self.cluster.nodes_changed();
+        self.hooks
+            .collector
+            .sample_before(end + 1, nodes, changed, &self.ec2, counts);
     }
 
     /// The state checker, after the batch of events at `t`: a violation is a simulator bug.

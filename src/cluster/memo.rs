@@ -125,8 +125,10 @@ impl Cluster {
         self.parking.by_node.push(Vec::new());
     }
 
-    /// Something other than a failed CNI ADD happened to node `n`: a new epoch.
+    /// Something other than a failed CNI ADD happened to node `n`: a new epoch, and a mark
+    /// for the report's next sample ([`super::ChangedNodes`]).
     pub(super) fn touch(&mut self, n: usize) {
+        self.changed.mark(n);
         let m = &mut self.memos[n];
         m.next_epoch();
         m.until = 0;

@@ -26,10 +26,12 @@
 //! Layout: `node.rs` ([`Node`]), `scheduler.rs` ([`Scheduler`]), `pod.rs` ([`PodPhase`],
 //! [`WaitReason`], [`PodCounts`]), `event.rs` ([`EventKind`], [`EventRecord`]),
 //! `assemble.rs` (nodes from a scenario), `pods.rs` (bind, retry, delete, drain), `memo.rs`
-//! (failed CNI ADDs remembered, [`CniRetry`]).
+//! (failed CNI ADDs remembered, [`CniRetry`]), `changed.rs` (the nodes the report's next
+//! sample recomputes, [`ChangedNodes`]).
 
 mod assemble;
 mod autoscale;
+mod changed;
 mod event;
 mod memo;
 mod node;
@@ -46,6 +48,7 @@ use crate::ipamd::CallOrder;
 use crate::start::Bound;
 use crate::time::Millis;
 
+pub use changed::ChangedNodes;
 pub use event::{EventKind, EventRecord};
 pub use memo::CniRetry;
 pub use node::Node;
@@ -150,6 +153,8 @@ pub struct Cluster {
     parking: memo::Parking,
     /// Retries that provably fail again are parked (`memo.rs`).
     memo_failed_adds: bool,
+    /// Nodes that may have changed since the report's last sample (`changed.rs`).
+    changed: ChangedNodes,
     /// Where the event being handled falls within its millisecond, for ipamd's CNI calls
     /// ([`Cluster::set_call_order`]).
     order: CallOrder,
@@ -179,6 +184,7 @@ impl Cluster {
             settled_at: None,
             memos: Vec::new(),
             parking: memo::Parking::default(),
+            changed: ChangedNodes::default(),
             memo_failed_adds: true,
             order: CallOrder::BeforeWakes,
         }
@@ -206,6 +212,14 @@ impl Cluster {
         crate::prefetch::element(&self.memos, n);
         self.scheduler.prefetch(n);
         Some(n)
+    }
+
+    /// Prefetch hints for an event on node `n` to come: its state and memo.
+    pub fn prefetch_node(&self, n: usize) {
+        if let Some(node) = self.nodes.get(n) {
+            node.prefetch();
+            crate::prefetch::element(&self.memos, n);
+        }
     }
 
     /// The third step of [`Cluster::prefetch_pod`].
@@ -342,6 +356,7 @@ impl Cluster {
     ///
     /// [`Ipamd::add_key`]: crate::ipamd::Ipamd::add_key
     pub fn wake_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
+        self.changed.mark(n);
         let key = self
             .failure_noted(n, now)
             .then(|| self.nodes[n].ipamd.add_key());

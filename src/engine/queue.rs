@@ -281,6 +281,17 @@ impl<K: Copy> Queue<K> {
         self.far.peek().map(|Reverse(f)| f.time)
     }
 
+    /// The next event's entry and kind, for prefetch hints: the head of the slot that
+    /// [`Queue::peek_time`] or [`Queue::pop_at`] last looked at, if that slot still holds
+    /// events (`None` otherwise). The entry number tells one hint from the next; in a slot
+    /// whose keyed events came out of order it may not be the slot's first event yet, which
+    /// a hint does not mind.
+    #[inline]
+    pub fn peek_hint(&self) -> Option<(u32, &K)> {
+        let i = *self.heads.get((self.cursor & MASK) as usize)?;
+        (i != NIL).then(|| (i, &self.pool[i as usize].kind))
+    }
+
     /// The first busy slot's time at or after `cursor` (the wheel is not empty).
     fn next_busy(&self) -> Millis {
         let mut t = self.cursor;

@@ -181,6 +181,7 @@ impl Ipamd {
     /// pull-back after it read.
     pub fn prefetch_state(&self) {
         crate::prefetch::line(&self.main);
+        crate::prefetch::line(&self.cleanup);
         crate::prefetch::line(&self.timers);
         crate::prefetch::line(&self.s);
         crate::prefetch::line(&self.checkpoint);

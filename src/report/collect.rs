@@ -12,7 +12,7 @@
 //!   `free_prefix_blocks_min`, `fragmentation_score_max`) are taken over the samples, the
 //!   final state included.
 
-use crate::cluster::{Node, PodCounts};
+use crate::cluster::{ChangedNodes, Node, PodCounts};
 use crate::ec2::{Action, Ec2};
 use crate::report::{
     BlockMap, Ec2Row, NodeRow, PodWait, RunOutput, Sample, SubnetRow, SubnetSample, Summary,
@@ -117,6 +117,115 @@ fn subnet_totals(
     }
 }
 
+/// One node's figures in a [`Sample`], or their sums over the nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct NodeFigures {
+    ready: u64,
+    assigned_ips: u64,
+    warm_ips: u64,
+    cooling_ips: u64,
+    total_ips: u64,
+    enis: u64,
+    prefixes: u64,
+}
+
+impl NodeFigures {
+    fn of(n: &Node, at: Millis) -> Self {
+        let st = n.ipamd.stats(at);
+        NodeFigures {
+            ready: u64::from(n.ready),
+            assigned_ips: u64::from(st.assigned_ips),
+            warm_ips: u64::from(st.warm_ips),
+            cooling_ips: u64::from(st.cooling_ips),
+            total_ips: u64::from(st.total_ips),
+            enis: u64::from(st.enis),
+            prefixes: u64::from(st.prefixes),
+        }
+    }
+
+    /// `self` with `old` replaced by `new` among what it sums.
+    fn replace(&mut self, old: &NodeFigures, new: &NodeFigures) {
+        self.ready = self.ready - old.ready + new.ready;
+        self.assigned_ips = self.assigned_ips - old.assigned_ips + new.assigned_ips;
+        self.warm_ips = self.warm_ips - old.warm_ips + new.warm_ips;
+        self.cooling_ips = self.cooling_ips - old.cooling_ips + new.cooling_ips;
+        self.total_ips = self.total_ips - old.total_ips + new.total_ips;
+        self.enis = self.enis - old.enis + new.enis;
+        self.prefixes = self.prefixes - old.prefixes + new.prefixes;
+    }
+}
+
+/// The nodes' figures as of the last sample, and their sums, kept up to date by recomputing
+/// only the nodes that may have changed ([`ChangedNodes`]: the cluster marks the nodes it
+/// changed, this marks those whose cooling count falls with the clock). The sums are of
+/// integers, so they equal a sum over every node whatever the order.
+#[derive(Debug, Default)]
+struct NodeSums {
+    /// Per node, its figures at the last sample.
+    figures: Vec<NodeFigures>,
+    /// Their sums.
+    sums: NodeFigures,
+    /// The nodes to recompute at a sample, in node order (kept for its capacity).
+    visit: Vec<u32>,
+    /// Check the sums against a sum over every node at each sample (the engine's invariant
+    /// checking, [`Collector::check_sums`]).
+    check: bool,
+}
+
+impl NodeSums {
+    /// The sums at `at`: the figures of the `changed` nodes (every node when `None`) and of
+    /// nodes added since the last sample recomputed, and the marks taken.
+    fn update(
+        &mut self,
+        at: Millis,
+        nodes: &[Node],
+        changed: Option<&mut ChangedNodes>,
+    ) -> NodeFigures {
+        /// How many nodes ahead the loop asks for the lines it reads ([`Node::prefetch_stats`]).
+        const AHEAD: usize = 8;
+        let mut visit = std::mem::take(&mut self.visit);
+        visit.clear();
+        let known = self.figures.len();
+        self.figures.resize(nodes.len(), NodeFigures::default());
+        let mut changed = match changed {
+            None => {
+                visit.extend(0..nodes.len() as u32);
+                None
+            }
+            Some(changed) => {
+                changed.take_into(&mut visit);
+                visit.retain(|&n| (n as usize) < known);
+                visit.extend(known as u32..nodes.len() as u32);
+                Some(changed)
+            }
+        };
+        for (i, &n) in visit.iter().enumerate() {
+            if let Some(&ahead) = visit.get(i + AHEAD) {
+                nodes[ahead as usize].prefetch_stats();
+            }
+            let new = NodeFigures::of(&nodes[n as usize], at);
+            let old = std::mem::replace(&mut self.figures[n as usize], new);
+            self.sums.replace(&old, &new);
+            if new.cooling_ips > 0
+                && let Some(c) = changed.as_deref_mut()
+            {
+                // Its cooling count falls as the clock moves, unmarked: look again next time.
+                c.mark(n as usize);
+            }
+        }
+        self.visit = visit;
+        if self.check {
+            let mut all = NodeFigures::default();
+            for n in nodes {
+                all.replace(&NodeFigures::default(), &NodeFigures::of(n, at));
+            }
+            // A node changed without a mark: a simulator bug, like the engine's checks.
+            assert_eq!(self.sums, all, "the sample's running sums at {at} ms");
+        }
+        self.sums
+    }
+}
+
 /// Accumulates a run's metrics.
 #[derive(Debug)]
 pub struct Collector {
@@ -135,6 +244,7 @@ pub struct Collector {
     score_max: u32,
     subnet_samples: Vec<SubnetSample>,
     subnet_extremes: Vec<SubnetExtremes>,
+    node_sums: NodeSums,
 }
 
 impl Collector {
@@ -156,42 +266,59 @@ impl Collector {
             score_max: 0,
             subnet_samples: Vec::new(),
             subnet_extremes: vec![SubnetExtremes::default(); scenario.subnets.len()],
+            node_sums: NodeSums::default(),
         }
     }
 
+    /// Checks, at every sample, the running sums of the nodes' figures against a sum over
+    /// every node (for the engine's invariant checking: a node that changed without a mark
+    /// in [`ChangedNodes`] panics).
+    pub fn check_sums(&mut self, on: bool) {
+        self.node_sums.check = on;
+    }
+
     /// Takes every sample due strictly before `t` (so a sample reflects all events at or
-    /// before its own time).
-    pub fn sample_before(&mut self, t: Millis, nodes: &[Node], ec2: &Ec2, pods: PodCounts) {
+    /// before its own time). `changed` holds every node that may have changed since the
+    /// last sample (and is cleared by it); the others' figures are the last sample's.
+    #[inline]
+    pub fn sample_before(
+        &mut self,
+        t: Millis,
+        nodes: &[Node],
+        changed: &mut ChangedNodes,
+        ec2: &Ec2,
+        pods: PodCounts,
+    ) {
         while self.next_sample < t {
             let at = self.next_sample;
-            self.sample(at, nodes, ec2, pods);
+            self.sample(at, nodes, Some(&mut *changed), ec2, pods);
             self.next_sample += self.interval;
         }
     }
 
-    fn sample(&mut self, at: Millis, nodes: &[Node], ec2: &Ec2, pods: PodCounts) {
-        /// How many nodes ahead the loop asks for the lines it reads ([`Node::prefetch_stats`]).
-        const AHEAD: usize = 8;
+    fn sample(
+        &mut self,
+        at: Millis,
+        nodes: &[Node],
+        changed: Option<&mut ChangedNodes>,
+        ec2: &Ec2,
+        pods: PodCounts,
+    ) {
+        let f = self.node_sums.update(at, nodes, changed);
         let mut s = Sample {
             time_s: at as f64 / 1000.0,
             pods_running: pods.running,
             pods_waiting_ip: pods.waiting_ip,
             pods_unschedulable: pods.unschedulable,
+            nodes_ready: f.ready as u32,
+            assigned_ips: f.assigned_ips,
+            warm_ips: f.warm_ips,
+            cooling_ips: f.cooling_ips,
+            total_ips: f.total_ips,
+            enis: f.enis,
+            prefixes: f.prefixes,
             ..Sample::default()
         };
-        for (i, n) in nodes.iter().enumerate() {
-            if let Some(ahead) = nodes.get(i + AHEAD) {
-                ahead.prefetch_stats();
-            }
-            s.nodes_ready += u32::from(n.ready);
-            let st = n.ipamd.stats(at);
-            s.assigned_ips += u64::from(st.assigned_ips);
-            s.warm_ips += u64::from(st.warm_ips);
-            s.cooling_ips += u64::from(st.cooling_ips);
-            s.total_ips += u64::from(st.total_ips);
-            s.enis += u64::from(st.enis);
-            s.prefixes += u64::from(st.prefixes);
-        }
         let sub = subnet_totals(ec2, at, &mut self.subnet_samples, &mut self.subnet_extremes);
         s.subnet_used = sub.used;
         s.subnet_free = sub.free;
@@ -255,7 +382,8 @@ impl Collector {
             .last()
             .is_none_or(|l| l.time_s * 1000.0 < end as f64)
         {
-            self.sample(end, nodes, ec2, pods);
+            // (Nothing changes after the last event: every node is recomputed all the same.)
+            self.sample(end, nodes, None, ec2, pods);
         }
         let last = self.samples.last().cloned().unwrap_or_default();
         let mut wait_ms: Vec<Millis> = self.bound_waits.iter().map(|(_, w)| *w).collect();
