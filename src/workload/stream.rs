@@ -33,6 +33,12 @@ use std::collections::{BinaryHeap, VecDeque};
 use super::{PodEvent, PodEventKind};
 use crate::time::Millis;
 
+/// How far ahead of the times and deletes it reads a workload asks for their lines (bytes).
+/// They are read front to back, but slowly (a pod event now and then among hundreds of
+/// other lines): without the hint the next delete was a miss at each new line, a fifth of
+/// the merge's time in scale-5k.
+const READ_AHEAD: usize = 256;
+
 /// Times before a run's end, as `u32` when the run's duration allows.
 #[derive(Clone, Debug)]
 pub(super) enum Times {
@@ -63,6 +69,15 @@ impl Times {
         match self {
             Times::Narrow(v) => Millis::from(v[i]),
             Times::Wide(v) => v[i],
+        }
+    }
+
+    /// Prefetch hint for the time [`READ_AHEAD`] bytes after the `i`th.
+    #[inline]
+    fn prefetch_after(&self, i: usize) {
+        match self {
+            Times::Narrow(v) => crate::prefetch::element(v, i + READ_AHEAD / 4),
+            Times::Wide(v) => crate::prefetch::element(v, i + READ_AHEAD / 8),
         }
     }
 
@@ -123,8 +138,14 @@ impl SortedDeletes {
     #[inline]
     fn get(&self, i: usize) -> Option<(Millis, u32)> {
         match self {
-            SortedDeletes::Packed(v) => v.get(i).map(|&x| (x >> 32, x as u32)),
-            SortedDeletes::Wide(v) => v.get(i).copied(),
+            SortedDeletes::Packed(v) => {
+                crate::prefetch::element(v, i + READ_AHEAD / 8);
+                v.get(i).map(|&x| (x >> 32, x as u32))
+            }
+            SortedDeletes::Wide(v) => {
+                crate::prefetch::element(v, i + READ_AHEAD / 16);
+                v.get(i).copied()
+            }
         }
     }
 
@@ -185,6 +206,7 @@ impl PoissonEvents {
                 if i >= self.arrivals.len() {
                     return None;
                 }
+                self.arrivals.prefetch_after(i);
                 let gone = self.arrivals.get(i).saturating_add(*life);
                 (gone < *duration).then_some((gone, i as u32))
             }
@@ -245,6 +267,7 @@ impl PoissonEvents {
     #[inline]
     fn arrival(&self, k: usize) -> Next {
         if k < self.arrivals.len() {
+            self.arrivals.prefetch_after(k);
             (self.arrivals.get(k), k as u32)
         } else {
             NONE
