@@ -21,6 +21,8 @@
 //! 3. **One owner** — no ENI is in two nodes' datastores.
 //! 4. **Datastore totals** — a datastore's total IPs are the sum of its CIDRs' sizes, and no
 //!    more addresses are assigned than it holds.
+//! 5. **Record summaries** — each CIDR's masks of unused and released records, and its count
+//!    of records, agree with the records (`getUnusedIP` trusts them instead of reading).
 
 use std::collections::BTreeMap;
 
@@ -92,6 +94,12 @@ pub fn check(ec2: &Ec2, nodes: &[Node]) -> Result<(), Violation> {
                 )));
             }
             total += eni_total;
+        }
+        if !ds.records_agree() {
+            return Err(Violation(format!(
+                "{}'s datastore has a CIDR whose record masks disagree with its records",
+                n.name
+            )));
         }
         if u64::from(ds.total_ips()) != total {
             return Err(Violation(format!(

@@ -514,6 +514,28 @@ mod tests {
     }
 
     #[test]
+    fn the_hint_names_an_event_of_the_next_time() {
+        let mut q = Queue::new();
+        assert_eq!(q.peek_hint(), None);
+        q.push(20, 1);
+        q.push(20, 2);
+        q.push(30, 3);
+        assert_eq!(q.peek_time(), Some(20));
+        let (first, &k) = q.peek_hint().expect("20 is busy");
+        assert_eq!(k, 1);
+        assert_eq!(q.pop_at(20), (20, 1));
+        // Still at 20: the slot's next event, another entry.
+        let (second, &k) = q.peek_hint().expect("20 still busy");
+        assert_eq!(k, 2);
+        assert_ne!(first, second);
+        assert_eq!(q.pop_at(20), (20, 2));
+        // The slot is empty until the clock looks further.
+        assert_eq!(q.peek_hint(), None);
+        assert_eq!(q.peek_time(), Some(30));
+        assert_eq!(q.peek_hint().map(|(_, &k)| k), Some(3));
+    }
+
+    #[test]
     fn a_slot_reused_a_lap_later_is_clean() {
         let mut q = Queue::new();
         for lap in 0..4u64 {

@@ -214,6 +214,15 @@ impl Datastore {
         }
     }
 
+    /// Whether every CIDR's summary of its records (which are unused, which released, how
+    /// many are recorded) says what the records do: for the state checker
+    /// ([`crate::invariants`]), which reads every record.
+    pub fn records_agree(&self) -> bool {
+        self.enis
+            .iter()
+            .all(|(_, e)| e.cidrs.iter().all(|(_, c)| c.masks_agree()))
+    }
+
     /// The second step of [`Datastore::prefetch_data`] for `pod`'s release, once the pod index
     /// and the ENI table are cached: the entry of the CIDR its address is in.
     pub fn prefetch_release(&self, pod: u32) {
@@ -541,7 +550,7 @@ impl Datastore {
     ) -> u32 {
         let eni = self.enis.get_mut(eslot).expect("slot is live");
         let c = eni.cidrs.get_mut(cslot).expect("slot is live");
-        c.recs_mut()[offset] = Rec::assigned(at);
+        c.set_assigned(offset, at);
         let addr = c.cidr.addr() + offset as u32;
         c.assigned += 1;
         if c.size() == IPS_PER_PREFIX && c.assigned == 1 {
