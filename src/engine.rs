@@ -73,7 +73,8 @@ pub struct RunOptions {
     pub skip_idle_ticks: bool,
     /// Run the state checker ([`crate::invariants`]) after every batch of same-time events,
     /// and check each sample's running sums against a sum over every node
-    /// ([`Collector::check_sums`]); a broken invariant panics. On by default in debug builds; tests turn it on in release.
+    /// ([`Collector::check_sums`]); a broken invariant panics. On by default in debug
+    /// builds; tests turn it on in release.
     pub check_invariants: bool,
     /// Park kubelet's CNI ADD retries that provably fail as the pod's last one did, neither
     /// queued nor asking ipamd (`cluster/memo.rs`). Off only in the tests that prove the

@@ -15,7 +15,8 @@
 //!
 //! Here: the store, its counts, assigning and releasing. `give_back.rs`: what the pool check
 //! asks about growing and giving back (allocatable, freeable and deletable ENIs and CIDRs);
-//! `cidr.rs`: one CIDR's records; `checkpoint.rs`: ipamd's checkpoint file.
+//! `cidr.rs`: one CIDR's records; `checkpoint.rs`: ipamd's checkpoint file; `hints.rs`: the
+//! engine's prefetch hints and the state checker's look at the records.
 
 use std::collections::VecDeque;
 
@@ -25,13 +26,13 @@ use crate::ec2::{Cidr, EniId};
 use crate::ipamd::config::IpPick;
 use crate::ipamd::gomap::{Slots, first_match};
 use crate::ipamd::policy::{IPS_PER_PREFIX, Mode, PoolStats};
-use crate::prefetch;
 use crate::rng::Rng;
 use crate::time::{Millis, SECOND};
 
 mod checkpoint;
 mod cidr;
 mod give_back;
+mod hints;
 use cidr::{CidrState, Rec};
 pub use give_back::EniTargets;
 
@@ -193,45 +194,6 @@ impl Datastore {
     /// long as fewer than 2³² changes separate them (one wake-up makes a handful).
     pub fn edits(&self) -> u32 {
         self.edits
-    }
-
-    /// Prefetch hint for [`Datastore::stats`]: every line of the struct (128 bytes aligned to
-    /// 8, so two or three lines; the compiler places the counts and the cooling queue's header
-    /// where it likes).
-    pub fn prefetch_stats(&self) {
-        prefetch::lines_of(self);
-    }
-
-    /// Prefetch hints ([`crate::prefetch`]) for a pod event to come: the pod index and the
-    /// ENI table (their headers, in this struct, must be cached or in flight by now).
-    pub fn prefetch_data(&self) {
-        for i in (0..self.pods.len()).step_by(8) {
-            prefetch::element(&self.pods, i);
-        }
-        self.enis.prefetch();
-        if let Some(back) = self.cooling.back() {
-            prefetch::line(back);
-        }
-    }
-
-    /// Whether every CIDR's summary of its records (which are unused, which released, how
-    /// many are recorded) says what the records do: for the state checker
-    /// ([`crate::invariants`]), which reads every record.
-    pub fn records_agree(&self) -> bool {
-        self.enis
-            .iter()
-            .all(|(_, e)| e.cidrs.iter().all(|(_, c)| c.masks_agree()))
-    }
-
-    /// The second step of [`Datastore::prefetch_data`] for `pod`'s release, once the pod index
-    /// and the ENI table are cached: the entry of the CIDR its address is in.
-    pub fn prefetch_release(&self, pod: u32) {
-        if let Ok(i) = self.pods.binary_search_by_key(&pod, |l| l.pod) {
-            let loc = self.pods[i];
-            if let Some(eni) = self.enis.get(usize::from(loc.eni)) {
-                eni.cidrs.prefetch_slot(usize::from(loc.cidr));
-            }
-        }
     }
 
     /// Forgets every ENI and pod (the instance is gone), keeping the mode and cooldown.

@@ -12,6 +12,8 @@
 //!   `free_prefix_blocks_min`, `fragmentation_score_max`) are taken over the samples, the
 //!   final state included.
 
+mod sums;
+
 use crate::cluster::{ChangedNodes, Node, PodCounts};
 use crate::ec2::{Action, Ec2};
 use crate::report::{
@@ -20,6 +22,7 @@ use crate::report::{
 };
 use crate::scenario::Scenario;
 use crate::time::Millis;
+use sums::NodeSums;
 
 /// `ec2_calls.csv` rows from EC2's plain counters, in [`Action::ALL`] order.
 fn ec2_rows(ec2: &Ec2) -> Vec<Ec2Row> {
@@ -114,115 +117,6 @@ fn subnet_totals(
         free,
         free_blocks,
         score,
-    }
-}
-
-/// One node's figures in a [`Sample`], or their sums over the nodes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct NodeFigures {
-    ready: u64,
-    assigned_ips: u64,
-    warm_ips: u64,
-    cooling_ips: u64,
-    total_ips: u64,
-    enis: u64,
-    prefixes: u64,
-}
-
-impl NodeFigures {
-    fn of(n: &Node, at: Millis) -> Self {
-        let st = n.ipamd.stats(at);
-        NodeFigures {
-            ready: u64::from(n.ready),
-            assigned_ips: u64::from(st.assigned_ips),
-            warm_ips: u64::from(st.warm_ips),
-            cooling_ips: u64::from(st.cooling_ips),
-            total_ips: u64::from(st.total_ips),
-            enis: u64::from(st.enis),
-            prefixes: u64::from(st.prefixes),
-        }
-    }
-
-    /// `self` with `old` replaced by `new` among what it sums.
-    fn replace(&mut self, old: &NodeFigures, new: &NodeFigures) {
-        self.ready = self.ready - old.ready + new.ready;
-        self.assigned_ips = self.assigned_ips - old.assigned_ips + new.assigned_ips;
-        self.warm_ips = self.warm_ips - old.warm_ips + new.warm_ips;
-        self.cooling_ips = self.cooling_ips - old.cooling_ips + new.cooling_ips;
-        self.total_ips = self.total_ips - old.total_ips + new.total_ips;
-        self.enis = self.enis - old.enis + new.enis;
-        self.prefixes = self.prefixes - old.prefixes + new.prefixes;
-    }
-}
-
-/// The nodes' figures as of the last sample, and their sums, kept up to date by recomputing
-/// only the nodes that may have changed ([`ChangedNodes`]: the cluster marks the nodes it
-/// changed, this marks those whose cooling count falls with the clock). The sums are of
-/// integers, so they equal a sum over every node whatever the order.
-#[derive(Debug, Default)]
-struct NodeSums {
-    /// Per node, its figures at the last sample.
-    figures: Vec<NodeFigures>,
-    /// Their sums.
-    sums: NodeFigures,
-    /// The nodes to recompute at a sample, in node order (kept for its capacity).
-    visit: Vec<u32>,
-    /// Check the sums against a sum over every node at each sample (the engine's invariant
-    /// checking, [`Collector::check_sums`]).
-    check: bool,
-}
-
-impl NodeSums {
-    /// The sums at `at`: the figures of the `changed` nodes (every node when `None`) and of
-    /// nodes added since the last sample recomputed, and the marks taken.
-    fn update(
-        &mut self,
-        at: Millis,
-        nodes: &[Node],
-        changed: Option<&mut ChangedNodes>,
-    ) -> NodeFigures {
-        /// How many nodes ahead the loop asks for the lines it reads ([`Node::prefetch_stats`]).
-        const AHEAD: usize = 8;
-        let mut visit = std::mem::take(&mut self.visit);
-        visit.clear();
-        let known = self.figures.len();
-        self.figures.resize(nodes.len(), NodeFigures::default());
-        let mut changed = match changed {
-            None => {
-                visit.extend(0..nodes.len() as u32);
-                None
-            }
-            Some(changed) => {
-                changed.take_into(&mut visit);
-                visit.retain(|&n| (n as usize) < known);
-                visit.extend(known as u32..nodes.len() as u32);
-                Some(changed)
-            }
-        };
-        for (i, &n) in visit.iter().enumerate() {
-            if let Some(&ahead) = visit.get(i + AHEAD) {
-                nodes[ahead as usize].prefetch_stats();
-            }
-            let new = NodeFigures::of(&nodes[n as usize], at);
-            let old = std::mem::replace(&mut self.figures[n as usize], new);
-            self.sums.replace(&old, &new);
-            if new.cooling_ips > 0
-                && let Some(c) = changed.as_deref_mut()
-            {
-                // Its cooling count falls as the clock moves, unmarked: look again next time.
-                c.mark(n as usize);
-            }
-        }
-        self.visit = visit;
-        if self.check {
-            let mut all = NodeFigures::default();
-            for n in nodes {
-                all.replace(&NodeFigures::default(), &NodeFigures::of(n, at));
-            }
-            // A node changed without a mark: a simulator bug, like the engine's checks.
-            assert_eq!(self.sums, all, "the sample's running sums at {at} ms");
-        }
-        self.sums
     }
 }
 
