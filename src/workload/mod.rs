@@ -423,12 +423,21 @@ impl Poisson {
             },
         };
         // Exponential by inversion; 1 - u is in (0, 1], so the log is finite. The portable
-        // logarithm keeps arrival times identical on every platform's libm.
-        let mut exp = move |mean: f64| -mean * crate::rng::ln(1.0 - uniform());
+        // logarithm keeps arrival times identical on every platform's libm. With an
+        // exponential lifetime each arrival draws its gap and then its life: both are drawn
+        // at once, and their logarithms taken together (`ln2`: the same values). The last
+        // draw, past the window's end, goes unused; the stream is this workload's alone.
+        let paired = matches!(self.lifetime, Lifetime::Exponential { .. });
         let mut t = self.start as f64;
         let mut created: u32 = 0;
         loop {
-            t += exp(mean_gap);
+            let (gap, life_ln) = if paired {
+                let [g, l] = crate::rng::ln2([1.0 - uniform(), 1.0 - uniform()]);
+                (g, l)
+            } else {
+                (crate::rng::ln(1.0 - uniform()), 0.0)
+            };
+            t += -mean_gap * gap;
             let at = round(t);
             if at >= self.end as f64 {
                 if let Deletes::Exponential(sorted) = &mut deletes {
@@ -454,7 +463,7 @@ impl Poisson {
                 (self.lifetime, &mut deletes)
             {
                 // At least 1 ms: a pod is deleted after it is added.
-                let life = (round(exp(mean as f64)) as Millis).max(1);
+                let life = (round(-(mean as f64) * life_ln) as Millis).max(1);
                 let gone = at.saturating_add(life);
                 if gone < self.duration {
                     sorted.push(gone, created - 1);
