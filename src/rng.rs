@@ -57,23 +57,9 @@ fn splitmix64(state: &mut u64) -> u64 {
 /// same on every platform (`f64::ln` comes from the platform's libm, which may differ in the
 /// last bit): x = m·2^e with m in [√½, √2), then ln m = 2·atanh(s), s = (m−1)/(m+1),
 /// |s| < 0.172, by its series to s^27 (below 1e-20 relative).
+#[inline]
 pub fn ln(x: f64) -> f64 {
-    debug_assert!(x > 0.0 && x.is_finite());
-    let bits = x.to_bits();
-    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
-    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | (1023 << 52));
-    if m > std::f64::consts::SQRT_2 {
-        m /= 2.0;
-        e += 1;
-    }
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    let (mut term, mut sum) = (s, 0.0);
-    for k in 0..14 {
-        sum += term / f64::from(2 * k + 1);
-        term *= s2;
-    }
-    e as f64 * std::f64::consts::LN_2 + 2.0 * sum
+    ln_lanes([x])[0]
 }
 
 /// [`ln`] of two values at once: the same operations lane by lane, so the same results, in
@@ -81,9 +67,15 @@ pub fn ln(x: f64) -> f64 {
 /// lifetime are drawn together).
 #[inline]
 pub fn ln2(x: [f64; 2]) -> [f64; 2] {
-    let mut e = [0.0; 2];
-    let mut m = [0.0; 2];
-    for i in 0..2 {
+    ln_lanes(x)
+}
+
+/// [`ln`]'s operations on `N` values, lane by lane.
+#[inline(always)]
+fn ln_lanes<const N: usize>(x: [f64; N]) -> [f64; N] {
+    let mut e = [0.0; N];
+    let mut m = [0.0; N];
+    for i in 0..N {
         debug_assert!(x[i] > 0.0 && x[i].is_finite());
         let bits = x[i].to_bits();
         let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
@@ -92,20 +84,17 @@ pub fn ln2(x: [f64; 2]) -> [f64; 2] {
         m[i] = if big { mant / 2.0 } else { mant };
         e[i] = (exp + i64::from(big)) as f64;
     }
-    let s = [(m[0] - 1.0) / (m[0] + 1.0), (m[1] - 1.0) / (m[1] + 1.0)];
-    let s2 = [s[0] * s[0], s[1] * s[1]];
-    let (mut term, mut sum) = (s, [0.0; 2]);
+    let s: [f64; N] = std::array::from_fn(|i| (m[i] - 1.0) / (m[i] + 1.0));
+    let s2: [f64; N] = std::array::from_fn(|i| s[i] * s[i]);
+    let (mut term, mut sum) = (s, [0.0; N]);
     for k in 0..14 {
         let d = f64::from(2 * k + 1);
-        for i in 0..2 {
+        for i in 0..N {
             sum[i] += term[i] / d;
             term[i] *= s2[i];
         }
     }
-    [
-        e[0] * std::f64::consts::LN_2 + 2.0 * sum[0],
-        e[1] * std::f64::consts::LN_2 + 2.0 * sum[1],
-    ]
+    std::array::from_fn(|i| e[i] * std::f64::consts::LN_2 + 2.0 * sum[i])
 }
 
 #[cfg(test)]
@@ -117,24 +106,45 @@ mod tests {
         Streams::new(seed).stream(name, idx).random::<u64>()
     }
 
-    #[test]
-    fn ln2_is_ln_twice() {
-        let mut r = Streams::new(3).stream("ln", 0);
-        for _ in 0..10_000 {
-            let x = [1.0 - r.random::<f64>(), 1.0 - r.random::<f64>()];
-            let [a, b] = ln2(x);
-            assert_eq!(a.to_bits(), ln(x[0]).to_bits());
-            assert_eq!(b.to_bits(), ln(x[1]).to_bits());
+    /// [`ln`] as first written, one value and a branch: the lanes must give its bits, or
+    /// every Poisson workload's times would move.
+    fn ln_scalar(x: f64) -> f64 {
+        let bits = x.to_bits();
+        let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+        let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | (1023 << 52));
+        if m > std::f64::consts::SQRT_2 {
+            m /= 2.0;
+            e += 1;
         }
-        for x in [
+        let s = (m - 1.0) / (m + 1.0);
+        let s2 = s * s;
+        let (mut term, mut sum) = (s, 0.0);
+        for k in 0..14 {
+            sum += term / f64::from(2 * k + 1);
+            term *= s2;
+        }
+        e as f64 * std::f64::consts::LN_2 + 2.0 * sum
+    }
+
+    #[test]
+    fn ln_and_ln2_give_the_scalar_formula_bit_for_bit() {
+        let mut r = Streams::new(3).stream("ln", 0);
+        let edges = [
             1.0,
             f64::MIN_POSITIVE,
             0.5,
             std::f64::consts::FRAC_1_SQRT_2,
             1e-300,
-        ] {
-            assert_eq!(ln2([x, x])[1].to_bits(), ln(x).to_bits());
+        ];
+        let drawn = (0..10_000).map(|_| 1.0 - r.random::<f64>());
+        let xs: Vec<f64> = edges.into_iter().chain(drawn).collect();
+        for pair in xs.chunks_exact(2) {
+            let [a, b] = ln2([pair[0], pair[1]]);
+            assert_eq!(a.to_bits(), ln_scalar(pair[0]).to_bits());
+            assert_eq!(b.to_bits(), ln_scalar(pair[1]).to_bits());
+            assert_eq!(ln(pair[0]).to_bits(), ln_scalar(pair[0]).to_bits());
         }
+        assert!((ln(0.5) + std::f64::consts::LN_2).abs() < 1e-15);
     }
 
     #[test]
