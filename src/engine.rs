@@ -205,9 +205,7 @@ impl Hooks {
             cluster.prefetch_release_of(e.pod);
         }
     }
-}
 
-impl Hooks {
     /// Prefetch hints for the queue's next event, once per event: a wake-up's node state and
     /// wake-up slot, a retry's node. Asked while pod events run before it (or others of its
     /// millisecond), so its misses overlap them. Hints only: nothing changes.

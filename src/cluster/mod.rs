@@ -206,10 +206,8 @@ impl Cluster {
 
     /// The second step of [`Cluster::prefetch_pod`]: the node `pod` is on, if any.
     pub fn prefetch_node_of(&self, pod: u32) -> Option<usize> {
-        let n = self.pods.get(pod as usize)?.node()? as usize;
-        let node = self.nodes.get(n)?;
-        node.prefetch();
-        crate::prefetch::element(&self.memos, n);
+        let n = self.node_of(pod)?;
+        self.prefetch_node(n);
         self.scheduler.prefetch(n);
         Some(n)
     }
@@ -224,21 +222,23 @@ impl Cluster {
 
     /// The third step of [`Cluster::prefetch_pod`].
     pub fn prefetch_tables_of(&self, pod: u32) {
-        if let Some(n) = self.pods.get(pod as usize).and_then(|p| p.node())
-            && let Some(node) = self.nodes.get(n as usize)
-        {
-            node.ipamd.datastore().prefetch_data();
+        if let Some(n) = self.node_of(pod) {
+            self.nodes[n].ipamd.datastore().prefetch_data();
         }
     }
 
     /// The fourth step of [`Cluster::prefetch_pod`], for a pod to be deleted: the CIDR entry
     /// its address is in.
     pub fn prefetch_release_of(&self, pod: u32) {
-        if let Some(n) = self.pods.get(pod as usize).and_then(|p| p.node())
-            && let Some(node) = self.nodes.get(n as usize)
-        {
-            node.ipamd.datastore().prefetch_release(pod);
+        if let Some(n) = self.node_of(pod) {
+            self.nodes[n].ipamd.datastore().prefetch_release(pod);
         }
+    }
+
+    /// The node `pod` is on, if any (for the prefetch steps).
+    fn node_of(&self, pod: u32) -> Option<usize> {
+        let n = self.pods.get(pod as usize)?.node()? as usize;
+        (n < self.nodes.len()).then_some(n)
     }
 
     /// The node `pod` is pinned to (`u32::MAX`: none).

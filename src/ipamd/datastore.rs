@@ -417,8 +417,13 @@ impl Datastore {
 
     /// The address `pod` holds, if any.
     pub fn pod_address(&self, pod: u32) -> Option<u32> {
-        let i = self.pods.binary_search_by_key(&pod, |l| l.pod).ok()?;
+        let i = self.pod_index(pod)?;
         Some(self.address_at(self.pods[i]))
+    }
+
+    /// Where `pod` is in the pod index, if it holds an address.
+    fn pod_index(&self, pod: u32) -> Option<usize> {
+        self.pods.binary_search_by_key(&pod, |l| l.pod).ok()
     }
 
     fn address_at(&self, loc: Loc) -> u32 {
@@ -555,7 +560,7 @@ impl Datastore {
     /// `UnassignPodIPAddress` (§5.2): the pod's record stays, released at `now`, and cools.
     /// Returns the address, or `None` for a pod without one.
     pub fn release(&mut self, pod: u32, now: Millis) -> Option<u32> {
-        let i = self.pods.binary_search_by_key(&pod, |l| l.pod).ok()?;
+        let i = self.pod_index(pod)?;
         let loc = self.pods.remove(i);
         let eni = self.enis.get_mut(usize::from(loc.eni)).expect("live");
         let c = eni.cidrs.get_mut(usize::from(loc.cidr)).expect("live");

@@ -39,6 +39,12 @@ use crate::time::Millis;
 /// the merge's time in scale-5k.
 const READ_AHEAD: usize = 256;
 
+/// Prefetch hint for the element [`READ_AHEAD`] bytes after `v[i]`.
+#[inline]
+fn read_ahead<T>(v: &[T], i: usize) {
+    crate::prefetch::element(v, i + READ_AHEAD / size_of::<T>());
+}
+
 /// Times before a run's end, as `u32` when the run's duration allows.
 #[derive(Clone, Debug)]
 pub(super) enum Times {
@@ -76,8 +82,8 @@ impl Times {
     #[inline]
     fn prefetch_after(&self, i: usize) {
         match self {
-            Times::Narrow(v) => crate::prefetch::element(v, i + READ_AHEAD / 4),
-            Times::Wide(v) => crate::prefetch::element(v, i + READ_AHEAD / 8),
+            Times::Narrow(v) => read_ahead(v, i),
+            Times::Wide(v) => read_ahead(v, i),
         }
     }
 
@@ -139,11 +145,11 @@ impl SortedDeletes {
     fn get(&self, i: usize) -> Option<(Millis, u32)> {
         match self {
             SortedDeletes::Packed(v) => {
-                crate::prefetch::element(v, i + READ_AHEAD / 8);
+                read_ahead(v, i);
                 v.get(i).map(|&x| (x >> 32, x as u32))
             }
             SortedDeletes::Wide(v) => {
-                crate::prefetch::element(v, i + READ_AHEAD / 16);
+                read_ahead(v, i);
                 v.get(i).copied()
             }
         }

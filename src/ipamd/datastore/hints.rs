@@ -36,7 +36,7 @@ impl Datastore {
     /// The second step of [`Datastore::prefetch_data`] for `pod`'s release, once the pod index
     /// and the ENI table are cached: the entry of the CIDR its address is in.
     pub fn prefetch_release(&self, pod: u32) {
-        if let Ok(i) = self.pods.binary_search_by_key(&pod, |l| l.pod) {
+        if let Some(i) = self.pod_index(pod) {
             let loc = self.pods[i];
             if let Some(eni) = self.enis.get(usize::from(loc.eni)) {
                 eni.cidrs.prefetch_slot(usize::from(loc.cidr));
