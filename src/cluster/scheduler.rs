@@ -91,17 +91,31 @@ impl Scheduler {
     }
 
     /// Records node `node`'s pod count, or that it has no room (`None`).
+    ///
+    /// Climbing, one key of group `g` went from `old` to `new`. Keys are unique (the node is
+    /// in them), so `old` was the group's minimum exactly when the slot above holds it. The
+    /// group's minimum is then `new` if that is lower, the group's scan if `old` was the
+    /// minimum and grew, and unchanged otherwise, which ends the climb: a pod delete usually
+    /// climbs without a scan.
     pub fn update(&mut self, node: usize, pods_if_room: Option<u32>) {
         let mut g = node / FANOUT;
-        self.levels[0][g].0[node % FANOUT] = key(pods_if_room.unwrap_or(FULL), node as u32);
+        let mut new = key(pods_if_room.unwrap_or(FULL), node as u32);
+        let mut old = std::mem::replace(&mut self.levels[0][g].0[node % FANOUT], new);
         for k in 1..self.levels.len() {
-            let m = self.levels[k - 1][g].min();
-            let slot = &mut self.levels[k][g / FANOUT].0[g % FANOUT];
-            if *slot == m {
+            let was = self.levels[k][g / FANOUT].0[g % FANOUT];
+            let min = if new < was {
+                new
+            } else if old == was {
+                self.levels[k - 1][g].min()
+            } else {
+                was
+            };
+            if min == was {
                 // Every level above holds minimums of groups that did not change.
                 break;
             }
-            *slot = m;
+            self.levels[k][g / FANOUT].0[g % FANOUT] = min;
+            (old, new) = (was, min);
             g /= FANOUT;
         }
     }
@@ -168,6 +182,15 @@ mod tests {
             .map(|(_, i)| i)
     }
 
+    /// Every slot above the leaves holds the minimum of the group below it.
+    fn minimums_hold(s: &Scheduler) -> bool {
+        s.levels.windows(2).all(|w| {
+            w[0].iter()
+                .enumerate()
+                .all(|(g, line)| w[1][g / FANOUT].0[g % FANOUT] == line.min())
+        })
+    }
+
     proptest! {
         #[test]
         fn matches_a_linear_scan(n in 1usize..600, ops in prop::collection::vec((0usize..600, prop::option::of(0u32..5)), 0..300)) {
@@ -178,6 +201,7 @@ mod tests {
                 s.update(node, v);
                 state[node] = v;
                 prop_assert_eq!(s.pick(), linear_pick(&state));
+                prop_assert!(minimums_hold(&s));
             }
         }
 
@@ -196,6 +220,7 @@ mod tests {
                 state[node] = v;
                 prop_assert_eq!(s.len(), state.len());
                 prop_assert_eq!(s.pick(), linear_pick(&state));
+                prop_assert!(minimums_hold(&s));
             }
         }
     }
