@@ -19,6 +19,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ipamsim::rng::Streams;
+use rand::RngExt as _;
 
 #[global_allocator]
 static ALLOC: ipamsim::hugepages::HugePages = ipamsim::hugepages::HugePages;
@@ -36,23 +38,14 @@ struct Line {
     _pad: [u32; 15],
 }
 
-fn splitmix(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// `mib` MiB of lines linked into one random cycle (Sattolo's shuffle), and `READS` random
 /// line indices.
 fn setup(mib: usize) -> (Vec<Line>, Vec<u32>) {
     let n = mib << 20 >> 6;
-    let mut seed = 42;
+    let mut rng = Streams::new(42).stream("memory-floor", mib as u64);
     let mut order: Vec<u32> = (0..n as u32).collect();
     for i in (1..n).rev() {
-        let j = (splitmix(&mut seed) % i as u64) as usize;
-        order.swap(i, j);
+        order.swap(i, rng.random_range(0..i));
     }
     let mut lines = vec![
         Line {
@@ -64,9 +57,7 @@ fn setup(mib: usize) -> (Vec<Line>, Vec<u32>) {
     for (i, &at) in order.iter().enumerate() {
         lines[at as usize].next = order[(i + 1) % n];
     }
-    let random = (0..READS)
-        .map(|_| (splitmix(&mut seed) % n as u64) as u32)
-        .collect();
+    let random = (0..READS).map(|_| rng.random_range(0..n as u32)).collect();
     (lines, random)
 }
 
