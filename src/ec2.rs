@@ -338,29 +338,37 @@ impl Ec2 {
     }
 
     /// Counts one attempt of action `i` at `at` in its minute of `ec2_per_minute`.
+    #[inline]
     fn minute(&mut self, at: Millis, i: usize, failed: bool, throttled: bool) {
         let minute = (at / 60_000) as u32;
-        // Attempts arrive in time order except SDK retries dated ahead: search from the end.
+        // Attempts arrive in time order except SDK retries dated ahead: the last minute first.
         let pos = match self.per_minute.last() {
             Some(m) if m.minute == minute => self.per_minute.len() - 1,
-            _ => match self.per_minute.binary_search_by_key(&minute, |m| m.minute) {
-                Ok(p) => p,
-                Err(p) => {
-                    self.per_minute.insert(
-                        p,
-                        Ec2Minute {
-                            minute,
-                            ..Ec2Minute::default()
-                        },
-                    );
-                    p
-                }
-            },
+            _ => self.minute_slot(minute),
         };
         let m = &mut self.per_minute[pos];
         m.calls[i] += 1;
         m.failed += u64::from(failed);
         m.throttled += u64::from(throttled);
+    }
+
+    /// Where `minute`'s counts are in `per_minute`, added if new (at a minute's first
+    /// attempt, or a retry dated into another minute).
+    #[cold]
+    fn minute_slot(&mut self, minute: u32) -> usize {
+        match self.per_minute.binary_search_by_key(&minute, |m| m.minute) {
+            Ok(p) => p,
+            Err(p) => {
+                self.per_minute.insert(
+                    p,
+                    Ec2Minute {
+                        minute,
+                        ..Ec2Minute::default()
+                    },
+                );
+                p
+            }
+        }
     }
 
     /// Calls per minute by action, for `ec2.svg`.
