@@ -405,10 +405,12 @@ impl<'a> Sim<'a> {
                 next_progress = t + step;
             }
             let (cluster, fx) = (&mut self.cluster, &mut self.hooks);
-            let counts = cluster.counts();
-            let (nodes, changed) = cluster.nodes_changed();
-            fx.collector
-                .sample_before(t, nodes, changed, &self.ec2, counts);
+            if fx.collector.sample_due(t) {
+                let counts = cluster.counts();
+                let (nodes, changed) = cluster.nodes_changed();
+                fx.collector
+                    .sample_before(t, nodes, changed, &self.ec2, counts);
+            }
             self.events += 1;
             if next_workload <= next_queued {
                 cluster.set_call_order(CallOrder::BeforeWakes);

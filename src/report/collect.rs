@@ -171,6 +171,13 @@ impl Collector {
         self.node_sums.check = on;
     }
 
+    /// Whether a sample is due strictly before `t`: [`Collector::sample_before`] has work.
+    /// The engine asks before every event, and gathers the sample's inputs only then.
+    #[inline]
+    pub fn sample_due(&self, t: Millis) -> bool {
+        self.next_sample < t
+    }
+
     /// Takes every sample due strictly before `t` (so a sample reflects all events at or
     /// before its own time). `changed` holds every node that may have changed since the
     /// last sample (and is cleared by it); the others' figures are the last sample's.
