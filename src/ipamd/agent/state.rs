@@ -170,12 +170,7 @@ pub(super) enum TickKind {
 }
 
 /// Where the main loop is.
-///
-/// `#[repr(C, u8)]`: a plain tag byte, and every variant's due time (`at`, `until`) first,
-/// at one offset, so [`Ipamd::next_wake`](super::Ipamd::next_wake), asked after every event,
-/// is a tag test and one load instead of decoding a niche.
 #[derive(Clone, Debug)]
-#[repr(C, u8)]
 pub(super) enum Main {
     /// Node not launched yet.
     Down,
@@ -214,10 +209,7 @@ pub(super) enum Grown {
 }
 
 /// The leaked-ENI cleanup goroutine (§7.5).
-///
-/// `#[repr(C, u8)]`, every variant's `until` first: as for [`Main`].
 #[derive(Clone, Debug)]
-#[repr(C, u8)]
 pub(super) enum Cleanup {
     Off,
     /// Sleeping until the next describe.
