@@ -223,7 +223,7 @@ impl Cluster {
     /// The third step of [`Cluster::prefetch_pod`].
     pub fn prefetch_tables_of(&self, pod: u32) {
         if let Some(n) = self.node_of(pod) {
-            self.nodes[n].ipamd.datastore().prefetch_data();
+            self.nodes[n].ipamd.datastore().prefetch_data(pod);
         }
     }
 

@@ -33,8 +33,10 @@ mod checkpoint;
 mod cidr;
 mod give_back;
 mod hints;
+mod pod_table;
 use cidr::{CidrState, Rec};
 pub use give_back::EniTargets;
+use pod_table::{Loc, PodTable};
 
 /// `minENILifeTime`: an ENI younger than this is never freed.
 pub const MIN_ENI_LIFETIME: Millis = 60 * SECOND;
@@ -126,17 +128,6 @@ pub enum CidrError {
     InUse,
 }
 
-/// A pod and where its address is: ENI slot, CIDR slot, offset (8 bytes: eight to a cache
-/// line for the binary search). Slots fit a byte: a node has at most 15 ENIs on a card and an
-/// ENI at most 50 IPv4 slots (`ipv4_limit`), and a slot index stays below its map's size.
-#[derive(Clone, Copy, Debug)]
-struct Loc {
-    pod: u32,
-    eni: u8,
-    cidr: u8,
-    offset: u8,
-}
-
 /// One node's datastore (network card 0). See the module docs.
 ///
 /// Laid out for the hot path (issue 13): what [`Datastore::stats`] reads — the counts, the
@@ -156,8 +147,8 @@ pub struct Datastore {
     enis: Slots<Eni>,
     /// (release time, address) of released records, oldest first.
     cooling: VecDeque<(Millis, u32)>,
-    /// Where each pod's address is, sorted by pod.
-    pods: Vec<Loc>,
+    /// Where each pod's address is.
+    pods: PodTable,
     mode: Mode,
     /// Prefix mode with secondary IPs kept too ([`Datastore::keep_secondary_ips`]).
     mixed: bool,
@@ -179,7 +170,7 @@ impl Datastore {
             free_prefixes: 0,
             mixed: false,
             cooling: VecDeque::new(),
-            pods: Vec::new(),
+            pods: PodTable::default(),
             edits: 0,
         }
     }
@@ -417,13 +408,7 @@ impl Datastore {
 
     /// The address `pod` holds, if any.
     pub fn pod_address(&self, pod: u32) -> Option<u32> {
-        let i = self.pod_index(pod)?;
-        Some(self.address_at(self.pods[i]))
-    }
-
-    /// Where `pod` is in the pod index, if it holds an address.
-    fn pod_index(&self, pod: u32) -> Option<usize> {
-        self.pods.binary_search_by_key(&pod, |l| l.pod).ok()
+        Some(self.address_at(self.pods.get(pod)?))
     }
 
     fn address_at(&self, loc: Loc) -> u32 {
@@ -533,8 +518,7 @@ impl Datastore {
             cidr: u8::try_from(cslot).expect("at most 50 CIDRs per ENI"),
             offset: offset as u8,
         };
-        let i = self.pods.partition_point(|l| l.pod < pod);
-        self.pods.insert(i, loc);
+        self.pods.insert(loc);
         addr
     }
 
@@ -560,8 +544,7 @@ impl Datastore {
     /// `UnassignPodIPAddress` (§5.2): the pod's record stays, released at `now`, and cools.
     /// Returns the address, or `None` for a pod without one.
     pub fn release(&mut self, pod: u32, now: Millis) -> Option<u32> {
-        let i = self.pod_index(pod)?;
-        let loc = self.pods.remove(i);
+        let loc = self.pods.remove(pod)?;
         let eni = self.enis.get_mut(usize::from(loc.eni)).expect("live");
         let c = eni.cidrs.get_mut(usize::from(loc.cidr)).expect("live");
         c.release(usize::from(loc.offset), now);

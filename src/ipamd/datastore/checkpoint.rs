@@ -10,7 +10,8 @@ impl Datastore {
     /// restart; cooling records do not.
     pub fn checkpoint(&self) -> Vec<(u32, u32, Millis)> {
         self.pods
-            .iter()
+            .sorted()
+            .into_iter()
             .map(|loc| {
                 let c = self
                     .enis

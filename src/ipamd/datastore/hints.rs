@@ -12,12 +12,11 @@ impl Datastore {
         prefetch::lines_of(self);
     }
 
-    /// Prefetch hints ([`crate::prefetch`]) for a pod event to come: the pod index and the
-    /// ENI table (their headers, in this struct, must be cached or in flight by now).
-    pub fn prefetch_data(&self) {
-        for i in (0..self.pods.len()).step_by(8) {
-            prefetch::element(&self.pods, i);
-        }
+    /// Prefetch hints ([`crate::prefetch`]) for an event of `pod` to come: its entry in the
+    /// pod table and the ENI table (their headers, in this struct, must be cached or in
+    /// flight by now).
+    pub fn prefetch_data(&self, pod: u32) {
+        self.pods.prefetch(pod);
         self.enis.prefetch();
         if let Some(back) = self.cooling.back() {
             prefetch::line(back);
@@ -25,22 +24,24 @@ impl Datastore {
     }
 
     /// Whether every CIDR's summary of its records (which are unused, which released, how
-    /// many are recorded) says what the records do: for the state checker
-    /// ([`crate::invariants`]), which reads every record.
+    /// many are recorded) says what the records do, and the pod table holds one entry per
+    /// assigned address: for the state checker ([`crate::invariants`]), which reads every
+    /// record.
     pub fn records_agree(&self) -> bool {
-        self.enis
-            .iter()
-            .all(|(_, e)| e.cidrs.iter().all(|(_, c)| c.masks_agree()))
+        self.pods.len() == self.assigned as usize
+            && self
+                .enis
+                .iter()
+                .all(|(_, e)| e.cidrs.iter().all(|(_, c)| c.masks_agree()))
     }
 
-    /// The second step of [`Datastore::prefetch_data`] for `pod`'s release, once the pod index
+    /// The second step of [`Datastore::prefetch_data`] for `pod`'s release, once the pod table
     /// and the ENI table are cached: the entry of the CIDR its address is in.
     pub fn prefetch_release(&self, pod: u32) {
-        if let Some(i) = self.pod_index(pod) {
-            let loc = self.pods[i];
-            if let Some(eni) = self.enis.get(usize::from(loc.eni)) {
-                eni.cidrs.prefetch_slot(usize::from(loc.cidr));
-            }
+        if let Some(loc) = self.pods.get(pod)
+            && let Some(eni) = self.enis.get(usize::from(loc.eni))
+        {
+            eni.cidrs.prefetch_slot(usize::from(loc.cidr));
         }
     }
 }
