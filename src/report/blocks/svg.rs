@@ -78,18 +78,31 @@ pub fn text_width(text: &str, font: Font) -> f64 {
     text.chars().count() as f64 * font.size * per_char
 }
 
-/// Formats a coordinate: rounded to 0.1, no trailing `.0`, never `-0`.
-pub fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return "0".into();
-    }
-    let tenths = (x * 10.0).round() as i64;
-    let sign = if tenths < 0 { "-" } else { "" };
-    let t = tenths.unsigned_abs();
-    if t.is_multiple_of(10) {
-        format!("{sign}{}", t / 10)
+/// A coordinate as written: rounded to 0.1, no trailing `.0`, never `-0`. A `Display` value
+/// rather than a `String`, so a page of a million cells (ultra-100k's block map) formats each
+/// number straight into the document.
+pub fn num(x: f64) -> Num {
+    // A tenth that rounds to 0 is 0 whatever its sign: `-0.0 as i64` is 0.
+    Num(if x.is_finite() {
+        (x * 10.0).round() as i64
     } else {
-        format!("{sign}{}.{}", t / 10, t % 10)
+        0
+    })
+}
+
+/// A coordinate in tenths ([`num`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Num(i64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let t = self.0.unsigned_abs();
+        if t.is_multiple_of(10) {
+            write!(f, "{sign}{}", t / 10)
+        } else {
+            write!(f, "{sign}{}.{}", t / 10, t % 10)
+        }
     }
 }
 
@@ -190,12 +203,12 @@ mod tests {
 
     #[test]
     fn numbers_are_rounded_to_tenths_without_noise() {
-        assert_eq!(num(0.0), "0");
-        assert_eq!(num(-0.04), "0");
-        assert_eq!(num(12.345), "12.3");
-        assert_eq!(num(12.96), "13");
-        assert_eq!(num(-3.25), "-3.3");
-        assert_eq!(num(f64::NAN), "0");
+        assert_eq!(num(0.0).to_string(), "0");
+        assert_eq!(num(-0.04).to_string(), "0");
+        assert_eq!(num(12.345).to_string(), "12.3");
+        assert_eq!(num(12.96).to_string(), "13");
+        assert_eq!(num(-3.25).to_string(), "-3.3");
+        assert_eq!(num(f64::NAN).to_string(), "0");
     }
 
     #[test]
