@@ -4,7 +4,7 @@
 //! In a large run every pod event lands on a random node whose state has long left the cache
 //! (ultra-100k: a node sees a pod event every 3.5 simulated minutes, 100,000 nodes), and its
 //! handling is a chain of dependent loads: the pod's phase names the node, the node's
-//! datastore points at its pod index, the index at the ENI and CIDR that hold the address.
+//! datastore points at its pod table, the table at the ENI and CIDR that hold the address.
 //! Each link is a miss that the processor waits for. A hint issued some events ahead lets
 //! those misses overlap the events in between. Hints change no value: a hint for an address
 //! that turns out unused costs a cache line and nothing else.

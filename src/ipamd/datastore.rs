@@ -434,7 +434,7 @@ impl Datastore {
     }
 
     /// [`Datastore::assign`] for a pod known to hold no address (the CNI ADD's hot path:
-    /// one index lookup fewer). The checks that refuse are inlined into the caller, as most
+    /// one pod-table lookup fewer). The checks that refuse are inlined into the caller, as most
     /// calls are a waiting pod's retry on a node with no address to give.
     #[inline]
     pub fn assign_new(
@@ -489,7 +489,7 @@ impl Datastore {
 
     /// Records `pod` on the address at `offset` of CIDR `cslot` of ENI `eslot` since `at`, and
     /// keeps every count that follows from it (the CIDR's, the ENI's, the datastore's, the
-    /// prefix-mode free-prefix count, the pod index). Shared by [`Datastore::assign`] and the
+    /// prefix-mode free-prefix count, the pod table). Shared by [`Datastore::assign`] and the
     /// checkpoint's restore; each caller keeps its own `recorded` bookkeeping.
     /// Returns the address.
     fn mark_assigned(
