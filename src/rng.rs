@@ -9,6 +9,9 @@
 use rand::SeedableRng;
 pub use rand_chacha::ChaCha8Rng as Rng;
 
+mod node;
+pub use node::NodeRng;
+
 /// The factory of all streams of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Streams {
@@ -29,6 +32,17 @@ impl Streams {
     /// The stream called `name`, number `index`. Same (seed, name, index) ⇒ same stream, on
     /// every platform.
     pub fn stream(&self, name: &str, index: u64) -> Rng {
+        Rng::from_seed(self.key(name, index))
+    }
+
+    /// [`Streams::stream`] as a [`NodeRng`]: the same words, in two cache lines (each node's
+    /// ipamd holds one).
+    pub fn node_stream(&self, name: &str, index: u64) -> NodeRng {
+        NodeRng::from_seed(self.key(name, index))
+    }
+
+    /// The ChaCha key of stream `name`, number `index`.
+    fn key(&self, name: &str, index: u64) -> [u8; 32] {
         // FNV-1a over the name, then splitmix64 to spread (seed, name, index) into a 256-bit
         // ChaCha key. Both are fixed, documented functions: no dependence on std's hasher.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -41,7 +55,7 @@ impl Streams {
         for chunk in key.chunks_exact_mut(8) {
             chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
         }
-        Rng::from_seed(key)
+        key
     }
 }
 

@@ -73,7 +73,7 @@ pub fn nodes(
             max_pods,
             n.subnet,
             n.pod_subnet,
-            streams.stream("node", nodes.len() as u64),
+            streams.node_stream("node", nodes.len() as u64),
         );
         ipamd.set_skip_idle_ticks(skip_idle_ticks);
         let slots = ipamd.settings().cidrs_per_eni();

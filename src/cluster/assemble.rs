@@ -51,7 +51,7 @@ impl Cluster {
                     max_pods,
                     group.subnet,
                     group.pod_subnet,
-                    streams.stream("node", index),
+                    streams.node_stream("node", index),
                 );
                 ipamd.set_skip_idle_ticks(skip_idle_ticks);
                 let name = group.node_name(i);

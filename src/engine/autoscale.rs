@@ -247,7 +247,7 @@ impl Sim<'_> {
             offer.max_pods,
             subnet,
             subnet,
-            k.streams.stream("node", index),
+            k.streams.node_stream("node", index),
         );
         ipamd.set_skip_idle_ticks(self.skip_idle_ticks);
         let name = np.node_name(k.pools[pool].launched);

@@ -56,7 +56,7 @@ use crate::ipamd::control::ControlPlane;
 use crate::ipamd::datastore::{Datastore, EniTargets, NoAddress};
 use crate::ipamd::policy::{self, Mode, Settings};
 use crate::ipamd::{CallOrder, NodeIpStats};
-use crate::rng::Rng;
+use crate::rng::NodeRng;
 use crate::time::{Millis, SECOND};
 
 /// `ipPoolMonitorInterval`: one loop period (two 2.5 s sleeps).
@@ -96,7 +96,7 @@ pub struct AddKey {
 pub struct Ipamd {
     s: Settings,
     cfg: Config,
-    rng: Rng,
+    rng: NodeRng,
 
     ds: Datastore,
     held: Held,
@@ -124,8 +124,9 @@ impl Ipamd {
         max_pods: u32,
         node_subnet: SubnetId,
         pod_subnet: SubnetId,
-        mut rng: Rng,
+        rng: impl Into<NodeRng>,
     ) -> Self {
+        let mut rng = rng.into();
         let s = Settings::new(cni, instance, max_pods);
         let phase = rng.random_range(0..POOL_MONITOR_INTERVAL);
         Ipamd {
@@ -187,7 +188,7 @@ impl Ipamd {
         crate::prefetch::line(&self.checkpoint);
         crate::prefetch::line(&self.ds);
         // The CNI ADD's draw reads the generator's next buffered word (ultra-100k: 5 % of
-        // the run waited for it); which line that is depends on its position: all of them.
+        // the run waited for it) and its position: both of its lines.
         crate::prefetch::lines_of(&self.rng);
     }
 

@@ -26,7 +26,7 @@ use crate::ec2::{Cidr, EniId};
 use crate::ipamd::config::IpPick;
 use crate::ipamd::gomap::{Slots, first_match};
 use crate::ipamd::policy::{IPS_PER_PREFIX, Mode, PoolStats};
-use crate::rng::Rng;
+use crate::rng::NodeRng;
 use crate::time::{Millis, SECOND};
 
 mod checkpoint;
@@ -425,7 +425,7 @@ impl Datastore {
         pod: u32,
         now: Millis,
         pick: IpPick,
-        rng: &mut Rng,
+        rng: &mut NodeRng,
     ) -> Result<u32, NoAddress> {
         if let Some(addr) = self.pod_address(pod) {
             return Ok(addr);
@@ -442,7 +442,7 @@ impl Datastore {
         pod: u32,
         now: Millis,
         pick: IpPick,
-        rng: &mut Rng,
+        rng: &mut NodeRng,
     ) -> Result<u32, NoAddress> {
         debug_assert!(self.pod_address(pod).is_none());
         self.prune(now);
@@ -458,7 +458,7 @@ impl Datastore {
 
     /// [`Datastore::assign_new`] once an address is known to be assignable.
     #[inline(never)]
-    fn assign_found(&mut self, pod: u32, now: Millis, pick: IpPick, rng: &mut Rng) -> u32 {
+    fn assign_found(&mut self, pod: u32, now: Millis, pick: IpPick, rng: &mut NodeRng) -> u32 {
         let cd = self.cooldown;
         let (eslot, cslot) = match pick {
             IpPick::Random => self.pick_random(now, rng),
@@ -522,7 +522,7 @@ impl Datastore {
         addr
     }
 
-    fn pick_random(&self, now: Millis, rng: &mut Rng) -> (usize, usize) {
+    fn pick_random(&self, now: Millis, rng: &mut NodeRng) -> (usize, usize) {
         let cd = self.cooldown;
         let cidrs = || {
             self.enis

@@ -20,7 +20,7 @@
 use rand::RngExt as _;
 
 use crate::ipamd::config::IpPick;
-use crate::rng::Rng;
+use crate::rng::NodeRng;
 
 /// Slots of one 8-slot Go map group, as many as the map ever needed.
 const GROUP: usize = 8;
@@ -129,7 +129,7 @@ impl<T> Slots<T> {
 /// `go-map`: for a map that never outgrew one group, start at a uniformly random slot of 8 and
 /// wrap; otherwise start at a uniformly random live entry and wrap. `first-fit`: slot order.
 /// `random`: a uniformly random permutation. Draws only when there are two or more entries.
-pub fn visit_order<T>(map: &Slots<T>, pick: IpPick, rng: &mut Rng, out: &mut Vec<usize>) {
+pub fn visit_order<T>(map: &Slots<T>, pick: IpPick, rng: &mut NodeRng, out: &mut Vec<usize>) {
     out.clear();
     out.extend(map.iter().map(|(i, _)| i));
     if out.len() < 2 {
@@ -168,7 +168,7 @@ pub fn visit_order<T>(map: &Slots<T>, pick: IpPick, rng: &mut Rng, out: &mut Vec
 pub fn first_match<T>(
     map: &Slots<T>,
     pick: IpPick,
-    rng: &mut Rng,
+    rng: &mut NodeRng,
     want: impl Fn(&T) -> bool,
 ) -> Option<usize> {
     // The first match's slot and its rank among the live entries.
@@ -215,7 +215,7 @@ pub fn first_match<T>(
 pub(crate) fn first_match_oracle<T>(
     map: &Slots<T>,
     pick: IpPick,
-    rng: &mut Rng,
+    rng: &mut NodeRng,
     want: impl Fn(&T) -> bool,
 ) -> Option<usize> {
     let mut matches = 0usize;
@@ -274,7 +274,7 @@ mod tests {
                 m.remove(r);
             }
             let want = |v: &usize| wanted[*v];
-            let mut fast = Streams::new(seed).stream("gomap", 0);
+            let mut fast = Streams::new(seed).node_stream("gomap", 0);
             let mut slow = fast.clone();
             for _ in 0..8 {
                 let a = first_match(&m, pick, &mut fast, want);
@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn go_map_first_visit_follows_the_eight_slot_rotation() {
         let m = map(3);
-        let mut rng = Streams::new(1).stream("gomap", 0);
+        let mut rng = Streams::new(1).node_stream("gomap", 0);
         let n = 80_000;
         let mut first = [0usize; 3];
         let mut skip0 = [0usize; 3];
@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn visit_order_is_a_rotation_under_go_map_and_a_permutation_under_random() {
         let m = map(5);
-        let mut rng = Streams::new(2).stream("gomap", 0);
+        let mut rng = Streams::new(2).node_stream("gomap", 0);
         let mut out = Vec::new();
         let mut starts = [0usize; 5];
         for _ in 0..4_000 {
@@ -356,7 +356,7 @@ mod tests {
     #[test]
     fn grown_maps_rotate_from_a_random_live_entry() {
         let m = map(12);
-        let mut rng = Streams::new(3).stream("gomap", 0);
+        let mut rng = Streams::new(3).node_stream("gomap", 0);
         let mut firsts = [0usize; 12];
         for _ in 0..12_000 {
             firsts[first_match(&m, IpPick::GoMap, &mut rng, |_| true).unwrap()] += 1;
@@ -372,7 +372,7 @@ mod tests {
     #[test]
     fn no_draw_without_a_match_or_a_choice() {
         let m = map(3);
-        let mut rng = Streams::new(4).stream("gomap", 0);
+        let mut rng = Streams::new(4).node_stream("gomap", 0);
         let before = rng.clone();
         assert_eq!(first_match(&m, IpPick::GoMap, &mut rng, |_| false), None);
         assert_eq!(

@@ -8,7 +8,7 @@ use crate::ec2::{Cidr, EniId};
 use crate::ipamd::config::IpPick;
 use crate::ipamd::gomap::{Slots, first_match, visit_order};
 use crate::ipamd::policy::{IPS_PER_PREFIX, Mode};
-use crate::rng::Rng;
+use crate::rng::NodeRng;
 use crate::time::Millis;
 
 /// WARM_IP_TARGET, MINIMUM_IP_TARGET and WARM_PREFIX_TARGET as `getDeletableENI` takes them.
@@ -32,7 +32,7 @@ fn allocatable(e: &Eni, limit: u32, skip_primary: bool) -> bool {
 fn in_visit_order<'a, T>(
     map: &'a Slots<T>,
     pick: IpPick,
-    rng: &mut Rng,
+    rng: &mut NodeRng,
 ) -> impl Iterator<Item = &'a T> + use<'a, T> {
     let mut order = Vec::with_capacity(map.len());
     visit_order(map, pick, rng, &mut order);
@@ -47,7 +47,7 @@ impl Datastore {
         limit: u32,
         skip_primary: bool,
         pick: IpPick,
-        rng: &mut Rng,
+        rng: &mut NodeRng,
         out: &mut Vec<EniId>,
     ) {
         out.clear();
@@ -74,7 +74,7 @@ impl Datastore {
         eni: EniId,
         max: usize,
         pick: IpPick,
-        rng: &mut Rng,
+        rng: &mut NodeRng,
         out: &mut Vec<Cidr>,
     ) {
         out.clear();
@@ -94,7 +94,7 @@ impl Datastore {
     /// `GetENIInfos().ENIs`, spec §4.6): `GetENIInfos` copies the ENI map by walking it
     /// (one map order) into a fresh map, and the shrink walks that copy (a second map
     /// order over the copy's slots, filled in the first walk's order).
-    pub fn eni_order(&self, pick: IpPick, rng: &mut Rng, out: &mut Vec<EniId>) {
+    pub fn eni_order(&self, pick: IpPick, rng: &mut NodeRng, out: &mut Vec<EniId>) {
         let mut copy = Slots::new();
         for e in in_visit_order(&self.enis, pick, rng) {
             copy.insert(e.id);
@@ -139,7 +139,7 @@ impl Datastore {
         now: Millis,
         targets: EniTargets,
         pick: IpPick,
-        rng: &mut Rng,
+        rng: &mut NodeRng,
     ) -> Option<EniId> {
         let slot = first_match(&self.enis, pick, rng, |e| self.deletable(e, now, targets))?;
         Some(self.enis.get(slot).expect("live").id)
@@ -182,7 +182,7 @@ impl Datastore {
         now: Millis,
         targets: EniTargets,
         pick: IpPick,
-        rng: &mut Rng,
+        rng: &mut NodeRng,
     ) -> Option<(EniId, Vec<Cidr>)> {
         let id = self.deletable_eni(now, targets, pick, rng)?;
         let cidrs = self.remove_eni(id).expect("a deletable ENI has no pods");

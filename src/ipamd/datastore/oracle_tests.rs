@@ -17,7 +17,7 @@ fn rec_ok(r: Rec, now: Millis, cd: Millis) -> bool {
 
 /// What `assign_new` picks, by a plain scan of every record: `None` when no record is
 /// assignable (and then no draw).
-fn naive_pick(ds: &Datastore, now: Millis, pick: IpPick, rng: &mut Rng) -> Option<u32> {
+fn naive_pick(ds: &Datastore, now: Millis, pick: IpPick, rng: &mut NodeRng) -> Option<u32> {
     let cd = ds.cooldown;
     let cidr_ok = |c: &CidrState| c.recs().iter().any(|&r| rec_ok(r, now, cd));
     let eni_ok = |e: &Eni| e.cidrs.iter().any(|(_, c)| cidr_ok(c));
@@ -123,7 +123,7 @@ proptest! {
         let mode = if pd { Mode::PrefixDelegation } else { Mode::SecondaryIp };
         let mut ds = Datastore::new(mode, cd);
         ds.keep_secondary_ips();
-        let mut rng = Streams::new(seed).stream("datastore-oracle", 0);
+        let mut rng = Streams::new(seed).node_stream("datastore-oracle", 0);
         let mut now = 0;
         let mut next_eni = 0;
         let eni_at = |ds: &Datastore, k: usize| ds.enis().nth(k % ds.eni_count().max(1) as usize).map(|e| e.id());

@@ -3,8 +3,8 @@ use crate::rng::Streams;
 
 const CD: Millis = 30 * SECOND;
 
-fn rng() -> Rng {
-    Streams::new(11).stream("datastore-test", 0)
+fn rng() -> NodeRng {
+    Streams::new(11).node_stream("datastore-test", 0)
 }
 
 fn ip(a: u8, b: u8, c: u8, d: u8) -> u32 {
@@ -362,7 +362,7 @@ fn first_fit_fills_enis_in_insertion_order_and_go_map_mostly_does() {
     let mut on_first = 0;
     for seed in 0..4_000u64 {
         let mut ds = sip(3, 3, 0);
-        let mut r = Streams::new(seed).stream("pick", 0);
+        let mut r = Streams::new(seed).node_stream("pick", 0);
         let a = ds.assign(0, 0, IpPick::GoMap, &mut r).unwrap();
         on_first += usize::from(a >> 8 == ip(10, 0, 0, 0) >> 8);
     }
@@ -375,7 +375,7 @@ fn random_pick_is_uniform_over_assignable_addresses() {
     let mut hits_second = 0;
     for seed in 0..4_000u64 {
         let mut ds = sip(1, 3, 0);
-        let mut r = Streams::new(seed).stream("pick", 1);
+        let mut r = Streams::new(seed).node_stream("pick", 1);
         let a = ds.assign(0, 0, IpPick::Random, &mut r).unwrap();
         hits_second += usize::from(a >> 8 == ip(10, 0, 1, 0) >> 8);
     }

@@ -223,7 +223,7 @@ fn the_shrink_walks_a_fresh_copy_of_the_eni_map() {
     let mut ds = Datastore::new(Mode::SecondaryIp, 0);
     ds.add_eni(EniId(0), true, 0);
     ds.add_eni(EniId(1), false, 0);
-    let mut rng = Streams::new(3).stream("t", 0);
+    let mut rng = Streams::new(3).node_stream("t", 0);
     let mut out = Vec::new();
     let draws = 64_000;
     let first = (0..draws)
