@@ -91,7 +91,7 @@ pub(super) struct Parking {
 
 /// Per node: its epoch and until when the failure noted in it holds (module docs).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct AddMemo {
+pub(crate) struct AddMemo {
     epoch: u32,
     /// The epoch whose end of memo the engine has a timer for (0: none).
     timer: u32,
@@ -104,7 +104,7 @@ pub(super) struct AddMemo {
 
 impl AddMemo {
     /// A new node's memo: nothing noted.
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         AddMemo {
             epoch: 1,
             timer: 0,
@@ -119,9 +119,8 @@ impl AddMemo {
 }
 
 impl Cluster {
-    /// A new node's memo (nothing noted) and its empty list of parked retries.
+    /// A new node's empty list of parked retries (its memo is the node's: [`super::Node`]).
     pub(super) fn add_memo(&mut self) {
-        self.memos.push(AddMemo::new());
         self.parking.by_node.push(Vec::new());
     }
 
@@ -129,7 +128,7 @@ impl Cluster {
     /// for the report's next sample ([`super::ChangedNodes`]).
     pub(super) fn touch(&mut self, n: usize) {
         self.changed.mark(n);
-        let m = &mut self.memos[n];
+        let m = &mut self.nodes[n].memo;
         m.next_epoch();
         m.until = 0;
         self.unpark(n);
@@ -137,7 +136,7 @@ impl Cluster {
 
     /// Node `n`'s parked retries may succeed from now on: they go back to the engine.
     fn unpark(&mut self, n: usize) {
-        let m = &mut self.memos[n];
+        let m = &mut self.nodes[n].memo;
         if m.parked {
             m.parked = false;
             self.parking.ended.append(&mut self.parking.by_node[n]);
@@ -148,23 +147,23 @@ impl Cluster {
     /// retry be repeated without asking ipamd, so only then does a change need a new epoch
     /// (once the failure has expired, the next failed ADD opens one anyway).
     pub(super) fn failure_noted(&self, n: usize, now: Millis) -> bool {
-        now < self.memos[n].until
+        now < self.nodes[n].memo.until
     }
 
     /// `pod`'s CNI ADD on node `n` failed at `now`: kubelet retries it `cni_retry` later,
     /// stamped with the node's epoch (parked if it would fail again then). Opens a new epoch,
     /// with the time the failure holds until, unless the current epoch's still holds.
     pub(super) fn failed_add(&mut self, pod: u32, n: usize, now: Millis, fx: &mut impl Effects) {
-        let m = &mut self.memos[n];
-        if now >= m.until {
-            m.next_epoch();
-            m.until = self.nodes[n].ipamd.failure_holds_until(now);
+        let node = &mut self.nodes[n];
+        if now >= node.memo.until {
+            node.memo.next_epoch();
+            node.memo.until = node.ipamd.failure_holds_until(now);
             self.unpark(n);
         }
         let retry = CniRetry {
             pod,
             node: n as u32,
-            stamp: self.memos[n].epoch,
+            stamp: self.nodes[n].memo.epoch,
         };
         self.reschedule(retry, now + self.cni_retry, fx);
     }
@@ -177,7 +176,7 @@ impl Cluster {
         }
         let n = retry.node as usize;
         self.parking.by_node[n].push(Parked { retry, due: at });
-        let m = &mut self.memos[n];
+        let m = &mut self.nodes[n].memo;
         m.parked = true;
         if m.timer != m.epoch && m.until != Millis::MAX {
             m.timer = m.epoch;
@@ -188,7 +187,7 @@ impl Cluster {
     /// The engine's timer for node `n`'s memo of epoch `epoch` ([`Effects::memo_expires`]):
     /// if that epoch still lasts, its failure no longer holds and its parked retries go back.
     pub fn memo_expired(&mut self, n: usize, epoch: u32) {
-        if self.memos[n].epoch == epoch {
+        if self.nodes[n].memo.epoch == epoch {
             self.unpark(n);
         }
     }
@@ -234,15 +233,15 @@ impl Cluster {
     pub(super) fn fails_again(&self, r: CniRetry, now: Millis) -> bool {
         self.memo_failed_adds
             && self
-                .memos
+                .nodes
                 .get(r.node as usize)
-                .is_some_and(|m| m.epoch == r.stamp && now < m.until)
+                .is_some_and(|n| n.memo.epoch == r.stamp && now < n.memo.until)
     }
 
     /// Node `n`'s current epoch.
     #[cfg(test)]
     pub(super) fn epoch(&self, n: usize) -> u32 {
-        self.memos[n].epoch
+        self.nodes[n].memo.epoch
     }
 
     /// Whether retries that provably fail again are parked (on by default; off in

@@ -147,8 +147,6 @@ pub struct Cluster {
     starting: u32,
     /// When the cluster settled, once it has.
     settled_at: Option<Millis>,
-    /// Per node: its epoch of failed CNI ADDs (`memo.rs`).
-    memos: Vec<memo::AddMemo>,
     /// Retries that provably fail again, parked on their nodes (`memo.rs`).
     parking: memo::Parking,
     /// Retries that provably fail again are parked (`memo.rs`).
@@ -182,7 +180,6 @@ impl Cluster {
             imported_pods: Vec::new(),
             starting: 0,
             settled_at: None,
-            memos: Vec::new(),
             parking: memo::Parking::default(),
             changed: ChangedNodes::default(),
             memo_failed_adds: true,
@@ -212,11 +209,10 @@ impl Cluster {
         Some(n)
     }
 
-    /// Prefetch hints for an event on node `n` to come: its state and memo.
+    /// Prefetch hints for an event on node `n` to come: its state (its memo included).
     pub fn prefetch_node(&self, n: usize) {
         if let Some(node) = self.nodes.get(n) {
             node.prefetch();
-            crate::prefetch::element(&self.memos, n);
         }
     }
 

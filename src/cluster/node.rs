@@ -1,26 +1,43 @@
 //! One EKS node: its max pods, its host-network pods, its ipamd, and whether it is Ready.
 
+use super::memo::AddMemo;
 use crate::catalog::InstanceType;
 use crate::ipamd::Ipamd;
 use crate::time::Millis;
 
 /// One EKS node.
+///
+/// `#[repr(C)]` so that what every pod event and wake-up reads of the node itself (its pod
+/// count, flags and CNI ADD memo) shares the last cache line, behind the ipamd and the cold
+/// fields: the prefetch hint asks for that one line (issue 13; a test pins it).
 #[derive(Debug)]
+#[repr(C)]
 pub struct Node {
+    /// The node's ipamd.
+    pub ipamd: Ipamd,
     /// `{nodegroup}-{i}`.
     pub name: String,
-    /// Index of its node group in the scenario.
-    pub nodegroup: usize,
     /// Its instance type.
     pub instance: &'static InstanceType,
+    /// Index of its node group in the scenario.
+    pub nodegroup: usize,
+    /// The `[[nodepool]]` that launched it (Karpenter), if one did; `nodegroup` is then
+    /// meaningless.
+    pub pool: Option<usize>,
+    /// When its instance terminated (Karpenter's consolidation, or a launch that found no
+    /// address); `None` while it runs.
+    pub terminated: Option<Millis>,
+    /// When the instance starts: its group's `start` (0 for imported nodes and nodes up
+    /// from the beginning).
+    pub start: Millis,
+    /// Its epoch and failed-ADD memo (`memo.rs`).
+    pub(super) memo: AddMemo,
     /// Max pods (host-network pods included).
     pub max_pods: u32,
     /// Host-network pods: count against max pods, take no pod address.
     pub host_network_pods: u32,
     /// Pods bound to the node (with or without an address), host-network pods excluded.
     pub pods: u32,
-    /// The node's ipamd.
-    pub ipamd: Ipamd,
     /// The instance is running (its group's `start` has come and its primary ENI found an
     /// address).
     pub joined: bool,
@@ -31,29 +48,21 @@ pub struct Node {
     /// Not cordoned (an imported node that was cordoned or not Ready keeps its pods and
     /// ipamd but gets no new pods, spec/real-inputs.md §6).
     pub schedulable: bool,
-    /// When the instance starts: its group's `start` (0 for imported nodes and nodes up
-    /// from the beginning).
-    pub start: Millis,
     /// Taken out of the cluster ([`super::Cluster::remove_node`]): it keeps its index, so
     /// queued events naming it stay valid, and never gets a pod again.
     pub removed: bool,
-    /// The `[[nodepool]]` that launched it (Karpenter), if one did; `nodegroup` is then
-    /// meaningless.
-    pub pool: Option<usize>,
-    /// When its instance terminated (Karpenter's consolidation, or a launch that found no
-    /// address); `None` while it runs.
-    pub terminated: Option<Millis>,
 }
 
 impl Node {
-    /// Prefetch hints ([`crate::prefetch`]) for a pod event to come on this node.
+    /// Prefetch hints ([`crate::prefetch`]) for a pod event to come on this node (its own
+    /// line: the pod count, the flags and the memo) and its ipamd's state.
     pub fn prefetch(&self) {
         crate::prefetch::line(&self.pods);
         self.ipamd.prefetch_state();
     }
 
     /// Prefetch hints for the per-minute sample: the node's flags and its datastore's counts
-    /// (two lines of 19; the loop over 100,000 nodes otherwise waits for each in turn).
+    /// (two lines of 16; the loop over 100,000 nodes otherwise waits for each in turn).
     pub fn prefetch_stats(&self) {
         crate::prefetch::line(&self.ready);
         self.ipamd.datastore().prefetch_stats();
@@ -84,6 +93,7 @@ impl Node {
             removed: false,
             pool: None,
             terminated: None,
+            memo: AddMemo::new(),
         }
     }
 
@@ -108,5 +118,33 @@ impl Node {
     pub fn become_ready(&mut self) -> Option<u32> {
         self.ready = true;
         self.has_room().then_some(self.pods)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    /// What a pod event reads of the node itself is one line, the one its hint asks for.
+    #[test]
+    fn the_hot_fields_share_the_last_line() {
+        let line = |at: usize| at / 64;
+        let pods = line(offset_of!(Node, pods));
+        assert_eq!(line(offset_of!(Node, memo)), pods);
+        assert_eq!(
+            line(offset_of!(Node, memo) + size_of::<AddMemo>() - 1),
+            pods
+        );
+        for at in [
+            offset_of!(Node, max_pods),
+            offset_of!(Node, host_network_pods),
+            offset_of!(Node, ready),
+            offset_of!(Node, schedulable),
+            offset_of!(Node, removed),
+        ] {
+            assert_eq!(line(at), pods);
+        }
+        assert_eq!(size_of::<Node>(), 1024, "16 lines");
     }
 }
