@@ -34,9 +34,11 @@
 //! pop.
 //!
 //! Each node has at most one live wake-up in the queue. Its ipamd says when it next wants to
-//! run (`Ipamd::next_wake`, passed on by the cluster through [`Effects::wake`]); when that is
-//! earlier than planned, the engine schedules a new wake-up and bumps the node's generation,
-//! so the stale one is dropped when it surfaces.
+//! run (`Ipamd::next_wake`); when that is earlier than planned, the cluster bumps the node's
+//! generation and hands the engine the new wake-up (`Cluster::plan_wake`,
+//! [`Effects::wake`]), so the stale one is dropped when it surfaces
+//! ([`Cluster::take_wake`]). The plan lives in the node's hot cache line, which the pod
+//! event or wake-up reads anyway.
 //! Nothing here allocates per event: the queue reuses its entries and all per-pod and
 //! per-node tables are sized once.
 //!
@@ -156,30 +158,10 @@ enum Kind {
     Validate,
 }
 
-/// A node's one live wake-up: its time and generation side by side, so the check after every
-/// pod event and the one at every wake-up read one cache line, not one from each of two
-/// arrays (ultra-100k: 100,000 nodes, a miss each).
-#[derive(Clone, Copy, Debug)]
-struct WakeSlot {
-    /// When (`Millis::MAX`: none planned).
-    at: Millis,
-    /// Bumped at each new plan: a queued wake-up of an older generation is superseded.
-    generation: u32,
-}
-
-impl WakeSlot {
-    const NONE: WakeSlot = WakeSlot {
-        at: Millis::MAX,
-        generation: 0,
-    };
-}
-
-/// The engine's half of [`Effects`]: the event queue, the one live wake-up per node, the
+/// The engine's half of [`Effects`]: the event queue, the
 /// event log and the metrics. Kept apart from the [`Cluster`] so both can be borrowed at once.
 struct Hooks {
     queue: Queue<Kind>,
-    /// Per node: its live wake-up.
-    wakes: Vec<WakeSlot>,
     /// The pod events, for pod names.
     workloads: Workloads,
     collector: Collector,
@@ -197,7 +179,7 @@ impl Hooks {
     }
 
     /// Prefetch hints for the pod events a few places ahead ([`crate::prefetch`]): the pod's
-    /// phase seven events ahead, its node's state and wake-up slot five ahead (the phase has
+    /// phase seven events ahead, its node's state five ahead (the phase has
     /// come by then), the node's datastore tables three ahead and, for a delete, the CIDR
     /// entry of its address one ahead. Two events between steps gave ultra-100k's dependent
     /// loads (memory, not cache) the time one did not. Hints only: nothing changes.
@@ -207,10 +189,8 @@ impl Hooks {
         if let Some(e) = ahead.ahead(7) {
             cluster.prefetch_pod(e.pod);
         }
-        if let Some(e) = ahead.ahead(5)
-            && let Some(n) = cluster.prefetch_node_of(e.pod)
-        {
-            crate::prefetch::element(&self.wakes, n);
+        if let Some(e) = ahead.ahead(5) {
+            cluster.prefetch_node_of(e.pod);
         }
         if let Some(e) = ahead.ahead(3) {
             cluster.prefetch_tables_of(e.pod);
@@ -222,8 +202,8 @@ impl Hooks {
         }
     }
 
-    /// Prefetch hints for the queue's next event, once per event: a wake-up's node state and
-    /// wake-up slot, a retry's node. Asked while pod events run before it (or others of its
+    /// Prefetch hints for the queue's next event, once per event: a wake-up's or a retry's
+    /// node state. Asked while pod events run before it (or others of its
     /// millisecond), so its misses overlap them. Hints only: nothing changes.
     #[inline]
     fn prefetch_queued(&mut self, cluster: &Cluster) {
@@ -237,7 +217,6 @@ impl Hooks {
         match kind {
             Kind::Wake { node, .. } => {
                 cluster.prefetch_node(node as usize);
-                crate::prefetch::element(&self.wakes, node as usize);
             }
             Kind::Retry(r) => cluster.prefetch_node(r.node as usize),
             _ => {}
@@ -259,25 +238,13 @@ impl Effects for Hooks {
         self.push(at, kind);
     }
 
-    /// Schedules node `n`'s wake-up if its ipamd now wants to run earlier than planned.
-    fn wake(&mut self, n: usize, want: Millis) {
-        if n >= self.wakes.len() {
-            // A node added since the last one seen (at assembly, or an autoscaler's).
-            self.wakes.resize(n + 1, WakeSlot::NONE);
-        }
-        // A wake-up later than the planned one is harmless: ipamd runs only what is due.
-        let w = &mut self.wakes[n];
-        if want < w.at {
-            w.generation = w.generation.wrapping_add(1);
-            w.at = want;
-            let generation = w.generation;
-            // Wake-ups of one time go first, by node (see the module docs).
-            let kind = Kind::Wake {
-                node: n as u32,
-                generation,
-            };
-            self.queue.push_first(want, n as u32, kind);
-        }
+    /// Wake-ups of one time go first, by node (see the module docs).
+    fn wake(&mut self, n: usize, at: Millis, generation: u32) {
+        let kind = Kind::Wake {
+            node: n as u32,
+            generation,
+        };
+        self.queue.push_first(at, n as u32, kind);
     }
 
     fn launch(&mut self, n: usize, at: Millis) {
@@ -373,10 +340,8 @@ impl<'a> Sim<'a> {
         let mut cluster =
             Cluster::assemble(s, &workloads, &mut ec2, &streams, options.skip_idle_ticks)?;
         cluster.set_memo_failed_adds(options.memo_failed_adds);
-        let nodes = cluster.nodes().len();
         let mut hooks = Hooks {
             queue: Queue::new(),
-            wakes: vec![WakeSlot::NONE; nodes],
             workloads,
             collector: Collector::new(s),
             log: record_events.then(Vec::new),
@@ -450,7 +415,7 @@ impl<'a> Sim<'a> {
                 if let Some(st) = self.stats.as_deref_mut() {
                     let current = match kind {
                         Kind::Wake { node, generation } => {
-                            generation == fx.wakes[node as usize].generation
+                            cluster.wake_is_current(node as usize, generation)
                         }
                         _ => true,
                     };
@@ -505,10 +470,9 @@ impl<'a> Sim<'a> {
     /// Node `n`'s wake-up, unless an earlier one superseded it; keeps the subnets' block maps
     /// at the first `InsufficientCidrBlocks`.
     fn wake(&mut self, n: usize, generation: u32, now: Millis) {
-        if generation != self.hooks.wakes[n].generation {
+        if !self.cluster.take_wake(n, generation) {
             return; // superseded by an earlier wake-up
         }
-        self.hooks.wakes[n].at = Millis::MAX;
         let had_icb = self.ec2.first_insufficient_cidr_blocks().is_some();
         self.cluster
             .wake_node(n, now, &mut self.ec2, &mut self.hooks);

@@ -41,7 +41,7 @@ impl Cluster {
             Ok(()) => {
                 node.joined = true;
                 fx.record(now, EventKind::NodeLaunched, None, Some(n as u32), 0, 0);
-                fx.wake(n, node.ipamd.next_wake());
+                self.plan_wake(n, fx);
                 (n, true)
             }
             Err(_) => {

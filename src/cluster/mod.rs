@@ -64,10 +64,10 @@ pub trait Effects {
     /// The failure noted in node `node`'s epoch `epoch` of failed CNI ADDs stops holding at
     /// `at` ([`Cluster::memo_expired`] then, before the retries of that millisecond).
     fn memo_expires(&mut self, node: usize, epoch: u32, at: Millis);
-    /// Node `node`'s ipamd wants to run at `at` (`Millis::MAX`: nothing due). Called after
-    /// anything that may have made it earlier; a later time than one already planned may be
-    /// ignored (ipamd runs only what is due).
-    fn wake(&mut self, node: usize, at: Millis);
+    /// Node `node`'s ipamd runs at `at` ([`Cluster::take_wake`] then, with `generation`):
+    /// the node's newly planned wake-up, earlier than any it had planned
+    /// (`Cluster::plan_wake`). A wake-up queued before it is superseded.
+    fn wake(&mut self, node: usize, at: Millis, generation: u32);
     /// Node `node`'s instance starts at `at` ([`Cluster::launch_node`] then).
     fn launch(&mut self, node: usize, at: Millis);
     /// Node `node` turns Ready at `at` ([`Cluster::node_ready`] then).
@@ -201,15 +201,17 @@ impl Cluster {
         crate::prefetch::element(&self.pods, pod as usize);
     }
 
-    /// The second step of [`Cluster::prefetch_pod`]: the node `pod` is on, if any.
-    pub fn prefetch_node_of(&self, pod: u32) -> Option<usize> {
-        let n = self.node_of(pod)?;
-        self.prefetch_node(n);
-        self.scheduler.prefetch(n);
-        Some(n)
+    /// The second step of [`Cluster::prefetch_pod`]: the node `pod` is on, if any (its
+    /// state and its scheduler key).
+    pub fn prefetch_node_of(&self, pod: u32) {
+        if let Some(n) = self.node_of(pod) {
+            self.prefetch_node(n);
+            self.scheduler.prefetch(n);
+        }
     }
 
-    /// Prefetch hints for an event on node `n` to come: its state (its memo included).
+    /// Prefetch hints for an event on node `n` to come: its state (its memo and planned
+    /// wake-up included).
     pub fn prefetch_node(&self, n: usize) {
         if let Some(node) = self.nodes.get(n) {
             node.prefetch();
@@ -322,12 +324,43 @@ impl Cluster {
 
     /// Plans node `n`'s start: an instance up already (started at 0) has its first ipamd
     /// wake-up planned, a later one its launch at its `start`.
-    pub fn start_node(&self, n: usize, fx: &mut impl Effects) {
-        let node = &self.nodes[n];
-        match node.start {
-            0 => fx.wake(n, node.ipamd.next_wake()),
+    pub fn start_node(&mut self, n: usize, fx: &mut impl Effects) {
+        match self.nodes[n].start {
+            0 => self.plan_wake(n, fx),
             start => fx.launch(n, start),
         }
+    }
+
+    /// Plans node `n`'s next ipamd wake-up if its ipamd now wants to run earlier than
+    /// planned, and hands it to the engine ([`Effects::wake`]). Called after anything that
+    /// may have made it earlier; a later time is ignored (ipamd runs only what is due, and
+    /// each wake-up plans the next).
+    pub(super) fn plan_wake(&mut self, n: usize, fx: &mut impl Effects) {
+        let node = &mut self.nodes[n];
+        let want = node.ipamd.next_wake();
+        if want < node.wake_at {
+            node.wake_generation = node.wake_generation.wrapping_add(1);
+            node.wake_at = want;
+            fx.wake(n, want, node.wake_generation);
+        }
+    }
+
+    /// The engine's wake-up of node `n` planned as `generation` has come: whether it is the
+    /// node's current plan (else an earlier one superseded it and it does nothing). If it
+    /// is, nothing is planned any more until the wake-up plans its next.
+    pub fn take_wake(&mut self, n: usize, generation: u32) -> bool {
+        let node = &mut self.nodes[n];
+        let current = node.wake_generation == generation;
+        if current {
+            node.wake_at = Millis::MAX;
+        }
+        current
+    }
+
+    /// Whether a wake-up of node `n` planned as `generation` is its current plan (for
+    /// `--stats`).
+    pub fn wake_is_current(&self, n: usize, generation: u32) -> bool {
+        self.nodes[n].wake_generation == generation
     }
 
     /// Node `n`'s instance starts: its primary ENI, then ipamd's init. It takes pods once
@@ -340,7 +373,7 @@ impl Cluster {
             return;
         }
         node.joined = true;
-        fx.wake(n, node.ipamd.next_wake());
+        self.plan_wake(n, fx);
     }
 
     /// Node `n`'s ipamd runs what is due at `now`: its restarts and pool changes are
@@ -376,7 +409,7 @@ impl Cluster {
                 fx.record(now, kind, None, Some(n as u32), b.total_ips, a.total_ips);
             }
         }
-        fx.wake(n, node.ipamd.next_wake());
+        self.plan_wake(n, fx);
         if key.is_some_and(|k| self.nodes[n].ipamd.add_key() != k) {
             self.touch(n);
         }

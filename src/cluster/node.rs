@@ -8,13 +8,39 @@ use crate::time::Millis;
 /// One EKS node.
 ///
 /// `#[repr(C)]` so that what every pod event and wake-up reads of the node itself (its pod
-/// count, flags and CNI ADD memo) shares the last cache line, behind the ipamd and the cold
-/// fields: the prefetch hint asks for that one line (issue 13; a test pins it).
+/// count, flags, CNI ADD memo and planned wake-up) shares one cache line, the one after the
+/// ipamd: the prefetch hint asks for that line (issue 13; a test pins it).
 #[derive(Debug)]
 #[repr(C)]
 pub struct Node {
     /// The node's ipamd.
     pub ipamd: Ipamd,
+    /// Max pods (host-network pods included).
+    pub max_pods: u32,
+    /// Host-network pods: count against max pods, take no pod address.
+    pub host_network_pods: u32,
+    /// Pods bound to the node (with or without an address), host-network pods excluded.
+    pub pods: u32,
+    /// Its epoch and failed-ADD memo (`memo.rs`).
+    pub(super) memo: AddMemo,
+    /// When its ipamd's next wake-up is planned (`Millis::MAX`: none;
+    /// `Cluster::plan_wake`).
+    pub(super) wake_at: Millis,
+    /// The planned wake-up's generation: a queued one of another is superseded.
+    pub(super) wake_generation: u32,
+    /// The instance is running (its group's `start` has come and its primary ENI found an
+    /// address).
+    pub joined: bool,
+    /// The node is Ready (§6.3): pods may be bound to it.
+    pub ready: bool,
+    /// Its readiness has been handed to the engine ([`Node::take_ready_time`]).
+    pub ready_scheduled: bool,
+    /// Not cordoned (an imported node that was cordoned or not Ready keeps its pods and
+    /// ipamd but gets no new pods, spec/real-inputs.md §6).
+    pub schedulable: bool,
+    /// Taken out of the cluster ([`super::Cluster::remove_node`]): it keeps its index, so
+    /// queued events naming it stay valid, and never gets a pod again.
+    pub removed: bool,
     /// `{nodegroup}-{i}`.
     pub name: String,
     /// Its instance type.
@@ -30,27 +56,6 @@ pub struct Node {
     /// When the instance starts: its group's `start` (0 for imported nodes and nodes up
     /// from the beginning).
     pub start: Millis,
-    /// Its epoch and failed-ADD memo (`memo.rs`).
-    pub(super) memo: AddMemo,
-    /// Max pods (host-network pods included).
-    pub max_pods: u32,
-    /// Host-network pods: count against max pods, take no pod address.
-    pub host_network_pods: u32,
-    /// Pods bound to the node (with or without an address), host-network pods excluded.
-    pub pods: u32,
-    /// The instance is running (its group's `start` has come and its primary ENI found an
-    /// address).
-    pub joined: bool,
-    /// The node is Ready (§6.3): pods may be bound to it.
-    pub ready: bool,
-    /// Its readiness has been handed to the engine ([`Node::take_ready_time`]).
-    pub ready_scheduled: bool,
-    /// Not cordoned (an imported node that was cordoned or not Ready keeps its pods and
-    /// ipamd but gets no new pods, spec/real-inputs.md §6).
-    pub schedulable: bool,
-    /// Taken out of the cluster ([`super::Cluster::remove_node`]): it keeps its index, so
-    /// queued events naming it stay valid, and never gets a pod again.
-    pub removed: bool,
 }
 
 impl Node {
@@ -62,7 +67,7 @@ impl Node {
     }
 
     /// Prefetch hints for the per-minute sample: the node's flags and its datastore's counts
-    /// (two lines of 16; the loop over 100,000 nodes otherwise waits for each in turn).
+    /// (two lines of 17; the loop over 100,000 nodes otherwise waits for each in turn).
     pub fn prefetch_stats(&self) {
         crate::prefetch::line(&self.ready);
         self.ipamd.datastore().prefetch_stats();
@@ -94,6 +99,8 @@ impl Node {
             pool: None,
             terminated: None,
             memo: AddMemo::new(),
+            wake_at: Millis::MAX,
+            wake_generation: 0,
         }
     }
 
@@ -128,7 +135,7 @@ mod tests {
 
     /// What a pod event reads of the node itself is one line, the one its hint asks for.
     #[test]
-    fn the_hot_fields_share_the_last_line() {
+    fn the_hot_fields_share_a_line() {
         let line = |at: usize| at / 64;
         let pods = line(offset_of!(Node, pods));
         assert_eq!(line(offset_of!(Node, memo)), pods);
@@ -137,6 +144,8 @@ mod tests {
             pods
         );
         for at in [
+            offset_of!(Node, wake_at),
+            offset_of!(Node, wake_generation),
             offset_of!(Node, max_pods),
             offset_of!(Node, host_network_pods),
             offset_of!(Node, ready),
@@ -145,6 +154,6 @@ mod tests {
         ] {
             assert_eq!(line(at), pods);
         }
-        assert_eq!(size_of::<Node>(), 1024, "16 lines");
+        assert_eq!(size_of::<Node>(), 1088, "17 lines");
     }
 }

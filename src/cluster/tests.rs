@@ -36,7 +36,7 @@ impl Effects for Fake {
     fn memo_expires(&mut self, node: usize, epoch: u32, at: Millis) {
         self.expiries.push((node, epoch, at));
     }
-    fn wake(&mut self, node: usize, at: Millis) {
+    fn wake(&mut self, node: usize, at: Millis, _generation: u32) {
         self.wakes.push((node, at));
     }
     fn launch(&mut self, node: usize, at: Millis) {
