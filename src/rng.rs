@@ -4,7 +4,9 @@
 //! from the scenario seed and a *stream name* plus an index (`("node", 17)`,
 //! `("workload", 2)`, `("subnet-placement", 0)`, …). Streams are independent: adding a node
 //! or a workload never shifts the draws of another stream, which is what makes sweeps use
-//! common random numbers and keeps runs byte-identical across machines.
+//! common random numbers and keeps runs byte-identical across machines. Each node's ipamd
+//! holds its stream as a [`NodeRng`]: the same ChaCha8 words, buffered a block at a time so
+//! the node's state stays small (`rng/node.rs`).
 
 use rand::SeedableRng;
 pub use rand_chacha::ChaCha8Rng as Rng;
