@@ -8,11 +8,16 @@
 //! line) and keeps the key, counter and stream on the other: ultra-100k's 100,000 nodes
 //! 20 MB smaller, a hint four lines shorter.
 //!
-//! Hand-written because no crate offers it: `rand_chacha` generates four blocks at a time
-//! only, and the `chacha20` cipher's ChaCha8 is the IETF variant (32-bit counter, 96-bit
-//! nonce), whose blocks differ. The block function is Bernstein's ChaCha with 8 rounds, the
-//! words laid out as `rand_chacha` documents (constants, key, 64-bit counter, 64-bit stream);
-//! the tests hold every word, `u64` and byte fill against `ChaCha8Rng`.
+//! Hand-written because no crate gives these blocks one at a time: `rand_chacha` (and the
+//! `chacha20` crate's RNG under it) generates four at a time only, and `chacha20`'s ChaCha8
+//! cipher is the IETF variant, a 32-bit block counter in word 12 and a 96-bit nonce in
+//! words 13–15 where `rand_chacha` keeps a 64-bit counter (12–13) and a 64-bit stream
+//! (14–15). Feeding the counter's high half and the stream in as the nonce gives the same
+//! blocks, except the last of every 2³² (block 2³² − 1 is past the end of the IETF
+//! keystream: the cipher refuses it, which the test `the_words_cross_a_2_32_block_boundary`
+//! found when this file used it). The block function is Bernstein's ChaCha with 8 rounds,
+//! the words laid out as `rand_chacha` documents; the tests hold every word, `u64` and byte
+//! fill against `ChaCha8Rng`.
 
 use std::convert::Infallible;
 
@@ -206,6 +211,19 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(a.next_u64(), b.next_u64());
         }
+    }
+
+    #[test]
+    fn the_words_cross_a_2_32_block_boundary() {
+        // Blocks 2³² − 1 and 2³²: the counter's high word starts to count.
+        let mut a = Streams::new(5).stream("node", 1);
+        a.set_stream(3);
+        a.set_word_pos((1u128 << 36) - 21);
+        let mut b = NodeRng::from(a.clone());
+        for _ in 0..100 {
+            assert_eq!(a.next_u32(), b.next_u32());
+        }
+        assert_eq!(b.word_pos(), a.get_word_pos());
     }
 
     proptest! {
