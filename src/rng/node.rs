@@ -191,26 +191,31 @@ mod tests {
         assert_eq!(align_of::<NodeRng>(), 64);
     }
 
+    /// `a` and the [`NodeRng`] made from it draw the same `draws` words (as `u64`s when
+    /// `wide`) and end at the same position.
+    fn follows(mut a: Rng, draws: usize, wide: bool) {
+        let mut b = NodeRng::from(a.clone());
+        for _ in 0..draws {
+            if wide {
+                assert_eq!(a.next_u64(), b.next_u64());
+            } else {
+                assert_eq!(a.next_u32(), b.next_u32());
+            }
+        }
+        assert_eq!(b.word_pos(), a.get_word_pos());
+    }
+
     #[test]
     fn the_words_are_chacha8rngs_over_many_blocks() {
-        let mut a = Streams::new(7).stream("node", 3);
-        let mut b = NodeRng::from(a.clone());
-        for _ in 0..1_000 {
-            assert_eq!(a.next_u32(), b.next_u32());
-        }
+        follows(Streams::new(7).stream("node", 3), 1_000, false);
     }
 
     #[test]
     fn a_stream_and_position_carry_over() {
         let mut a = Streams::new(9).stream("node", 0);
         a.set_stream(0x0123_4567_89ab_cdef);
-        for _ in 0..37 {
-            a.next_u32();
-        }
-        let mut b = NodeRng::from(a.clone());
-        for _ in 0..100 {
-            assert_eq!(a.next_u64(), b.next_u64());
-        }
+        a.set_word_pos(37);
+        follows(a, 100, true);
     }
 
     #[test]
@@ -219,11 +224,7 @@ mod tests {
         let mut a = Streams::new(5).stream("node", 1);
         a.set_stream(3);
         a.set_word_pos((1u128 << 36) - 21);
-        let mut b = NodeRng::from(a.clone());
-        for _ in 0..100 {
-            assert_eq!(a.next_u32(), b.next_u32());
-        }
-        assert_eq!(b.word_pos(), a.get_word_pos());
+        follows(a, 100, false);
     }
 
     proptest! {
