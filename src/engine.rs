@@ -158,8 +158,8 @@ enum Kind {
     Validate,
 }
 
-/// The engine's half of [`Effects`]: the event queue, the
-/// event log and the metrics. Kept apart from the [`Cluster`] so both can be borrowed at once.
+/// The engine's half of [`Effects`]: the event queue, the event log and the metrics. Kept
+/// apart from the [`Cluster`] so both can be borrowed at once.
 struct Hooks {
     queue: Queue<Kind>,
     /// The pod events, for pod names.
@@ -179,9 +179,9 @@ impl Hooks {
     }
 
     /// Prefetch hints for the pod events a few places ahead ([`crate::prefetch`]): the pod's
-    /// phase seven events ahead, its node's state five ahead (the phase has
-    /// come by then), the node's datastore tables three ahead and, for a delete, the CIDR
-    /// entry of its address one ahead. Two events between steps gave ultra-100k's dependent
+    /// phase seven events ahead, its node's state five ahead (the phase has come by then), the
+    /// node's datastore tables three ahead and, for a delete, the CIDR entry of its address
+    /// one ahead. Two events between steps gave ultra-100k's dependent
     /// loads (memory, not cache) the time one did not. Hints only: nothing changes.
     #[inline]
     fn prefetch_ahead(&self, cluster: &Cluster) {
@@ -203,8 +203,8 @@ impl Hooks {
     }
 
     /// Prefetch hints for the queue's next event, once per event: a wake-up's or a retry's
-    /// node state. Asked while pod events run before it (or others of its
-    /// millisecond), so its misses overlap them. Hints only: nothing changes.
+    /// node state. Asked while pod events run before it (or others of its millisecond), so
+    /// its misses overlap them. Hints only: nothing changes.
     #[inline]
     fn prefetch_queued(&mut self, cluster: &Cluster) {
         let Some((i, &kind)) = self.queue.peek_hint() else {
@@ -215,9 +215,7 @@ impl Hooks {
         }
         self.hinted = i;
         match kind {
-            Kind::Wake { node, .. } => {
-                cluster.prefetch_node(node as usize);
-            }
+            Kind::Wake { node, .. } => cluster.prefetch_node(node as usize),
             Kind::Retry(r) => cluster.prefetch_node(r.node as usize),
             _ => {}
         }

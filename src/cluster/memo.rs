@@ -91,7 +91,7 @@ pub(super) struct Parking {
 
 /// Per node: its epoch and until when the failure noted in it holds (module docs).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct AddMemo {
+pub(super) struct AddMemo {
     epoch: u32,
     /// The epoch whose end of memo the engine has a timer for (0: none).
     timer: u32,
@@ -120,7 +120,7 @@ impl AddMemo {
 
 impl Cluster {
     /// A new node's empty list of parked retries (its memo is the node's: [`super::Node`]).
-    pub(super) fn add_memo(&mut self) {
+    pub(super) fn add_parking(&mut self) {
         self.parking.by_node.push(Vec::new());
     }
 

@@ -294,7 +294,7 @@ impl Cluster {
         let n = self.nodes.len();
         let room = node.has_room().then_some(node.pods);
         self.nodes.push(node);
-        self.add_memo();
+        self.add_parking();
         let s = self.scheduler.add_node();
         debug_assert_eq!(s, n);
         self.scheduler.update(n, room);
