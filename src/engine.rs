@@ -181,8 +181,8 @@ impl Hooks {
     /// Prefetch hints for the pod events a few places ahead ([`crate::prefetch`]): the pod's
     /// phase seven events ahead, its node's state five ahead (the phase has come by then), the
     /// node's datastore tables three ahead and, for a delete, the CIDR entry of its address
-    /// one ahead. Two events between steps gave ultra-100k's dependent
-    /// loads (memory, not cache) the time one did not. Hints only: nothing changes.
+    /// one ahead. Two events between steps gave ultra-100k's dependent loads (memory, not
+    /// cache) the time one did not. Hints only: nothing changes.
     #[inline]
     fn prefetch_ahead(&self, cluster: &Cluster) {
         let ahead = &self.workloads.events;

@@ -349,10 +349,9 @@ impl Cluster {
     /// node's current plan (else an earlier one superseded it and it does nothing). If it
     /// is, nothing is planned any more until the wake-up plans its next.
     pub fn take_wake(&mut self, n: usize, generation: u32) -> bool {
-        let node = &mut self.nodes[n];
-        let current = node.wake_generation == generation;
+        let current = self.wake_is_current(n, generation);
         if current {
-            node.wake_at = Millis::MAX;
+            self.nodes[n].wake_at = Millis::MAX;
         }
         current
     }
