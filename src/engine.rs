@@ -215,7 +215,7 @@ impl Hooks {
         }
         self.hinted = i;
         match kind {
-            Kind::Wake { node, .. } => cluster.prefetch_node(node as usize),
+            Kind::Wake { node, .. } => cluster.prefetch_wake(node as usize),
             Kind::Retry(r) => cluster.prefetch_node(r.node as usize),
             _ => {}
         }
@@ -457,7 +457,10 @@ impl<'a> Sim<'a> {
 
     /// The state checker, after the batch of events at `t`: a violation is a simulator bug.
     fn check(&self, t: Millis) {
-        if let Err(v) = crate::invariants::check(&self.ec2, self.cluster.nodes()) {
+        let nodes = self.cluster.nodes();
+        let checked =
+            crate::invariants::check(&self.ec2, nodes).and(crate::invariants::check_wakes(nodes));
+        if let Err(v) = checked {
             panic!(
                 "{v} (after the events at t = {} s)",
                 crate::time::seconds(t)

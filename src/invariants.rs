@@ -23,6 +23,10 @@
 //!    more addresses are assigned than it holds.
 //! 5. **Record summaries** — each CIDR's masks of unused and released records, and its count
 //!    of records, agree with the records (`getUnusedIP` trusts them instead of reading).
+//! 6. **No wake-up comes late** ([`check_wakes`], once a run has started its cluster) —
+//!    each node's planned ipamd wake-up is at or before the time its ipamd next wants to
+//!    run. A plan after a CNI call reads only the main loop's time
+//!    (`Cluster::plan_wake_after_call`); this is what makes that enough.
 
 use std::collections::BTreeMap;
 
@@ -106,6 +110,22 @@ pub fn check(ec2: &Ec2, nodes: &[Node]) -> Result<(), Violation> {
                 "{}'s datastore counts {} IPs but its ENIs hold {total}",
                 n.name,
                 ds.total_ips()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks invariant 6 of the module docs: no node's ipamd wants to run before its planned
+/// wake-up. Only for a cluster a run has started (before, nothing is planned).
+pub fn check_wakes(nodes: &[Node]) -> Result<(), Violation> {
+    for n in nodes {
+        if n.planned_wake() > n.ipamd.next_wake() {
+            return Err(Violation(format!(
+                "{}'s ipamd wants to run at {} ms but its wake-up is planned at {} ms",
+                n.name,
+                n.ipamd.next_wake(),
+                n.planned_wake()
             )));
         }
     }

@@ -218,6 +218,13 @@ impl Cluster {
         }
     }
 
+    /// Prefetch hints for a wake-up of node `n` to come ([`Node::prefetch_wake`]).
+    pub fn prefetch_wake(&self, n: usize) {
+        if let Some(node) = self.nodes.get(n) {
+            node.prefetch_wake();
+        }
+    }
+
     /// The third step of [`Cluster::prefetch_pod`].
     pub fn prefetch_tables_of(&self, pod: u32) {
         if let Some(n) = self.node_of(pod) {
@@ -345,6 +352,26 @@ impl Cluster {
         }
     }
 
+    /// [`Cluster::plan_wake`] after a CNI call on node `n` (a pod's ADD or DEL, or a
+    /// kubelet retry). A call moves only the main loop's time (`Ipamd::loop_wake`), never the
+    /// leaked-ENI cleanup's, and every plan since the cleanup's time last moved was made with
+    /// it (each wake-up and launch ends with [`Cluster::plan_wake`]), so the planned time is
+    /// at or before the cleanup's: the loop's time alone makes the same plan, without reading
+    /// the cleanup's line (issue 13). Debug builds check that it is the same.
+    pub(super) fn plan_wake_after_call(&mut self, n: usize, fx: &mut impl Effects) {
+        let node = &mut self.nodes[n];
+        let want = node.ipamd.loop_wake();
+        debug_assert!(
+            node.ipamd.next_wake() >= want.min(node.wake_at),
+            "node {n}: the cleanup is due before the planned wake-up"
+        );
+        if want < node.wake_at {
+            node.wake_generation = node.wake_generation.wrapping_add(1);
+            node.wake_at = want;
+            fx.wake(n, want, node.wake_generation);
+        }
+    }
+
     /// The engine's wake-up of node `n` planned as `generation` has come: whether it is the
     /// node's current plan (else an earlier one superseded it and it does nothing). If it
     /// is, nothing is planned any more until the wake-up plans its next.
@@ -390,9 +417,10 @@ impl Cluster {
             .then(|| self.nodes[n].ipamd.add_key());
         let node = &mut self.nodes[n];
         let before = fx.recording().then(|| node.ipamd.stats(now));
-        let restarts = node.ipamd.restarts();
+        // Read only when recording: the restart count's line is not a wake-up's otherwise.
+        let restarts = fx.recording().then(|| node.ipamd.restarts());
         node.ipamd.wake(now, ec2);
-        if node.ipamd.restarts() != restarts {
+        if restarts.is_some_and(|r| r != node.ipamd.restarts()) {
             fx.record(now, EventKind::IpamdRestart, None, Some(n as u32), 0, 0);
         }
         if let Some(t) = node.take_ready_time() {

@@ -66,6 +66,13 @@ impl Node {
         self.ipamd.prefetch_state();
     }
 
+    /// Prefetch hints for a wake-up to come on this node: [`Node::prefetch`]'s and the lines
+    /// only a wake-up reads of its ipamd ([`Ipamd::prefetch_wake`]).
+    pub fn prefetch_wake(&self) {
+        crate::prefetch::line(&self.pods);
+        self.ipamd.prefetch_wake();
+    }
+
     /// Prefetch hints for the per-minute sample: the node's flags and its datastore's counts
     /// (two lines of 17; the loop over 100,000 nodes otherwise waits for each in turn).
     pub fn prefetch_stats(&self) {
@@ -102,6 +109,11 @@ impl Node {
             wake_at: Millis::MAX,
             wake_generation: 0,
         }
+    }
+
+    /// When its ipamd's next wake-up is planned (`Millis::MAX`: none), for the state checker.
+    pub fn planned_wake(&self) -> Millis {
+        self.wake_at
     }
 
     /// Whether the node is Ready and one more pod fits under max pods.

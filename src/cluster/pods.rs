@@ -99,7 +99,7 @@ impl Cluster {
             }
         };
         self.set_phase(pod, phase);
-        self.plan_wake(n, fx);
+        self.plan_wake_after_call(n, fx);
     }
 
     /// kubelet retries a pod's CNI ADD (nothing if it was deleted meanwhile). A retry that
@@ -128,7 +128,7 @@ impl Cluster {
                 self.failed_add(pod, n, now, fx);
             }
         }
-        self.plan_wake(n, fx);
+        self.plan_wake_after_call(n, fx);
     }
 
     /// A pod is deleted: its address goes back to its node's ipamd, its slot to the
@@ -158,7 +158,7 @@ impl Cluster {
         node.pods -= 1;
         let room = node.has_room().then_some(node.pods);
         self.scheduler.update(n, room);
-        self.plan_wake(n, fx);
+        self.plan_wake_after_call(n, fx);
         self.drain(now, fx);
     }
 

@@ -43,7 +43,7 @@ mod schedule;
 mod state;
 mod terminate;
 
-use parts::{Config, Counters, Held, Life, Pass, Timers};
+use parts::{Config, Counters, Gates, Held, Life, Pass, Timers};
 use state::{Cleanup, HeldEni, Main, Op, Stage, TickKind};
 
 use rand::RngExt as _;
@@ -51,7 +51,7 @@ use rand::RngExt as _;
 use crate::catalog::InstanceType;
 use crate::cluster::WaitReason;
 use crate::ec2::{Cidr, Ec2, Ec2Error, EniId, SubnetId};
-use crate::ipamd::config::{CniConfig, ModelConfig, Networking};
+use crate::ipamd::config::{CniConfig, IpPick, ModelConfig, Networking};
 use crate::ipamd::control::ControlPlane;
 use crate::ipamd::datastore::{Datastore, EniTargets, NoAddress};
 use crate::ipamd::policy::{self, Mode, Settings};
@@ -84,33 +84,51 @@ pub struct AddKey {
 /// A node's ipamd. See the module docs.
 ///
 /// Its state, by how long it lasts (each group is documented in `parts.rs`):
-/// - fixed at creation: [`Settings`] (the pool rules' inputs) and `cfg` (the rest of
-///   `[cni]` and `[model]`, the node's subnets, the loop's phase), and the node's stream;
+/// - fixed at creation: [`Settings`] (the pool rules' inputs), `pick` and `cfg` (the rest
+///   of `[cni]` and `[model]`, the node's subnets, the loop's phase), and the node's stream;
 /// - the node's lasting state: the datastore, `held` (ENIs and CIDRs EC2 holds beyond the
 ///   datastore, and the reconcile cooldown cache), the checkpoint file, `life` (starts,
 ///   init failures, readiness) and `counters` (for reports);
-/// - the process's memory, lost at a restart: `timers` (the pool rules' gates and the
-///   liveness clock) and the loops' state machines (`main`, `stage`, `cleanup`);
+/// - the process's memory, lost at a restart: `initialised`, `gates` and `timers` (the
+///   pool rules' gates and the liveness clock) and the loops' state machines (`main` with
+///   its `op`, `stage`, `cleanup`);
 /// - `pass`: scratch of the pass in progress (a pool check's step, node init's ENI list).
+///
+/// `#[repr(C)]`, laid out by what reads it (issue 13): what a pod event reads (the
+/// generator, the datastore's two lines, then two lines of settings, flags, checkpoint
+/// header, loop state and gates) comes last, in six whole lines that end where the
+/// [`crate::cluster::Node`]'s own hot line begins, so a pod event reads seven adjacent
+/// lines of its node; what only wake-ups read comes first. A test pins the lines.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Ipamd {
-    s: Settings,
-    cfg: Config,
-    rng: NodeRng,
-
-    ds: Datastore,
+    // Read by wake-ups (and the sample's counters); the last two lines by every wake-up.
     held: Held,
-    /// The checkpoint file to restore at init: (pod, address, when assigned).
-    checkpoint: Vec<(u32, u32, Millis)>,
+    pass: Pass,
+    /// The call or sleep the loop waits on while `main` is `Busy`.
+    op: Option<Op>,
+    cfg: Config,
     life: Life,
+    cleanup: Cleanup,
+    timers: Timers,
     counters: Counters,
 
-    timers: Timers,
-    main: Main,
+    // Read by pod events: whole lines from here on.
+    rng: NodeRng,
+    ds: Datastore,
+    s: Settings,
+    /// How a free address is picked (`[model] ip_pick`).
+    pick: IpPick,
+    /// ipamd is up: its init succeeded and it serves gRPC (CNI ADDs fail otherwise).
+    initialised: bool,
     stage: Stage,
-    cleanup: Cleanup,
-
-    pass: Pass,
+    /// EC2 still lacks ipamd's tags on the primary ENI (a fresh instance's, §6.1 step 2).
+    /// Part of the node's lasting state, here only because this line has the byte to spare.
+    primary_untagged: bool,
+    /// The checkpoint file to restore at init: (pod, address, when assigned).
+    checkpoint: Vec<(u32, u32, Millis)>,
+    main: Main,
+    gates: Gates,
 }
 
 impl Ipamd {
@@ -136,7 +154,6 @@ impl Ipamd {
                 ip_fallback: model.networking == Networking::AutoMode
                     && s.mode == Mode::PrefixDelegation,
                 leaked_eni_cleanup: !cni.disable_leaked_eni_cleanup,
-                pick: model.ip_pick,
                 imds_delay: model.imds_delay.millis(),
                 start_delay: model.ipamd_start_delay.millis(),
                 liveness_kill: model.liveness_kill.millis(),
@@ -145,6 +162,10 @@ impl Ipamd {
                 skip_idle: true,
                 phase,
             },
+            pick: model.ip_pick,
+            initialised: false,
+            op: None,
+            gates: Gates::default(),
             rng,
             ds: {
                 let mut ds = Datastore::new(s.mode, cni.ip_cooldown());
@@ -155,10 +176,8 @@ impl Ipamd {
             },
             held: Held::default(),
             checkpoint: Vec::new(),
-            life: Life {
-                primary_untagged: true,
-                ..Life::default()
-            },
+            life: Life::default(),
+            primary_untagged: true,
             counters: Counters::default(),
             timers: Timers::default(),
             main: Main::Down,
@@ -179,17 +198,22 @@ impl Ipamd {
     }
 
     /// Prefetch hints ([`crate::prefetch`]) for a CNI call to come: the state a call and the
-    /// pull-back after it read.
+    /// pull-back after it read, the last six lines of the ipamd (see [`Ipamd`]).
     pub fn prefetch_state(&self) {
-        crate::prefetch::line(&self.main);
-        crate::prefetch::line(&self.cleanup);
-        crate::prefetch::line(&self.timers);
         crate::prefetch::line(&self.s);
-        crate::prefetch::line(&self.checkpoint);
+        crate::prefetch::line(&self.main);
         crate::prefetch::line(&self.ds);
         // The CNI ADD's draw reads the generator's next buffered word (ultra-100k: 5 % of
         // the run waited for it) and its position: both of its lines.
         crate::prefetch::lines_of(&self.rng);
+    }
+
+    /// Prefetch hints for a wake-up to come: [`Ipamd::prefetch_state`]'s and the lines of
+    /// the cleanup goroutine, the timers and the counters, which every wake-up reads.
+    pub fn prefetch_wake(&self) {
+        self.prefetch_state();
+        crate::prefetch::line(&self.cleanup);
+        crate::prefetch::line(&self.timers);
     }
 
     /// The node's datastore, read-only.
@@ -230,7 +254,7 @@ impl Ipamd {
 
     /// Whether ipamd is up (init done, serving gRPC): CNI ADDs fail while it is not.
     pub fn is_up(&self) -> bool {
-        self.life.initialised
+        self.initialised
     }
 
     /// ipamd restarts so far: every start after the instance's first.
@@ -241,6 +265,13 @@ impl Ipamd {
     /// When the agent next wants [`Ipamd::wake`] called (`u64::MAX` = never).
     pub fn next_wake(&self) -> Millis {
         self.main_due().min(self.cleanup_due())
+    }
+
+    /// When the main loop next wants [`Ipamd::wake`] called: [`Ipamd::next_wake`] without
+    /// the leaked-ENI cleanup's time. A CNI call can move only this one (its pull-back); the
+    /// cluster plans after a call from it alone, and reads one line of this ipamd fewer.
+    pub fn loop_wake(&self) -> Millis {
+        self.main_due()
     }
 
     fn main_due(&self) -> Millis {
@@ -296,7 +327,10 @@ impl Ipamd {
                 kind: TickKind::Reconcile,
                 ..
             } => self.reconcile(at, ec2),
-            Main::Busy { op, .. } => self.complete(at, op, ec2),
+            Main::Busy { .. } => {
+                let op = self.op.take().expect("a busy loop waits on its op");
+                self.complete(at, op, ec2);
+            }
         }
     }
 
@@ -310,8 +344,8 @@ impl Ipamd {
         }
         self.main = Main::Busy {
             until: now + latency,
-            op,
         };
+        self.op = Some(op);
     }
 
     /// Schedules the next loop tick `HALF_TICK` after `now`.
@@ -333,14 +367,14 @@ impl Ipamd {
     }
 
     fn in_insufficient_cidr_cooldown(&self, now: Millis) -> bool {
-        self.timers
+        self.gates
             .last_insufficient_cidr
             .is_some_and(|t| now.saturating_sub(t) <= INSUFFICIENT_CIDR_COOLDOWN)
     }
 
     /// The 30 s gate on shrinking (`decreaseIPPoolInterval`) is open at `now`.
     fn decrease_gate_open(&self, now: Millis) -> bool {
-        self.timers
+        self.gates
             .last_decrease
             .is_none_or(|t| now.saturating_sub(t) > DECREASE_INTERVAL)
     }
@@ -380,13 +414,13 @@ impl Ipamd {
         now: Millis,
         order: CallOrder,
     ) -> Result<u32, WaitReason> {
-        if !self.life.initialised {
+        if !self.initialised {
             return Err(WaitReason::NoIp);
         }
         if let Some(addr) = self.ds.pod_address(pod) {
             return Ok(addr);
         }
-        match self.ds.assign_new(pod, now, self.cfg.pick, &mut self.rng) {
+        match self.ds.assign_new(pod, now, self.pick, &mut self.rng) {
             Ok(addr) => {
                 self.pull_back(now, order);
                 Ok(addr)
@@ -407,11 +441,11 @@ impl Ipamd {
     /// the 120 s `InsufficientCidrBlocks` back-off ends (§4.8). The engine repeats kubelet's
     /// retries without asking again until then ([`crate::cluster`], "Failed CNI ADDs").
     pub fn failure_holds_until(&self, now: Millis) -> Millis {
-        if !self.life.initialised {
+        if !self.initialised {
             return Millis::MAX; // only an init (a wake-up) brings ipamd up
         }
         let cooling = self.ds.cooling_ends_after(now).unwrap_or(Millis::MAX);
-        let back_off = match self.timers.last_insufficient_cidr {
+        let back_off = match self.gates.last_insufficient_cidr {
             Some(t) if self.in_insufficient_cidr_cooldown(now) => {
                 t.saturating_add(INSUFFICIENT_CIDR_COOLDOWN + 1)
             }
@@ -430,9 +464,9 @@ impl Ipamd {
     pub fn add_key(&self) -> AddKey {
         AddKey {
             edits: self.ds.edits(),
-            initialised: self.life.initialised,
+            initialised: self.initialised,
             growth_error: self.timers.growth_error,
-            last_insufficient_cidr: self.timers.last_insufficient_cidr,
+            last_insufficient_cidr: self.gates.last_insufficient_cidr,
         }
     }
 
@@ -440,7 +474,7 @@ impl Ipamd {
     /// outcome.
     fn why_no_address(&self, now: Millis) -> WaitReason {
         let st = self.ds.stats(now);
-        if !self.life.initialised {
+        if !self.initialised {
             return WaitReason::NoIp;
         }
         if policy::growth_ceiling_reached(&self.s, &st) {

@@ -124,7 +124,7 @@ impl Ipamd {
             self.pass.init_enis.clear();
             return self.init_modify(now, 0, ec2);
         };
-        if f.primary && self.life.primary_untagged {
+        if f.primary && self.primary_untagged {
             self.init_tag(now, i, 0, ec2);
         } else {
             self.init_setup(now, i, 0, ec2);
@@ -162,7 +162,7 @@ impl Ipamd {
     ) {
         match resp.result {
             Ok(()) => {
-                self.life.primary_untagged = false;
+                self.primary_untagged = false;
                 self.init_setup(now, next, 0, ec2);
             }
             Err(_) if attempt + 1 < TAG_TRIES => {
@@ -297,7 +297,7 @@ impl Ipamd {
     /// gRPC is served. The first time, the entrypoint's probe finds the socket and writes
     /// the CNI config: the node is Ready (§6.3).
     fn init_done(&mut self, now: Millis) {
-        self.life.initialised = true;
+        self.initialised = true;
         self.life.init_failures = 0;
         self.life.ready_at.get_or_insert(now + GRPC_PROBE_WAIT);
         self.timers.reconcile_from = None;

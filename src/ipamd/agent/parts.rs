@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::state::{Drift, Found, HeldEni};
 use crate::ec2::{Cidr, Ec2Error, EniId, SubnetId};
-use crate::ipamd::config::IpPick;
+
 use crate::ipamd::policy::PoolStats;
 use crate::time::Millis;
 
@@ -21,8 +21,6 @@ pub(super) struct Config {
     pub(super) ip_fallback: bool,
     /// Not `DISABLE_LEAKED_ENI_CLEANUP`.
     pub(super) leaked_eni_cleanup: bool,
-    /// How a free address is picked (`[model] ip_pick`).
-    pub(super) pick: IpPick,
     /// IMDS's delay in showing a new ENI's addresses.
     pub(super) imds_delay: Millis,
     /// From the aws-node container's start to ipamd's.
@@ -62,16 +60,12 @@ pub(super) struct Held {
 /// The ipamd process's life on this node (§6.3, §6.4): it survives restarts.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Life {
-    /// ipamd is up: its init succeeded and it serves gRPC (CNI ADDs fail otherwise).
-    pub(super) initialised: bool,
     /// Consecutive failed inits: kubelet's crash-loop back-off.
     pub(super) init_failures: u32,
     /// When the node became Ready (first successful init + the entrypoint's probe, §6.3).
     pub(super) ready_at: Option<Millis>,
     /// ipamd starts so far (the first, then every restart).
     pub(super) starts: u32,
-    /// EC2 still lacks ipamd's tags on the primary ENI (a fresh instance's, §6.1 step 2).
-    pub(super) primary_untagged: bool,
 }
 
 /// The pool rules' gates and the process's clocks: in memory only, so a restart resets
@@ -80,16 +74,23 @@ pub(super) struct Life {
 pub(super) struct Timers {
     /// `lastNodeIPPoolAction`.
     pub(super) last_pool_action: Option<Millis>,
-    /// `lastDecreaseIPPool`.
-    pub(super) last_decrease: Option<Millis>,
-    /// `lastInsufficientCidrError`.
-    pub(super) last_insufficient_cidr: Option<Millis>,
     /// The last growth call's error, until a growth step succeeds (for wait reasons).
     pub(super) growth_error: Option<Ec2Error>,
     /// First reconcile tick not yet replayed (skipping mode only).
     pub(super) reconcile_from: Option<Millis>,
     /// When the current aws-node container started (liveness probe clock).
     pub(super) container_started: Millis,
+}
+
+/// The pool rules' two back-off gates: in memory only, like [`Timers`], and kept apart from
+/// them because the pool decision of every pod event reads them (`Ipamd::check_is_idle`), so
+/// they share the ipamd's hot lines (issue 13).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Gates {
+    /// `lastInsufficientCidrError`.
+    pub(super) last_insufficient_cidr: Option<Millis>,
+    /// `lastDecreaseIPPool`.
+    pub(super) last_decrease: Option<Millis>,
 }
 
 /// Scratch of the pass in progress: a pool check's step, node init's ENI list. Buffers

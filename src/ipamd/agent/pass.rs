@@ -67,7 +67,7 @@ impl Ipamd {
                 self.ds.allocatable_enis(
                     self.s.cidrs_per_eni(),
                     self.s.custom_networking,
-                    self.cfg.pick,
+                    self.pick,
                     &mut self.rng,
                     &mut order,
                 );
@@ -154,7 +154,7 @@ impl Ipamd {
             Err(e) => {
                 self.timers.growth_error = Some(e);
                 if insufficient(e) {
-                    self.timers.last_insufficient_cidr = Some(now);
+                    self.gates.last_insufficient_cidr = Some(now);
                     self.grown(now, Grown::Nothing, ec2);
                 } else {
                     self.grown(now, Grown::AssignError, ec2);
@@ -260,7 +260,7 @@ impl Ipamd {
                 }
                 Err(e) => {
                     if insufficient(e) {
-                        self.timers.last_insufficient_cidr = Some(now);
+                        self.gates.last_insufficient_cidr = Some(now);
                     }
                     self.eni_failed(now, e, ec2);
                 }
@@ -355,7 +355,7 @@ impl Ipamd {
         self.pass.order_pos = 0;
         let mut order = take(&mut self.pass.order);
         if self.pass.want > 0 {
-            self.ds.eni_order(self.cfg.pick, &mut self.rng, &mut order);
+            self.ds.eni_order(self.pick, &mut self.rng, &mut order);
         } else {
             order.clear();
         }
@@ -370,7 +370,7 @@ impl Ipamd {
             };
             self.pass.order_pos += 1;
             let mut batch = take(&mut self.pass.cidr_buf);
-            let (pick, max) = (self.cfg.pick, self.pass.want as usize);
+            let (pick, max) = (self.pick, self.pass.want as usize);
             self.ds
                 .freeable_cidrs(eni, max, pick, &mut self.rng, &mut batch);
             batch.retain(|&c| self.ds.remove_cidr(eni, c).is_ok());
@@ -428,7 +428,7 @@ impl Ipamd {
             let targets = self.eni_targets();
             if let Some(id) = self
                 .ds
-                .deletable_eni(now, targets, self.cfg.pick, &mut self.rng)
+                .deletable_eni(now, targets, self.pick, &mut self.rng)
             {
                 let born = self.ds.eni(id).map_or(now, |e| e.created());
                 let mut cidrs = self.ds.remove_eni(id).expect("deletable ENIs have no pods");
@@ -455,7 +455,7 @@ impl Ipamd {
 
     fn end_pass(&mut self, now: Millis) {
         if self.pass.shrunk {
-            self.timers.last_decrease = Some(now);
+            self.gates.last_decrease = Some(now);
             self.timers.last_pool_action = Some(now);
         }
         self.after_pool_check(self.pass.started, now);

@@ -11,10 +11,10 @@ impl Ipamd {
     /// The ipamd process ends at `now`: everything it held in memory is lost (§6.4). What
     /// survives (EC2's ENIs and addresses, the checkpoint) is read back by the next init.
     pub(super) fn exit(&mut self, _now: Millis) {
-        self.life.initialised = false;
+        self.initialised = false;
         self.timers.last_pool_action = None;
-        self.timers.last_decrease = None;
-        self.timers.last_insufficient_cidr = None;
+        self.gates.last_decrease = None;
+        self.gates.last_insufficient_cidr = None;
         self.timers.growth_error = None;
         self.timers.reconcile_from = None;
         self.pass.free_after_modify = false;
@@ -22,6 +22,7 @@ impl Ipamd {
         self.held.returned.clear();
         self.stage = Stage::Init;
         self.main = Main::Down;
+        self.op = None;
         self.cleanup = Cleanup::Off;
     }
 
@@ -72,10 +73,10 @@ impl Ipamd {
         unmanaged: u32,
     ) {
         self.s.max_eni = self.s.max_eni.saturating_sub(unmanaged).max(1);
-        self.life.primary_untagged = false;
+        self.primary_untagged = false;
         for (id, primary, tagged, cidrs) in enis {
             if primary && !tagged {
-                self.life.primary_untagged = true;
+                self.primary_untagged = true;
             }
             self.attach_existing(id, primary, now, cidrs);
         }

@@ -100,11 +100,11 @@ impl Ipamd {
     fn quiet_from(&self, c: &CheckInputs) -> Millis {
         let mut until = Millis::MAX;
         if c.low {
-            if let Some(t) = self.timers.last_insufficient_cidr {
+            if let Some(t) = self.gates.last_insufficient_cidr {
                 until = until.min(t + INSUFFICIENT_CIDR_COOLDOWN + 1);
             }
         } else if c.high
-            && let Some(t) = self.timers.last_decrease
+            && let Some(t) = self.gates.last_decrease
         {
             until = until.min(t + DECREASE_INTERVAL + 1);
         }

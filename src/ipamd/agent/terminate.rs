@@ -29,7 +29,7 @@ impl Ipamd {
     fn instance_enis(&self) -> Vec<EniId> {
         let mut ids: Vec<EniId> = self.ds.enis().map(|e| e.id()).collect();
         ids.extend(self.held.attached.iter().map(|h| h.id));
-        if let Main::Busy { op, .. } = &self.main {
+        if let (Main::Busy { .. }, Some(op)) = (&self.main, &self.op) {
             match op {
                 Op::Attach { eni, .. }
                 | Op::Modify { eni, .. }
@@ -65,7 +65,7 @@ impl Ipamd {
         self.held.drift.clear();
         self.pass.init_enis.clear();
         self.checkpoint.clear();
-        self.life.initialised = false;
+        self.initialised = false;
         deleted
     }
 }

@@ -50,7 +50,7 @@ fn enis_go_to_valid_subnets_in_the_order_ec2_lists_them() {
         0x0a0,
         "created in the node's subnet 0: {addr:#x}"
     );
-    assert!(n.ipamd.timers.last_insufficient_cidr.is_none());
+    assert!(n.ipamd.gates.last_insufficient_cidr.is_none());
 }
 
 /// All valid subnets refuse: the last error is returned, and an Insufficient* one starts the
@@ -71,7 +71,7 @@ fn when_every_subnet_refuses_the_last_error_decides_the_back_off() {
     ]);
     n.run_to(10_000);
     assert_eq!(n.ec2.created_in, [1, 0]);
-    assert!(n.ipamd.timers.last_insufficient_cidr.is_some());
+    assert!(n.ipamd.gates.last_insufficient_cidr.is_some());
     // The second subnet's error is not Insufficient*: no back-off.
     let list = vec![(1, Included), (0, Untagged)];
     let mut n = node_needing_an_eni(DISCOVERY, list);
@@ -84,7 +84,7 @@ fn when_every_subnet_refuses_the_last_error_decides_the_back_off() {
     ]);
     n.run_to(10_000);
     assert_eq!(n.ec2.created_in, [1, 0]);
-    assert!(n.ipamd.timers.last_insufficient_cidr.is_none());
+    assert!(n.ipamd.gates.last_insufficient_cidr.is_none());
 }
 
 /// The node's own subnet tagged `cni=0`, no other tagged: "no valid subnets available", no
@@ -95,7 +95,7 @@ fn an_excluded_own_subnet_and_no_tagged_one_creates_nothing() {
     n.run_to(20_000);
     assert!(n.ec2.created_in.is_empty());
     assert!(n.ec2.calls(DescribeSubnets) >= 3, "one per pass");
-    assert!(n.ipamd.timers.last_insufficient_cidr.is_none());
+    assert!(n.ipamd.gates.last_insufficient_cidr.is_none());
 }
 
 /// Discovery off: `IsSubnetExcluded` on the node's subnet only; the ENI goes there even when

@@ -41,7 +41,7 @@ impl Node<Fake> {
     pub fn new(instance: &str, cni: &str, max_pods: u32) -> Node {
         let mut n = Node::with(instance, cni, "", max_pods, 1);
         n.ipamd.cfg.phase = 0;
-        n.ipamd.life.primary_untagged = false;
+        n.ipamd.primary_untagged = false;
         n
     }
 }
@@ -179,4 +179,44 @@ pub fn drive<C: ControlPlane>(
     }
     node.run_to(end);
     trace
+}
+/// What a pod event reads of its ipamd is the last six lines, whole: the generator's two,
+/// the datastore's two, then settings, flags and checkpoint header in one and the loop state
+/// and gates in the other; the cleanup, timers and counters that every wake-up reads share
+/// the two lines before them. The node's own hot line follows (`cluster::node`).
+#[test]
+fn a_pod_event_reads_the_last_six_lines() {
+    use std::mem::{offset_of, size_of};
+    let line = |at: usize| at / 64;
+    let last = size_of::<Ipamd>() / 64 - 1;
+    assert_eq!(size_of::<Ipamd>() % 64, 0);
+    assert_eq!(line(offset_of!(Ipamd, rng)), last - 5);
+    assert_eq!(offset_of!(Ipamd, rng) % 64, 0);
+    assert_eq!(line(offset_of!(Ipamd, ds)), last - 3);
+    assert_eq!(offset_of!(Ipamd, ds) % 64, 0);
+    for (at, size) in [
+        (offset_of!(Ipamd, s), size_of::<Settings>()),
+        (offset_of!(Ipamd, pick), 1),
+        (offset_of!(Ipamd, initialised), 1),
+        (
+            offset_of!(Ipamd, checkpoint),
+            size_of::<Vec<(u32, u32, Millis)>>(),
+        ),
+    ] {
+        assert_eq!((line(at), line(at + size - 1)), (last - 1, last - 1));
+    }
+    for (at, size) in [
+        (offset_of!(Ipamd, main), size_of::<Main>()),
+        (offset_of!(Ipamd, gates), size_of::<Gates>()),
+    ] {
+        assert_eq!((line(at), line(at + size - 1)), (last, last));
+    }
+    let cleanup = offset_of!(Ipamd, cleanup);
+    assert_eq!(line(cleanup), line(cleanup + size_of::<Cleanup>() - 1));
+    let counters = offset_of!(Ipamd, counters);
+    assert_eq!(
+        line(offset_of!(Ipamd, timers)),
+        line(counters + size_of::<Counters>() - 1)
+    );
+    assert_eq!(size_of::<Ipamd>(), 896, "14 lines");
 }

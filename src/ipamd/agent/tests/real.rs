@@ -159,7 +159,7 @@ proptest! {
              WARM_IP_TARGET = {warm_ip}\nMINIMUM_IP_TARGET = {min_ip}"
         );
         let mut node = Node::real(t, &cni, 100_000, "cidr = \"10.0.0.0/16\"", u64::from(per_mille));
-        node.ipamd.cfg.pick = IpPick::FirstFit;
+        node.ipamd.pick = IpPick::FirstFit;
         let s = *node.ipamd.settings();
         let pods = (per_mille * s.max_eni * s.max_ips_per_eni() / 1_000).min(300);
         let total = expected_total(&s, pods);

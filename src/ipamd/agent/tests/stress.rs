@@ -57,7 +57,7 @@ fn a_restart_rebuilds_from_ec2_and_the_checkpoint_and_forgets_the_rest() {
     let a = n.ipamd.assign_pod(1, 1_000).unwrap();
     let b = n.ipamd.assign_pod(2, 1_000).unwrap();
     n.ipamd.release_pod(2, 50_000);
-    n.ipamd.timers.last_insufficient_cidr = Some(49_000);
+    n.ipamd.gates.last_insufficient_cidr = Some(49_000);
     n.run_to(50_000);
     assert_eq!(n.stats(50_000).cooling_ips, 1);
     let ready = n.ipamd.ready_at();
@@ -67,7 +67,7 @@ fn a_restart_rebuilds_from_ec2_and_the_checkpoint_and_forgets_the_rest() {
         Err(WaitReason::NoIp),
         "ipamd down"
     );
-    assert_eq!(n.ipamd.timers.last_insufficient_cidr, None);
+    assert_eq!(n.ipamd.gates.last_insufficient_cidr, None);
     // Init pre-scales (2 available < 3): a new ENI, done at 50.5 + 7.6 s.
     n.run_to(58_100);
     assert!(n.ipamd.is_up());
@@ -299,7 +299,7 @@ fn an_init_failing_part_way_keeps_the_enis_and_the_checkpoint() {
     n.run_to(2_000);
     let a = n.ipamd.assign_pod(1, 2_000).unwrap();
     // A restart whose tagging fails: the primary is untagged again (as if a tag was lost).
-    n.ipamd.life.primary_untagged = true;
+    n.ipamd.primary_untagged = true;
     for _ in 0..5 {
         n.ec2
             .failures
