@@ -1,4 +1,4 @@
-//! A node's stream in two cache lines: the ChaCha8 words of [`super::Rng`] for the same
+//! A node's stream in two cache lines, one per draw: the ChaCha8 words of [`super::Rng`] for the same
 //! seed, buffered one 16-word block at a time instead of four.
 //!
 //! Issue 13: every ipamd owns a stream, and a CNI ADD draws from it (the Go map's iteration
@@ -30,17 +30,22 @@ const BLOCK: usize = 16;
 
 /// A ChaCha8 stream with a one-block buffer: the same words as [`super::Rng`] (which is
 /// `ChaCha8Rng`) from the same seed. See the module docs.
+///
+/// `#[repr(C)]`: the position and the block's first 15 words share the first line, so a
+/// draw reads one line except for the block's last word and the refill after it (both in
+/// the second line, with the key): a CNI ADD reads 1.125 lines on average, not 2, and the
+/// prefetch hint asks for one ([`NodeRng::prefetch`]). A test pins the lines.
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct NodeRng {
+    /// The next word of `buf` to hand out (`BLOCK`: none left).
+    index: u32,
     /// The current block's words.
     buf: [u32; BLOCK],
     key: [u32; 8],
     /// The counter of the block after `buf`'s.
     next_block: u64,
     stream: u64,
-    /// The next word of `buf` to hand out (`BLOCK`: none left).
-    index: u32,
 }
 
 impl PartialEq for NodeRng {
@@ -53,6 +58,13 @@ impl PartialEq for NodeRng {
 impl Eq for NodeRng {}
 
 impl NodeRng {
+    /// Prefetch hint ([`crate::prefetch`]) for a draw to come: the line of the position and
+    /// of all but the block's last word.
+    #[inline]
+    pub fn prefetch(&self) {
+        crate::prefetch::line(&self.index);
+    }
+
     /// The next word's offset from the start of the stream.
     fn word_pos(&self) -> u128 {
         u128::from(self.next_block) * BLOCK as u128 - (BLOCK as u128 - u128::from(self.index))
@@ -189,6 +201,16 @@ mod tests {
     fn two_cache_lines() {
         assert_eq!(size_of::<NodeRng>(), 128);
         assert_eq!(align_of::<NodeRng>(), 64);
+    }
+
+    /// A draw of any of the block's first 15 words reads only the position's line.
+    #[test]
+    fn the_position_shares_a_line_with_15_words() {
+        use std::mem::offset_of;
+        assert_eq!(offset_of!(NodeRng, index), 0);
+        let word = |i: usize| offset_of!(NodeRng, buf) + 4 * i;
+        assert!(word(14) + 3 < 64);
+        assert!(word(15) >= 64);
     }
 
     /// `a` and the [`NodeRng`] made from it draw the same `draws` words (as `u64`s when
