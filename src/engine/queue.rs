@@ -449,6 +449,27 @@ mod tests {
         }
     }
 
+    /// With the wheel empty, a peek remembers the buckets' earliest time; an earlier far
+    /// push after it is the next event, and so is a later one after the moves.
+    #[test]
+    fn a_far_push_after_a_peek_is_seen() {
+        let mut q = Queue::new();
+        q.push(200_000, 1);
+        assert_eq!(q.peek_time(), Some(200_000));
+        q.push(150_000, 2);
+        assert_eq!(q.peek_time(), Some(150_000));
+        q.push(180_000, 3);
+        assert_eq!(q.peek_time(), Some(150_000));
+        assert_eq!(q.pop(), Some((150_000, 2)));
+        q.push(400_000, 4);
+        assert_eq!(q.peek_time(), Some(180_000));
+        assert_eq!(q.pop(), Some((180_000, 3)));
+        assert_eq!(q.pop(), Some((200_000, 1)));
+        assert_eq!(q.peek_time(), Some(400_000));
+        q.push(300_000, 5);
+        assert_eq!(q.peek_time(), Some(300_000));
+    }
+
     #[test]
     fn keyed_events_go_first_by_key_then_in_push_order() {
         let mut q = Queue::new();
