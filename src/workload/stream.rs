@@ -362,8 +362,9 @@ pub struct PodEvents {
     ahead: VecDeque<PodEvent>,
 }
 
-/// Events merged ahead of the next one.
-pub const AHEAD: usize = 8;
+/// Events merged ahead of the next one: the engine's first prefetch hint is for the
+/// sixteenth (`Hooks::prefetch_ahead`).
+pub const AHEAD: usize = 16;
 
 impl Default for PodEvents {
     fn default() -> Self {
