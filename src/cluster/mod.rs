@@ -343,8 +343,13 @@ impl Cluster {
     /// may have made it earlier; a later time is ignored (ipamd runs only what is due, and
     /// each wake-up plans the next).
     pub(super) fn plan_wake(&mut self, n: usize, fx: &mut impl Effects) {
+        let want = self.nodes[n].ipamd.next_wake();
+        self.plan_wake_at(n, want, fx);
+    }
+
+    /// Plans node `n`'s wake-up at `want` if that is earlier than planned.
+    fn plan_wake_at(&mut self, n: usize, want: Millis, fx: &mut impl Effects) {
         let node = &mut self.nodes[n];
-        let want = node.ipamd.next_wake();
         if want < node.wake_at {
             node.wake_generation = node.wake_generation.wrapping_add(1);
             node.wake_at = want;
@@ -359,17 +364,13 @@ impl Cluster {
     /// at or before the cleanup's: the loop's time alone makes the same plan, without reading
     /// the cleanup's line (issue 13). Debug builds check that it is the same.
     pub(super) fn plan_wake_after_call(&mut self, n: usize, fx: &mut impl Effects) {
-        let node = &mut self.nodes[n];
+        let node = &self.nodes[n];
         let want = node.ipamd.loop_wake();
         debug_assert!(
             node.ipamd.next_wake() >= want.min(node.wake_at),
             "node {n}: the cleanup is due before the planned wake-up"
         );
-        if want < node.wake_at {
-            node.wake_generation = node.wake_generation.wrapping_add(1);
-            node.wake_at = want;
-            fx.wake(n, want, node.wake_generation);
-        }
+        self.plan_wake_at(n, want, fx);
     }
 
     /// The engine's wake-up of node `n` planned as `generation` has come: whether it is the
