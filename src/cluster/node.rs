@@ -69,7 +69,7 @@ impl Node {
     /// Prefetch hints for a wake-up to come on this node: [`Node::prefetch`]'s and the lines
     /// only a wake-up reads of its ipamd ([`Ipamd::prefetch_wake`]).
     pub fn prefetch_wake(&self) {
-        crate::prefetch::line(&self.pods);
+        self.prefetch();
         self.ipamd.prefetch_wake();
     }
 

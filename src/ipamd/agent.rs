@@ -208,10 +208,9 @@ impl Ipamd {
         self.rng.prefetch();
     }
 
-    /// Prefetch hints for a wake-up to come: [`Ipamd::prefetch_state`]'s and the lines of
-    /// the cleanup goroutine, the timers and the counters, which every wake-up reads.
+    /// Prefetch hints for a wake-up to come, besides [`Ipamd::prefetch_state`]'s: the lines
+    /// of the cleanup goroutine, the timers and the counters, which every wake-up reads.
     pub fn prefetch_wake(&self) {
-        self.prefetch_state();
         crate::prefetch::line(&self.cleanup);
         crate::prefetch::line(&self.timers);
     }
