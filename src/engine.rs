@@ -459,8 +459,8 @@ impl<'a> Sim<'a> {
     /// The state checker, after the batch of events at `t`: a violation is a simulator bug.
     fn check(&self, t: Millis) {
         let nodes = self.cluster.nodes();
-        let checked =
-            crate::invariants::check(&self.ec2, nodes).and(crate::invariants::check_wakes(nodes));
+        let checked = crate::invariants::check(&self.ec2, nodes)
+            .and_then(|()| crate::invariants::check_wakes(nodes));
         if let Err(v) = checked {
             panic!(
                 "{v} (after the events at t = {} s)",

@@ -198,7 +198,8 @@ impl Ipamd {
     }
 
     /// Prefetch hints ([`crate::prefetch`]) for a CNI call to come: the state a call and the
-    /// pull-back after it read, the last six lines of the ipamd (see [`Ipamd`]).
+    /// pull-back after it read, in the ipamd's last six lines (see [`Ipamd`]): the settings
+    /// and loop-state lines, and the first line of the datastore and of the generator.
     pub fn prefetch_state(&self) {
         crate::prefetch::line(&self.s);
         crate::prefetch::line(&self.main);
