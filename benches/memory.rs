@@ -12,6 +12,19 @@
 //!   reads before it is read: as many misses in flight as the core allows, the best a
 //!   program can do.
 //!
+//! Where a line is matters as much as how many: a line's address must be translated, and a
+//! virtual machine translates twice (the guest's page tables, then the host's). Three more
+//! patterns tell the two costs apart:
+//!
+//! - `prefetch16-4per4KiB`: as `prefetch16`, but each four reads in a row fall in one random
+//!   4 KiB page (four lines, one translation).
+//! - `prefetch16-4per2MiB`: each four in one random 2 MiB page, in different 4 KiB pages
+//!   (one of the guest's huge pages: one translation if the host backs it with a 2 MiB page
+//!   too, four if it backs it with 4 KiB pages).
+//! - `chase-sparse` (768 MiB only): a random cycle through one line in every 64 KiB. The
+//!   12,288 lines (768 KiB) stay in the cache, so each link costs what finding its page
+//!   does: nearly nothing where the TLB covers 768 MiB, a page walk where it does not.
+//!
 //! Sizes: 64 MiB (about `scenarios/scale-5k.toml`'s 56 MB peak) and 768 MiB
 //! (`scenarios/ultra-100k.toml`'s 760 MB), allocated as the binary allocates (huge pages on
 //! advice, [`ipamsim::hugepages`]). The README divides a run's time per event by these.
@@ -61,6 +74,38 @@ fn setup(mib: usize) -> (Vec<Line>, Vec<u32>) {
     (lines, random)
 }
 
+/// `READS` random line indices below `n`, each four in a row inside one random block of
+/// `block` lines (64: a 4 KiB page; 32,768: a 2 MiB page).
+fn grouped(n: usize, block: usize, seed: u64) -> Vec<u32> {
+    let mut rng = Streams::new(42).stream("memory-floor-grouped", seed);
+    let blocks = n / block;
+    let mut out = Vec::with_capacity(READS);
+    while out.len() < READS {
+        let base = rng.random_range(0..blocks) * block;
+        for _ in 0..4 {
+            out.push((base + rng.random_range(0..block)) as u32);
+        }
+    }
+    out
+}
+
+/// Relinks `lines` into a random cycle through one line in every `stride` lines (the line
+/// within each stride varied, so the cycle's lines spread over the cache's sets); returns a
+/// line on it.
+fn link_sparse(lines: &mut [Line], stride: usize) -> u32 {
+    let mut rng = Streams::new(42).stream("memory-floor-sparse", stride as u64);
+    let mut order: Vec<u32> = (0..lines.len() / stride)
+        .map(|k| (k * stride + (k * 7) % 64) as u32)
+        .collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.random_range(0..i));
+    }
+    for (i, &at) in order.iter().enumerate() {
+        lines[at as usize].next = order[(i + 1) % order.len()];
+    }
+    order[0]
+}
+
 /// Follows the cycle for `READS` links from `start`; returns where it ends.
 fn chase(lines: &[Line], start: u32) -> u32 {
     let mut at = start;
@@ -87,7 +132,7 @@ fn bench_memory(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(READS as u64));
     for mib in [64, 768] {
-        let (lines, random) = setup(mib);
+        let (mut lines, random) = setup(mib);
         let mut at = 0;
         group.bench_function(BenchmarkId::new("chase", format!("{mib}MiB")), |b| {
             b.iter(|| {
@@ -98,6 +143,22 @@ fn bench_memory(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("prefetch16", format!("{mib}MiB")), |b| {
             b.iter(|| prefetched(black_box(&lines), black_box(&random)))
         });
+        for (name, block) in [("prefetch16-4per4KiB", 64), ("prefetch16-4per2MiB", 32_768)] {
+            let random = grouped(lines.len(), block, mib as u64);
+            group.bench_function(BenchmarkId::new(name, format!("{mib}MiB")), |b| {
+                b.iter(|| prefetched(black_box(&lines), black_box(&random)))
+            });
+        }
+        if mib == 768 {
+            // The last use of these lines: this relinks them.
+            let mut at = link_sparse(&mut lines, 1024);
+            group.bench_function(BenchmarkId::new("chase-sparse", format!("{mib}MiB")), |b| {
+                b.iter(|| {
+                    at = chase(black_box(&lines), at);
+                    at
+                })
+            });
+        }
     }
     group.finish();
 }
