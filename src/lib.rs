@@ -29,6 +29,7 @@ pub mod import;
 pub mod invariants;
 pub mod ipamd;
 pub mod karpenter;
+pub mod placement;
 pub mod prefetch;
 pub mod report;
 pub mod rng;

@@ -433,10 +433,11 @@ fn stats_count_every_event_by_kind_and_change_no_result() {
         );
     }
     // "engine: N events = A pod adds + D pod deletes + W ipamd wake-ups + S superseded
-    // wake-ups + R kubelet CNI retries queued + P parked + O others" then the queue's line.
+    // wake-ups + R kubelet CNI retries queued + P parked + O others", the queue's line, then
+    // the nodes' heap blocks.
     let text = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
     let numbers = |line: &str| -> Vec<f64> {
         line.split(' ')
             .filter_map(|w| w.replace([',', '('], "").parse::<f64>().ok())
@@ -470,4 +471,15 @@ fn stats_count_every_event_by_kind_and_change_no_result() {
         lines[1]
     );
     assert!(queue[2] >= 1.0, "{}", lines[1]);
+    // "engine: node heap blocks: P placed in their node's slab, S left to the system ...":
+    // the nodes' datastores grow their tables inside their slabs (src/placement.rs, Linux).
+    let blocks = numbers(lines[2]);
+    assert!(
+        lines[2].starts_with("engine: node heap blocks: "),
+        "{}",
+        lines[2]
+    );
+    if cfg!(target_os = "linux") {
+        assert!(blocks[0] > blocks[1], "most blocks placed: {}", lines[2]);
+    }
 }

@@ -37,7 +37,7 @@ impl Cluster {
         self.touch(n);
         let node = &mut self.nodes[n];
         node.start = now;
-        match node.ipamd.launch_booting(now, boot, ec2) {
+        match node.with_ipamd(|i| i.launch_booting(now, boot, ec2)) {
             Ok(()) => {
                 node.joined = true;
                 fx.record(now, EventKind::NodeLaunched, None, Some(n as u32), 0, 0);
@@ -83,7 +83,7 @@ impl Cluster {
         }
         self.remove_node(n).expect("emptied above");
         let node = &mut self.nodes[n];
-        node.ipamd.terminate(now, ec2);
+        node.with_ipamd(|i| i.terminate(now, ec2));
         node.ready = false;
         node.terminated = Some(now);
         fx.record(now, EventKind::NodeTerminated, None, Some(n as u32), 0, 0);

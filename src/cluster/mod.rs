@@ -395,7 +395,7 @@ impl Cluster {
     pub fn launch_node(&mut self, n: usize, now: Millis, ec2: &mut Ec2, fx: &mut impl Effects) {
         self.touch(n);
         let node = &mut self.nodes[n];
-        if node.ipamd.launch(now, ec2).is_err() {
+        if node.with_ipamd(|i| i.launch(now, ec2)).is_err() {
             fx.record(now, EventKind::NodeLaunchFailed, None, Some(n as u32), 0, 0);
             return;
         }
@@ -420,7 +420,7 @@ impl Cluster {
         let before = fx.recording().then(|| node.ipamd.stats(now));
         // Read only when recording: the restart count's line is not a wake-up's otherwise.
         let restarts = fx.recording().then(|| node.ipamd.restarts());
-        node.ipamd.wake(now, ec2);
+        node.with_ipamd(|i| i.wake(now, ec2));
         if restarts.is_some_and(|r| r != node.ipamd.restarts()) {
             fx.record(now, EventKind::IpamdRestart, None, Some(n as u32), 0, 0);
         }

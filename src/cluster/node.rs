@@ -3,6 +3,7 @@
 use super::memo::AddMemo;
 use crate::catalog::InstanceType;
 use crate::ipamd::Ipamd;
+use crate::placement::Slab;
 use crate::time::Millis;
 
 /// One EKS node.
@@ -56,6 +57,9 @@ pub struct Node {
     /// When the instance starts: its group's `start` (0 for imported nodes and nodes up
     /// from the beginning).
     pub start: Millis,
+    /// Where its ipamd's small heap blocks go ([`crate::placement`]): the cluster enters it
+    /// around every call into the ipamd.
+    pub(super) slab: Slab,
 }
 
 impl Node {
@@ -78,6 +82,14 @@ impl Node {
     pub fn prefetch_stats(&self) {
         crate::prefetch::line(&self.ready);
         self.ipamd.datastore().prefetch_stats();
+    }
+
+    /// Runs `f` on the node's ipamd with its slab entered: the blocks its datastore grows
+    /// go to the node's own slab ([`crate::placement`]).
+    #[inline]
+    pub fn with_ipamd<R>(&mut self, f: impl FnOnce(&mut Ipamd) -> R) -> R {
+        let _in = self.slab.enter();
+        f(&mut self.ipamd)
     }
 
     /// A node that has not joined yet.
@@ -108,6 +120,7 @@ impl Node {
             memo: AddMemo::new(),
             wake_at: Millis::MAX,
             wake_generation: 0,
+            slab: Slab::new(),
         }
     }
 

@@ -34,8 +34,9 @@ pub struct RunArgs {
     /// Also write events.csv, every simulated event.
     #[arg(long)]
     events: bool,
-    /// After the summary, print the engine's counts: events by kind and the event queue's
-    /// mean length at its pops (the pending count to run `heapbench` at).
+    /// After the summary, print the engine's counts: events by kind, the event queue's
+    /// mean length at its pops (the pending count to run `heapbench` at), and how many of
+    /// the nodes' heap blocks went to their node's slab.
     #[arg(long)]
     stats: bool,
 }
@@ -106,14 +107,18 @@ pub fn run(args: RunArgs) -> Result<(), ipamsim::Error> {
     Ok(())
 }
 
-/// `--stats`: the engine's counts, two lines (printed even with `--quiet`: asked for).
+/// `--stats`: the engine's counts and where the nodes' heap blocks went, three lines
+/// (printed even with `--quiet`: asked for).
 fn stats_text(st: &EngineStats) -> String {
     let n = |v: u64| group_thousands(&v.to_string());
+    let (placed, left) = ipamsim::placement::counts();
     format!(
         "engine: {} events = {} pod adds + {} pod deletes + {} ipamd wake-ups + {} superseded \
          wake-ups + {} kubelet CNI retries queued + {} parked + {} others\n\
          engine: event queue: {} pops ({} of them parking timers), {} pending on average (a \
-         bare binary heap at that size: heapbench {:.0} OPS)\n",
+         bare binary heap at that size: heapbench {:.0} OPS)\n\
+         engine: node heap blocks: {} placed in their node's slab, {} left to the system \
+         allocator (slab full or block over {} bytes; src/placement.rs)\n",
         n(st.events()),
         n(st.pod_adds),
         n(st.pod_deletes),
@@ -126,5 +131,8 @@ fn stats_text(st: &EngineStats) -> String {
         n(st.memo_expiries),
         group_thousands(&format!("{:.0}", st.mean_pending())),
         st.mean_pending(),
+        n(placed),
+        n(left),
+        ipamsim::placement::SLAB,
     )
 }
