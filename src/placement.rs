@@ -76,7 +76,8 @@ fn count(placed: bool) {
     });
 }
 
-/// One slab's bookkeeping, kept apart from the slab so a pod event's page holds blocks only.
+/// One slab's bookkeeping, kept apart from the slab so a pod event's page holds blocks only;
+/// one cache line (the headers' reservation counts 64 bytes a slab; a test pins it).
 /// `lock` guards the rest; a line index is stored plus one (0: none).
 #[repr(C, align(64))]
 struct Header {
@@ -118,8 +119,8 @@ impl Header {
     }
 }
 
-/// The region and headers, reserved on first use; `None` where they cannot be.
-fn reserve() -> Option<(usize, usize)> {
+/// Whether the region and headers are reserved (on first use; never where they cannot be).
+fn reserved() -> bool {
     RESERVE.call_once(|| {
         #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
         // SAFETY: fresh anonymous mappings; MAP_NORESERVE commits nothing until touched.
@@ -135,19 +136,21 @@ fn reserve() -> Option<(usize, usize)> {
                 );
                 (p != libc::MAP_FAILED).then_some(p)
             };
-            let slabs = MAX_SLABS as usize;
-            if let (Some(base), Some(headers)) =
-                (map(slabs * SLAB), map(slabs * size_of::<Header>()))
-            {
-                // Huge pages where the kernel gives them: fewer guest page-table levels.
-                libc::madvise(base, slabs * SLAB, libc::MADV_HUGEPAGE);
-                HEADERS.store(headers as usize, Ordering::Release);
-                BASE.store(base as usize, Ordering::Release);
+            let (region, headers) = (MAX_SLABS as usize * SLAB, MAX_SLABS as usize * 64);
+            match (map(region), map(headers)) {
+                (Some(base), Some(heads)) => {
+                    // Huge pages where the kernel gives them: fewer guest page-table levels.
+                    libc::madvise(base, region, libc::MADV_HUGEPAGE);
+                    HEADERS.store(heads as usize, Ordering::Release);
+                    BASE.store(base as usize, Ordering::Release);
+                }
+                (Some(base), None) => drop(libc::munmap(base, region)),
+                (None, Some(heads)) => drop(libc::munmap(heads, headers)),
+                (None, None) => {}
             }
         }
     });
-    let base = BASE.load(Ordering::Acquire);
-    (base != 0).then(|| (base, HEADERS.load(Ordering::Acquire)))
+    BASE.load(Ordering::Acquire) != 0
 }
 
 fn header(id: u32) -> &'static Header {
@@ -165,7 +168,7 @@ pub struct Slab(u32);
 impl Slab {
     /// A slab of its own (placement off if none can be had).
     pub fn new() -> Self {
-        if reserve().is_none() {
+        if !reserved() {
             return Slab(NONE);
         }
         let id = pop_free().unwrap_or_else(|| NEXT.fetch_add(1, Ordering::Relaxed));
@@ -381,6 +384,11 @@ mod tests {
     fn range(slab: &Slab) -> std::ops::Range<usize> {
         let start = BASE.load(Ordering::Relaxed) + slab.0 as usize * SLAB;
         start..start + SLAB
+    }
+
+    #[test]
+    fn a_header_is_one_line() {
+        assert_eq!(size_of::<Header>(), 64);
     }
 
     #[test]
