@@ -90,7 +90,9 @@ fn after_alloc(p: *mut u8, size: usize) {
 #[cfg(not(target_os = "linux"))]
 fn after_alloc(_: *mut u8, _: usize) {}
 
-// SAFETY: every call is passed to `System` unchanged; the advice only reads the result.
+// SAFETY: a block `placement` hands out is one of its slabs' and goes back to it
+// (`placement::owns` tells them apart); every other call is passed to `System` unchanged, and
+// the advice only reads the result.
 unsafe impl GlobalAlloc for HugePages {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: `layout` as the caller's.
