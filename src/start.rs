@@ -102,7 +102,7 @@ pub fn nodes(
                 checkpoint.push((pi as u32, ip));
             }
         }
-        ipamd.launch_imported(0, enis, checkpoint, n.unmanaged.len() as u32);
+        let unmanaged = n.unmanaged.len() as u32;
         let group = s
             .nodegroups
             .iter()
@@ -116,6 +116,8 @@ pub fn nodes(
             n.host_network_pods,
             ipamd,
         );
+        // In the node's slab: its ENIs' tables are what its pod events read.
+        node.with_ipamd(|i| i.launch_imported(0, enis, checkpoint, unmanaged));
         // Ready at t=0 (spec §9): it was Ready when exported, and a restarted ipamd does not
         // make a node NotReady (ipamd-policy §6.3).
         node.pods = pods;

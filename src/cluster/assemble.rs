@@ -34,6 +34,8 @@ impl Cluster {
             Some(st) => crate::start::nodes(s, st, ec2, streams, skip_idle_ticks, &mut imported),
             None => Vec::new(),
         };
+        let count: usize = s.nodegroups.iter().map(|g| g.count as usize).sum();
+        cluster.nodes.reserve(imported.len() + count);
         for node in imported {
             cluster.add_node(node);
         }
@@ -54,25 +56,26 @@ impl Cluster {
                     streams.node_stream("node", index),
                 );
                 ipamd.set_skip_idle_ticks(skip_idle_ticks);
-                let name = group.node_name(i);
                 let joined = group.start == 0;
-                if joined {
-                    ipamd.launch(0, ec2).map_err(|e| {
-                        Error::Usage(format!(
-                            "{}: subnet {:?} has no free address for node {name}'s primary ENI ({e}); use a larger subnet or fewer nodes",
-                            s.source,
-                            ec2.subnets()[group.subnet].name()
-                        ))
-                    })?;
-                }
                 let mut node = Node::new(
-                    name,
+                    group.node_name(i),
                     g,
                     group.instance_type,
                     max_pods,
                     group.host_network_pods,
                     ipamd,
                 );
+                if joined {
+                    // In the node's slab: the primary ENI's tables are what its pod events read.
+                    node.with_ipamd(|i| i.launch(0, ec2)).map_err(|e| {
+                        Error::Usage(format!(
+                            "{}: subnet {:?} has no free address for node {}'s primary ENI ({e}); use a larger subnet or fewer nodes",
+                            s.source,
+                            ec2.subnets()[group.subnet].name(),
+                            node.name
+                        ))
+                    })?;
+                }
                 node.joined = joined;
                 node.start = group.start;
                 cluster.add_node(node);
