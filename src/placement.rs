@@ -32,7 +32,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-/// Bytes of a slab, two to a 4 KiB page. In ultra-100k's day 1,698,653 of the 1,702,434
+/// Bytes of a slab, two to a 4 KiB page. In ultra-100k's day 1,793,777 of the 1,802,450
 /// blocks its ipamds make fit their node's slab (`ipamsim run --stats`); 4 KiB slabs took
 /// 1,037 MB and ran no quicker.
 pub const SLAB: usize = 2048;
