@@ -5,10 +5,11 @@ use super::Datastore;
 use crate::prefetch;
 
 impl Datastore {
-    /// Prefetch hint for [`Datastore::stats`]: every line of the struct (128 bytes aligned to
-    /// 8, so two or three lines; the compiler places the counts and the cooling queue's header
-    /// where it likes).
-    pub fn prefetch_stats(&self) {
+    /// Prefetch hints for every line of the struct (two): the counts [`Datastore::stats`]
+    /// reads, and the headers of the tables a CNI call reads (the pod table's, the ENI
+    /// table's, the cooling queue's), which the next stage's hints ([`Datastore::
+    /// prefetch_data`]) read to find the tables.
+    pub fn prefetch_struct(&self) {
         prefetch::lines_of(self);
     }
 
