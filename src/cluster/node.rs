@@ -9,8 +9,8 @@ use crate::time::Millis;
 /// One EKS node.
 ///
 /// `#[repr(C)]` so that what every pod event and wake-up reads of the node itself (its pod
-/// count, flags, CNI ADD memo and planned wake-up) shares one cache line, the one after the
-/// ipamd: the prefetch hint asks for that line (issue 13; a test pins it).
+/// count, flags, CNI ADD memo, planned wake-up and slab) shares one cache line, the one after
+/// the ipamd: the prefetch hint asks for that line (issue 13; a test pins it).
 #[derive(Debug)]
 #[repr(C)]
 pub struct Node {
@@ -42,6 +42,9 @@ pub struct Node {
     /// Taken out of the cluster ([`super::Cluster::remove_node`]): it keeps its index, so
     /// queued events naming it stay valid, and never gets a pod again.
     pub removed: bool,
+    /// Where its ipamd's small heap blocks go ([`crate::placement`]): the cluster enters it
+    /// around every call into the ipamd, so it shares the hot line.
+    pub(super) slab: Slab,
     /// `{nodegroup}-{i}`.
     pub name: String,
     /// Its instance type.
@@ -57,9 +60,6 @@ pub struct Node {
     /// When the instance starts: its group's `start` (0 for imported nodes and nodes up
     /// from the beginning).
     pub start: Millis,
-    /// Where its ipamd's small heap blocks go ([`crate::placement`]): the cluster enters it
-    /// around every call into the ipamd.
-    pub(super) slab: Slab,
 }
 
 impl Node {
@@ -176,6 +176,7 @@ mod tests {
             offset_of!(Node, ready),
             offset_of!(Node, schedulable),
             offset_of!(Node, removed),
+            offset_of!(Node, slab),
         ] {
             assert_eq!(line(at), pods);
         }
