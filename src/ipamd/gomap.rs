@@ -33,10 +33,11 @@ pub struct Slots<T> {
 }
 
 impl<T> Slots<T> {
-    /// Prefetch hints ([`crate::prefetch`]) for the slots (one line each, up to eight).
+    /// Prefetch hints ([`crate::prefetch`]) for the slots (every line of each, up to eight
+    /// slots: an ENI's counts and its release time span two lines).
     pub fn prefetch(&self) {
         for slot in self.slots.iter().take(8) {
-            crate::prefetch::line(slot);
+            crate::prefetch::lines_of(slot);
         }
     }
 
