@@ -75,6 +75,9 @@ impl Cluster {
 
     /// Binds `pod` to node `n` and makes its first CNI ADD; on failure kubelet retries.
     fn bind(&mut self, pod: u32, n: usize, now: Millis, fx: &mut impl Effects) {
+        // The ADD's first read, the pod table's line for `pod`, asked for before the
+        // scheduler's update and the records (the node is the scheduler's pick, known only now).
+        self.nodes[n].ipamd.datastore().prefetch_data(pod);
         let node = &mut self.nodes[n];
         node.pods += 1;
         let room = node.has_room().then_some(node.pods);
