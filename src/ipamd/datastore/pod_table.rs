@@ -161,11 +161,15 @@ impl PodTable {
         self.slots.iter().copied().filter(|l| l.pod != EMPTY)
     }
 
-    /// Prefetch hint ([`crate::prefetch`]) for a lookup of `pod`: its home slot's line.
+    /// Prefetch hints ([`crate::prefetch`]) for a lookup of `pod`: its home slot's line and
+    /// the next one, where a probe or a removal's backward shift goes on (eight slots to a
+    /// line; the table wraps).
     #[inline]
     pub(super) fn prefetch(&self, pod: u32) {
         if !self.slots.is_empty() {
-            prefetch::element(&self.slots, self.home(pod));
+            let home = self.home(pod);
+            prefetch::element(&self.slots, home);
+            prefetch::element(&self.slots, (home + 8) & (self.slots.len() - 1));
         }
     }
 }
