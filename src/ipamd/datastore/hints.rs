@@ -13,6 +13,15 @@ impl Datastore {
         prefetch::lines_of(self);
     }
 
+    /// Prefetch hint for [`Datastore::cooling_ips`]'s first read, the oldest release still
+    /// remembered (the struct's second line, with the queue's header, must be cached or in
+    /// flight by now).
+    pub fn prefetch_oldest_release(&self) {
+        if let Some(front) = self.cooling.front() {
+            prefetch::line(front);
+        }
+    }
+
     /// Prefetch hints ([`crate::prefetch`]) for an event of `pod` to come: its entry in the
     /// pod table and the ENI table (their headers, in this struct, must be cached or in
     /// flight by now).

@@ -89,6 +89,15 @@ impl NodeSums {
         for (i, &n) in visit.iter().enumerate() {
             if let Some(&ahead) = visit.get(i + AHEAD) {
                 nodes[ahead as usize].prefetch_stats();
+                crate::prefetch::element(&self.figures, ahead as usize);
+            }
+            // Half as far ahead, the cooling queue's oldest entry, found through the
+            // datastore's line asked for above.
+            if let Some(&ahead) = visit.get(i + AHEAD / 2) {
+                nodes[ahead as usize]
+                    .ipamd
+                    .datastore()
+                    .prefetch_oldest_release();
             }
             let new = NodeFigures::of(&nodes[n as usize], at);
             let old = std::mem::replace(&mut self.figures[n as usize], new);
