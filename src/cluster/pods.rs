@@ -84,8 +84,7 @@ impl Cluster {
         self.scheduler.update(n, room);
         fx.record(now, EventKind::PodBound, Some(pod), Some(n as u32), 0, 0);
         fx.pod_moved(n, now);
-        let order = self.order;
-        let added = self.nodes[n].with_ipamd(|i| i.assign_pod_ordered(pod, now, order));
+        let added = self.nodes[n].with_ipamd(|i| i.assign_pod_ordered(pod, now, self.order));
         let phase = match added {
             Ok(ip) => {
                 self.touch(n);
@@ -119,8 +118,7 @@ impl Cluster {
             return; // deleted while waiting
         };
         let n = node as usize;
-        let order = self.order;
-        match self.nodes[n].with_ipamd(|i| i.assign_pod_ordered(pod, now, order)) {
+        match self.nodes[n].with_ipamd(|i| i.assign_pod_ordered(pod, now, self.order)) {
             Ok(ip) => {
                 self.touch(n);
                 fx.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
@@ -147,8 +145,8 @@ impl Cluster {
         let n = match self.set_phase(pod, PodPhase::Absent) {
             PodPhase::Absent | PodPhase::Unschedulable => return,
             PodPhase::Running { node } => {
-                let order = self.order;
-                self.nodes[node as usize].with_ipamd(|i| i.release_pod_ordered(pod, now, order));
+                self.nodes[node as usize]
+                    .with_ipamd(|i| i.release_pod_ordered(pod, now, self.order));
                 node as usize
             }
             PodPhase::WaitingIp { node, reason } => {

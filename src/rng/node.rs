@@ -1,5 +1,5 @@
-//! A node's stream in two cache lines, one per draw: the ChaCha8 words of [`super::Rng`] for the same
-//! seed, buffered one 16-word block at a time instead of four.
+//! A node's stream in two cache lines (a draw reads one, 15 times in 16): the ChaCha8 words
+//! of [`super::Rng`] for the same seed, buffered one 16-word block at a time instead of four.
 //!
 //! Issue 13: every ipamd owns a stream, and a CNI ADD draws from it (the Go map's iteration
 //! start). `rand_chacha::ChaCha8Rng` buffers four blocks (256 bytes) beside its state, six

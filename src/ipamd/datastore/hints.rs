@@ -7,8 +7,8 @@ use crate::prefetch;
 impl Datastore {
     /// Prefetch hints for every line of the struct (two): the counts [`Datastore::stats`]
     /// reads, and the headers of the tables a CNI call reads (the pod table's, the ENI
-    /// table's, the cooling queue's), which the next stage's hints ([`Datastore::
-    /// prefetch_data`]) read to find the tables.
+    /// table's, the cooling queue's), which the next stage's hints
+    /// ([`Datastore::prefetch_data`]) read to find the tables.
     pub fn prefetch_struct(&self) {
         prefetch::lines_of(self);
     }
