@@ -119,13 +119,25 @@ pub struct Observed {
     pub stats: Option<EngineStats>,
 }
 
+/// Where a run is, told to an observer ([`run_observed`]). The engine never reads a clock;
+/// an observer may (`run --stats` times the event loop alone, as heapbench times its hold
+/// loop alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// The event loop is at simulated time `t`: first at its first event, then about 200
+    /// times along the run.
+    At(Millis),
+    /// The event loop has ended (the run's output is not yet assembled).
+    LoopEnded,
+}
+
 /// Runs a scenario, recording every event when `record_events` (for `events.csv`) and
-/// calling `progress` with the simulated time about 200 times along the run.
+/// telling `progress` where the run is ([`Progress`]).
 pub fn run_observed(
     scenario: &Scenario,
     options: RunOptions,
     record_events: bool,
-    progress: &mut dyn FnMut(Millis),
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<Observed, Error> {
     let mut sim = Sim::new(scenario, options, record_events)?;
     sim.run(progress);
@@ -363,7 +375,7 @@ impl<'a> Sim<'a> {
         Ok(sim)
     }
 
-    fn run(&mut self, progress: &mut dyn FnMut(Millis)) {
+    fn run(&mut self, progress: &mut dyn FnMut(Progress)) {
         let end = self.scenario.duration;
         let step = (end / 200).max(1);
         let mut next_progress = 0;
@@ -380,7 +392,7 @@ impl<'a> Sim<'a> {
                 batch = t;
             }
             if t >= next_progress {
-                progress(t);
+                progress(Progress::At(t));
                 next_progress = t + step;
             }
             let (cluster, fx) = (&mut self.cluster, &mut self.hooks);
@@ -454,6 +466,7 @@ impl<'a> Sim<'a> {
         self.hooks
             .collector
             .sample_before(end + 1, nodes, changed, &self.ec2, counts);
+        progress(Progress::LoopEnded);
     }
 
     /// The state checker, after the batch of events at `t`: a violation is a simulator bug.

@@ -434,10 +434,10 @@ fn stats_count_every_event_by_kind_and_change_no_result() {
     }
     // "engine: N events = A pod adds + D pod deletes + W ipamd wake-ups + S superseded
     // wake-ups + R kubelet CNI retries queued + P parked + O others", the queue's line, then
-    // the nodes' heap blocks.
+    // the nodes' heap blocks, then the event loop's time.
     let text = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines.len(), 4, "{text}");
     let numbers = |line: &str| -> Vec<f64> {
         line.split(' ')
             .filter_map(|w| w.replace([',', '('], "").parse::<f64>().ok())
@@ -482,4 +482,23 @@ fn stats_count_every_event_by_kind_and_change_no_result() {
     if cfg!(target_os = "linux") {
         assert!(blocks[0] > blocks[1], "most blocks placed: {}", lines[2]);
     }
+    // "engine: event loop, first event to end: W s wall, C s CPU (E events/s by CPU, R a
+    // second of the N it ran)": N is every event but the parked retries, and the two rates
+    // are the two counts over one time.
+    let timing = numbers(lines[3]);
+    assert!(
+        lines[3].starts_with("engine: event loop, first event to end: "),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(timing.len(), 5, "{}", lines[3]);
+    let (wall, cpu, all, ran, n) = (timing[0], timing[1], timing[2], timing[3], timing[4]);
+    assert_eq!(n, counts[0] - parked, "{}", lines[3]);
+    assert!(wall > 0.0 && cpu > 0.0, "{}", lines[3]);
+    assert!(all > ran, "{}", lines[3]);
+    assert!(
+        ((all / ran) - counts[0] / n).abs() < 1e-3 * counts[0] / n,
+        "one time for both rates: {}",
+        lines[3]
+    );
 }
