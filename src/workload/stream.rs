@@ -357,7 +357,7 @@ pub struct PodEvents {
     /// Time of the next event, [`Millis::MAX`] when none is left (the engine reads it before
     /// every event it runs).
     next_time: Millis,
-    /// The next events, merged already ([`AHEAD`] of them once the first is taken), for the
+    /// The next events, merged already (at least [`AHEAD`] once the first is taken), for the
     /// engine's prefetch hints ([`PodEvents::ahead`]).
     ahead: VecDeque<PodEvent>,
 }
@@ -366,6 +366,9 @@ pub struct PodEvents {
 /// sixteenth (`Hooks::prefetch_ahead`).
 pub const AHEAD: usize = 16;
 
+/// Events [`PodEvents::refill`] merges ahead to, once fewer than [`AHEAD`] + 1 are left.
+const REFILL: usize = 2 * AHEAD + 1;
+
 impl Default for PodEvents {
     fn default() -> Self {
         PodEvents {
@@ -373,7 +376,7 @@ impl Default for PodEvents {
             heads: BinaryHeap::new(),
             remaining: 0,
             next_time: Millis::MAX,
-            ahead: VecDeque::with_capacity(AHEAD),
+            ahead: VecDeque::with_capacity(REFILL),
         }
     }
 }
@@ -431,11 +434,10 @@ impl PodEvents {
     }
 
     /// Takes the next event.
+    #[inline]
     pub fn pop(&mut self) -> Option<PodEvent> {
-        while self.ahead.len() <= AHEAD
-            && let Some(e) = self.merge_next()
-        {
-            self.ahead.push_back(e);
+        if self.ahead.len() <= AHEAD {
+            self.refill();
         }
         let e = self.ahead.pop_front()?;
         self.remaining -= 1;
@@ -443,20 +445,41 @@ impl PodEvents {
         Some(e)
     }
 
-    /// The next event of the merge of the sources.
-    fn merge_next(&mut self) -> Option<PodEvent> {
-        let mut top = self.heads.peek_mut()?;
-        let (e, after) = self.sources[top.0.1 as usize].pop();
-        match after {
-            Millis::MAX => {
-                PeekMut::pop(top);
-            }
-            t => {
-                top.0.0 = t;
-                drop(top); // restores the heap order
+    /// Merges the sources' next events into `ahead` until it holds [`REFILL`] (or every
+    /// source is dry). The source with the earliest head gives events for as long as its
+    /// next one stays before every other source's head (the heap root's children), then
+    /// goes back into the heap once: one reordering a run, not one an event (a Poisson
+    /// workload of many pods gives long runs).
+    #[inline(never)]
+    fn refill(&mut self) {
+        while self.ahead.len() < REFILL {
+            // The smallest (time, source) among the other sources: in the max-heap of
+            // `Reverse`s, the greater of the root's children.
+            let others = self.heads.as_slice();
+            let bound = match (others.get(1), others.get(2)) {
+                (Some(a), Some(b)) => a.max(b).0,
+                (Some(a), None) => a.0,
+                _ => (Millis::MAX, u32::MAX),
+            };
+            let Some(mut top) = self.heads.peek_mut() else {
+                return;
+            };
+            let index = top.0.1;
+            let source = &mut self.sources[index as usize];
+            loop {
+                let (e, after) = source.pop();
+                self.ahead.push_back(e);
+                if after == Millis::MAX {
+                    PeekMut::pop(top);
+                    break;
+                }
+                if (after, index) > bound || self.ahead.len() >= REFILL {
+                    top.0.0 = after;
+                    drop(top); // restores the heap order
+                    break;
+                }
             }
         }
-        Some(e)
     }
 
     /// Events not yet taken.
