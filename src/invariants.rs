@@ -101,7 +101,8 @@ pub fn check(ec2: &Ec2, nodes: &[Node]) -> Result<(), Violation> {
         }
         if !ds.records_agree() {
             return Err(Violation(format!(
-                "{}'s datastore has a CIDR whose record masks disagree with its records",
+                "{}'s datastore has a CIDR whose record masks disagree with its records, or \
+                 miscounts its pods or its ENIs without one",
                 n.name
             )));
         }

@@ -152,6 +152,11 @@ pub struct Datastore {
     mode: Mode,
     /// Prefix mode with secondary IPs kept too ([`Datastore::keep_secondary_ips`]).
     mixed: bool,
+    /// Non-primary ENIs without an assigned address (`CheckFreeableENIexists`'s test),
+    /// kept at every change so the pool checks after a pod event need not visit the ENIs
+    /// when none is (issue 13). At most 15 ENIs on network card 0; a byte that fits the
+    /// padding before `edits`.
+    idle_enis: u8,
     /// Changes so far, wrapping ([`Datastore::edits`]; `u32` keeps the struct in two lines).
     edits: u32,
 }
@@ -172,6 +177,7 @@ impl Datastore {
             cooling: VecDeque::new(),
             pods: PodTable::default(),
             edits: 0,
+            idle_enis: 0,
         }
     }
 
@@ -256,6 +262,7 @@ impl Datastore {
             free_prefixes: 0,
             last_release: None,
         });
+        self.idle_enis += u8::from(!primary);
         self.edits = self.edits.wrapping_add(1);
         true
     }
@@ -330,6 +337,7 @@ impl Datastore {
             return None;
         }
         let e = self.enis.remove(slot).expect("slot is live");
+        self.idle_enis -= u8::from(!e.primary);
         self.edits = self.edits.wrapping_add(1);
         self.total_ips -= e.total_ips;
         self.prefixes -= e
@@ -510,6 +518,7 @@ impl Datastore {
             self.free_prefixes -= 1;
         }
         eni.assigned += 1;
+        self.idle_enis -= u8::from(eni.assigned == 1 && !eni.primary);
         self.assigned += 1;
         self.edits = self.edits.wrapping_add(1);
         let loc = Loc {
@@ -554,6 +563,7 @@ impl Datastore {
         }
         let addr = c.cidr.addr() + u32::from(loc.offset);
         eni.assigned -= 1;
+        self.idle_enis += u8::from(eni.assigned == 0 && !eni.primary);
         eni.last_release = Some(now);
         self.assigned -= 1;
         self.edits = self.edits.wrapping_add(1);

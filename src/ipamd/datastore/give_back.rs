@@ -105,7 +105,7 @@ impl Datastore {
 
     /// `CheckFreeableENIexists`: a non-primary ENI with no pod (no age or cooldown check).
     pub fn freeable_eni_exists(&self) -> bool {
-        self.enis().any(|e| !e.primary && e.assigned == 0)
+        self.idle_enis > 0
     }
 
     /// Conditions 5–7 of `getDeletableENI`: the *other* ENIs would not cover the targets.
@@ -147,7 +147,7 @@ impl Datastore {
 
     /// Whether [`Datastore::deletable_eni`] would find an ENI at `now`, without drawing.
     pub fn has_deletable_eni(&self, now: Millis, targets: EniTargets) -> bool {
-        self.enis().any(|e| self.deletable(e, now, targets))
+        self.idle_enis > 0 && self.enis().any(|e| self.deletable(e, now, targets))
     }
 
     /// `getDeletableENI`'s test of one ENI: free by the counts, old enough, cooled down.
@@ -161,6 +161,9 @@ impl Datastore {
     /// if no pod comes or goes: the earliest time an ENI that passes the count conditions
     /// is old enough and has cooled down. `None` if no ENI passes them.
     pub fn deletable_from(&self, targets: EniTargets) -> Option<Millis> {
+        if self.idle_enis == 0 {
+            return None; // no ENI passes condition 1 and 4
+        }
         let cd = self.cooldown;
         self.enis()
             .filter(|e| self.freeable_by_counts(e, targets))

@@ -34,11 +34,16 @@ impl Datastore {
     }
 
     /// Whether every CIDR's summary of its records (which are unused, which released, how
-    /// many are recorded) says what the records do, and the pod table holds one entry per
-    /// assigned address: for the state checker ([`crate::invariants`]), which reads every
-    /// record.
+    /// many are recorded) says what the records do, the pod table holds one entry per
+    /// assigned address, and the count of non-primary ENIs without a pod is theirs: for the
+    /// state checker ([`crate::invariants`]), which reads every record.
     pub fn records_agree(&self) -> bool {
+        let idle = self
+            .enis()
+            .filter(|e| !e.primary && e.assigned == 0)
+            .count();
         self.pods.len() == self.assigned as usize
+            && usize::from(self.idle_enis) == idle
             && self
                 .enis
                 .iter()
