@@ -127,12 +127,27 @@ pub fn format_duration(ms: Millis) -> String {
 /// Formats milliseconds as seconds with up to three decimals and no trailing zeros, for CSV
 /// output (`1500` → `"1.5"`, `2000` → `"2"`). Exact and locale-free.
 pub fn seconds(ms: Millis) -> String {
+    let mut out = String::with_capacity(24);
+    push_seconds(ms, &mut out);
+    out
+}
+
+/// Appends [`seconds`]`(ms)` to `out`: one allocation at most, no formatting machinery
+/// (every time of `pod_waits.csv` and `events.csv` goes through here).
+pub fn push_seconds(ms: Millis, out: &mut String) {
     let (whole, frac) = (ms / 1000, ms % 1000);
-    if frac == 0 {
-        whole.to_string()
-    } else {
-        let f = format!("{frac:03}");
-        format!("{whole}.{}", f.trim_end_matches('0'))
+    out.push_str(itoa::Buffer::new().format(whole));
+    if frac != 0 {
+        let digits = [frac / 100, frac / 10 % 10, frac % 10].map(|d| char::from(b'0' + d as u8));
+        let shown = if frac % 100 == 0 {
+            1
+        } else if frac % 10 == 0 {
+            2
+        } else {
+            3
+        };
+        out.push('.');
+        out.extend(&digits[..shown]);
     }
 }
 
@@ -263,5 +278,25 @@ mod tests {
         assert_eq!(seconds(1_500), "1.5");
         assert_eq!(seconds(2_000), "2");
         assert_eq!(seconds(1_005), "1.005");
+        assert_eq!(seconds(1_050), "1.05");
+        assert_eq!(seconds(40), "0.04");
+        assert_eq!(seconds(u64::MAX), "18446744073709551.615");
+    }
+
+    proptest::proptest! {
+        /// The digits pushed by hand are the decimal text `format!` gives, trailing zeros
+        /// of the fraction dropped.
+        #[test]
+        fn seconds_is_the_decimal_text(ms in proptest::prelude::any::<u64>(), frac in 0u64..1000) {
+            for ms in [ms, ms / 1000 * 1000 + frac] {
+                let (whole, frac) = (ms / 1000, ms % 1000);
+                let expected = if frac == 0 {
+                    whole.to_string()
+                } else {
+                    format!("{whole}.{}", format!("{frac:03}").trim_end_matches('0'))
+                };
+                proptest::prop_assert_eq!(seconds(ms), expected);
+            }
+        }
     }
 }

@@ -109,8 +109,12 @@ pub fn secs(x: f64) -> String {
         return String::new();
     }
     let ms = (x.abs() * 1000.0).round() as u64;
-    let sign = if x < 0.0 && ms > 0 { "-" } else { "" };
-    format!("{sign}{}", crate::time::seconds(ms))
+    let mut out = String::with_capacity(24);
+    if x < 0.0 && ms > 0 {
+        out.push('-');
+    }
+    crate::time::push_seconds(ms, &mut out);
+    out
 }
 
 /// Serializes seconds as [`secs`] writes them (for `#[serde(serialize_with)]`).
