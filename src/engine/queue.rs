@@ -136,8 +136,6 @@ pub struct Queue<K> {
     bucket_min: Option<Millis>,
     /// Events beyond the ring.
     far: BinaryHeap<Reverse<Far<K>>>,
-    /// Events moving into the wheel (kept for its capacity).
-    moving: Vec<Far<K>>,
     seq: u64,
 }
 
@@ -166,7 +164,6 @@ impl<K: Copy> Queue<K> {
             in_buckets: 0,
             bucket_min: None,
             far: BinaryHeap::new(),
-            moving: Vec::new(),
             seq: 0,
         }
     }
@@ -393,27 +390,24 @@ impl<K: Copy> Queue<K> {
         // pushed since, in push order, all later pushes. The heap's events below the new
         // limit are of times no bucket holds: a time enters the ring once, and the heap
         // hands over its events then. The buckets are of distinct times.
-        let mut moving = std::mem::take(&mut self.moving);
         if self.in_buckets > 0 {
             self.bucket_min = None;
             for b in old..new.min(old + BUCKETS) {
-                let bucket = &mut self.buckets[(b % BUCKETS) as usize];
-                self.in_buckets -= bucket.len();
-                moving.append(bucket);
                 // The ring comes back to this bucket 37 hours later: keep no capacity.
-                *bucket = Vec::new();
+                let bucket = std::mem::take(&mut self.buckets[(b % BUCKETS) as usize]);
+                self.in_buckets -= bucket.len();
+                for f in bucket {
+                    self.append(f.time, f.rank, f.kind);
+                }
             }
         }
         while let Some(Reverse(f)) = self.far.peek() {
             if f.time >= limit {
                 break;
             }
-            moving.push(self.far.pop().expect("peeked").0);
-        }
-        for f in moving.drain(..) {
+            let f = self.far.pop().expect("peeked").0;
             self.append(f.time, f.rank, f.kind);
         }
-        self.moving = moving;
         while let Some(Reverse(f)) = self.far.peek() {
             if f.time / BUCKET >= new + BUCKETS {
                 break;
