@@ -120,7 +120,7 @@ pub struct Queue<K> {
     /// higher-ranked one); it is sorted when the clock reaches it.
     unsorted: Vec<u64>,
     /// Scratch for sorting a slot (kept for its capacity).
-    sorting: Vec<u32>,
+    sorting: Vec<(u64, u32, u32)>,
     pool: Vec<Entry<K>>,
     /// Head of the list of reusable pool entries.
     free: u32,
@@ -350,17 +350,19 @@ impl<K: Copy> Queue<K> {
     #[cold]
     fn sort_slot(&mut self, slot: usize) {
         self.unsorted[slot / 64] &= !(1 << (slot % 64));
+        // (rank, place in the list, entry): sorting the triples is the stable sort by rank,
+        // and compares without reading the pool.
         let mut list = std::mem::take(&mut self.sorting);
         let mut i = self.heads[slot];
         while i != NIL {
-            list.push(i);
+            list.push((self.pool[i as usize].rank, list.len() as u32, i));
             i = self.pool[i as usize].next;
         }
-        list.sort_by_key(|&i| self.pool[i as usize].rank);
+        list.sort_unstable();
         for w in list.windows(2) {
-            self.pool[w[0] as usize].next = w[1];
+            self.pool[w[0].2 as usize].next = w[1].2;
         }
-        if let (Some(&first), Some(&last)) = (list.first(), list.last()) {
+        if let (Some(&(_, _, first)), Some(&(_, _, last))) = (list.first(), list.last()) {
             self.heads[slot] = first;
             self.tails[slot] = last;
             self.pool[last as usize].next = NIL;
