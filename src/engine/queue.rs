@@ -372,9 +372,9 @@ impl<K: Copy> Queue<K> {
     }
 
     /// Moves the clock to `time` (the next event's). When that moves the limit, the events
-    /// waiting below the new limit join their slots (each bucket in push order, the heap's
-    /// in `(time, seq)` order; one time's events share a bucket), before anything else can be
-    /// pushed there, and the heap refills the ring's freed buckets.
+    /// waiting below the new limit join their slots (each bucket as it is, then the heap's
+    /// in `(time, rank, seq)` order), before anything else can be pushed there, and the heap
+    /// refills the ring's freed buckets.
     fn advance(&mut self, time: Millis) {
         self.base = time;
         self.cursor = self.cursor.max(time);
@@ -385,8 +385,8 @@ impl<K: Copy> Queue<K> {
         let (old, new) = (self.limit / BUCKET, limit / BUCKET);
         self.limit = limit;
         // Equal ranks (keyed events) must enter a slot in push order; the slot's lazy sort
-        // by rank, which is stable, does the rest. They do, unsorted (issue 13: sorting
-        // each bucket, thousands of events every 32.768 s, was 3 % of ultra-100k's
+        // by rank, which is stable, does the rest. Entered unsorted, they do (issue 13:
+        // sorting each bucket, thousands of events every 32.768 s, was 3 % of ultra-100k's
         // instructions). A bucket holds, for each time, first the events the heap handed
         // it when that time entered the ring, in (time, rank, push) order, then those
         // pushed since, in push order, all later pushes. The heap's events below the new

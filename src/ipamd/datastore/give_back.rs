@@ -162,7 +162,7 @@ impl Datastore {
     /// is old enough and has cooled down. `None` if no ENI passes them.
     pub fn deletable_from(&self, targets: EniTargets) -> Option<Millis> {
         if self.idle_enis == 0 {
-            return None; // no ENI passes condition 1 and 4
+            return None; // no ENI passes conditions 1 and 4
         }
         let cd = self.cooldown;
         self.enis()
