@@ -494,7 +494,7 @@ fn stats_count_every_event_by_kind_and_change_no_result() {
     assert_eq!(timing.len(), 5, "{}", lines[3]);
     let (wall, cpu, all, ran, n) = (timing[0], timing[1], timing[2], timing[3], timing[4]);
     assert_eq!(n, counts[0] - parked, "{}", lines[3]);
-    // A release build runs the default day in well under a millisecond of loop: the times
+    // A release build runs this hour of the default in well under a millisecond: the times
     // may print as 0.000; the rates come from the unrounded time.
     assert!(wall >= 0.0 && cpu >= 0.0 && ran > 0.0, "{}", lines[3]);
     assert!(all > ran, "{}", lines[3]);
