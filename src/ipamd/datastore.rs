@@ -72,6 +72,11 @@ impl Eni {
     pub fn is_primary(&self) -> bool {
         self.primary
     }
+    /// Not the primary and without a pod: what `CheckFreeableENIexists` looks for, and
+    /// what [`Datastore`]'s idle count counts.
+    fn is_idle(&self) -> bool {
+        !self.primary && self.assigned == 0
+    }
     /// `createTime`: when ipamd added it to the datastore.
     pub fn created(&self) -> Millis {
         self.created
@@ -337,7 +342,7 @@ impl Datastore {
             return None;
         }
         let e = self.enis.remove(slot).expect("slot is live");
-        self.idle_enis -= u8::from(!e.primary);
+        self.idle_enis -= u8::from(e.is_idle());
         self.edits = self.edits.wrapping_add(1);
         self.total_ips -= e.total_ips;
         self.prefixes -= e
@@ -517,8 +522,8 @@ impl Datastore {
             eni.free_prefixes -= 1;
             self.free_prefixes -= 1;
         }
+        self.idle_enis -= u8::from(eni.is_idle());
         eni.assigned += 1;
-        self.idle_enis -= u8::from(eni.assigned == 1 && !eni.primary);
         self.assigned += 1;
         self.edits = self.edits.wrapping_add(1);
         let loc = Loc {
@@ -563,7 +568,7 @@ impl Datastore {
         }
         let addr = c.cidr.addr() + u32::from(loc.offset);
         eni.assigned -= 1;
-        self.idle_enis += u8::from(eni.assigned == 0 && !eni.primary);
+        self.idle_enis += u8::from(eni.is_idle());
         eni.last_release = Some(now);
         self.assigned -= 1;
         self.edits = self.edits.wrapping_add(1);

@@ -129,7 +129,7 @@ impl Datastore {
     /// The time-independent conditions of `getDeletableENI`: 1 (not primary), 4 (no pod) and
     /// 5–7 (targets); 8–9 (trunk, EFA) never apply here.
     fn freeable_by_counts(&self, e: &Eni, t: EniTargets) -> bool {
-        !e.primary && e.assigned == 0 && !self.required_by_targets(e, t)
+        e.is_idle() && !self.required_by_targets(e, t)
     }
 
     /// `getDeletableENI`: the first ENI in map order passing all nine conditions of §3.1

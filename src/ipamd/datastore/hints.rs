@@ -38,10 +38,7 @@ impl Datastore {
     /// assigned address, and the count of non-primary ENIs without a pod is theirs: for the
     /// state checker ([`crate::invariants`]), which reads every record.
     pub fn records_agree(&self) -> bool {
-        let idle = self
-            .enis()
-            .filter(|e| !e.primary && e.assigned == 0)
-            .count();
+        let idle = self.enis().filter(|e| e.is_idle()).count();
         self.pods.len() == self.assigned as usize
             && usize::from(self.idle_enis) == idle
             && self

@@ -79,7 +79,7 @@ fn recount(ds: &Datastore, now: Millis) -> Result<(), String> {
     if ds.cooling_ips(now) as usize != cooling {
         return Err(format!("cooling {} vs {cooling}", ds.cooling_ips(now)));
     }
-    let idle = ds.enis().filter(|e| !e.primary && e.assigned == 0).count();
+    let idle = ds.enis().filter(|e| e.is_idle()).count();
     if usize::from(ds.idle_enis) != idle {
         return Err(format!("idle ENIs {} vs {idle}", ds.idle_enis));
     }
