@@ -126,15 +126,20 @@ impl Cluster {
 
     /// Something other than a failed CNI ADD happened to node `n`: a new epoch, and a mark
     /// for the report's next sample ([`super::ChangedNodes`]).
+    #[inline]
     pub(super) fn touch(&mut self, n: usize) {
         self.changed.mark(n);
         let m = &mut self.nodes[n].memo;
         m.next_epoch();
         m.until = 0;
-        self.unpark(n);
+        if m.parked {
+            self.unpark(n);
+        }
     }
 
-    /// Node `n`'s parked retries may succeed from now on: they go back to the engine.
+    /// Node `n`'s parked retries may succeed from now on: they go back to the engine. (Out
+    /// of line: [`Cluster::touch`] runs on every pod event and rarely finds retries parked.)
+    #[inline(never)]
     fn unpark(&mut self, n: usize) {
         let m = &mut self.nodes[n].memo;
         if m.parked {

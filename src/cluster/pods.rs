@@ -166,7 +166,17 @@ impl Cluster {
     }
 
     /// Binds queued pods, oldest first, while some node has room for them.
+    #[inline]
     pub fn drain(&mut self, now: Millis, fx: &mut impl Effects) {
+        if !self.unschedulable.is_empty() {
+            self.drain_queued(now, fx);
+        }
+    }
+
+    /// [`Cluster::drain`] with pods queued (out of line: every pod delete drains, and the
+    /// queue is mostly empty).
+    #[inline(never)]
+    fn drain_queued(&mut self, now: Millis, fx: &mut impl Effects) {
         let mut i = 0;
         while i < self.unschedulable.len() {
             let pod = self.unschedulable[i];
