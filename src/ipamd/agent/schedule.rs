@@ -23,7 +23,7 @@ impl Ipamd {
         }
         self.timers.reconcile_from.get_or_insert(now + HALF_TICK);
         self.main = if !self.pass.acted && started == now {
-            self.after_idle_check(now, self.quiet_until(now))
+            self.after_idle_check(now, self.quiet_until())
         } else {
             Main::Tick {
                 at: now + POOL_MONITOR_INTERVAL,
@@ -90,10 +90,10 @@ impl Ipamd {
         Some(first_stamp + (until - first_stamp) / period * period)
     }
 
-    /// After an idle pool check at `now`: the earliest time the same check, with the same
-    /// pods, could decide something (`u64::MAX`: only a pod event can change it).
-    pub(super) fn quiet_until(&self, now: Millis) -> Millis {
-        self.quiet_from(&self.check_inputs(now))
+    /// After an idle pool check: the earliest time the same check, with the same pods, could
+    /// decide something (`u64::MAX`: only a pod event can change it).
+    pub(super) fn quiet_until(&self) -> Millis {
+        self.quiet_from(&self.check_inputs())
     }
 
     /// [`Ipamd::quiet_until`] from the rules' answers at the check.
@@ -116,9 +116,10 @@ impl Ipamd {
         until
     }
 
-    /// The pool rules' answers for a check at `at` with the pool as it is.
-    fn check_inputs(&self, at: Millis) -> CheckInputs {
-        let st = self.ds.stats(at);
+    /// The pool rules' answers for a check with the pool as it is (at any time: the rules
+    /// read no clock, [`crate::ipamd::datastore::Datastore::policy_stats`]).
+    fn check_inputs(&self) -> CheckInputs {
+        let st = self.ds.policy_stats();
         CheckInputs {
             low: policy::too_low(&self.s, &st),
             high: policy::too_high(&self.s, &st),
@@ -167,7 +168,7 @@ impl Ipamd {
         if tick >= at {
             return; // the planned check comes first and sees this event
         }
-        let c = self.check_inputs(tick);
+        let c = self.check_inputs();
         if self.check_is_idle(&c, tick) {
             let next = self.after_idle_check(tick, self.quiet_from(&c));
             if matches!(

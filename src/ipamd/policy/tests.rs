@@ -390,4 +390,42 @@ proptest! {
             prop_assert_eq!(enis.len() as u32, st.total_prefixes.div_ceil(pmax).max(1));
         }
     }
+
+    /// No pool rule reads `CooldownIPs` (ipamd reports it; `AvailableAddresses` counts
+    /// cooling addresses as available), so [`crate::ipamd::datastore::Datastore::policy_stats`]
+    /// may leave it at 0: every rule answers the same whatever it holds.
+    #[test]
+    fn the_pool_rules_never_read_cooldown_ips(
+        (t, pd, w, warm_ip, min_ip, wp) in arb_settings(),
+        (total, assigned, prefixes, free, enis) in (0u32..800, 0u32..800, 0u32..50, 0u32..50, 1u32..16),
+        cooling in 1u32..800,
+        freeable in any::<bool>(),
+    ) {
+        let cni = format!(
+            "ENABLE_PREFIX_DELEGATION = {pd}\nWARM_ENI_TARGET = {w}\nWARM_PREFIX_TARGET = {wp}\n\
+             WARM_IP_TARGET = {warm_ip}\nMINIMUM_IP_TARGET = {min_ip}"
+        );
+        let s = settings(&t, &cni, 110);
+        let none = PoolStats {
+            total_ips: total,
+            assigned_ips: assigned.min(total),
+            cooldown_ips: 0,
+            total_prefixes: prefixes,
+            free_prefixes: free.min(prefixes),
+            enis,
+        };
+        let some = PoolStats { cooldown_ips: cooling, ..none };
+        prop_assert_eq!(target_state(&s, &none), target_state(&s, &some));
+        prop_assert_eq!(too_low(&s, &none), too_low(&s, &some));
+        prop_assert_eq!(too_high(&s, &none), too_high(&s, &some));
+        prop_assert_eq!(growth_ceiling_reached(&s, &none), growth_ceiling_reached(&s, &some));
+        prop_assert_eq!(growth_want(&s, &none), growth_want(&s, &some));
+        prop_assert_eq!(prefixes_needed(&s, &none), prefixes_needed(&s, &some));
+        prop_assert_eq!(resources_for_new_eni(&s, &none), resources_for_new_eni(&s, &some));
+        prop_assert_eq!(shrink_amount(&s, &none), shrink_amount(&s, &some));
+        prop_assert_eq!(
+            should_remove_extra_enis(&s, &none, || freeable),
+            should_remove_extra_enis(&s, &some, || freeable)
+        );
+    }
 }
