@@ -20,11 +20,19 @@ impl ChangedNodes {
     /// Marks node `n`.
     #[inline]
     pub fn mark(&mut self, n: usize) {
-        let w = n / 64;
-        if w >= self.words.len() {
-            self.words.resize(w + 1, 0);
+        match self.words.get_mut(n / 64) {
+            Some(w) => *w |= 1 << (n % 64),
+            None => self.grow_and_mark(n),
         }
-        self.words[w] |= 1 << (n % 64);
+    }
+
+    /// [`ChangedNodes::mark`] of a node past the words held (a node's first mark): out of
+    /// line, so the mark on every pod event is a load, an or and a store.
+    #[cold]
+    #[inline(never)]
+    fn grow_and_mark(&mut self, n: usize) {
+        self.words.resize(n / 64 + 1, 0);
+        self.words[n / 64] |= 1 << (n % 64);
     }
 
     /// Appends the marked nodes to `out` in increasing order, and forgets the marks.
