@@ -348,6 +348,7 @@ impl Cluster {
     }
 
     /// Plans node `n`'s wake-up at `want` if that is earlier than planned.
+    #[inline]
     fn plan_wake_at(&mut self, n: usize, want: Millis, fx: &mut impl Effects) {
         let node = &mut self.nodes[n];
         if want < node.wake_at {
@@ -363,6 +364,7 @@ impl Cluster {
     /// it (each wake-up and launch ends with [`Cluster::plan_wake`]), so the planned time is
     /// at or before the cleanup's: the loop's time alone makes the same plan, without reading
     /// the cleanup's line (issue 13). Debug builds check that it is the same.
+    #[inline]
     pub(super) fn plan_wake_after_call(&mut self, n: usize, fx: &mut impl Effects) {
         let node = &self.nodes[n];
         let want = node.ipamd.loop_wake();

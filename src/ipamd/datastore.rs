@@ -479,7 +479,9 @@ impl Datastore {
         if unassigned == 0 {
             return Err(NoAddress::Exhausted);
         }
-        if unassigned == self.cooling_ips(now) {
+        // Pruned at `now`, every record left is cooling: the count is the records'.
+        debug_assert_eq!(self.cooling.len() as u32, self.cooling_ips(now));
+        if unassigned == self.cooling.len() as u32 {
             return Err(NoAddress::Cooling);
         }
         Ok(self.assign_found(pod, now, pick, rng))

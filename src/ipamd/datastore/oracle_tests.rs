@@ -184,6 +184,8 @@ proptest! {
                     now += ms;
                     if ms % 2 == 0 {
                         ds.prune(now);
+                        // What the CNI ADD's refusal reads instead of `cooling_ips`.
+                        prop_assert_eq!(ds.cooling_ips(now) as usize, ds.cooling.len());
                     }
                 }
             }
