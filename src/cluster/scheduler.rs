@@ -360,34 +360,39 @@ mod tests {
             && s.lowest == held.first().copied().unwrap_or(NO_ROOM)
     }
 
+    /// Applies `ops` (node, pods if room) to `s` and to a plain record, holding the pick to
+    /// a linear scan after each, and the records to [`consistent`] after each (`every`) or
+    /// at the end.
+    fn replay(
+        mut s: Scheduler,
+        ops: &[(usize, Option<u32>)],
+        every: bool,
+    ) -> Result<(), TestCaseError> {
+        let mut state = vec![None; s.len()];
+        for &(node, v) in ops {
+            let node = node % s.len();
+            s.update(node, v);
+            state[node] = v;
+            prop_assert_eq!(s.pick(), linear_pick(&state));
+            prop_assert!(!every || consistent(&s, &state));
+        }
+        prop_assert!(consistent(&s, &state));
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn matches_a_linear_scan(n in 1usize..600, ops in prop::collection::vec((0usize..600, prop::option::of(0u32..5)), 0..300)) {
-            let mut s = Scheduler::new(n);
-            let mut state = vec![None; n];
-            for (node, v) in ops {
-                let node = node % n;
-                s.update(node, v);
-                state[node] = v;
-                prop_assert_eq!(s.pick(), linear_pick(&state));
-                prop_assert!(consistent(&s, &state));
-            }
+            replay(Scheduler::new(n), &ops, true)?;
         }
 
         /// Sets with three levels (over 4,096 nodes) and pod counts spread over several words
         /// of `held`, so the lowest count often moves a long way.
         #[test]
         fn three_levels_and_spread_counts_match_a_linear_scan(n in 4_097usize..9_000, ops in prop::collection::vec((0usize..9_000, prop::option::of(0u32..300)), 0..80)) {
-            let mut s = Scheduler::new(n);
+            let s = Scheduler::new(n);
             prop_assert_eq!(s.levels.len(), 3);
-            let mut state = vec![None; n];
-            for (node, v) in ops {
-                let node = node % n;
-                s.update(node, v);
-                state[node] = v;
-                prop_assert_eq!(s.pick(), linear_pick(&state));
-            }
-            prop_assert!(consistent(&s, &state));
+            replay(s, &ops, false)?;
         }
 
         /// Nodes added one by one (an autoscaler's) through several growths of the sets.
