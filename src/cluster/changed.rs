@@ -32,7 +32,7 @@ impl ChangedNodes {
     #[inline(never)]
     fn grow_and_mark(&mut self, n: usize) {
         self.words.resize(n / 64 + 1, 0);
-        self.words[n / 64] |= 1 << (n % 64);
+        self.mark(n);
     }
 
     /// Appends the marked nodes to `out` in increasing order, and forgets the marks.

@@ -132,20 +132,23 @@ impl Cluster {
         let m = &mut self.nodes[n].memo;
         m.next_epoch();
         m.until = 0;
-        if m.parked {
-            self.unpark(n);
+        self.unpark(n);
+    }
+
+    /// Node `n`'s parked retries may succeed from now on: they go back to the engine.
+    #[inline]
+    fn unpark(&mut self, n: usize) {
+        if self.nodes[n].memo.parked {
+            self.end_parking(n);
         }
     }
 
-    /// Node `n`'s parked retries may succeed from now on: they go back to the engine. (Out
-    /// of line: [`Cluster::touch`] runs on every pod event and rarely finds retries parked.)
+    /// [`Cluster::unpark`] of a node with retries parked. (Out of line: every pod event
+    /// touches its node, and rarely finds retries parked there.)
     #[inline(never)]
-    fn unpark(&mut self, n: usize) {
-        let m = &mut self.nodes[n].memo;
-        if m.parked {
-            m.parked = false;
-            self.parking.ended.append(&mut self.parking.by_node[n]);
-        }
+    fn end_parking(&mut self, n: usize) {
+        self.nodes[n].memo.parked = false;
+        self.parking.ended.append(&mut self.parking.by_node[n]);
     }
 
     /// Whether node `n`'s epoch notes a failure that still holds at `now`: only then can a

@@ -25,9 +25,7 @@ const NO_SET: u32 = u32::MAX;
 /// and an update allocates only when that high-water mark rises.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
-    /// Nodes known.
-    len: usize,
-    /// Each node's pod count while it has room, else [`NO_ROOM`].
+    /// Each node's pod count while it has room, else [`NO_ROOM`] (one entry per node known).
     pods: Vec<u32>,
     /// Where each level of a set starts among its words, leaves first; the last level is one
     /// word. Every set has this layout.
@@ -69,7 +67,6 @@ impl Scheduler {
     pub fn new(n: usize) -> Self {
         let (levels, stride) = layout(n);
         Scheduler {
-            len: n,
             pods: vec![NO_ROOM; n],
             levels,
             stride,
@@ -84,12 +81,12 @@ impl Scheduler {
 
     /// Nodes known.
     pub fn len(&self) -> usize {
-        self.len
+        self.pods.len()
     }
 
     /// Whether it knows no node.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.pods.is_empty()
     }
 
     /// Node indices a set covers.
@@ -100,7 +97,7 @@ impl Scheduler {
     /// Adds one node, without room, as index [`Scheduler::len`]; the sets double when full
     /// (the only time this allocates).
     pub fn add_node(&mut self) -> usize {
-        let node = self.len;
+        let node = self.pods.len();
         if node == self.capacity() {
             let (levels, stride) = layout(2 * node);
             let old = std::mem::replace(self, Scheduler::new(0));
@@ -117,7 +114,6 @@ impl Scheduler {
                 }
             }
         }
-        self.len += 1;
         self.pods.push(NO_ROOM);
         node
     }

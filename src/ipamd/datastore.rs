@@ -410,12 +410,8 @@ impl Datastore {
     /// `GetIPStats` + `GetFreePrefixes` + `GetENIs` at `now`.
     pub fn stats(&self, now: Millis) -> PoolStats {
         PoolStats {
-            total_ips: self.total_ips,
-            assigned_ips: self.assigned,
             cooldown_ips: self.cooling_ips(now),
-            total_prefixes: self.prefixes,
-            free_prefixes: self.free_prefixes,
-            enis: self.eni_count(),
+            ..self.policy_stats()
         }
     }
 
