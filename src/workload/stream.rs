@@ -27,8 +27,8 @@
 //! delete (`ultra-100k.toml`: about 210 MB in all).
 
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
-use std::collections::{BinaryHeap, VecDeque};
 
 use super::{PodEvent, PodEventKind};
 use crate::time::Millis;
@@ -359,7 +359,64 @@ pub struct PodEvents {
     next_time: Millis,
     /// The next events, merged already (at least [`AHEAD`] once the first is taken), for the
     /// engine's prefetch hints ([`PodEvents::ahead`]).
-    ahead: VecDeque<PodEvent>,
+    ahead: Window,
+}
+
+/// The merged events not yet taken: a vector read from `pos` on, the read ones dropped
+/// from its front at each refill (at most [`AHEAD`] events moved, once per [`AHEAD`] + 1
+/// taken). A `VecDeque`'s index wraps at every look; the engine looks four places ahead at
+/// every event (issue 13).
+#[derive(Clone, Debug, Default)]
+struct Window {
+    events: Vec<PodEvent>,
+    /// The next event's index in `events`.
+    pos: usize,
+}
+
+impl Window {
+    fn with_capacity(n: usize) -> Self {
+        Window {
+            events: Vec::with_capacity(n),
+            pos: 0,
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.events.len() - self.pos
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&PodEvent> {
+        self.events.get(self.pos + i)
+    }
+
+    #[inline]
+    fn front(&self) -> Option<&PodEvent> {
+        self.get(0)
+    }
+
+    #[inline]
+    fn pop_front(&mut self) -> Option<PodEvent> {
+        let e = *self.events.get(self.pos)?;
+        self.pos += 1;
+        Some(e)
+    }
+
+    /// Drops the events taken, so that those left start the vector.
+    fn compact(&mut self) {
+        self.events.drain(..self.pos);
+        self.pos = 0;
+    }
+
+    #[inline]
+    fn push_back(&mut self, e: PodEvent) {
+        self.events.push(e);
+    }
 }
 
 /// Events merged ahead of the next one: the engine's first prefetch hint is for the
@@ -376,7 +433,7 @@ impl Default for PodEvents {
             heads: BinaryHeap::new(),
             remaining: 0,
             next_time: Millis::MAX,
-            ahead: VecDeque::with_capacity(REFILL),
+            ahead: Window::with_capacity(REFILL),
         }
     }
 }
@@ -452,6 +509,7 @@ impl PodEvents {
     /// workload of many pods gives long runs).
     #[inline(never)]
     fn refill(&mut self) {
+        self.ahead.compact();
         while self.ahead.len() < REFILL {
             // The smallest (time, source) among the other sources: in the max-heap of
             // `Reverse`s, the greater of the root's children.
