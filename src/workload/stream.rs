@@ -366,7 +366,7 @@ pub struct PodEvents {
 /// from its front at each refill (at most [`AHEAD`] events moved, once per [`AHEAD`] + 1
 /// taken). A `VecDeque`'s index wraps at every look; the engine looks four places ahead at
 /// every event (issue 13).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Window {
     events: Vec<PodEvent>,
     /// The next event's index in `events`.
@@ -402,7 +402,7 @@ impl Window {
 
     #[inline]
     fn pop_front(&mut self) -> Option<PodEvent> {
-        let e = *self.events.get(self.pos)?;
+        let e = *self.front()?;
         self.pos += 1;
         Some(e)
     }
