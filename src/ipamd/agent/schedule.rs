@@ -37,6 +37,16 @@ impl Ipamd {
     /// the first tick at or after `quiet` ([`Ipamd::quiet_until`]), or simply the next one.
     fn after_idle_check(&self, now: Millis, quiet: Millis) -> Main {
         let next = now + POOL_MONITOR_INTERVAL;
+        if quiet == Millis::MAX {
+            // Only a pod event can change the check: the grid's ticks past `now` saturate at
+            // `Millis::MAX`, which the arithmetic below would reach through a division and
+            // two saturating steps on nearly every pod event (issue 13).
+            return Main::Tick {
+                at: Millis::MAX,
+                kind: TickKind::PoolCheck,
+                skipped_from: Some(now),
+            };
+        }
         if quiet > next {
             let ticks = (quiet - now).div_ceil(POOL_MONITOR_INTERVAL);
             Main::Tick {
