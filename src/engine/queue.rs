@@ -360,7 +360,7 @@ impl<K: Copy> Queue<K> {
     fn sort_slot(&mut self, slot: usize) {
         self.unsorted[slot / 64] &= !(1 << (slot % 64));
         // (rank, place in the list, entry): sorting the triples is the stable sort by rank,
-        // and compares without reading the pool.
+        // and compares without reading the entries again.
         let mut list = std::mem::take(&mut self.sorting);
         let mut i = self.heads[slot];
         while i != NIL {
