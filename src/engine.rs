@@ -55,7 +55,7 @@ pub use events::EventLog;
 pub use queue::Queue;
 pub use stats::EngineStats;
 
-use crate::cluster::{Cluster, CniRetry, Effects, Node, WaitReason};
+use crate::cluster::{Cluster, CniRetry, Effects, WaitReason};
 use crate::ec2::Ec2;
 use crate::error::Error;
 use crate::ipamd::CallOrder;
@@ -308,15 +308,14 @@ impl Effects for Hooks {
     fn pod_waited(
         &mut self,
         pod: u32,
-        node: &Node,
+        node: u32,
         bound: Millis,
         until: Millis,
         got_ip: bool,
         reason: WaitReason,
     ) {
-        let name = self.workloads.pod_name(pod);
         self.collector
-            .pod_waited(&name, &node.name, bound, until, got_ip, reason);
+            .pod_waited(pod, node, bound, until, got_ip, reason);
     }
 }
 
@@ -508,9 +507,8 @@ impl<'a> Sim<'a> {
         }
         // Pods still waiting at the end get a row that says they never got an address.
         for w in self.cluster.waiting_ip() {
-            let node = self.cluster.node(w.node as usize);
             self.hooks
-                .pod_waited(w.pod, node, w.bound, end, false, w.reason);
+                .pod_waited(w.pod, w.node, w.bound, end, false, w.reason);
         }
         let Hooks {
             workloads,
@@ -520,6 +518,7 @@ impl<'a> Sim<'a> {
         } = self.hooks;
         let output = collector.finish(
             self.scenario,
+            &workloads,
             self.cluster.nodes(),
             &self.ec2,
             self.events,

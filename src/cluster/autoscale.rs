@@ -70,7 +70,7 @@ impl Cluster {
                         // Its wait ends without an address; a retry still queued finds the
                         // pod pending (or bound anew, where it is one more CNI ADD).
                         let bound = self.take_bound_at(pod);
-                        fx.pod_waited(pod, &self.nodes[n], bound, now, false, reason);
+                        fx.pod_waited(pod, node, bound, now, false, reason);
                     }
                     _ => continue,
                 }

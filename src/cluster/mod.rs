@@ -91,12 +91,12 @@ pub trait Effects {
     /// A pod was bound to node `node` or left it (Karpenter's `lastPodEventTime`). Default:
     /// nothing.
     fn pod_moved(&mut self, _node: usize, _now: Millis) {}
-    /// A bound pod's wait for an address ended at `until`: it got one (`got_ip`), or was
-    /// deleted, or the run ended. `reason` is the one that held it up last.
+    /// A bound pod's wait for an address on node `node` ended at `until`: it got one
+    /// (`got_ip`), or was deleted, or the run ended. `reason` is the one that held it up last.
     fn pod_waited(
         &mut self,
         pod: u32,
-        node: &Node,
+        node: u32,
         bound: Millis,
         until: Millis,
         got_ip: bool,

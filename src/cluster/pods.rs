@@ -124,7 +124,7 @@ impl Cluster {
                 fx.record(now, EventKind::PodIp, Some(pod), Some(node), ip, 0);
                 // The reason recorded is the one that held the pod up last.
                 let bound = self.take_bound_at(pod);
-                fx.pod_waited(pod, &self.nodes[n], bound, now, true, reason);
+                fx.pod_waited(pod, node, bound, now, true, reason);
                 self.set_phase(pod, PodPhase::Running { node });
             }
             Err(reason) => {
@@ -151,7 +151,7 @@ impl Cluster {
             }
             PodPhase::WaitingIp { node, reason } => {
                 let bound = self.take_bound_at(pod);
-                fx.pod_waited(pod, &self.nodes[node as usize], bound, now, false, reason);
+                fx.pod_waited(pod, node, bound, now, false, reason);
                 node as usize
             }
         };

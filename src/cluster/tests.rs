@@ -24,7 +24,7 @@ struct Fake {
     launches: Vec<(usize, Millis)>,
     readies: Vec<(usize, Millis)>,
     records: Vec<(EventKind, Option<u32>, Option<u32>)>,
-    waits: Vec<(u32, String, bool)>,
+    waits: Vec<(u32, u32, bool)>,
 }
 
 impl Effects for Fake {
@@ -62,13 +62,13 @@ impl Effects for Fake {
     fn pod_waited(
         &mut self,
         pod: u32,
-        node: &Node,
+        node: u32,
         _: Millis,
         _: Millis,
         got_ip: bool,
         _: WaitReason,
     ) {
-        self.waits.push((pod, node.name.clone(), got_ip));
+        self.waits.push((pod, node, got_ip));
     }
 }
 
@@ -262,7 +262,7 @@ fn a_pod_without_an_address_is_retried_until_it_has_one() {
     }
     assert!(now > ready);
     assert_eq!(w.cluster.phase(0), PodPhase::Running { node: n as u32 });
-    assert_eq!(w.fx.waits, vec![(0, "n-0".to_string(), true)]);
+    assert_eq!(w.fx.waits, vec![(0, 0, true)]);
     // A retry for a pod that is no longer waiting does nothing.
     let before = w.fx.retries.len();
     let r = w.fx.last_retry.expect("a retry was queued");

@@ -133,27 +133,36 @@ impl<T> Slots<T> {
 pub fn visit_order<T>(map: &Slots<T>, pick: IpPick, rng: &mut NodeRng, out: &mut Vec<usize>) {
     out.clear();
     out.extend(map.iter().map(|(i, _)| i));
-    if out.len() < 2 {
-        return;
-    }
-    match pick {
-        IpPick::FirstFit => {}
-        IpPick::GoMap => {
-            if map.slot_count() <= GROUP {
-                let start = rng.random_range(0..GROUP);
-                let k = out.partition_point(|&s| s < start);
-                out.rotate_left(k);
-            } else {
-                let k = rng.random_range(0..out.len());
-                out.rotate_left(k);
-            }
+    match rotation_start(map, pick, rng) {
+        Some(start) => {
+            let k = out.partition_point(|&s| s < start);
+            out.rotate_left(k);
         }
-        IpPick::Random => {
+        None => {
             for i in (1..out.len()).rev() {
                 let j = rng.random_range(0..=i);
                 out.swap(i, j);
             }
         }
+    }
+}
+
+/// The first half of [`visit_order`], with its draws: `Some(start)` when the loop visits the
+/// live slots from slot `start` on and then wraps (`first-fit`, `go-map`, and any map of
+/// fewer than two entries), `None` under `random`, without drawing (the order is then a
+/// permutation, which [`visit_order`] draws).
+pub fn rotation_start<T>(map: &Slots<T>, pick: IpPick, rng: &mut NodeRng) -> Option<usize> {
+    if map.len() < 2 {
+        return Some(0);
+    }
+    match pick {
+        IpPick::FirstFit => Some(0),
+        IpPick::GoMap if map.slot_count() <= GROUP => Some(rng.random_range(0..GROUP)),
+        IpPick::GoMap => {
+            let k = rng.random_range(0..map.len());
+            Some(map.iter().nth(k).expect("k < len").0)
+        }
+        IpPick::Random => None,
     }
 }
 

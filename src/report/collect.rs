@@ -22,7 +22,20 @@ use crate::report::{
 };
 use crate::scenario::Scenario;
 use crate::time::Millis;
+use crate::workload::Workloads;
 use sums::NodeSums;
+
+/// One pod's wait for an address as the run records it: numbers only, no names, so that an
+/// event allocates nothing; [`Collector::finish`] makes the [`PodWait`] rows.
+#[derive(Clone, Copy, Debug)]
+struct Wait {
+    pod: u32,
+    node: u32,
+    got_ip: bool,
+    reason: WaitReason,
+    bound: Millis,
+    until: Millis,
+}
 
 /// `ec2_calls.csv` rows from EC2's plain counters, in [`Action::ALL`] order.
 fn ec2_rows(ec2: &Ec2) -> Vec<Ec2Row> {
@@ -126,10 +139,9 @@ pub struct Collector {
     interval: Millis,
     next_sample: Millis,
     samples: Vec<Sample>,
-    waits: Vec<PodWait>,
-    /// `(bound, wait)` of every pod wait: the wait percentiles, all and after the cluster
-    /// settled.
-    bound_waits: Vec<(Millis, Millis)>,
+    /// Every pod wait, in the order they ended: `pod_waits.csv`'s rows and the wait
+    /// percentiles, all and after the cluster settled.
+    waits: Vec<Wait>,
     first_insufficient: Option<(Millis, Vec<BlockMap>)>,
     total_ips_peak: u64,
     subnet_used_peak: u64,
@@ -151,7 +163,6 @@ impl Collector {
             // Grows with the run: nothing reserved for the worst case (issue 14).
             samples: Vec::new(),
             waits: Vec::new(),
-            bound_waits: Vec::new(),
             first_insufficient: None,
             total_ips_peak: 0,
             subnet_used_peak: 0,
@@ -235,26 +246,28 @@ impl Collector {
         self.samples.push(s);
     }
 
-    /// Records a pod's wait for an address: bound at `bound`, waited until `until`, and got
-    /// an address then (`got_ip`) or never did.
+    /// Records pod `pod`'s wait for an address on node `node`: bound at `bound`, waited
+    /// until `until`, and got an address then (`got_ip`) or never did.
     pub fn pod_waited(
         &mut self,
-        pod: &str,
-        node: &str,
+        pod: u32,
+        node: u32,
         bound: Millis,
         until: Millis,
         got_ip: bool,
         reason: WaitReason,
     ) {
-        let wait = until - bound;
-        self.bound_waits.push((bound, wait));
-        self.waits.push(PodWait {
-            pod: pod.to_string(),
-            node: node.to_string(),
-            bound_s: bound as f64 / 1000.0,
-            ip_s: got_ip.then_some(until as f64 / 1000.0),
-            wait_s: wait as f64 / 1000.0,
+        debug_assert!(
+            until >= bound,
+            "pod {pod} waited from {bound} until {until}"
+        );
+        self.waits.push(Wait {
+            pod,
+            node,
+            got_ip,
             reason,
+            bound,
+            until,
         });
     }
 
@@ -265,11 +278,13 @@ impl Collector {
         }
     }
 
-    /// Builds the run's output at its end; `settled_at` is when the cluster settled
-    /// ([`crate::cluster::Cluster::settled_at`]).
+    /// Builds the run's output at its end; `workloads` name the pods, `settled_at` is when
+    /// the cluster settled ([`crate::cluster::Cluster::settled_at`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn finish(
         mut self,
         s: &Scenario,
+        workloads: &Workloads,
         nodes: &[Node],
         ec2: &Ec2,
         events: u64,
@@ -287,7 +302,7 @@ impl Collector {
             self.sample(end, nodes, None, ec2, pods);
         }
         let last = self.samples.last().cloned().unwrap_or_default();
-        let mut wait_ms: Vec<Millis> = self.bound_waits.iter().map(|(_, w)| *w).collect();
+        let mut wait_ms: Vec<Millis> = self.waits.iter().map(|w| w.until - w.bound).collect();
         wait_ms.sort_unstable();
         let pct = |p: u64| nearest_rank(&wait_ms, p);
         // The waits of pods bound after the cluster settled (all of them if it never did):
@@ -295,8 +310,8 @@ impl Collector {
         // warm pool still filling — start-up, not the steady state a planner sizes for.
         let mut after_ready: Vec<Millis> = match settled_at {
             Some(t) => {
-                let after = self.bound_waits.iter().filter(|(b, _)| *b > t);
-                after.map(|(_, w)| *w).collect()
+                let after = self.waits.iter().filter(|w| w.bound > t);
+                after.map(|w| w.until - w.bound).collect()
             }
             None => wait_ms.clone(),
         };
@@ -412,7 +427,18 @@ impl Collector {
             nodes: node_rows,
             timeseries: self.samples,
             ec2_calls: ec2_rows,
-            pod_waits: self.waits,
+            pod_waits: self
+                .waits
+                .iter()
+                .map(|w| PodWait {
+                    pod: workloads.pod_name(w.pod).into_owned(),
+                    node: nodes[w.node as usize].name.clone(),
+                    bound_s: w.bound as f64 / 1000.0,
+                    ip_s: w.got_ip.then_some(w.until as f64 / 1000.0),
+                    wait_s: (w.until - w.bound) as f64 / 1000.0,
+                    reason: w.reason,
+                })
+                .collect(),
             blocks_final: block_maps(ec2, end),
             blocks_first_insufficient: self.first_insufficient.map(|(_, b)| b),
             settings: settings(s),
