@@ -2,7 +2,7 @@
 """Issue 13's target 3, measured in pairs: the event loop's events per second against the
 bare binary-heap hold loop (`../shared/tools/heapbench`) at the run's own pending count.
 
-    cargo build --release && python3 benches/floor.py [--pairs 3] [scenario.toml ...]
+    cargo build --release && python3 benches/floor.py [--pairs 3] [--bin PATH] [scenario.toml ...]
 
 Scenarios default to scale-5k and ultra-100k. Each pair is one `ipamsim run --stats` (its
 event loop timed alone, first event to end, as heapbench times its hold loop alone) and, just
@@ -12,7 +12,8 @@ its compares, gains more in a fast hour than the engine, bound by the pages its 
 (README, Performance). Prints each pair and, per scenario, the ratios' min, median and max:
 counting every event (parked retries included, as `--stats` counts them) and counting only
 the events the loop ran. heapbench is built from `../shared/tools/heapbench` into
-`target/heapbench` unless `--heapbench` names a binary.
+`target/heapbench` unless `--heapbench` names a binary. `--bin` measures another ipamsim
+binary than `target/release/ipamsim` (the profile-guided one `benches/pgo.py` builds).
 """
 
 import argparse
@@ -47,11 +48,11 @@ def heapbench_binary(given):
     return os.path.join(target, "release", "heapbench")
 
 
-def engine_run(scenario):
+def engine_run(binary, scenario):
     """One run's loop figures: (all events, events run, loop CPU seconds, mean pending)."""
     with tempfile.TemporaryDirectory() as out:
         p = subprocess.run(
-            [BIN, "run", scenario, "--out", out, "--quiet", "--stats"],
+            [binary, "run", scenario, "--out", out, "--quiet", "--stats"],
             capture_output=True,
             text=True,
             check=True,
@@ -82,9 +83,10 @@ def main():
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--ops", type=int, default=20_000_000, help="heapbench's holds per run")
     ap.add_argument("--heapbench", help="a built heapbench binary")
+    ap.add_argument("--bin", default=BIN, help="the ipamsim binary (default: the release build)")
     args = ap.parse_args()
-    if not os.path.exists(BIN):
-        sys.exit("floor.py: build first: cargo build --release")
+    if not os.path.exists(args.bin):
+        sys.exit(f"floor.py: {args.bin} not found: build first (cargo build --release)")
     scenarios = args.scenarios or [
         os.path.join(ROOT, "scenarios", "scale-5k.toml"),
         os.path.join(ROOT, "scenarios", "ultra-100k.toml"),
@@ -94,7 +96,7 @@ def main():
         name = os.path.basename(scenario)
         counted, ran = [], []
         for i in range(args.pairs):
-            events, run_events, cpu, pending = engine_run(scenario)
+            events, run_events, cpu, pending = engine_run(args.bin, scenario)
             heap = heap_rate(heapbench, pending, args.ops)
             all_rate, run_rate = events / cpu, run_events / cpu
             counted.append(all_rate / heap)
