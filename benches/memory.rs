@@ -21,6 +21,10 @@
 //! - `prefetch16-4per2MiB`: each four in one random 2 MiB page, in different 4 KiB pages
 //!   (one of the guest's huge pages: one translation if the host backs it with a 2 MiB page
 //!   too, four if it backs it with 4 KiB pages).
+//! - `prefetch16-4per32KiB`: each four in different 4 KiB pages of one random 32 KiB block,
+//!   whose eight pages' host entries share one cache line of the host's page table: how
+//!   much cheaper a walk is when the walk before it loaded that line (item 42 of
+//!   `benches/HISTORY.md`: some 40 % of a random page's extra cost on this machine).
 //! - `chase-sparse` (768 MiB only): a random cycle through one line in every 64 KiB. The
 //!   12,288 lines (768 KiB) stay in the cache, so each link costs what finding its page
 //!   does: nearly nothing where the TLB covers 768 MiB, a page walk where it does not.
@@ -75,15 +79,25 @@ fn setup(mib: usize) -> (Vec<Line>, Vec<u32>) {
 }
 
 /// `READS` random line indices below `n`, each four in a row inside one random block of
-/// `block` lines (64: a 4 KiB page; 32,768: a 2 MiB page).
+/// `block` lines (64: a 4 KiB page; 512: 32 KiB; 32,768: a 2 MiB page); in a block of more
+/// than one page, in four different pages.
 fn grouped(n: usize, block: usize, seed: u64) -> Vec<u32> {
+    const PAGE: usize = 64;
     let mut rng = Streams::new(42).stream("memory-floor-grouped", seed);
     let blocks = n / block;
     let mut out = Vec::with_capacity(READS);
     while out.len() < READS {
         let base = rng.random_range(0..blocks) * block;
-        for _ in 0..4 {
-            out.push((base + rng.random_range(0..block)) as u32);
+        let mut pages = [usize::MAX; 4];
+        for i in 0..4 {
+            let line = loop {
+                let line = rng.random_range(0..block);
+                if block == PAGE || !pages[..i].contains(&(line / PAGE)) {
+                    break line;
+                }
+            };
+            pages[i] = line / PAGE;
+            out.push((base + line) as u32);
         }
     }
     out
@@ -143,7 +157,11 @@ fn bench_memory(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("prefetch16", format!("{mib}MiB")), |b| {
             b.iter(|| prefetched(black_box(&lines), black_box(&random)))
         });
-        for (name, block) in [("prefetch16-4per4KiB", 64), ("prefetch16-4per2MiB", 32_768)] {
+        for (name, block) in [
+            ("prefetch16-4per4KiB", 64),
+            ("prefetch16-4per32KiB", 512),
+            ("prefetch16-4per2MiB", 32_768),
+        ] {
             let random = grouped(lines.len(), block, mib as u64);
             group.bench_function(BenchmarkId::new(name, format!("{mib}MiB")), |b| {
                 b.iter(|| prefetched(black_box(&lines), black_box(&random)))
