@@ -74,6 +74,8 @@ impl Cluster {
     }
 
     /// Binds `pod` to node `n` and makes its first CNI ADD; on failure kubelet retries.
+    /// (Always inlined, as PGO does: `benches/HISTORY.md` item 42.)
+    #[inline(always)]
     fn bind(&mut self, pod: u32, n: usize, now: Millis, fx: &mut impl Effects) {
         // The ADD's first read, the pod table's line for `pod`, asked for before the
         // scheduler's update and the records (the node is the scheduler's pick, known only now).

@@ -295,7 +295,9 @@ impl Ipamd {
     }
 
     /// Advances to `now`: completes the calls and sleeps that end by then, runs the ticks
-    /// that are due, and issues the next calls.
+    /// that are due, and issues the next calls. (Inlined, as PGO does: `benches/HISTORY.md`
+    /// item 42.)
+    #[inline]
     pub fn wake(&mut self, now: Millis, ec2: &mut Ec2) {
         self.wake_with(now, ec2);
     }
