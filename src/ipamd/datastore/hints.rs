@@ -1,8 +1,9 @@
 //! What the engine asks of a datastore beside the model: prefetch hints for the events to
 //! come ([`crate::prefetch`]), and the state checker's look at every record.
 
-use super::Datastore;
+use super::{Datastore, is_cooling};
 use crate::prefetch;
+use crate::time::Millis;
 
 impl Datastore {
     /// Prefetch hints for every line of the struct (two): the counts [`Datastore::stats`]
@@ -13,10 +14,15 @@ impl Datastore {
         prefetch::lines_of(self);
     }
 
-    /// Prefetch hint for [`Datastore::cooling_ips`]'s first read, the oldest release still
-    /// remembered (the struct's second line, with the queue's header, must be cached or in
-    /// flight by now).
-    pub fn prefetch_oldest_release(&self) {
+    /// Prefetch hint for [`Datastore::cooling_ips`]'s first read at `now`, the oldest release
+    /// still remembered, if it reads one: not when the newest release has cooled (the
+    /// releases stay remembered until the next assign prunes them, and a hint into the
+    /// node's slab costs a page walk however useless). The struct's second line, with the
+    /// queue's header and the newest release, must be cached or in flight by now.
+    pub fn prefetch_oldest_release(&self, now: Millis) {
+        if !is_cooling(self.newest_release, now, self.cooldown) {
+            return;
+        }
         if let Some(front) = self.cooling.front() {
             prefetch::line(front);
         }

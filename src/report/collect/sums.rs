@@ -97,7 +97,7 @@ impl NodeSums {
                 nodes[ahead as usize]
                     .ipamd
                     .datastore()
-                    .prefetch_oldest_release();
+                    .prefetch_oldest_release(at);
             }
             let new = NodeFigures::of(&nodes[n as usize], at);
             let old = std::mem::replace(&mut self.figures[n as usize], new);
