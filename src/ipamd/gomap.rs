@@ -9,9 +9,9 @@
 //! `n` entries in slots `0..n` the first-inserted entry is visited first with probability
 //! `(9 − n)/8`. Bigger maps are modelled as a random rotation of the insertion order.
 //!
-//! [`Slots`] is that storage; [`visit_order`] and [`first_match`] are one `range` loop over it
-//! under the scenario's [`IpPick`]: `go-map` (the model above), `first-fit` (insertion order)
-//! or `random` (a uniformly random order).
+//! [`Slots`] is that storage; [`visit`], [`visit_order`] and [`first_match`] are one `range`
+//! loop over it under the scenario's [`IpPick`]: `go-map` (the model above), `first-fit`
+//! (insertion order) or `random` (a uniformly random order).
 //!
 //! Draws: a loop over fewer than two entries, or one that cannot match anything, draws
 //! nothing from the node's stream. This keeps idle pool checks free of draws, so skipping
@@ -147,11 +147,51 @@ pub fn visit_order<T>(map: &Slots<T>, pick: IpPick, rng: &mut NodeRng, out: &mut
     }
 }
 
+/// The live entries of `map` in the order one Go `range` loop visits them ([`visit_order`],
+/// same draws): a rotation read from the map itself, with no buffer (the pool check's
+/// growth asks on most passes: no allocation an event, issue 13), or under `random` a
+/// shuffled list of the slots.
+pub fn visit<'a, T>(
+    map: &'a Slots<T>,
+    pick: IpPick,
+    rng: &mut NodeRng,
+) -> impl Iterator<Item = &'a T> + use<'a, T> {
+    match rotation_start(map, pick, rng) {
+        Some(start) => {
+            let wrapped = map.iter().take_while(move |&(s, _)| s < start);
+            Visit::Rotated(map.iter_from(start).chain(wrapped).map(|(_, v)| v))
+        }
+        None => {
+            // (`rotation_start` drew nothing: `visit_order` draws the permutation.)
+            let mut order = Vec::with_capacity(map.len());
+            visit_order(map, pick, rng, &mut order);
+            Visit::Shuffled(order.into_iter().map(|s| map.get(s).expect("live")))
+        }
+    }
+}
+
+/// [`visit`]'s two kinds of order as one iterator.
+enum Visit<R, S> {
+    Rotated(R),
+    Shuffled(S),
+}
+
+impl<T, R: Iterator<Item = T>, S: Iterator<Item = T>> Iterator for Visit<R, S> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Visit::Rotated(r) => r.next(),
+            Visit::Shuffled(s) => s.next(),
+        }
+    }
+}
+
 /// The first half of [`visit_order`], with its draws: `Some(start)` when the loop visits the
 /// live slots from slot `start` on and then wraps (`first-fit`, `go-map`, and any map of
 /// fewer than two entries), `None` under `random`, without drawing (the order is then a
 /// permutation, which [`visit_order`] draws).
-pub fn rotation_start<T>(map: &Slots<T>, pick: IpPick, rng: &mut NodeRng) -> Option<usize> {
+fn rotation_start<T>(map: &Slots<T>, pick: IpPick, rng: &mut NodeRng) -> Option<usize> {
     if map.len() < 2 {
         return Some(0);
     }
@@ -276,13 +316,7 @@ mod tests {
             pick in prop::sample::select(vec![IpPick::GoMap, IpPick::FirstFit, IpPick::Random]),
             seed in 0u64..1000,
         ) {
-            let mut m = Slots::new();
-            for i in 0..n {
-                m.insert(i);
-            }
-            for r in removed {
-                m.remove(r);
-            }
+            let m = with_holes(n, removed);
             let want = |v: &usize| wanted[*v];
             let mut fast = Streams::new(seed).node_stream("gomap", 0);
             let mut slow = fast.clone();
@@ -293,6 +327,37 @@ mod tests {
                 prop_assert_eq!(&fast, &slow);
             }
         }
+
+        /// `visit` reads `visit_order`'s order off the map, with the same draws.
+        #[test]
+        fn visit_is_visit_order(
+            n in 0usize..20,
+            removed in prop::collection::vec(0usize..20, 0..12),
+            pick in prop::sample::select(vec![IpPick::GoMap, IpPick::FirstFit, IpPick::Random]),
+            seed in 0u64..1000,
+        ) {
+            let m = with_holes(n, removed);
+            let mut read = Streams::new(seed).node_stream("gomap", 0);
+            let mut listed = read.clone();
+            let order: Vec<usize> = visit(&m, pick, &mut read).copied().collect();
+            let mut slots = Vec::new();
+            visit_order(&m, pick, &mut listed, &mut slots);
+            let want: Vec<usize> = slots.iter().map(|&s| *m.get(s).unwrap()).collect();
+            prop_assert_eq!(order, want);
+            prop_assert_eq!(&read, &listed);
+        }
+    }
+
+    /// Entries `0..n` in slots `0..n`, then the slots `removed` emptied.
+    fn with_holes(n: usize, removed: Vec<usize>) -> Slots<usize> {
+        let mut m = Slots::new();
+        for i in 0..n {
+            m.insert(i);
+        }
+        for r in removed {
+            m.remove(r);
+        }
+        m
     }
 
     fn map(n: usize) -> Slots<usize> {

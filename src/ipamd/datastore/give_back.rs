@@ -6,7 +6,7 @@
 use super::{Datastore, Eni, MIN_ENI_LIFETIME};
 use crate::ec2::{Cidr, EniId};
 use crate::ipamd::config::IpPick;
-use crate::ipamd::gomap::{Slots, first_match, rotation_start, visit_order};
+use crate::ipamd::gomap::{Slots, first_match, visit};
 use crate::ipamd::policy::{IPS_PER_PREFIX, Mode};
 use crate::rng::NodeRng;
 use crate::time::Millis;
@@ -28,46 +28,6 @@ fn allocatable(e: &Eni, limit: u32, skip_primary: bool) -> bool {
     !(skip_primary && e.primary) && e.cidr_count() < limit
 }
 
-/// The live entries of `map` in the order one Go `range` loop visits them
-/// ([`crate::ipamd::gomap::visit_order`], same draws): a rotation read from the map itself,
-/// with no buffer (the pool check's growth asks on most passes: no allocation an event,
-/// issue 13), or under `random` a shuffled list of the slots.
-fn in_visit_order<'a, T>(
-    map: &'a Slots<T>,
-    pick: IpPick,
-    rng: &mut NodeRng,
-) -> impl Iterator<Item = &'a T> + use<'a, T> {
-    match rotation_start(map, pick, rng) {
-        Some(start) => {
-            let wrapped = map.iter().take_while(move |&(s, _)| s < start);
-            Visit::Rotated(map.iter_from(start).chain(wrapped).map(|(_, v)| v))
-        }
-        None => {
-            // (`rotation_start` drew nothing: `visit_order` draws the permutation.)
-            let mut order = Vec::with_capacity(map.len());
-            visit_order(map, pick, rng, &mut order);
-            Visit::Shuffled(order.into_iter().map(|s| map.get(s).expect("live")))
-        }
-    }
-}
-
-/// [`in_visit_order`]'s two kinds of order as one iterator.
-enum Visit<R, S> {
-    Rotated(R),
-    Shuffled(S),
-}
-
-impl<T, R: Iterator<Item = T>, S: Iterator<Item = T>> Iterator for Visit<R, S> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        match self {
-            Visit::Rotated(r) => r.next(),
-            Visit::Shuffled(s) => s.next(),
-        }
-    }
-}
-
 impl Datastore {
     /// `GetAllocatableENIs(limit, skipPrimary)` in map order into `out`: ENIs holding fewer
     /// than `limit` CIDRs (the primary skipped with custom networking).
@@ -84,7 +44,7 @@ impl Datastore {
             return;
         }
         out.extend(
-            in_visit_order(&self.enis, pick, rng)
+            visit(&self.enis, pick, rng)
                 .filter(|e| allocatable(e, limit, skip_primary))
                 .map(|e| e.id),
         );
@@ -112,7 +72,7 @@ impl Datastore {
             return;
         }
         out.extend(
-            in_visit_order(&e.cidrs, pick, rng)
+            visit(&e.cidrs, pick, rng)
                 .filter(|c| c.assigned == 0)
                 .map(|c| c.cidr)
                 .take(max),
@@ -125,11 +85,11 @@ impl Datastore {
     /// order over the copy's slots, filled in the first walk's order).
     pub fn eni_order(&self, pick: IpPick, rng: &mut NodeRng, out: &mut Vec<EniId>) {
         let mut copy = Slots::new();
-        for e in in_visit_order(&self.enis, pick, rng) {
+        for e in visit(&self.enis, pick, rng) {
             copy.insert(e.id);
         }
         out.clear();
-        out.extend(in_visit_order(&copy, pick, rng).copied());
+        out.extend(visit(&copy, pick, rng).copied());
     }
 
     /// `CheckFreeableENIexists`: a non-primary ENI with no pod (no age or cooldown check).
@@ -219,40 +179,5 @@ impl Datastore {
         let id = self.deletable_eni(now, targets, pick, rng)?;
         let cidrs = self.remove_eni(id).expect("a deletable ENI has no pods");
         Some((id, cidrs))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rng::Streams;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The order read without a buffer is `visit_order`'s, with the same draws: maps of
-        /// one group and grown past it, with holes, under every pick.
-        #[test]
-        fn in_visit_order_is_visit_order(
-            size in 0usize..20,
-            holes in proptest::collection::vec(0usize..20, 0..12),
-            seed in 0u64..1_000,
-            pick in prop_oneof![Just(IpPick::FirstFit), Just(IpPick::GoMap), Just(IpPick::Random)],
-        ) {
-            let mut map = Slots::new();
-            for i in 0..size {
-                map.insert(i);
-            }
-            for h in holes {
-                map.remove(h);
-            }
-            let streams = Streams::new(seed);
-            let (mut a, mut b) = (streams.node_stream("visit", 0), streams.node_stream("visit", 0));
-            let read: Vec<usize> = in_visit_order(&map, pick, &mut a).copied().collect();
-            let mut slots = Vec::new();
-            visit_order(&map, pick, &mut b, &mut slots);
-            let want: Vec<usize> = slots.iter().map(|&s| *map.get(s).unwrap()).collect();
-            prop_assert_eq!(read, want);
-            prop_assert_eq!(a.random_range(0..u64::MAX), b.random_range(0..u64::MAX));
-        }
     }
 }
