@@ -37,6 +37,13 @@ struct Wait {
     until: Millis,
 }
 
+impl Wait {
+    /// How long the pod waited (ms).
+    fn ms(&self) -> Millis {
+        self.until - self.bound
+    }
+}
+
 /// `ec2_calls.csv` rows from EC2's plain counters, in [`Action::ALL`] order.
 fn ec2_rows(ec2: &Ec2) -> Vec<Ec2Row> {
     Action::ALL
@@ -302,7 +309,7 @@ impl Collector {
             self.sample(end, nodes, None, ec2, pods);
         }
         let last = self.samples.last().cloned().unwrap_or_default();
-        let mut wait_ms: Vec<Millis> = self.waits.iter().map(|w| w.until - w.bound).collect();
+        let mut wait_ms: Vec<Millis> = self.waits.iter().map(Wait::ms).collect();
         wait_ms.sort_unstable();
         let pct = |p: u64| nearest_rank(&wait_ms, p);
         // The waits of pods bound after the cluster settled (all of them if it never did):
@@ -311,7 +318,7 @@ impl Collector {
         let mut after_ready: Vec<Millis> = match settled_at {
             Some(t) => {
                 let after = self.waits.iter().filter(|w| w.bound > t);
-                after.map(|w| w.until - w.bound).collect()
+                after.map(Wait::ms).collect()
             }
             None => wait_ms.clone(),
         };
@@ -435,7 +442,7 @@ impl Collector {
                     node: nodes[w.node as usize].name.clone(),
                     bound_s: w.bound as f64 / 1000.0,
                     ip_s: w.got_ip.then_some(w.until as f64 / 1000.0),
-                    wait_s: (w.until - w.bound) as f64 / 1000.0,
+                    wait_s: w.ms() as f64 / 1000.0,
                     reason: w.reason,
                 })
                 .collect(),
